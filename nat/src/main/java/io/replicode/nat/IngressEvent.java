@@ -1,0 +1,60 @@
+package io.replicode.nat;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * Something that happened to a virtual connection outside the guest, carried to every
+ * replica inside a frame. Events are the only way bytes and state changes reach a guest.
+ */
+public sealed interface IngressEvent
+        permits IngressEvent.Open, IngressEvent.Data, IngressEvent.HalfClose, IngressEvent.Reset,
+                IngressEvent.Window {
+
+    /** The virtual connection this event is about. */
+    long connection();
+
+    /** A client connected to the guest listener named {@code listener}. */
+    record Open(long connection, String listener) implements IngressEvent {
+        public Open {
+            Objects.requireNonNull(listener, "listener");
+        }
+    }
+
+    /** Bytes the client sent, in stream order. */
+    record Data(long connection, byte[] bytes) implements IngressEvent {
+        public Data {
+            Objects.requireNonNull(bytes, "bytes");
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Data d && d.connection == connection && Arrays.equals(d.bytes, bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(connection) * 31 + Arrays.hashCode(bytes);
+        }
+
+        @Override
+        public String toString() {
+            return "Data[connection=" + connection + ", " + bytes.length + " bytes]";
+        }
+    }
+
+    /** The client closed its sending side: after buffered bytes, reads return end of stream. */
+    record HalfClose(long connection) implements IngressEvent {}
+
+    /** The connection was reset (client abort or gateway loss): reads and writes fail. */
+    record Reset(long connection) implements IngressEvent {}
+
+    /** The gateway delivered {@code bytes} more of the guest's output: the guest may send that much more. */
+    record Window(long connection, int bytes) implements IngressEvent {
+        public Window {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("window credit must not be negative: " + bytes);
+            }
+        }
+    }
+}
