@@ -1,0 +1,375 @@
+package io.replicode.replica.wasi.net;
+
+import io.replicode.nat.IngressEvent;
+import io.replicode.nat.Output;
+import io.replicode.replica.wasi.Errno;
+import io.replicode.replica.wasi.OutputBuffer;
+import io.replicode.replica.wasi.WasiException;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The guest's view of the network: its listening sockets and the virtual connections that frame events
+ * open, feed, half-close and reset. Every decision here depends only on events and guest calls, so
+ * every replica reaches the same state.
+ */
+public final class VirtualNetwork {
+    private final Map<String, ListenerSocket> listeners = new LinkedHashMap<>();
+    private final TreeMap<Long, StreamSocket> connections = new TreeMap<>();
+    private final int backlogLimit;
+    private final int receiveBuffer;
+    private final long initialSendWindow;
+    private final OutputBuffer out;
+    private long refusedOpens;
+    private long ignoredEvents;
+    private long overflowResets;
+
+    public VirtualNetwork(List<String> listenerNames, int backlogLimit, int receiveBuffer, long initialSendWindow,
+                          OutputBuffer out) {
+        for (String name : listenerNames) {
+            if (listeners.put(name, new ListenerSocket(name)) != null) {
+                throw new IllegalArgumentException("listener '" + name + "' declared twice");
+            }
+        }
+        this.backlogLimit = backlogLimit;
+        this.receiveBuffer = receiveBuffer;
+        this.initialSendWindow = initialSendWindow;
+        this.out = out;
+    }
+
+    public List<ListenerSocket> listeners() {
+        return List.copyOf(listeners.values());
+    }
+
+    /** Open connections in connection-id order. */
+    public List<StreamSocket> connections() {
+        return List.copyOf(connections.values());
+    }
+
+    public long refusedOpens() {
+        return refusedOpens;
+    }
+
+    public long ignoredEvents() {
+        return ignoredEvents;
+    }
+
+    public long overflowResets() {
+        return overflowResets;
+    }
+
+    /** Applies one ingress event; events about unknown or finished connections are counted and ignored. */
+    public void onEvent(IngressEvent event) {
+        if (event instanceof IngressEvent.Open open) {
+            open(open);
+        } else if (event instanceof IngressEvent.Data data) {
+            data(data);
+        } else if (event instanceof IngressEvent.HalfClose hc) {
+            StreamSocket s = connections.get(hc.connection());
+            if (s == null || s.reset) {
+                ignoredEvents++;
+            } else {
+                s.peerClosed = true;
+            }
+        } else if (event instanceof IngressEvent.Reset reset) {
+            peerReset(reset.connection());
+        } else if (event instanceof IngressEvent.Window w) {
+            StreamSocket s = connections.get(w.connection());
+            if (s == null) {
+                ignoredEvents++;
+            } else {
+                s.sendCredit += w.bytes();
+            }
+        }
+    }
+
+    private void open(IngressEvent.Open open) {
+        ListenerSocket l = listeners.get(open.listener());
+        if (connections.containsKey(open.connection())) {
+            ignoredEvents++;
+            return;
+        }
+        if (l == null || l.backlog.size() >= backlogLimit) {
+            refusedOpens++;
+            out.add(new Output.Reset(open.connection()));
+            return;
+        }
+        StreamSocket s = new StreamSocket(open.connection(), l.name, receiveBuffer, initialSendWindow);
+        connections.put(s.connection, s);
+        l.backlog.addLast(s);
+    }
+
+    private void data(IngressEvent.Data data) {
+        StreamSocket s = connections.get(data.connection());
+        if (s == null || s.reset || s.peerClosed) {
+            ignoredEvents++;
+            return;
+        }
+        if (s.readShut) {
+            // Reading side shut by the guest: bytes are consumed and discarded, the window still moves.
+            s.consumed += data.bytes().length;
+            return;
+        }
+        if (data.bytes().length > s.received.free()) {
+            // The sender ignored the advertised window: refuse the connection rather than buffer without bound.
+            overflowResets++;
+            s.reset = true;
+            s.received.clear();
+            out.add(new Output.Reset(s.connection));
+            return;
+        }
+        s.received.write(data.bytes());
+    }
+
+    private void peerReset(long connection) {
+        StreamSocket s = connections.get(connection);
+        if (s == null) {
+            ignoredEvents++;
+            return;
+        }
+        s.reset = true;
+        s.received.clear();
+        if (!s.accepted) {
+            listeners.get(s.listener).backlog.remove(s);
+            connections.remove(connection);
+        }
+    }
+
+    /** Takes the oldest pending connection of {@code l}; AGAIN when there is none. */
+    public StreamSocket accept(ListenerSocket l) {
+        StreamSocket s = l.backlog.pollFirst();
+        if (s == null) {
+            throw new WasiException(Errno.AGAIN, "accept on '" + l.name + "': no pending connection");
+        }
+        s.accepted = true;
+        return s;
+    }
+
+    /**
+     * Reads up to {@code max} bytes: an empty array means end of stream; AGAIN when nothing is buffered yet;
+     * CONNRESET once after a reset, then end of stream.
+     */
+    public byte[] receive(StreamSocket s, int max) {
+        if (s.reset) {
+            if (!s.resetReported) {
+                s.resetReported = true;
+                throw new WasiException(Errno.CONNRESET, "recv: connection reset by peer");
+            }
+            return new byte[0];
+        }
+        if (s.readShut) {
+            return new byte[0];
+        }
+        if (s.received.size() == 0) {
+            if (s.peerClosed) {
+                return new byte[0];
+            }
+            throw new WasiException(Errno.AGAIN, "recv: no data yet");
+        }
+        byte[] b = s.received.read(max);
+        s.consumed += b.length;
+        return b;
+    }
+
+    /** Copies bytes from the receive buffer without consuming them (MSG_PEEK). */
+    public byte[] peek(StreamSocket s, int max) {
+        byte[] all = s.received.peekAll();
+        if (all.length == 0) {
+            if (s.reset || s.peerClosed || s.readShut) {
+                return all;
+            }
+            throw new WasiException(Errno.AGAIN, "recv: no data yet");
+        }
+        return all.length <= max ? all : java.util.Arrays.copyOf(all, max);
+    }
+
+    /** Sends as much of {@code data} as the window allows; returns the count (AGAIN when the window is closed). */
+    public int send(StreamSocket s, byte[] data, int len) {
+        if (s.reset) {
+            if (!s.resetReported) {
+                s.resetReported = true;
+                throw new WasiException(Errno.CONNRESET, "send: connection reset by peer");
+            }
+            throw new WasiException(Errno.PIPE, "send: connection was reset");
+        }
+        if (s.writeShut) {
+            throw new WasiException(Errno.PIPE, "send: sending side already shut down");
+        }
+        if (len == 0) {
+            return 0;
+        }
+        if (s.sendCredit <= 0) {
+            throw new WasiException(Errno.AGAIN, "send: window full");
+        }
+        int n = (int) Math.min(len, s.sendCredit);
+        byte[] chunk = n == data.length ? data : java.util.Arrays.copyOf(data, n);
+        out.add(new Output.Send(s.connection, s.sendOffset, chunk));
+        s.sendOffset += n;
+        s.sendCredit -= n;
+        return n;
+    }
+
+    /** shutdown(2): {@code read} discards further input, {@code write} sends FIN after the bytes sent so far. */
+    public void shutdown(StreamSocket s, boolean read, boolean write) {
+        if (s.reset) {
+            throw new WasiException(Errno.NOTCONN, "shutdown: connection was reset");
+        }
+        if (read && !s.readShut) {
+            s.readShut = true;
+            s.consumed += s.received.size();
+            s.received.clear();
+        }
+        if (write && !s.writeShut) {
+            s.writeShut = true;
+            out.add(new Output.Close(s.connection, s.sendOffset));
+        }
+    }
+
+    /** The guest closed its descriptor: FIN if not sent yet, and the connection is forgotten. */
+    public void close(StreamSocket s) {
+        if (!s.reset && !s.writeShut) {
+            s.writeShut = true;
+            out.add(new Output.Close(s.connection, s.sendOffset));
+        }
+        connections.remove(s.connection);
+    }
+
+    /** Emits a window output for every connection that consumed input during this frame. */
+    public void flushWindows() {
+        for (StreamSocket s : connections.values()) {
+            if (s.consumed > 0 && !s.reset) {
+                out.add(new Output.Window(s.connection, (int) Math.min(Integer.MAX_VALUE, s.consumed)));
+            }
+            s.consumed = 0;
+        }
+    }
+
+    /** The app stopped: every connection, accepted or pending, is reset. */
+    public void resetAll() {
+        for (StreamSocket s : connections.values()) {
+            if (!s.reset) {
+                out.add(new Output.Reset(s.connection));
+            }
+        }
+        connections.clear();
+        for (ListenerSocket l : listeners.values()) {
+            l.backlog.clear();
+        }
+    }
+
+    /** Writes the canonical state: listeners' backlogs and every connection with its buffered bytes. */
+    public void writeTo(DataOutputStream d) throws IOException {
+        d.writeLong(refusedOpens);
+        d.writeLong(ignoredEvents);
+        d.writeLong(overflowResets);
+        d.writeInt(connections.size());
+        for (StreamSocket s : connections.values()) {
+            d.writeLong(s.connection);
+            d.writeUTF(s.listener);
+            d.writeLong(s.sendOffset);
+            d.writeLong(s.sendCredit);
+            d.writeLong(s.consumed);
+            int flags = (s.peerClosed ? 1 : 0) | (s.reset ? 2 : 0) | (s.resetReported ? 4 : 0) | (s.readShut ? 8 : 0)
+                    | (s.writeShut ? 16 : 0) | (s.accepted ? 32 : 0);
+            d.writeByte(flags);
+            byte[] buffered = s.received.peekAll();
+            d.writeInt(buffered.length);
+            d.write(buffered);
+        }
+        d.writeInt(listeners.size());
+        for (ListenerSocket l : listeners.values()) {
+            d.writeUTF(l.name);
+            d.writeInt(l.backlog.size());
+            for (StreamSocket s : l.backlog) {
+                d.writeLong(s.connection);
+            }
+        }
+    }
+
+    /** Replaces this network's state with one written by {@link #writeTo}. */
+    public void readFrom(DataInputStream d) throws IOException {
+        refusedOpens = d.readLong();
+        ignoredEvents = d.readLong();
+        overflowResets = d.readLong();
+        int count = d.readInt();
+        checkCount(count, 1 << 20, "connections");
+        connections.clear();
+        for (int i = 0; i < count; i++) {
+            long conn = d.readLong();
+            String listener = d.readUTF();
+            if (!listeners.containsKey(listener)) {
+                throw new IOException("snapshot names listener '" + listener + "', which this app does not declare");
+            }
+            StreamSocket s = new StreamSocket(conn, listener, receiveBuffer, 0);
+            s.sendOffset = d.readLong();
+            s.sendCredit = d.readLong();
+            s.consumed = d.readLong();
+            int flags = d.readByte();
+            s.peerClosed = (flags & 1) != 0;
+            s.reset = (flags & 2) != 0;
+            s.resetReported = (flags & 4) != 0;
+            s.readShut = (flags & 8) != 0;
+            s.writeShut = (flags & 16) != 0;
+            s.accepted = (flags & 32) != 0;
+            int len = d.readInt();
+            checkCount(len, receiveBuffer, "buffered bytes of connection " + conn);
+            byte[] b = new byte[len];
+            d.readFully(b);
+            s.received.write(b);
+            connections.put(conn, s);
+        }
+        int nl = d.readInt();
+        if (nl != listeners.size()) {
+            throw new IOException("snapshot has " + nl + " listeners, the app declares " + listeners.size());
+        }
+        for (int i = 0; i < nl; i++) {
+            String name = d.readUTF();
+            ListenerSocket l = listeners.get(name);
+            if (l == null) {
+                throw new IOException("snapshot names listener '" + name + "', which this app does not declare");
+            }
+            l.backlog.clear();
+            int pending = d.readInt();
+            checkCount(pending, backlogLimit, "backlog of '" + name + "'");
+            for (int j = 0; j < pending; j++) {
+                StreamSocket s = connections.get(d.readLong());
+                if (s == null) {
+                    throw new IOException("snapshot backlog of '" + name + "' names an unknown connection");
+                }
+                l.backlog.addLast(s);
+            }
+        }
+    }
+
+    /** Finds the socket of an accepted connection after a restore. */
+    public StreamSocket connection(long id) {
+        return connections.get(id);
+    }
+
+    public ListenerSocket listener(String name) {
+        return listeners.get(name);
+    }
+
+    static void checkCount(int n, int max, String what) throws IOException {
+        if (n < 0 || n > max) {
+            throw new IOException("snapshot field '" + what + "' is " + n + ", outside 0.." + max);
+        }
+    }
+
+    /** Connections in id order that the guest has accepted (for status and fd restore). */
+    public List<StreamSocket> accepted() {
+        List<StreamSocket> out = new ArrayList<>();
+        for (StreamSocket s : connections.values()) {
+            if (s.accepted) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+}
