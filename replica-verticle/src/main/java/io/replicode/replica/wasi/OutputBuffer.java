@@ -56,6 +56,10 @@ public final class OutputBuffer {
         return droppedLogBytes;
     }
 
+    void restoreDroppedLogBytes(long n) {
+        droppedLogBytes = n;
+    }
+
     /** Returns the collected outputs and starts a new frame. */
     public List<Output> drain() {
         List<Output> out = List.copyOf(outputs);

@@ -104,6 +104,10 @@ public final class WasiHost {
         return frameTimeNs;
     }
 
+    public long fuelConsumed() {
+        return fuelConsumedNs;
+    }
+
     public void addFuelConsumed(long units) {
         fuelConsumedNs += units;
     }
@@ -586,6 +590,123 @@ public final class WasiHost {
     private static long saturatingAdd(long a, long b) {
         long r = a + b;
         return ((a ^ r) & (b ^ r)) < 0 || b < 0 ? Long.MAX_VALUE : r;
+    }
+
+    // ---- snapshot ----
+
+    private static final int KIND_STDIO = 0;
+    private static final int KIND_LISTENER = 1;
+    private static final int KIND_SOCKET = 2;
+    private static final int KIND_DIRECTORY = 3;
+    private static final int KIND_FILE = 4;
+
+    /** Writes all host state in a canonical order: same state, same bytes. */
+    public void writeTo(java.io.DataOutputStream d) throws java.io.IOException {
+        d.writeLong(frameTimeNs);
+        d.writeLong(fuelConsumedNs);
+        d.writeLong(blockedSinceNs);
+        d.writeLong(requestedTimerNs);
+        d.writeLong(out.droppedLogBytes());
+        random.writeTo(d);
+        network.writeTo(d);
+        files.writeTo(d);
+        d.writeInt(fds.size());
+        for (Map.Entry<Integer, Descriptor> e : fds.entrySet()) {
+            Descriptor desc = e.getValue();
+            d.writeInt(e.getKey());
+            d.writeInt(desc.fdflags);
+            d.writeLong(desc.rightsBase);
+            d.writeLong(desc.rightsInheriting);
+            if (desc instanceof Descriptor.Stdio s) {
+                d.writeByte(KIND_STDIO);
+                d.writeByte(s.which);
+            } else if (desc instanceof Descriptor.Listener l) {
+                d.writeByte(KIND_LISTENER);
+                d.writeUTF(l.socket.name());
+            } else if (desc instanceof Descriptor.Socket s) {
+                d.writeByte(KIND_SOCKET);
+                d.writeLong(s.socket.connection());
+            } else if (desc instanceof Descriptor.Directory dir) {
+                d.writeByte(KIND_DIRECTORY);
+                d.writeLong(dir.node.ino());
+                d.writeUTF(dir.preopenName == null ? "" : dir.preopenName);
+            } else if (desc instanceof Descriptor.RegularFile f) {
+                d.writeByte(KIND_FILE);
+                d.writeLong(f.node.ino());
+                d.writeLong(f.position);
+            }
+        }
+    }
+
+    /** Replaces this host's state with one written by {@link #writeTo}. */
+    public void readFrom(java.io.DataInputStream d) throws java.io.IOException {
+        frameTimeNs = d.readLong();
+        fuelConsumedNs = d.readLong();
+        blockedSinceNs = d.readLong();
+        requestedTimerNs = d.readLong();
+        out.restoreDroppedLogBytes(d.readLong());
+        random.readFrom(d);
+        network.readFrom(d);
+        files.readFrom(d);
+        int count = d.readInt();
+        if (count < 0 || count > config.limits().maxOpenFds()) {
+            throw new java.io.IOException("snapshot has " + count + " descriptors; the limit is " + config.limits().maxOpenFds());
+        }
+        fds.clear();
+        for (int i = 0; i < count; i++) {
+            int fd = d.readInt();
+            int flags = d.readInt();
+            long base = d.readLong();
+            long inheriting = d.readLong();
+            int kind = d.readByte();
+            Descriptor desc;
+            switch (kind) {
+                case KIND_STDIO -> desc = new Descriptor.Stdio(d.readByte());
+                case KIND_LISTENER -> {
+                    String name = d.readUTF();
+                    ListenerSocket l = network.listener(name);
+                    if (l == null) {
+                        throw new java.io.IOException("snapshot fd " + fd + " names unknown listener '" + name + "'");
+                    }
+                    desc = new Descriptor.Listener(l, flags);
+                }
+                case KIND_SOCKET -> {
+                    long conn = d.readLong();
+                    StreamSocket s = network.connection(conn);
+                    if (s == null) {
+                        throw new java.io.IOException("snapshot fd " + fd + " names unknown connection " + conn);
+                    }
+                    desc = new Descriptor.Socket(s, flags);
+                }
+                case KIND_DIRECTORY -> {
+                    var node = files.nodeByIno(d.readLong());
+                    String pre = d.readUTF();
+                    if (!(node instanceof io.replicode.replica.wasi.fs.DirectoryNode dn)) {
+                        throw new java.io.IOException("snapshot fd " + fd + " is a directory but its inode is not");
+                    }
+                    files.fileSystem().retain(dn);
+                    desc = new Descriptor.Directory(dn, pre.isEmpty() ? null : pre, base, inheriting, flags);
+                }
+                case KIND_FILE -> {
+                    var node = files.nodeByIno(d.readLong());
+                    long pos = d.readLong();
+                    if (!(node instanceof io.replicode.replica.wasi.fs.FileNode fn)) {
+                        throw new java.io.IOException("snapshot fd " + fd + " is a file but its inode is not");
+                    }
+                    files.fileSystem().retain(fn);
+                    Descriptor.RegularFile f = new Descriptor.RegularFile(fn, base, inheriting, flags);
+                    f.position = pos;
+                    desc = f;
+                }
+                default -> throw new java.io.IOException("snapshot fd " + fd + " has unknown kind " + kind);
+            }
+            desc.fdflags = flags;
+            desc.rightsBase = base;
+            desc.rightsInheriting = inheriting;
+            if (fds.put(fd, desc) != null) {
+                throw new java.io.IOException("snapshot lists fd " + fd + " twice");
+            }
+        }
     }
 
     int schedYield() {

@@ -1,0 +1,30 @@
+package io.replicode.replica.machine;
+
+/**
+ * What an operator sees of one guest machine.
+ *
+ * @param app               app name
+ * @param state             NEW (no frame yet), PARKED (waiting for the next frame) or STOPPED
+ * @param stopReason        why it stopped, the same on every replica; null while running
+ * @param lastSeq           seq of the last applied frame (0 before the first)
+ * @param engine            compiler or interpreter
+ * @param waitMode          how the guest waits between frames: "asyncify" (parked in memory, snapshots
+ *                          possible) or "thread" (blocked on a dedicated thread, no snapshots)
+ * @param snapshotCapable   whether {@link GuestMachine#snapshot()} works for this guest
+ * @param memoryPages       current linear memory size in 64 KiB pages
+ * @param fuelConsumed      instructions counted since genesis
+ * @param openConnections   virtual connections the guest holds or has pending
+ * @param openDescriptors   open guest file descriptors, stdio included
+ */
+public record GuestStatus(
+        String app,
+        GuestMachine.State state,
+        String stopReason,
+        long lastSeq,
+        String engine,
+        String waitMode,
+        boolean snapshotCapable,
+        int memoryPages,
+        long fuelConsumed,
+        int openConnections,
+        int openDescriptors) {}

@@ -1,0 +1,249 @@
+package io.replicode.replica.machine;
+
+import com.dylibso.chicory.runtime.Memory;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.zip.CRC32C;
+import java.util.zip.DataFormatException;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
+
+/**
+ * The guest snapshot format.
+ *
+ * <pre>
+ * header (24 bytes, big-endian):
+ *   0  magic      8 bytes  "RPLCSNAP"
+ *   8  version    u16      1
+ *  10  flags      u16      bit 0: body is deflate-compressed
+ *  12  rawLength  u32      length of the uncompressed body
+ *  16  crc32c     u32      CRC32C of the uncompressed body
+ *  20  length     u32      length of the stored body that follows
+ * body (DataOutputStream encoding):
+ *   module sha256 (UTF), app (UTF), machine state (u8), stop reason (UTF), last seq (i64),
+ *   asyncify buffer start and end (i32, i32),
+ *   memory: pages (i32), then for each non-zero 4 KiB chunk its index (i32) and 4096 bytes, then -1,
+ *   globals: count (i32), each low and high 64 bits,
+ *   tables: count (i32), each size (i32) and function references (i32 each),
+ *   host state: clock, fuel, waits, random generator, virtual network (connections with buffered
+ *   bytes, backlogs), virtual filesystem, descriptors.
+ * </pre>
+ * The digest of a machine is SHA-256 of the uncompressed body, so it does not depend on compression.
+ */
+final class SnapshotCodec {
+    static final String ASYNCIFY_FIX = "wasm-opt -O2 --asyncify --pass-arg=asyncify-imports@"
+            + "wasi_snapshot_preview1.poll_oneoff,wasi_snapshot_preview1.sock_accept,"
+            + "wasi_snapshot_preview1.sock_recv,wasi_snapshot_preview1.sock_send,"
+            + "wasi_snapshot_preview1.fd_read,wasi_snapshot_preview1.fd_write in.wasm -o out.wasm";
+
+    private static final byte[] MAGIC = {'R', 'P', 'L', 'C', 'S', 'N', 'A', 'P'};
+    private static final int VERSION = 1;
+    private static final int FLAG_DEFLATE = 1;
+    private static final int HEADER = 24;
+    private static final int CHUNK = 4096;
+    private static final byte[] ZERO_CHUNK = new byte[CHUNK];
+
+    interface Writer {
+        void write(DataOutputStream out) throws IOException;
+    }
+
+    interface Reader {
+        void read(DataInputStream in) throws IOException;
+    }
+
+    private SnapshotCodec() {}
+
+    static byte[] encode(Writer writer, boolean compress) {
+        byte[] raw = body(writer);
+        CRC32C crc = new CRC32C();
+        crc.update(raw);
+        byte[] stored = compress ? deflate(raw) : raw;
+        ByteBuffer b = ByteBuffer.allocate(HEADER + stored.length);
+        b.put(MAGIC).putShort((short) VERSION).putShort((short) (compress ? FLAG_DEFLATE : 0))
+                .putInt(raw.length).putInt((int) crc.getValue()).putInt(stored.length).put(stored);
+        return b.array();
+    }
+
+    static byte[] digest(Writer writer) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            DataOutputStream d = new DataOutputStream(new OutputStream() {
+                @Override
+                public void write(int b) {
+                    sha.update((byte) b);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) {
+                    sha.update(b, off, len);
+                }
+            });
+            writer.write(d);
+            d.flush();
+            return sha.digest();
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException("digest of in-memory state failed", e);
+        }
+    }
+
+    /**
+     * Checks and decodes a snapshot; every malformed input gives a {@link SnapshotException} naming the
+     * field, before anything larger than {@code maxRawBytes} is allocated.
+     */
+    static void decode(byte[] snapshot, long maxRawBytes, Reader reader) {
+        if (snapshot.length < HEADER) {
+            throw new SnapshotException("snapshot is " + snapshot.length + " bytes, shorter than its 24-byte header");
+        }
+        ByteBuffer b = ByteBuffer.wrap(snapshot);
+        byte[] magic = new byte[8];
+        b.get(magic);
+        if (!Arrays.equals(magic, MAGIC)) {
+            throw new SnapshotException("snapshot header mismatch: not a Replicode guest snapshot (bad magic)");
+        }
+        int version = b.getShort() & 0xFFFF;
+        if (version != VERSION) {
+            throw new SnapshotException("snapshot version " + version + " is not supported (this build reads " + VERSION + ")");
+        }
+        int flags = b.getShort() & 0xFFFF;
+        if ((flags & ~FLAG_DEFLATE) != 0) {
+            throw new SnapshotException("snapshot has unknown flags 0x" + Integer.toHexString(flags));
+        }
+        long rawLength = Integer.toUnsignedLong(b.getInt());
+        int crc = b.getInt();
+        long length = Integer.toUnsignedLong(b.getInt());
+        if (rawLength > maxRawBytes) {
+            throw new SnapshotException("snapshot body of " + rawLength + " bytes exceeds what this app's limits allow ("
+                    + maxRawBytes + ")");
+        }
+        if (length != snapshot.length - HEADER) {
+            throw new SnapshotException("snapshot body is " + (snapshot.length - HEADER) + " bytes, header says " + length
+                    + " (truncated or padded)");
+        }
+        byte[] raw;
+        if ((flags & FLAG_DEFLATE) != 0) {
+            raw = inflate(snapshot, HEADER, (int) length, (int) rawLength);
+        } else {
+            if (length != rawLength) {
+                throw new SnapshotException("uncompressed snapshot body length " + length + " != " + rawLength);
+            }
+            raw = Arrays.copyOfRange(snapshot, HEADER, snapshot.length);
+        }
+        CRC32C c = new CRC32C();
+        c.update(raw);
+        if ((int) c.getValue() != crc) {
+            throw new SnapshotException("snapshot checksum mismatch: the body is corrupt");
+        }
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(raw))) {
+            reader.read(in);
+            if (in.available() != 0) {
+                throw new SnapshotException("snapshot has " + in.available() + " trailing bytes");
+            }
+        } catch (EOFException e) {
+            throw new SnapshotException("snapshot body ends early");
+        } catch (IOException e) {
+            throw new SnapshotException("snapshot is inconsistent: " + e.getMessage());
+        }
+    }
+
+    static void writeMemory(DataOutputStream d, Memory memory) throws IOException {
+        int pages = memory.pages();
+        d.writeInt(pages);
+        int chunks = pages * (65536 / CHUNK);
+        for (int i = 0; i < chunks; i++) {
+            byte[] chunk = memory.readBytes(i * CHUNK, CHUNK);
+            if (!Arrays.equals(chunk, ZERO_CHUNK)) {
+                d.writeInt(i);
+                d.write(chunk);
+            }
+        }
+        d.writeInt(-1);
+    }
+
+    static void readMemory(DataInputStream d, Memory memory, int maxPages) throws IOException {
+        int pages = d.readInt();
+        if (pages < memory.pages() || pages > maxPages) {
+            throw new IOException("snapshot memory of " + pages + " pages is outside " + memory.pages() + ".." + maxPages);
+        }
+        if (pages > memory.pages() && memory.grow(pages - memory.pages()) < 0) {
+            throw new IOException("cannot grow memory to the snapshot's " + pages + " pages");
+        }
+        int chunks = pages * (65536 / CHUNK);
+        int next = 0;
+        byte[] chunk = new byte[CHUNK];
+        int idx = d.readInt();
+        while (idx != -1) {
+            if (idx < next || idx >= chunks) {
+                throw new IOException("snapshot memory chunk " + idx + " out of order or beyond " + chunks);
+            }
+            for (; next < idx; next++) {
+                memory.write(next * CHUNK, ZERO_CHUNK);
+            }
+            d.readFully(chunk);
+            memory.write(idx * CHUNK, chunk);
+            next = idx + 1;
+            idx = d.readInt();
+        }
+        for (; next < chunks; next++) {
+            memory.write(next * CHUNK, ZERO_CHUNK);
+        }
+    }
+
+    private static byte[] body(Writer writer) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 16);
+        try (DataOutputStream d = new DataOutputStream(bytes)) {
+            writer.write(d);
+        } catch (IOException e) {
+            throw new IllegalStateException("encoding in-memory state failed", e);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static byte[] deflate(byte[] raw) {
+        Deflater deflater = new Deflater(Deflater.BEST_SPEED);
+        try {
+            deflater.setInput(raw);
+            deflater.finish();
+            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, raw.length / 4));
+            byte[] buf = new byte[1 << 16];
+            while (!deflater.finished()) {
+                out.write(buf, 0, deflater.deflate(buf));
+            }
+            return out.toByteArray();
+        } finally {
+            deflater.end();
+        }
+    }
+
+    private static byte[] inflate(byte[] src, int off, int len, int rawLength) {
+        Inflater inflater = new Inflater();
+        try {
+            inflater.setInput(src, off, len);
+            byte[] out = new byte[rawLength];
+            int n = 0;
+            while (n < rawLength) {
+                int r = inflater.inflate(out, n, rawLength - n);
+                if (r == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
+                    break;
+                }
+                n += r;
+            }
+            if (n != rawLength || !inflater.finished()) {
+                throw new SnapshotException("snapshot body does not inflate to the " + rawLength + " bytes its header states");
+            }
+            return out;
+        } catch (DataFormatException e) {
+            throw new SnapshotException("snapshot body is not valid deflate data: " + e.getMessage());
+        } finally {
+            inflater.end();
+        }
+    }
+}
