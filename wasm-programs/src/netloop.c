@@ -1,0 +1,426 @@
+/* netloop.c - see netloop.h. */
+#include "netloop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Room for a maximal line plus "\r\n", plus a NUL for the last line at EOF. */
+#define INBUF_SIZE (NETLOOP_MAX_LINE + 2)
+/* Stop reading from a peer that does not read its replies. */
+#define OUT_HIGH_WATER (256 * 1024)
+/* Connections accepted per listener readiness (then the others get a turn). */
+#define ACCEPT_BATCH 64
+
+struct conn {
+    int fd;       /* -1: free slot */
+    int listener; /* index of the accepting listener */
+    int closing;  /* flush the output, then close; no more input */
+    int dead;     /* close now, drop the output (socket error) */
+    char *in;     /* line mode: INBUF_SIZE + 1 bytes */
+    size_t in_len;
+    char *out;
+    size_t out_off, out_len, out_cap;
+};
+
+static const char *loop_name = "netloop";
+static netloop_line_fn line_fn;
+static netloop_data_fn data_fn;
+
+static struct conn conns[NETLOOP_MAX_CONNS];
+static int listen_fds[NETLOOP_MAX_LISTENERS];
+static int listen_nonblock[NETLOOP_MAX_LISTENERS];
+static const char *listen_names[NETLOOP_MAX_LISTENERS];
+static char listen_names_buf[256];
+static int n_listeners;
+
+static struct pollfd pfds[NETLOOP_MAX_LISTENERS + NETLOOP_MAX_CONNS];
+static struct conn *pfd_conn[NETLOOP_MAX_LISTENERS + NETLOOP_MAX_CONNS];
+
+static char raw_buf[16384];
+
+/* ---- output ---------------------------------------------------------- */
+
+static size_t pending(const struct conn *c) { return c->out_len - c->out_off; }
+
+void conn_write(conn_t *c, const void *data, size_t len) {
+    if (c->fd < 0 || c->dead || len == 0)
+        return;
+    if (c->out_off > 0 && c->out_len + len > c->out_cap) {
+        memmove(c->out, c->out + c->out_off, pending(c));
+        c->out_len -= c->out_off;
+        c->out_off = 0;
+    }
+    if (c->out_len + len > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 1024;
+        while (cap < c->out_len + len)
+            cap *= 2;
+        char *p = realloc(c->out, cap);
+        if (p == NULL) {
+            c->dead = 1;
+            return;
+        }
+        c->out = p;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, data, len);
+    c->out_len += len;
+}
+
+void conn_puts(conn_t *c, const char *s) { conn_write(c, s, strlen(s)); }
+
+void conn_printf(conn_t *c, const char *fmt, ...) {
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof small) {
+        conn_write(c, small, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (big == NULL) {
+        c->dead = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    conn_write(c, big, (size_t)n);
+    free(big);
+}
+
+void conn_close(conn_t *c) { c->closing = 1; }
+
+int conn_listener(const conn_t *c) { return c->listener; }
+
+const char *netloop_listener_name(int i) {
+    if (i < 0 || i >= n_listeners || listen_names[i] == NULL)
+        return "";
+    return listen_names[i];
+}
+
+/* Send queued output until it is gone or the socket would block.
+ * Returns the number of bytes sent. */
+static size_t flush(struct conn *c) {
+    size_t sent = 0;
+    while (!c->dead && pending(c) > 0) {
+        ssize_t n = send(c->fd, c->out + c->out_off, pending(c), 0);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            sent += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n == 0 || errno == EAGAIN) {
+            break; /* wait for POLLOUT */
+        } else {
+            c->dead = 1; /* EPIPE, ECONNRESET, ... */
+        }
+    }
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    return sent;
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static int set_nonblock(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -1;
+    if (fl & O_NONBLOCK)
+        return 0;
+    return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static void close_conn(struct conn *c) {
+    close(c->fd);
+    free(c->in);
+    free(c->out);
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+}
+
+static struct conn *free_slot(void) {
+    for (int i = 0; i < NETLOOP_MAX_CONNS; i++)
+        if (conns[i].fd < 0)
+            return &conns[i];
+    return NULL;
+}
+
+static void open_conn(int fd, int li) {
+    static int warned;
+    struct conn *c = free_slot();
+    if (c == NULL) {
+        close(fd); /* over the limit: accept and close */
+        return;
+    }
+    if (set_nonblock(fd) != 0 && !warned) {
+        warned = 1; /* serve it anyway: poll() still says when to read */
+        fprintf(stderr, "%s: fd %d: cannot set O_NONBLOCK: %s\n", loop_name,
+                fd, strerror(errno));
+    }
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+    c->listener = li;
+    if (line_fn != NULL) {
+        c->in = malloc(INBUF_SIZE + 1);
+        if (c->in == NULL)
+            close_conn(c);
+    }
+}
+
+/* Errors after which the listener stays usable (try again later). */
+static int accept_error_is_transient(int err) {
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+static void accept_ready(int li) {
+    int batch = listen_nonblock[li] ? ACCEPT_BATCH : 1;
+    for (int k = 0; k < batch; k++) {
+        /* This wasi-libc's accept() writes through addr/addrlen
+         * unconditionally: never pass NULL. */
+        struct sockaddr_storage addr;
+        socklen_t addrlen = sizeof addr;
+        int fd = accept(listen_fds[li], (struct sockaddr *)&addr, &addrlen);
+        if (fd >= 0) {
+            open_conn(fd, li);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue; /* that one connection is gone; take the next */
+        if (errno == EAGAIN || accept_error_is_transient(errno))
+            return;
+        fprintf(stderr, "%s: accept on fd %d: %s; no longer listening\n",
+                loop_name, listen_fds[li], strerror(errno));
+        listen_fds[li] = -1;
+        return;
+    }
+}
+
+/* ---- input ----------------------------------------------------------- */
+
+static void deliver_line(struct conn *c, char *line, size_t len) {
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (len > NETLOOP_MAX_LINE) {
+        conn_puts(c, "ERR line too long\n");
+        conn_close(c);
+        return;
+    }
+    line[len] = '\0';
+    line_fn(c, line, len);
+}
+
+static void process_lines(struct conn *c) {
+    size_t start = 0;
+    while (!c->closing && !c->dead) {
+        char *nl = memchr(c->in + start, '\n', c->in_len - start);
+        if (nl == NULL)
+            break;
+        size_t len = (size_t)(nl - (c->in + start));
+        deliver_line(c, c->in + start, len);
+        start += len + 1;
+    }
+    if (c->closing || c->dead) {
+        c->in_len = 0;
+        return;
+    }
+    memmove(c->in, c->in + start, c->in_len - start);
+    c->in_len -= start;
+    if (c->in_len >= INBUF_SIZE) { /* full, and still no '\n' */
+        c->in_len = 0;
+        conn_puts(c, "ERR line too long\n");
+        conn_close(c);
+    }
+}
+
+static void peer_eof(struct conn *c) {
+    if (line_fn != NULL && c->in_len > 0 && !c->closing) {
+        size_t len = c->in_len;
+        c->in_len = 0;
+        deliver_line(c, c->in, len); /* c->in has room for the NUL */
+    }
+    c->closing = 1;
+}
+
+static void read_ready(struct conn *c) {
+    char *buf = raw_buf;
+    size_t room = sizeof raw_buf;
+    if (line_fn != NULL) {
+        buf = c->in + c->in_len;
+        room = INBUF_SIZE - c->in_len;
+    }
+    ssize_t n = recv(c->fd, buf, room, 0);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            c->dead = 1;
+        return;
+    }
+    if (n == 0) {
+        peer_eof(c);
+        return;
+    }
+    if (line_fn != NULL) {
+        c->in_len += (size_t)n;
+        process_lines(c);
+    } else {
+        data_fn(c, buf, (size_t)n);
+    }
+}
+
+static void conn_ready(struct conn *c, short revents) {
+    if (revents & (POLLNVAL | POLLERR)) {
+        c->dead = 1;
+        return;
+    }
+    if (revents & POLLOUT)
+        flush(c);
+    if ((revents & (POLLIN | POLLHUP)) && !c->closing && !c->dead &&
+        pending(c) < OUT_HIGH_WATER) {
+        read_ready(c);
+        flush(c);
+        return;
+    }
+    /* Hang-up while only waiting to write: make progress or give up, so
+     * that a stale POLLHUP cannot make the loop spin. */
+    if ((revents & POLLHUP) && !(revents & POLLOUT) && flush(c) == 0 &&
+        pending(c) > 0)
+        c->dead = 1;
+}
+
+/* ---- the loop -------------------------------------------------------- */
+
+static void parse_listen_names(void) {
+    const char *names = getenv("LISTEN_FDNAMES");
+    if (names == NULL)
+        return;
+    snprintf(listen_names_buf, sizeof listen_names_buf, "%s", names);
+    char *p = listen_names_buf;
+    for (int i = 0; i < n_listeners && p != NULL; i++) {
+        listen_names[i] = p;
+        p = strchr(p, ':');
+        if (p != NULL)
+            *p++ = '\0';
+    }
+}
+
+static void setup_listeners(void) {
+    const char *s = getenv("LISTEN_FDS");
+    long n = 1;
+    if (s != NULL && *s != '\0') {
+        char *end;
+        n = strtol(s, &end, 10);
+        if (*end != '\0' || n < 0) {
+            fprintf(stderr, "%s: bad LISTEN_FDS=%s, using fd 3\n", loop_name,
+                    s);
+            n = 1;
+        }
+    }
+    if (n > NETLOOP_MAX_LISTENERS) {
+        fprintf(stderr, "%s: LISTEN_FDS=%ld, using the first %d\n", loop_name,
+                n, NETLOOP_MAX_LISTENERS);
+        n = NETLOOP_MAX_LISTENERS;
+    }
+    n_listeners = (int)n;
+    parse_listen_names();
+    for (int i = 0; i < n_listeners; i++) {
+        listen_fds[i] = 3 + i;
+        listen_nonblock[i] = set_nonblock(listen_fds[i]) == 0;
+        if (!listen_nonblock[i])
+            fprintf(stderr, "%s: fd %d: cannot set O_NONBLOCK: %s\n",
+                    loop_name, listen_fds[i], strerror(errno));
+        fprintf(stderr, "%s: listening on fd %d\n", loop_name, listen_fds[i]);
+    }
+    for (int i = 0; i < NETLOOP_MAX_CONNS; i++)
+        conns[i].fd = -1;
+}
+
+static size_t build_pollfds(void) {
+    size_t n = 0;
+    for (int i = 0; i < n_listeners; i++) {
+        if (listen_fds[i] < 0)
+            continue;
+        pfds[n] = (struct pollfd){.fd = listen_fds[i], .events = POLLIN};
+        pfd_conn[n++] = NULL;
+    }
+    for (int i = 0; i < NETLOOP_MAX_CONNS; i++) {
+        struct conn *c = &conns[i];
+        if (c->fd < 0)
+            continue;
+        if (c->dead || (c->closing && pending(c) == 0)) {
+            close_conn(c);
+            continue;
+        }
+        short events = 0;
+        if (!c->closing && pending(c) < OUT_HIGH_WATER)
+            events |= POLLIN;
+        if (pending(c) > 0)
+            events |= POLLOUT;
+        pfds[n] = (struct pollfd){.fd = c->fd, .events = events};
+        pfd_conn[n++] = c;
+    }
+    return n;
+}
+
+static int listener_index(int fd) {
+    for (int i = 0; i < n_listeners; i++)
+        if (listen_fds[i] == fd)
+            return i;
+    return -1;
+}
+
+static _Noreturn void run(void) {
+    setup_listeners();
+    for (;;) {
+        size_t n = build_pollfds();
+        if (n == 0) {
+            fprintf(stderr, "%s: no listening socket left\n", loop_name);
+            exit(1);
+        }
+        if (poll(pfds, n, -1) < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            fprintf(stderr, "%s: poll: %s\n", loop_name, strerror(errno));
+            exit(1);
+        }
+        for (size_t i = 0; i < n; i++) {
+            short re = pfds[i].revents;
+            if (re == 0)
+                continue;
+            if (pfd_conn[i] != NULL) {
+                conn_ready(pfd_conn[i], re);
+                continue;
+            }
+            int li = listener_index(pfds[i].fd);
+            if (re & POLLNVAL) {
+                fprintf(stderr, "%s: fd %d is not open\n", loop_name,
+                        pfds[i].fd);
+                listen_fds[li] = -1;
+            } else {
+                accept_ready(li);
+            }
+        }
+    }
+}
+
+_Noreturn void netloop_run_lines(const char *name, netloop_line_fn on_line) {
+    loop_name = name;
+    line_fn = on_line;
+    run();
+}
+
+_Noreturn void netloop_run_raw(const char *name, netloop_data_fn on_data) {
+    loop_name = name;
+    data_fn = on_data;
+    run();
+}

@@ -1,0 +1,51 @@
+/* netloop.h - the connection and poll-loop plumbing shared by the test guests.
+ *
+ * Listening sockets are preopened by the host at fds 3, 4, ... (systemd
+ * convention): LISTEN_FDS is their number (default 1, i.e. fd 3 only) and
+ * LISTEN_FDNAMES their colon-separated names.  Every socket is switched to
+ * O_NONBLOCK and served from a single poll() loop:
+ *
+ *   - at most NETLOOP_MAX_CONNS connections; further ones are accepted and
+ *     closed at once;
+ *   - line mode: input is split at '\n' (a trailing '\r' is dropped) and each
+ *     line is handed to the guest's handle_line(); a line longer than
+ *     NETLOOP_MAX_LINE bytes gets "ERR line too long\n" and the connection is
+ *     closed;
+ *   - raw mode: every chunk received is handed to the guest as it comes;
+ *   - output is queued per connection and sent when the socket is writable;
+ *   - when the peer half-closes (recv() == 0), a last unterminated line is
+ *     still handled, pending output is flushed, then the connection is closed.
+ */
+#ifndef NETLOOP_H
+#define NETLOOP_H
+
+#include <stddef.h>
+
+#define NETLOOP_MAX_CONNS 256
+#define NETLOOP_MAX_LINE 4096
+#define NETLOOP_MAX_LISTENERS 16
+
+typedef struct conn conn_t;
+
+/* line: NUL-terminated at line[len], without "\n" / "\r\n"; may be modified. */
+typedef void (*netloop_line_fn)(conn_t *c, char *line, size_t len);
+typedef void (*netloop_data_fn)(conn_t *c, const char *data, size_t len);
+
+/* Queue bytes for the peer (sent as soon as the socket is writable). */
+void conn_write(conn_t *c, const void *data, size_t len);
+void conn_puts(conn_t *c, const char *s);
+void conn_printf(conn_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Close after the queued output is flushed; no further input is handled. */
+void conn_close(conn_t *c);
+/* Index (0 = fd 3) of the listening socket that accepted this connection. */
+int conn_listener(const conn_t *c);
+/* Name of listening socket i from LISTEN_FDNAMES, or "" if none. */
+const char *netloop_listener_name(int i);
+
+/* Serve forever; `name` prefixes the stderr messages
+ * ("<name>: listening on fd 3"). */
+_Noreturn void netloop_run_lines(const char *name, netloop_line_fn on_line);
+_Noreturn void netloop_run_raw(const char *name, netloop_data_fn on_data);
+
+#endif
