@@ -33,7 +33,7 @@ public final class WasiFiles {
         this.host = host;
         var l = host.config.limits();
         this.fs = new VirtualFileSystem(host.config.preopens(),
-                new FsLimits(l.fsQuotaBytes(), l.fsMaxInodes(), Math.min(l.fsQuotaBytes(), FsLimits.MAX_FILE_SIZE)),
+                new FsLimits(l.fsQuotaBytes(), l.fsMaxInodes(), FsLimits.MAX_FILE_SIZE),
                 host::frameTimeNs);
     }
 
