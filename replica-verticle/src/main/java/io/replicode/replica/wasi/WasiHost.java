@@ -638,7 +638,10 @@ public final class WasiHost {
         }
     }
 
-    /** Replaces this host's state with one written by {@link #writeTo}. */
+    /**
+     * Replaces this host's state with one written by {@link #writeTo}. The filesystem snapshot carries
+     * its nodes' open counts, so descriptors are re-attached to nodes without taking new handles.
+     */
     public void readFrom(java.io.DataInputStream d) throws java.io.IOException {
         frameTimeNs = d.readLong();
         fuelConsumedNs = d.readLong();
@@ -684,7 +687,6 @@ public final class WasiHost {
                     if (!(node instanceof io.replicode.replica.wasi.fs.DirectoryNode dn)) {
                         throw new java.io.IOException("snapshot fd " + fd + " is a directory but its inode is not");
                     }
-                    files.fileSystem().retain(dn);
                     desc = new Descriptor.Directory(dn, pre.isEmpty() ? null : pre, base, inheriting, flags);
                 }
                 case KIND_FILE -> {
@@ -693,7 +695,6 @@ public final class WasiHost {
                     if (!(node instanceof io.replicode.replica.wasi.fs.FileNode fn)) {
                         throw new java.io.IOException("snapshot fd " + fd + " is a file but its inode is not");
                     }
-                    files.fileSystem().retain(fn);
                     Descriptor.RegularFile f = new Descriptor.RegularFile(fn, base, inheriting, flags);
                     f.position = pos;
                     desc = f;
