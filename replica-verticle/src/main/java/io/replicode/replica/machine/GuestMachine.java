@@ -257,7 +257,7 @@ public final class GuestMachine implements AutoCloseable {
     private void stop(String reason) {
         state = State.STOPPED;
         stopReason = reason + " (frame " + lastSeq + ")";
-        host.network().resetAll();
+        host.appStopped();
         host.outputs().add(new Output.Stopped(stopReason));
     }
 

@@ -143,6 +143,12 @@ public final class WasiHost {
         return fd;
     }
 
+    /** The app stopped: every connection is reset and the guest's socket descriptors are gone with it. */
+    public void appStopped() {
+        network.resetAll();
+        fds.values().removeIf(d -> d instanceof Descriptor.Socket);
+    }
+
     // ---- args, environment ----
 
     int argsSizesGet(long argcPtr, long bufSizePtr) {
