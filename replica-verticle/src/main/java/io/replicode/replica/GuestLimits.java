@@ -36,7 +36,7 @@ public record GuestLimits(
     public GuestLimits {
         require(memoryPages >= 1 && memoryPages <= 32767, "memoryPages", memoryPages, "1..32767");
         require(fuelPerFrame >= 1, "fuelPerFrame", fuelPerFrame, ">= 1");
-        require(callDepth >= 16 && callDepth <= 100_000, "callDepth", callDepth, "16..100000");
+        require(callDepth >= 16 && callDepth <= 50_000, "callDepth", callDepth, "16..50000");
         require(fsQuotaBytes >= 0, "fsQuotaBytes", fsQuotaBytes, ">= 0");
         require(fsMaxInodes >= 1, "fsMaxInodes", fsMaxInodes, ">= 1");
         require(maxOpenFds >= 8 && maxOpenFds <= 65536, "maxOpenFds", maxOpenFds, "8..65536");
