@@ -39,6 +39,9 @@ public final class GuestMachine implements AutoCloseable {
         STOPPED
     }
 
+    /** wasi-libc's _start returns (instead of calling proc_exit) when main returned 0. */
+    private static final String NORMAL_EXIT = "exit: status 0";
+
     private final GuestModule module;
     private final GuestConfig config;
     private final WasiHost host;
@@ -195,7 +198,7 @@ public final class GuestMachine implements AutoCloseable {
                     throw new IllegalStateException("call depth " + depth.getValue() + " after a full unwind");
                 }
             } else {
-                stop("exit: _start returned");
+                stop(NORMAL_EXIT);
             }
         } catch (Throwable t) {
             accountFuel();
@@ -233,7 +236,7 @@ public final class GuestMachine implements AutoCloseable {
         accountFuel();
         if (guestFinished) {
             Throwable t = guestFailure;
-            stop(t == null ? "exit: _start returned" : reasonFor(t));
+            stop(t == null ? NORMAL_EXIT : reasonFor(t));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.replicode.replica.wasi;
 
+import io.replicode.replica.wasi.fs.Filetype;
 import io.replicode.replica.wasi.net.ListenerSocket;
 import io.replicode.replica.wasi.net.StreamSocket;
 
@@ -10,12 +11,6 @@ public abstract class Descriptor {
     public static final int FDFLAG_NONBLOCK = 4;
     public static final int FDFLAG_RSYNC = 8;
     public static final int FDFLAG_SYNC = 16;
-
-    public static final int FILETYPE_UNKNOWN = 0;
-    public static final int FILETYPE_CHARACTER_DEVICE = 2;
-    public static final int FILETYPE_DIRECTORY = 3;
-    public static final int FILETYPE_REGULAR_FILE = 4;
-    public static final int FILETYPE_SOCKET_STREAM = 6;
 
     int fdflags;
     long rightsBase;
@@ -44,7 +39,7 @@ public abstract class Descriptor {
 
         @Override
         int filetype() {
-            return FILETYPE_CHARACTER_DEVICE;
+            return Filetype.CHARACTER_DEVICE;
         }
     }
 
@@ -59,7 +54,7 @@ public abstract class Descriptor {
 
         @Override
         int filetype() {
-            return FILETYPE_SOCKET_STREAM;
+            return Filetype.SOCKET_STREAM;
         }
     }
 
@@ -75,7 +70,7 @@ public abstract class Descriptor {
 
         @Override
         int filetype() {
-            return FILETYPE_SOCKET_STREAM;
+            return Filetype.SOCKET_STREAM;
         }
     }
 
@@ -93,7 +88,7 @@ public abstract class Descriptor {
 
         @Override
         int filetype() {
-            return FILETYPE_DIRECTORY;
+            return Filetype.DIRECTORY;
         }
     }
 
@@ -109,7 +104,7 @@ public abstract class Descriptor {
 
         @Override
         int filetype() {
-            return FILETYPE_REGULAR_FILE;
+            return Filetype.REGULAR_FILE;
         }
     }
 

@@ -392,7 +392,7 @@ public final class WasiHost {
         if ((flags & ~(allowed | Descriptor.FDFLAG_DSYNC | Descriptor.FDFLAG_RSYNC | Descriptor.FDFLAG_SYNC)) != 0) {
             return Errno.INVAL;
         }
-        if ((flags & Descriptor.FDFLAG_APPEND) != 0 && d.filetype() != Descriptor.FILETYPE_REGULAR_FILE) {
+        if ((flags & Descriptor.FDFLAG_APPEND) != 0 && d.filetype() != io.replicode.replica.wasi.fs.Filetype.REGULAR_FILE) {
             return Errno.INVAL;
         }
         // The sync flags have no meaning for an in-memory filesystem where every write is already durable

@@ -269,7 +269,7 @@ class GuestBehaviourTest {
                     "link /data/ok.txt /data/hard: ok",
                     "opendir /: ENOTCAPABLE",
                     "stat /data/..: ENOTCAPABLE", ""), log(out, 1));
-            assertEquals("exit: _start returned (frame 1)", m.stopReason());
+            assertEquals("exit: status 0 (frame 1)", m.stopReason());
         }
     }
 
