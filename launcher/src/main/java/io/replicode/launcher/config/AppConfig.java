@@ -1,0 +1,39 @@
+package io.replicode.launcher.config;
+
+import io.replicode.replica.GuestLimits;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One app as the node runs it.
+ *
+ * @param name           app name: lower case letters, digits, '-' and '_'
+ * @param module         the WASI module file
+ * @param listeners      the guest's listening sockets, preopened as fds 3, 4, ... in this order
+ * @param tcp            the node's TCP ports that lead to those listeners
+ * @param limits         the guest's resource bounds
+ * @param maxConnections most client connections open at once; more are closed on accept
+ */
+public record AppConfig(String name, Path module, List<String> listeners, List<TcpBinding> tcp, GuestLimits limits,
+                        int maxConnections) {
+    public AppConfig {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(module, "module");
+        listeners = List.copyOf(listeners);
+        tcp = List.copyOf(tcp);
+        Objects.requireNonNull(limits, "limits");
+        if (listeners.isEmpty()) {
+            throw new IllegalArgumentException("app '" + name + "' has no listener");
+        }
+        for (TcpBinding b : tcp) {
+            if (!listeners.contains(b.listener())) {
+                throw new IllegalArgumentException("app '" + name + "' binds port " + b.port() + " to unknown listener '"
+                        + b.listener() + "'");
+            }
+        }
+        if (maxConnections < 1) {
+            throw new IllegalArgumentException("app '" + name + "' maxConnections = " + maxConnections + " must be >= 1");
+        }
+    }
+}

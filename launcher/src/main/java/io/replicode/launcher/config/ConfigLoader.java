@@ -1,0 +1,390 @@
+package io.replicode.launcher.config;
+
+import io.replicode.launcher.UserError;
+import io.replicode.replica.GuestLimits;
+import io.replicode.replica.module.Engine;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * Reads the config file ({@code conf/replicode.json}) and merges the {@code run} flags into a
+ * {@link NodeConfig}. Every mistake becomes a {@link UserError} that names the file, key or flag.
+ *
+ * <p>Merge rules: {@code --app NAME=PATH} chooses which apps run (a config app of the same name keeps its
+ * listeners, ports and limits, with the module replaced); without {@code --app}, every config app runs.
+ * {@code --tcp} flags for an app replace that app's configured ports. An app's listeners are its configured
+ * ones, then the other listener names its ports mention, in order; a port that names no listener takes the
+ * app's first, {@code main} if none is named before it.
+ * Relative paths are taken from the current directory.
+ */
+public final class ConfigLoader {
+    public static final Path DEFAULT_CONFIG = Path.of("conf", "replicode.json");
+    static final Pattern APP_NAME = Pattern.compile("[a-z][a-z0-9_-]{0,31}");
+    static final Pattern LISTENER_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,32}");
+    static final String DEFAULT_LISTENER = "main";
+    static final int DEFAULT_MAX_CONNECTIONS = 1024;
+    private static final String APP_EXAMPLE = "--app echo=wasm-programs/wasm/echo_server.wasm";
+    private static final String TCP_EXAMPLE = "--tcp 7007=echo or --tcp 7007=echo:main";
+
+    /**
+     * The flags of {@code replicode run} that shape the node.
+     *
+     * @param config      the config file
+     * @param configGiven whether the user named it (a missing default file is not an error)
+     * @param apps        {@code --app} values, NAME=PATH
+     * @param tcp         {@code --tcp} values, PORT=APP[:LISTENER]
+     */
+    public record Flags(Path config, boolean configGiven, String host, Engine engine, Path dataDir, List<String> apps,
+                        List<String> tcp) {
+        public Flags {
+            apps = List.copyOf(apps);
+            tcp = List.copyOf(tcp);
+        }
+    }
+
+    private ConfigLoader() {}
+
+    /** The node to start, or a {@link UserError}. */
+    public static NodeConfig load(Flags flags) {
+        return load(flags, Path.of(""));
+    }
+
+    /** As {@link #load(Flags)}, with relative paths taken from {@code workDir}. */
+    static NodeConfig load(Flags flags, Path workDir) {
+        FileConfig file = readFile(workDir, flags.config(), flags.configGiven());
+        Map<String, AppDraft> apps = chooseApps(file.apps(), flags.apps());
+        applyTcpFlags(apps, flags.tcp());
+        if (apps.isEmpty()) {
+            throw new UserError("no app to run: " + (Files.exists(workDir.resolve(flags.config()))
+                    ? flags.config() + " defines none"
+                    : "there is no " + flags.config() + " in " + workDir.toAbsolutePath()) + " and no --app was given",
+                    "run from the Replicode directory, or name an app: " + APP_EXAMPLE + " --tcp 7007=echo");
+        }
+        List<AppConfig> resolved = new ArrayList<>();
+        Map<Integer, String> portOwners = new HashMap<>();
+        for (AppDraft d : apps.values()) {
+            resolved.add(resolve(workDir, d, portOwners));
+        }
+        return new NodeConfig(flags.host(), flags.engine(), flags.dataDir(), file.batching(), resolved);
+    }
+
+    // ---- the config file ----
+
+    private record FileConfig(Batching batching, Map<String, AppDraft> apps) {}
+
+    /** An app while flags are merged into it. */
+    private static final class AppDraft {
+        final String name;
+        String module;
+        String origin;
+        final List<String> listeners = new ArrayList<>();
+        List<PortDraft> tcp = new ArrayList<>();
+        GuestLimits limits = GuestLimits.DEFAULT;
+        int maxConnections = DEFAULT_MAX_CONNECTIONS;
+
+        AppDraft(String name, String module, String origin) {
+            this.name = name;
+            this.module = module;
+            this.origin = origin;
+        }
+    }
+
+    /** A port before its listener is known: {@code listener} is null for "the app's first listener". */
+    private record PortDraft(int port, String listener, String origin) {}
+
+    private static FileConfig readFile(Path workDir, Path file, boolean given) {
+        String text;
+        try {
+            text = Files.readString(workDir.resolve(file));
+        } catch (NoSuchFileException e) {
+            if (given) {
+                throw new UserError("config file " + file + " does not exist (looked in " + workDir.toAbsolutePath() + ")",
+                        "check the path given with --config");
+            }
+            return new FileConfig(Batching.DEFAULT, new LinkedHashMap<>());
+        } catch (IOException e) {
+            throw new UserError("config file " + file + " cannot be read: " + e.getMessage(), "check the file's permissions");
+        }
+        JsonObject root;
+        try {
+            root = new JsonObject(text);
+        } catch (DecodeException e) {
+            throw new UserError("config file " + file + " is not valid JSON: " + e.getMessage(),
+                    "correct the syntax (conf/replicode.json in the Replicode repository is an example)");
+        }
+        Where where = new Where(file.toString());
+        where.checkKeys(root, "", "batching", "apps");
+        Batching batching = Batching.DEFAULT;
+        if (root.containsKey("batching")) {
+            JsonObject b = where.object(root.getValue("batching"), "batching");
+            where.checkKeys(b, "batching", "intervalMs", "maxEventsPerFrame");
+            long intervalMs = b.containsKey("intervalMs")
+                    ? where.integer(b.getValue("intervalMs"), "batching.intervalMs", 1, 10_000) : batching.intervalMs();
+            int maxEvents = b.containsKey("maxEventsPerFrame")
+                    ? (int) where.integer(b.getValue("maxEventsPerFrame"), "batching.maxEventsPerFrame", 1, 65_536)
+                    : batching.maxEventsPerFrame();
+            batching = new Batching(intervalMs, maxEvents);
+        }
+        Map<String, AppDraft> apps = new LinkedHashMap<>();
+        if (root.containsKey("apps")) {
+            JsonObject all = where.object(root.getValue("apps"), "apps");
+            for (String name : all.fieldNames()) {
+                apps.put(name, readApp(where, name, where.object(all.getValue(name), "apps." + name)));
+            }
+        }
+        return new FileConfig(batching, apps);
+    }
+
+    private static AppDraft readApp(Where where, String name, JsonObject o) {
+        String at = "apps." + name;
+        if (!APP_NAME.matcher(name).matches()) {
+            throw where.error(at, "app name '" + name + "' is not allowed",
+                    "use lower case letters, digits, '-' and '_', starting with a letter (at most 32)");
+        }
+        where.checkKeys(o, at, "module", "listeners", "tcp", "limits", "maxConnections");
+        if (!o.containsKey("module")) {
+            throw where.error(at, "app '" + name + "' has no module", "add \"module\": \"path/to/app.wasm\"");
+        }
+        AppDraft d = new AppDraft(name, where.string(o.getValue("module"), at + ".module"), where.file + " " + at + ".module");
+        if (o.containsKey("listeners")) {
+            JsonArray ls = where.array(o.getValue("listeners"), at + ".listeners");
+            for (int i = 0; i < ls.size(); i++) {
+                String l = where.string(ls.getValue(i), at + ".listeners[" + i + "]");
+                checkListener(l, where.file + " " + at + ".listeners[" + i + "]");
+                if (d.listeners.contains(l)) {
+                    throw where.error(at + ".listeners", "listener '" + l + "' is listed twice", "list each name once");
+                }
+                d.listeners.add(l);
+            }
+        }
+        if (o.containsKey("tcp")) {
+            JsonArray ports = where.array(o.getValue("tcp"), at + ".tcp");
+            for (int i = 0; i < ports.size(); i++) {
+                String pat = at + ".tcp[" + i + "]";
+                JsonObject p = where.object(ports.getValue(i), pat);
+                where.checkKeys(p, pat, "port", "listener");
+                if (!p.containsKey("port")) {
+                    throw where.error(pat, "no port", "write {\"port\": 7007} or {\"port\": 7007, \"listener\": \"main\"}");
+                }
+                int port = (int) where.integer(p.getValue("port"), pat + ".port", 0, 65535);
+                String listener = p.containsKey("listener") ? where.string(p.getValue("listener"), pat + ".listener") : null;
+                if (listener != null) {
+                    checkListener(listener, where.file + " " + pat + ".listener");
+                }
+                d.tcp.add(new PortDraft(port, listener, where.file + " " + pat));
+            }
+        }
+        if (o.containsKey("limits")) {
+            d.limits = readLimits(where, at + ".limits", where.object(o.getValue("limits"), at + ".limits"));
+        }
+        if (o.containsKey("maxConnections")) {
+            d.maxConnections = (int) where.integer(o.getValue("maxConnections"), at + ".maxConnections", 1, 1 << 20);
+        }
+        return d;
+    }
+
+    /**
+     * Limits are read by {@link GuestLimits}' own component names, so a limit added there is configurable
+     * here without a change; an omitted limit keeps its default.
+     */
+    private static GuestLimits readLimits(Where where, String at, JsonObject o) {
+        RecordComponent[] components = GuestLimits.class.getRecordComponents();
+        String[] names = Arrays.stream(components).map(RecordComponent::getName).toArray(String[]::new);
+        where.checkKeys(o, at, names);
+        Object[] values = new Object[components.length];
+        Class<?>[] types = new Class<?>[components.length];
+        try {
+            for (int i = 0; i < components.length; i++) {
+                RecordComponent c = components[i];
+                types[i] = c.getType();
+                Object dflt = c.getAccessor().invoke(GuestLimits.DEFAULT);
+                if (!o.containsKey(c.getName())) {
+                    values[i] = dflt;
+                } else if (c.getType() == int.class) {
+                    values[i] = (int) where.integer(o.getValue(c.getName()), at + "." + c.getName(), 0, Integer.MAX_VALUE);
+                } else {
+                    values[i] = where.integer(o.getValue(c.getName()), at + "." + c.getName(), 0, Long.MAX_VALUE);
+                }
+            }
+            return GuestLimits.class.getDeclaredConstructor(types).newInstance(values);
+        } catch (InvocationTargetException e) {
+            if (e.getCause() instanceof IllegalArgumentException bad) {
+                String[] parts = bad.getMessage().split("; Fix: ", 2);
+                throw where.error(at, parts[0], parts.length > 1 ? parts[1] : "use a value in range");
+            }
+            throw new IllegalStateException("GuestLimits could not be built from " + at, e);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("GuestLimits is expected to be a record with int and long components", e);
+        }
+    }
+
+    // ---- the flags ----
+
+    private static Map<String, AppDraft> chooseApps(Map<String, AppDraft> configured, List<String> appFlags) {
+        if (appFlags.isEmpty()) {
+            return configured;
+        }
+        Map<String, AppDraft> chosen = new LinkedHashMap<>();
+        for (String flag : appFlags) {
+            int eq = flag.indexOf('=');
+            if (eq < 0 || eq == flag.length() - 1) {
+                throw new UserError("--app '" + flag + "' is not NAME=PATH.wasm", "write e.g. " + APP_EXAMPLE);
+            }
+            String name = flag.substring(0, eq);
+            if (!APP_NAME.matcher(name).matches()) {
+                throw new UserError("--app '" + flag + "': app name '" + name + "' is not allowed",
+                        "use lower case letters, digits, '-' and '_', starting with a letter (at most 32), e.g. " + APP_EXAMPLE);
+            }
+            if (chosen.containsKey(name)) {
+                throw new UserError("--app names app '" + name + "' twice", "give each app one --app");
+            }
+            AppDraft d = configured.getOrDefault(name, new AppDraft(name, null, null));
+            d.module = flag.substring(eq + 1);
+            d.origin = "--app " + flag;
+            chosen.put(name, d);
+        }
+        return chosen;
+    }
+
+    private static void applyTcpFlags(Map<String, AppDraft> apps, List<String> tcpFlags) {
+        Map<String, List<PortDraft>> byApp = new LinkedHashMap<>();
+        for (String flag : tcpFlags) {
+            int eq = flag.indexOf('=');
+            if (eq <= 0 || eq == flag.length() - 1) {
+                throw new UserError("--tcp '" + flag + "' is not PORT=APP[:LISTENER]", "write e.g. " + TCP_EXAMPLE);
+            }
+            String portText = flag.substring(0, eq);
+            int port;
+            try {
+                port = Integer.parseInt(portText);
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+            if (port < 0 || port > 65535) {
+                throw new UserError("--tcp '" + flag + "': port '" + portText + "' is not a number from 0 to 65535",
+                        "write e.g. " + TCP_EXAMPLE);
+            }
+            String target = flag.substring(eq + 1);
+            int colon = target.indexOf(':');
+            String app = colon < 0 ? target : target.substring(0, colon);
+            String listener = colon < 0 ? null : target.substring(colon + 1);
+            if (!apps.containsKey(app)) {
+                throw new UserError("--tcp '" + flag + "' names app '" + app + "', which is not defined",
+                        apps.isEmpty() ? "define it with --app " + app + "=PATH.wasm"
+                                : "define it with --app " + app + "=PATH.wasm, or use one of: " + String.join(", ", apps.keySet()));
+            }
+            if (listener != null) {
+                checkListener(listener, "--tcp '" + flag + "'");
+            }
+            byApp.computeIfAbsent(app, a -> new ArrayList<>()).add(new PortDraft(port, listener, "--tcp " + flag));
+        }
+        byApp.forEach((app, ports) -> apps.get(app).tcp = ports);
+    }
+
+    private static AppConfig resolve(Path workDir, AppDraft d, Map<Integer, String> portOwners) {
+        if (d.tcp.isEmpty()) {
+            throw new UserError("app '" + d.name + "' has no TCP port, so nothing could reach it",
+                    "add --tcp PORT=" + d.name + " (e.g. --tcp 7007=" + d.name + ")");
+        }
+        List<String> listeners = new ArrayList<>(d.listeners);
+        List<TcpBinding> tcp = new ArrayList<>();
+        for (PortDraft p : d.tcp) {
+            // A port without a listener mentions the app's first one: "main" when none is named yet.
+            String listener = p.listener() != null ? p.listener() : listeners.isEmpty() ? DEFAULT_LISTENER : listeners.get(0);
+            if (!listeners.contains(listener)) {
+                listeners.add(listener);
+            }
+            if (p.port() != 0) {
+                String owner = portOwners.putIfAbsent(p.port(), p.origin());
+                if (owner != null) {
+                    throw new UserError("port " + p.port() + " is given twice: by " + owner + " and by " + p.origin(),
+                            "give each app its own port");
+                }
+            }
+            tcp.add(new TcpBinding(p.port(), listener));
+        }
+        Path module = workDir.resolve(d.module);
+        if (!Files.isRegularFile(module)) {
+            throw new UserError("app '" + d.name + "': module file " + d.module + " does not exist (from " + d.origin
+                    + ", looked in " + workDir.toAbsolutePath() + ")",
+                    d.origin.startsWith("--app") ? "check the path given with --app, e.g. " + APP_EXAMPLE
+                            : "run from the Replicode directory, or correct the module path in the config file");
+        }
+        return new AppConfig(d.name, module, listeners, tcp, d.limits, d.maxConnections);
+    }
+
+    private static void checkListener(String name, String where) {
+        if (!LISTENER_NAME.matcher(name).matches()) {
+            throw new UserError(where + ": listener name '" + name + "' is not allowed",
+                    "use letters, digits, '.', '-' and '_' (at most 32), e.g. main");
+        }
+    }
+
+    /** Typed access to the config file's JSON, with errors that name the key. */
+    private record Where(String file) {
+        UserError error(String at, String problem, String fix) {
+            return new UserError(file + (at.isEmpty() ? "" : " " + at) + ": " + problem, fix);
+        }
+
+        void checkKeys(JsonObject o, String at, String... known) {
+            Set<String> allowed = Set.of(known);
+            for (String k : o.fieldNames()) {
+                if (!allowed.contains(k)) {
+                    throw error(at, "unknown key '" + k + "'",
+                            "use one of: " + new TreeSet<>(allowed).stream().collect(Collectors.joining(", ")));
+                }
+            }
+        }
+
+        JsonObject object(Object v, String at) {
+            if (v instanceof JsonObject o) {
+                return o;
+            }
+            throw error(at, "expected an object {...}, found " + describe(v), "write an object here");
+        }
+
+        JsonArray array(Object v, String at) {
+            if (v instanceof JsonArray a) {
+                return a;
+            }
+            throw error(at, "expected an array [...], found " + describe(v), "write an array here");
+        }
+
+        String string(Object v, String at) {
+            if (v instanceof String s && !s.isEmpty()) {
+                return s;
+            }
+            throw error(at, "expected a non-empty string, found " + describe(v), "write a string in double quotes");
+        }
+
+        long integer(Object v, String at, long min, long max) {
+            if (v instanceof Number n && !(v instanceof Double || v instanceof Float || v instanceof java.math.BigDecimal)
+                    && n.longValue() >= min && n.longValue() <= max) {
+                return n.longValue();
+            }
+            throw error(at, "expected a whole number from " + min + " to " + max + ", found " + describe(v),
+                    "write a number in that range");
+        }
+
+        private static String describe(Object v) {
+            return v == null ? "null" : v instanceof String s ? "\"" + s + "\"" : String.valueOf(v);
+        }
+    }
+}

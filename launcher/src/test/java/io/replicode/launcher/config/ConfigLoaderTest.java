@@ -1,0 +1,178 @@
+package io.replicode.launcher.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.replicode.launcher.TestGuests;
+import io.replicode.launcher.UserError;
+import io.replicode.replica.GuestLimits;
+import io.replicode.replica.module.Engine;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ConfigLoaderTest {
+    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+
+    @TempDir
+    Path tmp;
+
+    private static ConfigLoader.Flags flags(Path config, boolean given, List<String> apps, List<String> tcp) {
+        return new ConfigLoader.Flags(config, given, "127.0.0.1", Engine.COMPILER, Path.of("data"), apps, tcp);
+    }
+
+    private static NodeConfig fromRepo(List<String> apps, List<String> tcp) {
+        return ConfigLoader.load(flags(ConfigLoader.DEFAULT_CONFIG, false, apps, tcp), REPO);
+    }
+
+    private Path writeConfig(String json) throws IOException {
+        Path f = tmp.resolve("replicode.json");
+        Files.writeString(f, json);
+        return f;
+    }
+
+    private UserError loadError(Path config) {
+        return assertThrows(UserError.class, () -> ConfigLoader.load(flags(config, true, List.of(), List.of()), tmp));
+    }
+
+    @Test
+    void shipped_config_runs_echo_on_7007() {
+        NodeConfig node = fromRepo(List.of(), List.of());
+        assertEquals(1, node.apps().size());
+        AppConfig echo = node.apps().get(0);
+        assertEquals("echo", echo.name());
+        assertEquals(Path.of("wasm-programs/wasm/echo_server.wasm"), REPO.relativize(REPO.resolve(echo.module())));
+        assertEquals(List.of("main"), echo.listeners());
+        assertEquals(List.of(new TcpBinding(7007, "main")), echo.tcp());
+        assertEquals(262144, echo.limits().receiveBufferBytes());
+        assertEquals(new Batching(2, 256), node.batching());
+    }
+
+    @Test
+    void tcp_flag_replaces_the_configured_ports() {
+        AppConfig echo = fromRepo(List.of(), List.of("9000=echo")).apps().get(0);
+        assertEquals(List.of(new TcpBinding(9000, "main")), echo.tcp());
+    }
+
+    @Test
+    void app_flag_chooses_which_apps_run() {
+        NodeConfig node = fromRepo(List.of("probe=" + TestGuests.module("probe")), List.of("7010=probe"));
+        assertEquals(List.of("probe"), node.apps().stream().map(AppConfig::name).toList());
+        assertEquals(GuestLimits.DEFAULT, node.apps().get(0).limits());
+    }
+
+    @Test
+    void listeners_are_the_names_mentioned_in_order_and_a_bare_port_takes_the_first() {
+        AppConfig kv = fromRepo(List.of("kv=" + TestGuests.module("probe")),
+                List.of("7000=kv:resp", "7001=kv:http", "7002=kv")).apps().get(0);
+        assertEquals(List.of("resp", "http"), kv.listeners());
+        assertEquals(List.of(new TcpBinding(7000, "resp"), new TcpBinding(7001, "http"), new TcpBinding(7002, "resp")),
+                kv.tcp());
+    }
+
+    @Test
+    void a_bare_port_before_any_named_listener_is_main() {
+        AppConfig probe = fromRepo(List.of("probe=" + TestGuests.module("probe")), List.of("7102=probe", "7103=probe:second"))
+                .apps().get(0);
+        assertEquals(List.of("main", "second"), probe.listeners());
+        assertEquals(List.of(new TcpBinding(7102, "main"), new TcpBinding(7103, "second")), probe.tcp());
+    }
+
+    @Test
+    void listener_defaults_to_main() {
+        AppConfig a = fromRepo(List.of("a=" + TestGuests.module("echo_server")), List.of("7000=a")).apps().get(0);
+        assertEquals(List.of("main"), a.listeners());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"7007", "=echo", "7007=", "port=echo", "70000=echo", "-1=echo", "7007=echo:", "7007=echo:a:b"})
+    void malformed_tcp_is_a_user_error_with_a_fix(String value) {
+        UserError e = assertThrows(UserError.class, () -> fromRepo(List.of(), List.of(value)));
+        assertTrue(e.what().contains(value), e.what());
+        assertTrue(e.fix().contains("--tcp 7007=echo") || e.what().contains("listener name"), e.what() + " / " + e.fix());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"echo", "echo=", "=x.wasm", "Echo=x.wasm", "1abc=x.wasm"})
+    void malformed_app_is_a_user_error_with_a_fix(String value) {
+        UserError e = assertThrows(UserError.class, () -> fromRepo(List.of(value), List.of("7007=echo")));
+        assertTrue(e.what().contains("--app '" + value + "'"), e.what());
+        assertTrue(e.fix().contains("--app echo="), e.fix());
+    }
+
+    @Test
+    void tcp_naming_an_unknown_app_lists_the_known_ones() {
+        UserError e = assertThrows(UserError.class, () -> fromRepo(List.of(), List.of("9000=nope")));
+        assertTrue(e.what().contains("app 'nope'"), e.what());
+        assertTrue(e.fix().contains("--app nope=PATH.wasm") && e.fix().contains("echo"), e.fix());
+    }
+
+    @Test
+    void missing_module_file_names_the_file_and_the_flag() {
+        UserError e = assertThrows(UserError.class, () -> fromRepo(List.of("x=missing/x.wasm"), List.of("7000=x")));
+        assertTrue(e.what().contains("missing/x.wasm") && e.what().contains("does not exist"), e.what());
+        assertTrue(e.fix().contains("--app"), e.fix());
+    }
+
+    @Test
+    void a_port_given_twice_is_a_user_error() {
+        UserError e = assertThrows(UserError.class, () -> fromRepo(List.of(), List.of("7000=echo", "7000=echo")));
+        assertTrue(e.what().contains("port 7000 is given twice"), e.what());
+    }
+
+    @Test
+    void an_app_without_a_port_is_a_user_error() throws IOException {
+        Path config = writeConfig("{\"apps\": {\"a\": {\"module\": \"" + TestGuests.module("echo_server") + "\"}}}");
+        UserError e = loadError(config);
+        assertTrue(e.what().contains("no TCP port"), e.what());
+        assertEquals("add --tcp PORT=a (e.g. --tcp 7007=a)", e.fix());
+    }
+
+    @Test
+    void unknown_config_key_is_named() throws IOException {
+        UserError e = loadError(writeConfig("{\"batchng\": {}}"));
+        assertTrue(e.what().contains("unknown key 'batchng'"), e.what());
+        assertTrue(e.fix().contains("apps, batching"), e.fix());
+    }
+
+    @Test
+    void limits_come_from_the_config_and_out_of_range_ones_are_user_errors() throws IOException {
+        String module = TestGuests.module("echo_server").toString();
+        Path ok = writeConfig("{\"apps\": {\"a\": {\"module\": \"" + module
+                + "\", \"tcp\": [{\"port\": 0}], \"limits\": {\"receiveBufferBytes\": 1000}}}}");
+        AppConfig a = ConfigLoader.load(flags(ok, true, List.of(), List.of()), tmp).apps().get(0);
+        assertEquals(1000, a.limits().receiveBufferBytes());
+        assertEquals(GuestLimits.DEFAULT.memoryPages(), a.limits().memoryPages());
+
+        Path bad = writeConfig("{\"apps\": {\"a\": {\"module\": \"" + module
+                + "\", \"tcp\": [{\"port\": 0}], \"limits\": {\"callDepth\": 1}}}}");
+        UserError e = loadError(bad);
+        assertTrue(e.what().contains("apps.a.limits") && e.what().contains("callDepth"), e.what());
+        assertTrue(e.fix().startsWith("use 16.."), e.fix());
+    }
+
+    @Test
+    void wrong_types_name_the_key() throws IOException {
+        UserError e = loadError(writeConfig("{\"batching\": {\"intervalMs\": \"fast\"}}"));
+        assertTrue(e.what().contains("batching.intervalMs") && e.what().contains("\"fast\""), e.what());
+    }
+
+    @Test
+    void invalid_json_is_a_user_error() throws IOException {
+        UserError e = loadError(writeConfig("{\"apps\": "));
+        assertTrue(e.what().contains("is not valid JSON"), e.what());
+    }
+
+    @Test
+    void a_missing_config_given_with_the_flag_is_a_user_error() {
+        UserError e = loadError(tmp.resolve("nope.json"));
+        assertTrue(e.what().contains("nope.json does not exist"), e.what());
+        assertTrue(e.fix().contains("--config"), e.fix());
+    }
+}
