@@ -5,6 +5,7 @@ import io.replicode.nat.Output;
 import io.replicode.replay.Frame;
 import io.replicode.replica.GuestConfig;
 import io.replicode.replica.machine.GuestMachine;
+import io.replicode.replica.machine.GuestThreads;
 import io.replicode.replica.module.Engine;
 import io.replicode.replica.module.GuestModule;
 import java.nio.file.Files;
@@ -177,6 +178,24 @@ public class EchoApplyBenchmark {
     @OperationsPerInvocation(1)
     public void frameOf1Event(OneEventPerFrame rig, Blackhole bh) {
         bh.consume(rig.applyNext());
+    }
+
+    static final int INLINE_FRAMES = 100;
+
+    /**
+     * Like {@link #frameOf1Event}, but the caller is already a guest thread (as a replica's worker is):
+     * {@value #INLINE_FRAMES} frames run inside one {@link GuestThreads#call}, so apply runs inline and
+     * the one hand-over is shared by all of them.
+     */
+    @Benchmark
+    @OperationsPerInvocation(INLINE_FRAMES)
+    public void frameOf1EventOnGuestThread(OneEventPerFrame rig, Blackhole bh) {
+        GuestThreads.call(() -> {
+            for (int i = 0; i < INLINE_FRAMES; i++) {
+                bh.consume(rig.applyNext());
+            }
+            return null;
+        });
     }
 
     @Benchmark

@@ -8,10 +8,10 @@ import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
 import io.replicode.replay.Frame;
 import io.replicode.replica.machine.GuestMachine;
+import io.replicode.replica.machine.GuestThreads;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.WorkerExecutor;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
@@ -24,7 +24,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
 import java.util.function.Consumer;
 
 /**
@@ -39,7 +40,6 @@ import java.util.function.Consumer;
  */
 final class LocalAppVerticle extends VerticleBase {
     private static final long NONE = -1;
-    private static final long MAX_FRAME_EXECUTE_MINUTES = 60;
 
     private final AppConfig app;
     private final String host;
@@ -54,7 +54,8 @@ final class LocalAppVerticle extends VerticleBase {
     private final LocalNode.Endpoint[] endpoints;
     private final Map<Long, TcpConnection> connections = new HashMap<>();
     private final ArrayDeque<Frame> frames = new ArrayDeque<>();
-    private WorkerExecutor worker;
+    /** The app's guest thread: frames are applied here, inline, one at a time and in seq order. */
+    private ExecutorService guestThread;
     private long nextConnection = 1;
     private boolean applying;
     /** The guest stopped, or the node is shutting down: events are dropped, no frame is applied. */
@@ -80,8 +81,7 @@ final class LocalAppVerticle extends VerticleBase {
     /** Binds the app's ports; fails with a {@link UserError} when one is taken. The guest has not run yet. */
     @Override
     public Future<?> start() {
-        worker = vertx.createSharedWorkerExecutor("replicode-app-" + app.name(), 1, MAX_FRAME_EXECUTE_MINUTES,
-                TimeUnit.MINUTES);
+        guestThread = GuestThreads.newSingleThreadExecutor("replicode-app-" + app.name());
         List<Future<NetServer>> listening = new ArrayList<>();
         for (int i = 0; i < app.tcp().size(); i++) {
             int index = i;
@@ -122,11 +122,28 @@ final class LocalAppVerticle extends VerticleBase {
         List<Future<Void>> closing = new ArrayList<>();
         servers.forEach(s -> closing.add(s.close()));
         return Future.join(closing)
-                .eventually(() -> worker.executeBlocking(() -> {
+                .eventually(() -> onGuestThread(() -> {
                     machine.close();
                     return null;
                 }))
-                .eventually(() -> worker.close());
+                .eventually(() -> {
+                    guestThread.shutdown();
+                    return Future.succeededFuture();
+                });
+    }
+
+    /** Runs {@code task} on the app's guest thread; the future completes on this verticle's event loop. */
+    private <T> Future<T> onGuestThread(Callable<T> task) {
+        Promise<T> done = Promise.promise();
+        guestThread.execute(() -> {
+            try {
+                T result = task.call();
+                context.runOnContext(v -> done.complete(result));
+            } catch (Throwable t) {
+                context.runOnContext(v -> done.fail(t));
+            }
+        });
+        return done.future();
     }
 
     private UserError bindError(TcpBinding binding, Throwable t) {
@@ -232,7 +249,7 @@ final class LocalAppVerticle extends VerticleBase {
         }
         Frame frame = frames.pollFirst();
         applying = true;
-        worker.executeBlocking(() -> machine.apply(frame), true).onComplete(ar -> {
+        onGuestThread(() -> machine.apply(frame)).onComplete(ar -> {
             applying = false;
             if (ar.succeeded()) {
                 route(ar.result());

@@ -46,8 +46,22 @@ public final class GuestThreads {
         return t;
     }
 
+    /**
+     * A single-thread executor whose thread is a guest thread. An owner that drives its machines from
+     * it (a replica, the local node) runs {@link GuestMachine#apply} inline, without the hand-over to
+     * another thread that a call from an ordinary thread costs (tens of microseconds per frame, see
+     * docs/benchmarks.md).
+     */
+    public static ExecutorService newSingleThreadExecutor(String name) {
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new GuestThread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
     /** Runs {@code task} on a guest thread: inline when already on one, otherwise handed over and awaited. */
-    static <T> T call(Callable<T> task) {
+    public static <T> T call(Callable<T> task) {
         if (Thread.currentThread() instanceof GuestThread) {
             try {
                 return task.call();
