@@ -69,6 +69,10 @@ public record GuestConfig(
         return new GuestConfig(app, args, env, listeners, preopens, genesisSeed, genesisTimeNs, limits);
     }
 
+    public GuestConfig withPreopens(List<String> dirs) {
+        return new GuestConfig(app, args, stripListenEnv(), listeners, dirs, genesisSeed, genesisTimeNs, limits);
+    }
+
     public GuestConfig withGenesis(byte[] seed, long timeNs) {
         return new GuestConfig(app, args, stripListenEnv(), listeners, preopens, seed, timeNs, limits);
     }

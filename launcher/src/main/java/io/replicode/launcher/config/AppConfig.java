@@ -3,6 +3,7 @@ package io.replicode.launcher.config;
 import io.replicode.replica.GuestLimits;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -14,10 +15,25 @@ import java.util.Objects;
  * @param tcp            the node's TCP ports that lead to those listeners
  * @param limits         the guest's resource bounds
  * @param maxConnections most client connections open at once; more are closed on accept
+ * @param args           the guest's argv; empty means just the app name
+ * @param env            the guest's environment, in order (LISTEN_FDS and LISTEN_FDNAMES are added)
+ * @param preopens       directories the guest gets, each a private in-memory directory
  */
 public record AppConfig(String name, Path module, List<String> listeners, List<TcpBinding> tcp, GuestLimits limits,
-                        int maxConnections) {
+                        int maxConnections, List<String> args, Map<String, String> env, List<String> preopens) {
+    /** The directories a guest gets when the config names none. */
+    public static final List<String> DEFAULT_PREOPENS = List.of("/data");
+
+    /** An app with default argv, an empty environment and /data preopened. */
+    public AppConfig(String name, Path module, List<String> listeners, List<TcpBinding> tcp, GuestLimits limits,
+                     int maxConnections) {
+        this(name, module, listeners, tcp, limits, maxConnections, List.of(), Map.of(), DEFAULT_PREOPENS);
+    }
+
     public AppConfig {
+        args = List.copyOf(args);
+        env = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(env));
+        preopens = List.copyOf(preopens);
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(module, "module");
         listeners = List.copyOf(listeners);

@@ -98,6 +98,9 @@ public final class ConfigLoader {
         List<PortDraft> tcp = new ArrayList<>();
         GuestLimits limits = GuestLimits.DEFAULT;
         int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        final List<String> args = new ArrayList<>();
+        final Map<String, String> env = new java.util.LinkedHashMap<>();
+        List<String> preopens = AppConfig.DEFAULT_PREOPENS;
 
         AppDraft(String name, String module, String origin) {
             this.name = name;
@@ -158,7 +161,7 @@ public final class ConfigLoader {
             throw where.error(at, "app name '" + name + "' is not allowed",
                     "use lower case letters, digits, '-' and '_', starting with a letter (at most 32)");
         }
-        where.checkKeys(o, at, "module", "listeners", "tcp", "limits", "maxConnections");
+        where.checkKeys(o, at, "module", "listeners", "tcp", "limits", "maxConnections", "args", "env", "preopens");
         if (!o.containsKey("module")) {
             throw where.error(at, "app '" + name + "' has no module", "add \"module\": \"path/to/app.wasm\"");
         }
@@ -196,6 +199,35 @@ public final class ConfigLoader {
         }
         if (o.containsKey("maxConnections")) {
             d.maxConnections = (int) where.integer(o.getValue("maxConnections"), at + ".maxConnections", 1, 1 << 20);
+        }
+        if (o.containsKey("args")) {
+            JsonArray a = where.array(o.getValue("args"), at + ".args");
+            for (int i = 0; i < a.size(); i++) {
+                d.args.add(where.string(a.getValue(i), at + ".args[" + i + "]"));
+            }
+        }
+        if (o.containsKey("env")) {
+            JsonObject e = where.object(o.getValue("env"), at + ".env");
+            for (String key : e.fieldNames()) {
+                if (key.isEmpty() || key.contains("=")) {
+                    throw where.error(at + ".env", "environment name '" + key + "' is not allowed",
+                            "use a name without '=' (e.g. \"GREETING\")");
+                }
+                d.env.put(key, where.string(e.getValue(key), at + ".env." + key));
+            }
+        }
+        if (o.containsKey("preopens")) {
+            JsonArray ps = where.array(o.getValue("preopens"), at + ".preopens");
+            List<String> dirs = new ArrayList<>();
+            for (int i = 0; i < ps.size(); i++) {
+                String dir = where.string(ps.getValue(i), at + ".preopens[" + i + "]");
+                if (!dir.matches("/[A-Za-z0-9._-]+") || dirs.contains(dir)) {
+                    throw where.error(at + ".preopens[" + i + "]", "preopen '" + dir + "' is not a distinct top-level directory",
+                            "name each directory once, like \"/data\" or \"/tmp\"");
+                }
+                dirs.add(dir);
+            }
+            d.preopens = List.copyOf(dirs);
         }
         return d;
     }
@@ -327,7 +359,7 @@ public final class ConfigLoader {
                     d.origin.startsWith("--app") ? "check the path given with --app, e.g. " + APP_EXAMPLE
                             : "run from the Replicode directory, or correct the module path in the config file");
         }
-        return new AppConfig(d.name, module, listeners, tcp, d.limits, d.maxConnections);
+        return new AppConfig(d.name, module, listeners, tcp, d.limits, d.maxConnections, d.args, d.env, d.preopens);
     }
 
     private static void checkListener(String name, String where) {

@@ -65,6 +65,9 @@ public final class LocalNode implements AutoCloseable {
                 byte[] seed = new byte[32];
                 random.nextBytes(seed);
                 GuestConfig guest = GuestConfig.of(app.name(), app.listeners()).withLimits(app.limits())
+                        .withArgs(app.args().isEmpty() ? List.of(app.name()) : app.args())
+                        .withEnvironment(app.env())
+                        .withPreopens(app.preopens())
                         .withGenesis(seed, genesisTimeNs);
                 machines.add(GuestMachine.create(module, guest));
                 waitModes.add(module.snapshotCapable() ? "asyncify" : "thread");

@@ -55,6 +55,27 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void args_env_and_preopens_come_from_the_config() throws IOException {
+        Path module = TestGuests.module("probe");
+        Path config = writeConfig("{\"apps\": {\"probe\": {\"module\": \"" + module + "\", \"args\": [\"probe\", \"-v\"],"
+                + " \"env\": {\"B\": \"2\", \"A\": \"1\"}, \"preopens\": [\"/data\", \"/tmp\"], \"tcp\": [{\"port\": 7101}]}}}");
+        AppConfig app = ConfigLoader.load(flags(config, true, List.of(), List.of()), tmp).apps().get(0);
+        assertEquals(List.of("probe", "-v"), app.args());
+        assertEquals(List.of("B", "A"), List.copyOf(app.env().keySet()), "environment keeps the file's order");
+        assertEquals(List.of("/data", "/tmp"), app.preopens());
+        AppConfig defaults = fromRepo(List.of(), List.of()).apps().get(0);
+        assertEquals(List.of("/data"), defaults.preopens());
+    }
+
+    @Test
+    void bad_preopen_is_refused_by_name() throws IOException {
+        Path module = TestGuests.module("probe");
+        UserError e = loadError(writeConfig("{\"apps\": {\"probe\": {\"module\": \"" + module
+                + "\", \"preopens\": [\"/data/../x\"]}}}"));
+        assertTrue(e.getMessage().contains("preopens[0]"), e.getMessage());
+    }
+
+    @Test
     void tcp_flag_replaces_the_configured_ports() {
         AppConfig echo = fromRepo(List.of(), List.of("9000=echo")).apps().get(0);
         assertEquals(List.of(new TcpBinding(9000, "main")), echo.tcp());
