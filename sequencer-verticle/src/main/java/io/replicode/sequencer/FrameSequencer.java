@@ -1,0 +1,177 @@
+package io.replicode.sequencer;
+
+import io.replicode.nat.EventCodec;
+import io.replicode.nat.IngressEvent;
+import io.replicode.replay.Frame;
+import io.replicode.replay.FrameCodec;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * Decides when and how one app's ingress events become frames: the ordering context of one app.
+ *
+ * <p>Batching is adaptive, like group commit: when no frame is in flight (every frame cut so far is
+ * durable) the next event is cut into a frame at once, so an idle app answers with one frame of latency;
+ * while a frame is being made durable, events accumulate and are cut when the batch is full (events or
+ * bytes) or when the batch interval has passed. A frame never exceeds {@code maxFrameBytes} of events:
+ * larger writes are split into several Data events. Timer requests from the guest become tick frames
+ * (no events) at their time. Frame time never decreases, seqs have no gaps, and every frame carries the
+ * hash of its predecessor.
+ *
+ * <p>Pure and single-threaded: the caller passes the time and the entropy in and says when a frame is
+ * durable, so tests drive it step by step.
+ */
+public final class FrameSequencer {
+    /** Bytes of a frame's fixed fields (version, app, epoch, seq, time, entropy, prevHash, count). */
+    private static final int FRAME_OVERHEAD = 1 + 1 + 64 + 24 + 1 + 64 + 32 + 4;
+    /** Bytes of a Data event's own fields (type, connection, length). */
+    private static final int DATA_OVERHEAD = 1 + 8 + 4;
+
+    /**
+     * @param maxEventsPerFrame most events in one frame
+     * @param maxFrameBytes     most encoded event bytes in one frame (default 64 KiB)
+     * @param batchIntervalNs   longest time an event waits while a frame is in flight
+     * @param maxPendingEvents  events waiting beyond which {@link #offer} refuses more (the caller pauses)
+     */
+    public record Options(int maxEventsPerFrame, int maxFrameBytes, long batchIntervalNs, int maxPendingEvents) {
+        public static final Options DEFAULT = new Options(256, 64 << 10, 2_000_000L, 100_000);
+
+        public Options {
+            if (maxEventsPerFrame < 1 || maxFrameBytes < 1024 || batchIntervalNs < 0 || maxPendingEvents < maxEventsPerFrame) {
+                throw new IllegalArgumentException("sequencer options out of range: " + this);
+            }
+        }
+    }
+
+    private final String app;
+    private final long epoch;
+    private final Options options;
+    private final ArrayDeque<IngressEvent> pending = new ArrayDeque<>();
+    private final TreeSet<Long> timers = new TreeSet<>();
+    private long pendingSinceNs = -1;
+    private long nextSeq;
+    private long lastTimeNs;
+    private byte[] lastHash;
+    private long inFlight;
+    private long lastDurableSeq;
+
+    /** A sequencer continuing after frame {@code lastSeq} (0 for a new app) whose hash is {@code lastHash}. */
+    public FrameSequencer(String app, long epoch, Options options, long lastSeq, byte[] lastHash, long lastTimeNs) {
+        if (lastHash.length != 32) {
+            throw new IllegalArgumentException("lastHash must be 32 bytes");
+        }
+        this.app = app;
+        this.epoch = epoch;
+        this.options = options;
+        this.nextSeq = lastSeq + 1;
+        this.lastHash = lastHash.clone();
+        this.lastTimeNs = lastTimeNs;
+        this.lastDurableSeq = lastSeq;
+    }
+
+    /**
+     * Queues an event arriving at {@code nowNs}; a Data event too large for one frame is split. Returns
+     * false (and queues nothing) when {@code maxPendingEvents} are already waiting: the caller must pause
+     * its sources rather than buffer without bound.
+     */
+    public boolean offer(IngressEvent event, long nowNs) {
+        if (pending.size() >= options.maxPendingEvents()) {
+            return false;
+        }
+        if (pending.isEmpty()) {
+            pendingSinceNs = nowNs;
+        }
+        int chunk = options.maxFrameBytes() - DATA_OVERHEAD;
+        if (event instanceof IngressEvent.Data d && d.bytes().length > chunk) {
+            byte[] b = d.bytes();
+            for (int from = 0; from < b.length; from += chunk) {
+                pending.addLast(new IngressEvent.Data(d.connection(), Arrays.copyOfRange(b, from, Math.min(b.length, from + chunk))));
+            }
+        } else {
+            pending.addLast(event);
+        }
+        return true;
+    }
+
+    /** The guest waits until {@code atNs}: a frame (a tick if nothing else) will be cut at that time. */
+    public void requestTimer(long atNs) {
+        // A deadline already past fires on the next call to next(), with the current time.
+        timers.add(atNs);
+    }
+
+    /** Frame {@code seq} is durable: with nothing left in flight, the next events are cut at once. */
+    public void durable(long seq) {
+        if (seq > lastDurableSeq) {
+            inFlight -= seq - lastDurableSeq;
+            lastDurableSeq = seq;
+        }
+    }
+
+    public int pendingEvents() {
+        return pending.size();
+    }
+
+    public long lastSeq() {
+        return nextSeq - 1;
+    }
+
+    /** The earliest time at which {@link #next} may return a frame without new input, or Long.MAX_VALUE. */
+    public long wakeAtNs() {
+        long at = Long.MAX_VALUE;
+        if (!pending.isEmpty()) {
+            at = inFlight == 0 ? pendingSinceNs : pendingSinceNs + options.batchIntervalNs();
+        }
+        if (!timers.isEmpty()) {
+            at = Math.min(at, timers.first());
+        }
+        return at;
+    }
+
+    /** The next frame due at {@code nowNs}, or null when none is. Call again until it returns null. */
+    public Frame next(long nowNs, byte[] entropy) {
+        boolean batchDue = !pending.isEmpty() && (inFlight == 0 || pending.size() >= options.maxEventsPerFrame()
+                || pendingBytesAtLeast(options.maxFrameBytes()) || nowNs >= pendingSinceNs + options.batchIntervalNs());
+        boolean timerDue = !timers.isEmpty() && timers.first() <= nowNs;
+        if (!batchDue && !timerDue) {
+            return null;
+        }
+        List<IngressEvent> events = batchDue ? takeBatch() : List.of();
+        while (!timers.isEmpty() && timers.first() <= nowNs) {
+            timers.pollFirst();
+        }
+        lastTimeNs = Math.max(lastTimeNs, nowNs);
+        Frame f = new Frame(app, epoch, nextSeq++, lastTimeNs, entropy, events, lastHash);
+        lastHash = FrameCodec.hash(FrameCodec.encode(f));
+        inFlight++;
+        pendingSinceNs = pending.isEmpty() ? -1 : nowNs;
+        return f;
+    }
+
+    private List<IngressEvent> takeBatch() {
+        List<IngressEvent> out = new ArrayList<>();
+        int bytes = FRAME_OVERHEAD;
+        while (!pending.isEmpty() && out.size() < options.maxEventsPerFrame()) {
+            int size = EventCodec.size(pending.peekFirst());
+            if (!out.isEmpty() && bytes + size > options.maxFrameBytes() + FRAME_OVERHEAD) {
+                break;
+            }
+            bytes += size;
+            out.add(pending.pollFirst());
+        }
+        return out;
+    }
+
+    private boolean pendingBytesAtLeast(int limit) {
+        long bytes = 0;
+        for (IngressEvent e : pending) {
+            bytes += EventCodec.size(e);
+            if (bytes >= limit) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,124 @@
+package io.replicode.sequencer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.replicode.nat.EventCodec;
+import io.replicode.nat.IngressEvent;
+import io.replicode.replay.Frame;
+import io.replicode.replay.FrameCodec;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class FrameSequencerTest {
+    private static final byte[] E = {1};
+    private static final long MS = 1_000_000L;
+
+    private static FrameSequencer sequencer(FrameSequencer.Options o) {
+        return new FrameSequencer("kv", 1, o, 0, Frame.GENESIS_HASH, 0);
+    }
+
+    private static IngressEvent data(long conn, int bytes) {
+        return new IngressEvent.Data(conn, new byte[bytes]);
+    }
+
+    @Test
+    void idle_app_gets_a_frame_at_once() {
+        FrameSequencer s = sequencer(FrameSequencer.Options.DEFAULT);
+        s.offer(data(1, 10), 100);
+        Frame f = s.next(100, E);
+        assertEquals(1, f.seq());
+        assertEquals(1, f.events().size());
+        assertNull(s.next(100, E));
+    }
+
+    @Test
+    void while_a_frame_is_in_flight_events_batch_until_the_interval_or_the_size() {
+        FrameSequencer s = sequencer(new FrameSequencer.Options(4, 64 << 10, 2 * MS, 1000));
+        s.offer(data(1, 1), 0);
+        s.next(0, E);
+        s.offer(data(1, 1), 10);
+        s.offer(data(2, 1), 20);
+        assertNull(s.next(30, E), "frame 1 is not durable yet: wait for more");
+        assertEquals(10 + 2 * MS, s.wakeAtNs());
+        Frame f = s.next(10 + 2 * MS, E);
+        assertEquals(2, f.events().size(), "the interval passed");
+        for (int i = 0; i < 4; i++) {
+            s.offer(data(3, 1), 3 * MS);
+        }
+        assertEquals(4, s.next(3 * MS, E).events().size(), "a full batch goes at once");
+        s.durable(3);
+        s.offer(data(4, 1), 4 * MS);
+        assertEquals(4, s.next(4 * MS, E).seq(), "all durable: idle again, cut at once");
+    }
+
+    @Test
+    void large_writes_are_split_and_frames_stay_under_the_byte_cap() {
+        FrameSequencer s = sequencer(FrameSequencer.Options.DEFAULT);
+        s.offer(data(1, 200_000), 0);
+        s.offer(data(2, 10), 0);
+        List<Frame> frames = new ArrayList<>();
+        Frame f;
+        long t = 0;
+        while ((f = s.next(t, E)) != null || s.pendingEvents() > 0) {
+            if (f != null) {
+                frames.add(f);
+                s.durable(f.seq());
+            }
+            t += MS;
+        }
+        long total = 0;
+        for (Frame fr : frames) {
+            int bytes = 0;
+            for (IngressEvent e : fr.events()) {
+                bytes += EventCodec.size(e);
+                if (e instanceof IngressEvent.Data d && d.connection() == 1) {
+                    total += d.bytes().length;
+                }
+            }
+            assertTrue(bytes <= 64 << 10, "frame " + fr.seq() + " carries " + bytes + " bytes");
+        }
+        assertEquals(200_000, total, "every byte of the large write, in order");
+        assertTrue(frames.size() >= 4);
+    }
+
+    @Test
+    void timers_become_tick_frames_at_their_time() {
+        FrameSequencer s = sequencer(FrameSequencer.Options.DEFAULT);
+        s.requestTimer(50 * MS);
+        assertEquals(50 * MS, s.wakeAtNs());
+        assertNull(s.next(49 * MS, E));
+        Frame tick = s.next(50 * MS, E);
+        assertTrue(tick.events().isEmpty());
+        assertEquals(50 * MS, tick.timeNs());
+        assertNull(s.next(60 * MS, E), "one tick per request");
+    }
+
+    @Test
+    void time_never_decreases_and_frames_chain() {
+        FrameSequencer s = sequencer(FrameSequencer.Options.DEFAULT);
+        s.offer(data(1, 1), 100);
+        Frame a = s.next(100, E);
+        s.durable(1);
+        s.offer(data(1, 1), 50);
+        Frame b = s.next(50, E);
+        assertEquals(100, b.timeNs(), "the clock went back; frame time did not");
+        assertArrayEquals(FrameCodec.hash(FrameCodec.encode(a)), b.prevHash());
+        assertArrayEquals(Frame.GENESIS_HASH, a.prevHash());
+    }
+
+    @Test
+    void too_many_waiting_events_are_refused_not_buffered() {
+        FrameSequencer s = sequencer(new FrameSequencer.Options(4, 64 << 10, MS, 4));
+        s.offer(data(1, 1), 0);
+        s.next(0, E);
+        for (int i = 0; i < 4; i++) {
+            assertTrue(s.offer(data(1, 1), 1));
+        }
+        assertFalse(s.offer(data(1, 1), 1));
+    }
+}
