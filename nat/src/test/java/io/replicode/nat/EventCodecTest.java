@@ -24,6 +24,18 @@ class EventCodecTest {
     }
 
     @Test
+    void batches_round_trip_and_connection_ids_name_their_gateway() {
+        IngressBatch in = new IngressBatch(7, 3, EVENTS);
+        assertEquals(in, IngressBatch.decode(in.encode()));
+        OutputBatch out = new OutputBatch("kv", 2, 41, OUTPUTS);
+        assertEquals(out, OutputBatch.decode(out.encode()));
+        long conn = ConnectionIds.of(7, 12345);
+        assertEquals(7, ConnectionIds.gateway(conn));
+        assertEquals(12345, ConnectionIds.counter(conn));
+        assertEquals("7:12345", ConnectionIds.format(conn));
+    }
+
+    @Test
     void absurd_count_is_refused_before_allocating() {
         byte[] b = ByteBuffer.allocate(4).putInt(Integer.MAX_VALUE).array();
         CodecException e = assertThrows(CodecException.class, () -> EventCodec.decodeEvents(b));
