@@ -17,6 +17,7 @@ import java.util.List;
  *   3 HalfClose  (no body)
  *   4 Reset      (no body)
  *   5 Window     credit: u32
+ *   6 GatewayLost  (the connection field holds the gateway id, -1 for all)
  * output:               type u8 | body
  *   1 Send       connection i64 | offset i64 | u32 length + bytes
  *   2 Close      connection i64 | offset i64
@@ -64,6 +65,8 @@ public final class EventCodec {
             b.put((byte) 4).putLong(r.connection());
         } else if (e instanceof IngressEvent.Window w) {
             b.put((byte) 5).putLong(w.connection()).putInt(w.bytes());
+        } else if (e instanceof IngressEvent.GatewayLost g) {
+            b.put((byte) 6).putLong(g.gateway());
         } else {
             throw new IllegalArgumentException("unknown event " + e);
         }
@@ -90,6 +93,11 @@ public final class EventCodec {
                     }
                     return new IngressEvent.Window(conn, credit);
                 }
+                case 6:
+                    if (conn < -1 || conn > ConnectionIds.MAX_GATEWAY) {
+                        throw new CodecException("gateway id " + conn + " out of range", at);
+                    }
+                    return new IngressEvent.GatewayLost((int) conn);
                 default:
                     throw new CodecException("unknown event type " + type, at);
             }

@@ -9,9 +9,9 @@ import java.util.Objects;
  */
 public sealed interface IngressEvent
         permits IngressEvent.Open, IngressEvent.Data, IngressEvent.HalfClose, IngressEvent.Reset,
-                IngressEvent.Window {
+                IngressEvent.Window, IngressEvent.GatewayLost {
 
-    /** The virtual connection this event is about. */
+    /** The virtual connection this event is about (-1 for events about no single connection). */
     long connection();
 
     /** A client connected to the guest listener named {@code listener}. */
@@ -55,6 +55,19 @@ public sealed interface IngressEvent
             if (bytes < 0) {
                 throw new IllegalArgumentException("window credit must not be negative: " + bytes);
             }
+        }
+    }
+
+    /**
+     * A gateway is gone (it left the cluster, or the node restarted): every connection it owned is reset.
+     * {@code gateway} -1 means every gateway, as after a whole-node restart.
+     */
+    record GatewayLost(int gateway) implements IngressEvent {
+        public static final int ALL = -1;
+
+        @Override
+        public long connection() {
+            return -1;
         }
     }
 }

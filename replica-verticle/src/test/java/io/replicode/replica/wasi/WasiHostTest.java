@@ -164,6 +164,20 @@ class WasiHostTest {
     }
 
     @Test
+    void a_lost_gateway_resets_only_its_connections() {
+        long mine = io.replicode.nat.ConnectionIds.of(1, 1);
+        long other = io.replicode.nat.ConnectionIds.of(2, 1);
+        int fdMine = accepted(mine);
+        int fdOther = accepted(other);
+        host.network.onEvent(new IngressEvent.GatewayLost(1));
+        iovec(0, 500, 64);
+        assertEquals(Errno.CONNRESET, host.sockRecv(fdMine, 0, 1, 0, 16, 20));
+        assertEquals(Errno.AGAIN, host.sockRecv(fdOther, 0, 1, 0, 16, 20), "the other gateway's client is still there");
+        host.network.onEvent(new IngressEvent.GatewayLost(IngressEvent.GatewayLost.ALL));
+        assertEquals(Errno.CONNRESET, host.sockRecv(fdOther, 0, 1, 0, 16, 20));
+    }
+
+    @Test
     void send_is_limited_by_the_window_and_shutdown_sends_fin_once() {
         host = new WasiHost(GuestConfig.of("app", List.of("web"))
                 .withLimits(io.replicode.replica.GuestLimits.DEFAULT.withSendWindowBytes(4)));

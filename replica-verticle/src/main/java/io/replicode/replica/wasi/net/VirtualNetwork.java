@@ -86,6 +86,13 @@ public final class VirtualNetwork {
             } else {
                 s.sendCredit += w.bytes();
             }
+        } else if (event instanceof IngressEvent.GatewayLost lost) {
+            for (StreamSocket s : List.copyOf(connections.values())) {
+                if (lost.gateway() == IngressEvent.GatewayLost.ALL
+                        || io.replicode.nat.ConnectionIds.gateway(s.connection) == lost.gateway()) {
+                    peerReset(s.connection);
+                }
+            }
         }
     }
 
