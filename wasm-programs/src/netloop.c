@@ -27,11 +27,13 @@ struct conn {
     size_t in_len;
     char *out;
     size_t out_off, out_len, out_cap;
+    void *data; /* the guest's, see conn_set_data() */
 };
 
 static const char *loop_name = "netloop";
 static netloop_line_fn line_fn;
 static netloop_data_fn data_fn;
+static netloop_close_fn close_fn;
 
 static struct conn conns[NETLOOP_MAX_CONNS];
 static int listen_fds[NETLOOP_MAX_LISTENERS];
@@ -103,6 +105,12 @@ void conn_close(conn_t *c) { c->closing = 1; }
 
 int conn_listener(const conn_t *c) { return c->listener; }
 
+void conn_set_data(conn_t *c, void *data) { c->data = data; }
+
+void *conn_data(const conn_t *c) { return c->data; }
+
+void netloop_on_close(netloop_close_fn on_close) { close_fn = on_close; }
+
 const char *netloop_listener_name(int i) {
     if (i < 0 || i >= n_listeners || listen_names[i] == NULL)
         return "";
@@ -143,6 +151,8 @@ static int set_nonblock(int fd) {
 }
 
 static void close_conn(struct conn *c) {
+    if (close_fn != NULL)
+        close_fn(c);
     close(c->fd);
     free(c->in);
     free(c->out);

@@ -43,6 +43,14 @@ int conn_listener(const conn_t *c);
 /* Name of listening socket i from LISTEN_FDNAMES, or "" if none. */
 const char *netloop_listener_name(int i);
 
+/* Per-connection data of the guest: NULL when a connection opens. */
+void conn_set_data(conn_t *c, void *data);
+void *conn_data(const conn_t *c);
+/* on_close(c) runs just before connection c is closed and its slot reused,
+ * so the guest can free what conn_data(c) points to. */
+typedef void (*netloop_close_fn)(conn_t *c);
+void netloop_on_close(netloop_close_fn on_close);
+
 /* Serve forever; `name` prefixes the stderr messages
  * ("<name>: listening on fd 3"). */
 _Noreturn void netloop_run_lines(const char *name, netloop_line_fn on_line);
