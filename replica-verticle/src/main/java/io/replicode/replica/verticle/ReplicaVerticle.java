@@ -1,0 +1,317 @@
+package io.replicode.replica.verticle;
+
+import io.replicode.nat.Addresses;
+import io.replicode.nat.CodecException;
+import io.replicode.nat.ConnectionIds;
+import io.replicode.nat.IngressEvent;
+import io.replicode.nat.Output;
+import io.replicode.nat.OutputBatch;
+import io.replicode.replay.Frame;
+import io.replicode.replay.FrameCodec;
+import io.replicode.replay.ReplayLog;
+import io.replicode.replay.SnapshotStore;
+import io.replicode.replica.GuestConfig;
+import io.replicode.replica.machine.GuestMachine;
+import io.replicode.replica.machine.GuestStatus;
+import io.replicode.replica.machine.GuestThreads;
+import io.replicode.replica.machine.SnapshotException;
+import io.replicode.replica.module.GuestModule;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * One replica of one app: applies the app's frames in seq order to its {@link GuestMachine} and sends the
+ * outputs to the gateways that own the connections.
+ *
+ * <p>On start it restores the newest snapshot (if any) and replays the log after it, so a restart does not
+ * replay all history. Frames arrive on the event bus; one that arrives early waits, and a gap is filled
+ * from the log (every published frame is already durable there). The machine runs on this replica's own
+ * guest thread, never on the event loop. Every {@code snapshotEveryFrames} frames the replica snapshots;
+ * the cut depends only on seq, so every replica cuts at the same frame.
+ */
+public final class ReplicaVerticle extends VerticleBase {
+    /**
+     * @param snapshotEveryFrames snapshot after every frame whose seq is a multiple of this (0: never)
+     * @param maxBufferedFrames   early frames held while a gap is filled; beyond, they are re-read from the log
+     */
+    public record Options(int snapshotEveryFrames, int maxBufferedFrames) {
+        public static final Options DEFAULT = new Options(1000, 4096);
+    }
+
+    private final String app;
+    private final int replica;
+    private final GuestModule module;
+    private final GuestConfig config;
+    private final ReplayLog log;
+    private final SnapshotStore snapshots;
+    private final Options options;
+    private final TreeMap<Long, Frame> early = new TreeMap<>();
+    /** Gateways that own a connection this replica has seen: app-wide outputs (Stopped, Log) go to all of them. */
+    private final TreeSet<Integer> gateways = new TreeSet<>();
+    private ExecutorService guestThread;
+    private GuestMachine machine;
+    /** Next seq to hand to the guest thread. */
+    private long expected;
+    private boolean fillingGap;
+    private volatile long appliedSeq;
+    private volatile String restoredFrom = "genesis";
+    private long malformed;
+    private long snapshotsTaken;
+
+    public ReplicaVerticle(String app, int replica, GuestModule module, GuestConfig config, ReplayLog log,
+                           SnapshotStore snapshots, Options options) {
+        this.app = app;
+        this.replica = replica;
+        this.module = module;
+        this.config = config;
+        this.log = log;
+        this.snapshots = snapshots;
+        this.options = options;
+    }
+
+    @Override
+    public Future<?> start() {
+        guestThread = GuestThreads.newSingleThreadExecutor("replicode-" + app + "-replica-" + replica);
+        return onGuest(this::recover).compose(last -> {
+            expected = last + 1;
+            return vertx.eventBus().<Buffer>consumer(Addresses.frames(app), m -> onFrame(m.body())).completion();
+        }).compose(v -> {
+            // Frames published while this replica started are in the log: catch up now.
+            catchUpFromLog();
+            return Future.succeededFuture();
+        });
+    }
+
+    @Override
+    public Future<?> stop() {
+        return onGuest(() -> {
+            if (machine != null) {
+                machine.close();
+            }
+            return null;
+        }).eventually(() -> {
+            guestThread.shutdown();
+            return Future.succeededFuture();
+        });
+    }
+
+    /** On the guest thread: newest usable snapshot, then every logged frame after it. Returns the last seq applied. */
+    private long recover() {
+        machine = GuestMachine.create(module, config);
+        var latest = snapshots.latest();
+        if (latest.isPresent() && module.snapshotCapable()) {
+            try {
+                machine.restore(latest.get().bytes());
+                restoredFrom = "snapshot at frame " + latest.get().seq();
+            } catch (SnapshotException | IllegalStateException e) {
+                System.err.println("replicode: " + app + " replica " + replica + ": snapshot at frame "
+                        + latest.get().seq() + " unusable (" + e.getMessage() + "); replaying the log from genesis");
+                snapshots.discard(latest.get().seq());
+                machine.close();
+                machine = GuestMachine.create(module, config);
+                restoredFrom = "genesis (snapshot discarded)";
+            }
+        }
+        long from = machine.lastSeq() + 1;
+        if (from < log.firstSeq()) {
+            throw new IllegalStateException("replica " + replica + " of '" + app + "' needs frames from " + from
+                    + " but the log starts at " + log.firstSeq() + ". Fix: restore a snapshot from a healthy replica");
+        }
+        List<Output> timers = new ArrayList<>();
+        while (from <= log.lastSeq()) {
+            for (Frame f : log.read(from, 1024)) {
+                noteGateways(f);
+                for (Output o : machine.apply(f)) {
+                    if (o instanceof Output.TimerRequest) {
+                        timers.add(o);
+                    }
+                }
+                from = f.seq() + 1;
+            }
+        }
+        appliedSeq = machine.lastSeq();
+        if (!timers.isEmpty()) {
+            // The sequencer restarted too and forgot what the guest waits for: ask again.
+            vertx.eventBus().send(Addresses.control(app),
+                    Buffer.buffer(new OutputBatch(app, replica, appliedSeq, timers).encode()));
+        }
+        return machine.lastSeq();
+    }
+
+    private void onFrame(Buffer body) {
+        Frame f;
+        try {
+            f = FrameCodec.decode(body.getBytes());
+        } catch (CodecException e) {
+            malformed++;
+            return;
+        }
+        if (!f.app().equals(app) || f.seq() < expected) {
+            return;
+        }
+        if (early.size() < options.maxBufferedFrames() || f.seq() < early.lastKey()) {
+            early.put(f.seq(), f);
+        }
+        drain();
+    }
+
+    /** Hands every frame that is next in line to the guest thread; a gap is filled from the log. */
+    private void drain() {
+        while (!fillingGap && !early.isEmpty() && early.firstKey() == expected) {
+            Frame f = early.pollFirstEntry().getValue();
+            expected++;
+            onGuest(() -> applyAndRoute(f));
+        }
+        if (!fillingGap && !early.isEmpty() && early.firstKey() > expected) {
+            catchUpFromLog();
+        }
+    }
+
+    private void catchUpFromLog() {
+        if (fillingGap) {
+            return;
+        }
+        fillingGap = true;
+        long from = expected;
+        onGuest(() -> {
+            long next = from;
+            List<Frame> frames;
+            while (!(frames = log.read(next, 256)).isEmpty()) {
+                for (Frame f : frames) {
+                    applyAndRoute(f);
+                    next = f.seq() + 1;
+                }
+            }
+            return next;
+        }).onComplete(ar -> {
+            fillingGap = false;
+            if (ar.succeeded()) {
+                expected = Math.max(expected, ar.result());
+                early.headMap(expected).clear();
+            }
+            drain();
+        });
+    }
+
+    /** On the guest thread: applies one frame, routes its outputs, snapshots when its seq asks for it. */
+    private Void applyAndRoute(Frame f) {
+        if (f.seq() != machine.lastSeq() + 1) {
+            return null;
+        }
+        noteGateways(f);
+        List<Output> outputs = machine.apply(f);
+        appliedSeq = f.seq();
+        route(f.seq(), outputs);
+        if (options.snapshotEveryFrames() > 0 && f.seq() % options.snapshotEveryFrames() == 0 && module.snapshotCapable()) {
+            snapshots.save(f.seq(), machine.snapshot());
+            snapshotsTaken++;
+        }
+        return null;
+    }
+
+    private void noteGateways(Frame f) {
+        for (IngressEvent e : f.events()) {
+            if (e instanceof IngressEvent.Open o) {
+                synchronized (gateways) {
+                    gateways.add(ConnectionIds.gateway(o.connection()));
+                }
+            }
+        }
+    }
+
+    /** Splits outputs by destination: each gateway gets those for its connections, the sequencer the timers. */
+    private void route(long seq, List<Output> outputs) {
+        Map<Integer, List<Output>> byGateway = new LinkedHashMap<>();
+        List<Output> control = new ArrayList<>();
+        List<Output> appWide = new ArrayList<>();
+        for (Output o : outputs) {
+            long conn = connectionOf(o);
+            if (o instanceof Output.TimerRequest) {
+                control.add(o);
+            } else if (conn < 0) {
+                appWide.add(o);
+            } else {
+                byGateway.computeIfAbsent(ConnectionIds.gateway(conn), g -> new ArrayList<>()).add(o);
+            }
+        }
+        if (!appWide.isEmpty()) {
+            synchronized (gateways) {
+                for (int g : gateways) {
+                    byGateway.computeIfAbsent(g, k -> new ArrayList<>()).addAll(appWide);
+                }
+            }
+        }
+        for (var e : byGateway.entrySet()) {
+            vertx.eventBus().send(Addresses.outputs(e.getKey()),
+                    Buffer.buffer(new OutputBatch(app, replica, seq, e.getValue()).encode()));
+        }
+        if (!control.isEmpty()) {
+            vertx.eventBus().send(Addresses.control(app), Buffer.buffer(new OutputBatch(app, replica, seq, control).encode()));
+        }
+    }
+
+    private static long connectionOf(Output o) {
+        if (o instanceof Output.Send s) {
+            return s.connection();
+        }
+        if (o instanceof Output.Close c) {
+            return c.connection();
+        }
+        if (o instanceof Output.Reset r) {
+            return r.connection();
+        }
+        if (o instanceof Output.Window w) {
+            return w.connection();
+        }
+        return -1;
+    }
+
+    /** Status with the digest of the replica's current state (computed on its guest thread). */
+    public Future<JsonObject> status() {
+        return onGuest(() -> {
+            GuestStatus s = machine.status();
+            return new JsonObject()
+                    .put("replica", replica)
+                    .put("lastSeq", s.lastSeq())
+                    .put("state", s.state().name())
+                    .put("stopReason", s.stopReason())
+                    .put("digest", HexFormat.of().formatHex(machine.digest()))
+                    .put("engine", s.engine())
+                    .put("waitMode", s.waitMode())
+                    .put("memoryPages", s.memoryPages())
+                    .put("openConnections", s.openConnections())
+                    .put("restoredFrom", restoredFrom)
+                    .put("snapshotsTaken", snapshotsTaken)
+                    .put("malformedFrames", malformed);
+        });
+    }
+
+    public long appliedSeq() {
+        return appliedSeq;
+    }
+
+    private <T> Future<T> onGuest(Callable<T> task) {
+        Promise<T> done = Promise.promise();
+        guestThread.execute(() -> {
+            try {
+                T r = task.call();
+                context.runOnContext(v -> done.complete(r));
+            } catch (Throwable t) {
+                context.runOnContext(v -> done.fail(t));
+            }
+        });
+        return done.future();
+    }
+}

@@ -1,0 +1,191 @@
+package io.replicode.sequencer;
+
+import io.replicode.nat.Addresses;
+import io.replicode.nat.CodecException;
+import io.replicode.nat.IngressBatch;
+import io.replicode.nat.IngressEvent;
+import io.replicode.nat.Output;
+import io.replicode.nat.OutputBatch;
+import io.replicode.replay.Frame;
+import io.replicode.replay.FrameCodec;
+import io.replicode.replay.ReplayLog;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/**
+ * The ordering context of one app: ingress batches from gateways become frames ({@link FrameSequencer}),
+ * each frame is made durable in the app's {@link ReplayLog}, and only then published to the replicas.
+ * Tick frames answer the guest's timer requests.
+ *
+ * <p>Runs on one event loop; the log's fsync happens on the log's own thread, and frames are published in
+ * seq order as their appends complete.
+ */
+public final class SequencerVerticle extends VerticleBase {
+    private final String app;
+    private final ReplayLog log;
+    private final FrameSequencer.Options options;
+    private final LongSupplier clockNs;
+    private final SecureRandom random = new SecureRandom();
+    private final Map<Integer, Long> lastBatchByGateway = new HashMap<>();
+    private FrameSequencer sequencer;
+    private long wakeTimer = -1;
+    private long wakeAtNs = Long.MAX_VALUE;
+    private long malformed;
+    private long duplicates;
+    private long published;
+    private boolean stopping;
+
+    /** A sequencer for {@code app} over its (already opened and recovered) log; {@code clockNs} is wall time in ns. */
+    public SequencerVerticle(String app, ReplayLog log, FrameSequencer.Options options, LongSupplier clockNs) {
+        this.app = app;
+        this.log = log;
+        this.options = options;
+        this.clockNs = clockNs;
+    }
+
+    /** Wall-clock time in nanoseconds since the epoch. */
+    public static long wallClockNs() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    }
+
+    @Override
+    public Future<?> start() {
+        long lastTime = 0;
+        if (log.lastSeq() >= log.firstSeq()) {
+            lastTime = log.read(log.lastSeq(), 1).get(0).timeNs();
+        }
+        sequencer = new FrameSequencer(app, 1, options, log.lastSeq(), log.lastHash(), lastTime);
+        if (log.lastSeq() > 0) {
+            // Whatever connections the guest held belong to gateways of a previous run: reset them all.
+            sequencer.offer(new IngressEvent.GatewayLost(IngressEvent.GatewayLost.ALL), clockNs.getAsLong());
+        }
+        MessageConsumer<Buffer> ingress = vertx.eventBus().consumer(Addresses.ingress(app), m -> onIngress(m.body()));
+        MessageConsumer<Buffer> control = vertx.eventBus().consumer(Addresses.control(app), m -> onControl(m.body()));
+        pump();
+        return Future.all(ingress.completion(), control.completion());
+    }
+
+    @Override
+    public Future<?> stop() {
+        stopping = true;
+        return Future.succeededFuture();
+    }
+
+    private void onIngress(Buffer body) {
+        IngressBatch batch;
+        try {
+            batch = IngressBatch.decode(body.getBytes());
+        } catch (CodecException e) {
+            malformed++;
+            return;
+        }
+        Long last = lastBatchByGateway.get(batch.gateway());
+        if (last != null && batch.batchSeq() <= last) {
+            duplicates++;
+            return;
+        }
+        lastBatchByGateway.put(batch.gateway(), batch.batchSeq());
+        long now = clockNs.getAsLong();
+        for (IngressEvent e : batch.events()) {
+            if (!sequencer.offer(e, now)) {
+                // The gateways' windows bound what can arrive; reaching this limit means a gateway ignores them.
+                malformed++;
+            }
+        }
+        pump();
+    }
+
+    private void onControl(Buffer body) {
+        OutputBatch batch;
+        try {
+            batch = OutputBatch.decode(body.getBytes());
+        } catch (CodecException e) {
+            malformed++;
+            return;
+        }
+        for (Output o : batch.outputs()) {
+            if (o instanceof Output.TimerRequest t) {
+                sequencer.requestTimer(t.atNs());
+            }
+        }
+        pump();
+    }
+
+    /** Cuts every frame that is due, appends it, and publishes it once durable. */
+    private void pump() {
+        if (stopping) {
+            return;
+        }
+        long now = clockNs.getAsLong();
+        Frame f;
+        while ((f = sequencer.next(now, entropy())) != null) {
+            Frame frame = f;
+            byte[] encoded = FrameCodec.encode(frame);
+            log.append(frame).whenComplete((v, err) -> context.runOnContext(x -> {
+                if (err != null) {
+                    // A frame that is not durable must not be applied anywhere: stop sequencing this app.
+                    System.err.println("replicode: " + app + ": " + err.getMessage());
+                    stopping = true;
+                    return;
+                }
+                vertx.eventBus().publish(Addresses.frames(app), Buffer.buffer(encoded));
+                published++;
+                sequencer.durable(frame.seq());
+                pump();
+            }));
+        }
+        scheduleWake();
+    }
+
+    private void scheduleWake() {
+        long at = sequencer.wakeAtNs();
+        if (at == wakeAtNs) {
+            return;
+        }
+        if (wakeTimer >= 0) {
+            vertx.cancelTimer(wakeTimer);
+            wakeTimer = -1;
+        }
+        wakeAtNs = at;
+        if (at == Long.MAX_VALUE) {
+            return;
+        }
+        long delayMs = Math.max(1, (at - clockNs.getAsLong() + 999_999) / 1_000_000);
+        wakeTimer = vertx.setTimer(delayMs, id -> {
+            wakeTimer = -1;
+            wakeAtNs = Long.MAX_VALUE;
+            pump();
+        });
+    }
+
+    private byte[] entropy() {
+        byte[] e = new byte[16];
+        random.nextBytes(e);
+        return e;
+    }
+
+    /** What an operator sees of this sequencer. */
+    public JsonObject status() {
+        return new JsonObject()
+                .put("lastSeq", sequencer == null ? log.lastSeq() : sequencer.lastSeq())
+                .put("durableSeq", log.lastSeq())
+                .put("pendingEvents", sequencer == null ? 0 : sequencer.pendingEvents())
+                .put("publishedFrames", published)
+                .put("logBytes", log.sizeBytes())
+                .put("malformedMessages", malformed)
+                .put("duplicateBatches", duplicates);
+    }
+
+    List<Integer> gatewaysSeen() {
+        return List.copyOf(lastBatchByGateway.keySet());
+    }
+}
