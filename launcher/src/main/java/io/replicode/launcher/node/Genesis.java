@@ -1,0 +1,86 @@
+package io.replicode.launcher.node;
+
+import io.replicode.launcher.UserError;
+import io.replicode.replica.GuestConfig;
+import io.replicode.replica.GuestLimits;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.lang.reflect.RecordComponent;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An app's genesis, kept in {@code <data>/<app>/genesis.json}: the random seed, the genesis time, the module's
+ * hash and the guest configuration. Replaying the app's log is only meaningful with exactly these, so the
+ * first start writes them and every later start must match them.
+ */
+public final class Genesis {
+    private Genesis() {}
+
+    /**
+     * The guest config for {@code app}: read from the app's genesis file if it exists (and checked against
+     * what this run asks for), else created with a fresh seed and the current time.
+     */
+    public static GuestConfig loadOrCreate(Path appDir, GuestConfig wanted, String moduleSha256, long nowNs) {
+        Path file = appDir.resolve("genesis.json");
+        JsonObject want = describe(wanted, moduleSha256);
+        try {
+            Files.createDirectories(appDir);
+            if (!Files.exists(file)) {
+                byte[] seed = new byte[32];
+                new SecureRandom().nextBytes(seed);
+                GuestConfig config = wanted.withGenesis(seed, nowNs);
+                JsonObject json = describe(config, moduleSha256).put("seed", HexFormat.of().formatHex(seed)).put("timeNs", nowNs);
+                Path tmp = appDir.resolve("genesis.json.tmp");
+                Files.writeString(tmp, json.encodePrettily(), StandardCharsets.UTF_8);
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                return config;
+            }
+            JsonObject have = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
+            for (String key : want.fieldNames()) {
+                if (!want.getValue(key).equals(have.getValue(key))) {
+                    throw new UserError("app '" + wanted.app() + "': this run's " + key + " (" + want.getValue(key)
+                            + ") differs from the one its log was written with (" + have.getValue(key) + ", in " + file + ")",
+                            "run with the original " + key + ", or start the app afresh with another --data directory");
+                }
+            }
+            byte[] seed = HexFormat.of().parseHex(have.getString("seed"));
+            return wanted.withGenesis(seed, have.getLong("timeNs"));
+        } catch (IOException e) {
+            throw new UserError("app '" + wanted.app() + "': cannot read or write " + file + ": " + e.getMessage(),
+                    "make the data directory writable, or choose another with --data");
+        } catch (DecodeException | ClassCastException | NullPointerException | IllegalArgumentException e) {
+            throw new UserError("app '" + wanted.app() + "': " + file + " is damaged: " + e.getMessage(),
+                    "restore it from a backup of the data directory; without it the log cannot be replayed");
+        }
+    }
+
+    /** Everything that decides the guest's behaviour besides the seed and time. */
+    static JsonObject describe(GuestConfig c, String moduleSha256) {
+        JsonObject limits = new JsonObject();
+        for (RecordComponent rc : GuestLimits.class.getRecordComponents()) {
+            try {
+                limits.put(rc.getName(), rc.getAccessor().invoke(c.limits()));
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        Map<String, String> env = new LinkedHashMap<>(c.environment());
+        return new JsonObject()
+                .put("module", moduleSha256)
+                .put("args", new JsonArray(List.copyOf(c.args())))
+                .put("environment", new JsonObject(new LinkedHashMap<>(env)))
+                .put("listeners", new JsonArray(List.copyOf(c.listeners())))
+                .put("preopens", new JsonArray(List.copyOf(c.preopens())))
+                .put("limits", limits);
+    }
+}
