@@ -1,0 +1,197 @@
+package io.replicode.gateway;
+
+import io.replicode.gateway.eventbus.EventBusIngress;
+import io.replicode.gateway.http.HttpIngress;
+import io.replicode.gateway.routing.Switchboard;
+import io.replicode.gateway.status.StatusReport;
+import io.replicode.gateway.tcp.TcpIngress;
+import io.replicode.nat.Addresses;
+import io.replicode.nat.IngressBatch;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One gateway of a node: the apps' TCP ports, HTTP at {@code /<app>/...} with {@code /status} and
+ * {@code /health}, and event-bus requests, all turned into virtual connections whose events go to each
+ * app's sequencer ({@link Addresses#ingress}); replica outputs come back on {@link Addresses#outputs} and
+ * are routed to the clients.
+ *
+ * <p>Everything runs on this verticle's event loop; see {@link Switchboard} for the middle part.
+ */
+public final class GatewayVerticle extends VerticleBase {
+    /** How long {@code /status} waits for the status provider. */
+    static final long STATUS_PROVIDER_TIMEOUT_MS = 2_000;
+
+    private final GatewayConfig config;
+    private final PrintWriter out;
+    private Switchboard switchboard;
+    private TcpIngress tcp;
+    private EventBusIngress eventBus;
+    private HttpServer http;
+    private MessageConsumer<Object> outputs;
+    private volatile int httpPort = -1;
+    private volatile List<TcpIngress.Endpoint> endpoints = List.of();
+    private long startedAtMs;
+    private boolean stopping;
+
+    public GatewayVerticle(GatewayConfig config) {
+        this(config, new PrintWriter(System.out, true));
+    }
+
+    /** @param out where guest logs and the gateway's own notices are printed */
+    public GatewayVerticle(GatewayConfig config, PrintWriter out) {
+        this.config = config;
+        this.out = out;
+    }
+
+    /**
+     * Binds every port and registers every consumer; fails with a {@link ListenException} when a port cannot
+     * be bound (nothing is left listening then).
+     */
+    @Override
+    public Future<?> start() {
+        startedAtMs = System.currentTimeMillis();
+        switchboard = new Switchboard(config, new Switchboard.Transport() {
+            @Override
+            public void publish(String app, IngressBatch batch) {
+                vertx.eventBus().send(Addresses.ingress(app), Buffer.buffer(batch.encode()));
+            }
+
+            @Override
+            public void later(Runnable task) {
+                context.runOnContext(v -> task.run());
+            }
+
+            @Override
+            public long nowMs() {
+                return System.currentTimeMillis();
+            }
+        }, out);
+
+        outputs = vertx.eventBus().consumer(Addresses.outputs(config.gatewayId()), m -> onOutputs(m.body()));
+        eventBus = new EventBusIngress(vertx, switchboard);
+        tcp = new TcpIngress(vertx, switchboard);
+        HttpIngress ingress = new HttpIngress(vertx, switchboard);
+
+        Router router = Router.router(vertx);
+        router.get("/health").handler(this::health);
+        router.get("/status").handler(this::status);
+        router.route().handler(ingress::handle);
+        http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort())
+                .setHandle100ContinueAutomatically(true));
+        http.requestHandler(router);
+        String where = "http " + config.host() + ":" + config.httpPort() + " (the gateway's HTTP port)";
+        Future<HttpServer> httpListening = http.listen()
+                .onSuccess(s -> httpPort = s.actualPort())
+                .recover(t -> Future.failedFuture(ListenException.of(where, config.host(), config.httpPort(), t)));
+
+        return Future.all(outputs.completion(), eventBus.register(), tcp.listen(), httpListening)
+                .onSuccess(v -> endpoints = tcp.endpoints())
+                .recover(t -> closeAll().transform(ar -> Future.failedFuture(t)));
+    }
+
+    /** Resets every open connection (the guests are told) and closes every port. */
+    @Override
+    public Future<?> stop() {
+        stopping = true;
+        switchboard.shutdown("the gateway is stopping");
+        return closeAll();
+    }
+
+    /** The bound HTTP port (also when configured as 0), or -1 before the gateway started. */
+    public int httpPort() {
+        return httpPort;
+    }
+
+    /** The bound TCP ports in configuration order, with actual port numbers. */
+    public List<TcpIngress.Endpoint> tcpEndpoints() {
+        return endpoints;
+    }
+
+    /** The bound port of {@code app}'s TCP binding to {@code listener}. */
+    public int tcpPort(String app, String listener) {
+        for (TcpIngress.Endpoint e : endpoints) {
+            if (e.app().equals(app) && e.listener().equals(listener)) {
+                return e.port();
+            }
+        }
+        throw new IllegalArgumentException("app '" + app + "' has no TCP port for listener '" + listener + "'");
+    }
+
+    /** The JSON of {@code GET /status}, taken on the gateway's event loop. */
+    public Future<JsonObject> status() {
+        Promise<JsonObject> p = Promise.promise();
+        context.runOnContext(v -> statusJson().onComplete(p));
+        return p.future();
+    }
+
+    public GatewayConfig gatewayConfig() {
+        return config;
+    }
+
+    private void onOutputs(Object body) {
+        if (body instanceof Buffer b) {
+            switchboard.onOutputs(b.getBytes());
+        } else if (body instanceof byte[] b) {
+            switchboard.onOutputs(b);
+        } else {
+            switchboard.malformed("message of type " + (body == null ? "null" : body.getClass().getName())
+                    + " on " + Addresses.outputs(config.gatewayId()) + " (expected an encoded OutputBatch Buffer)");
+        }
+    }
+
+    private void health(RoutingContext ctx) {
+        boolean up = !stopping && httpPort > 0;
+        ctx.response().setStatusCode(up ? 200 : 503).putHeader("Content-Type", "application/json")
+                .end(new JsonObject().put("status", up ? "UP" : "DOWN").put("gateway", config.gatewayId()).encode() + "\n");
+    }
+
+    private void status(RoutingContext ctx) {
+        statusJson().onComplete(ar -> ctx.response().putHeader("Content-Type", "application/json")
+                .end(ar.result().encodePrettily() + "\n"));
+    }
+
+    private Future<JsonObject> statusJson() {
+        JsonObject status = StatusReport.of(switchboard, endpoints, httpPort, startedAtMs, System.currentTimeMillis());
+        if (config.statusProvider() == null) {
+            return Future.succeededFuture(status);
+        }
+        Future<JsonObject> pipeline;
+        try {
+            pipeline = config.statusProvider().get().timeout(STATUS_PROVIDER_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            pipeline = Future.failedFuture(e);
+        }
+        return pipeline.transform(ar -> Future.succeededFuture(status.put("pipeline", ar.succeeded() ? ar.result()
+                : new JsonObject().put("error", "status provider failed: " + ar.cause()))));
+    }
+
+    private Future<Void> closeAll() {
+        List<Future<?>> closing = new ArrayList<>();
+        if (http != null) {
+            closing.add(http.close());
+        }
+        if (tcp != null) {
+            closing.add(tcp.close());
+        }
+        if (eventBus != null) {
+            closing.add(eventBus.unregister());
+        }
+        if (outputs != null) {
+            closing.add(outputs.unregister());
+        }
+        return Future.join(closing).mapEmpty();
+    }
+}

@@ -1,0 +1,276 @@
+package io.replicode.gateway.routing;
+
+import io.replicode.gateway.GatewayConfig;
+import io.replicode.gateway.GuestLog;
+import io.replicode.nat.ConnectionIds;
+import io.replicode.nat.IngressBatch;
+import io.replicode.nat.IngressEvent;
+import io.replicode.nat.OutputBatch;
+import java.io.PrintWriter;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongFunction;
+
+/**
+ * The middle of the gateway: external ends come in through {@link #open}, their events leave as ingress
+ * batches, and replica outputs come back through {@link #onOutputs} to the right {@link Peer}. Owns the
+ * {@link NatTable}, the {@link IngressBatcher} and the {@link OutputRouter}, and remembers which apps
+ * stopped and why.
+ *
+ * <p>Single-threaded (the gateway's event loop); the event bus and the event loop are behind
+ * {@link Transport}, so tests can drive it by hand.
+ */
+public final class Switchboard implements OutputRouter.Sink {
+    /** A batch grows until the end of the event-loop turn, or until this size. */
+    public static final int MAX_BATCH_BYTES = 1 << 20;
+
+    /** How batches leave and when the end of a turn is. */
+    public interface Transport {
+        /** Sends {@code batch} to {@code app}'s sequencer. */
+        void publish(String app, IngressBatch batch);
+
+        /** Runs {@code task} after the current event-loop turn. */
+        void later(Runnable task);
+
+        /** Wall-clock milliseconds, for the NAT table's opening times. */
+        long nowMs();
+    }
+
+    private final GatewayConfig config;
+    private final Transport transport;
+    private final PrintWriter out;
+    private final NatTable<Peer> nat;
+    private final IngressBatcher batcher;
+    private final OutputRouter router;
+    private final Map<String, GuestLog> logs = new HashMap<>();
+    private final Map<String, String> stopped = new LinkedHashMap<>();
+    private final Map<String, Long> refused = new HashMap<>();
+    private long malformed;
+    private String lastMalformed;
+
+    public Switchboard(GatewayConfig config, Transport transport, PrintWriter out) {
+        this.config = config;
+        this.transport = transport;
+        this.out = out;
+        this.nat = new NatTable<>(config.gatewayId());
+        this.batcher = new IngressBatcher(config.gatewayId(), MAX_BATCH_BYTES);
+        this.router = new OutputRouter(config.gatewayId(), config.apps().stream().map(GatewayConfig.App::name).toList());
+        for (GatewayConfig.App app : config.apps()) {
+            logs.put(app.name(), new GuestLog(app.name(), out));
+        }
+    }
+
+    public GatewayConfig config() {
+        return config;
+    }
+
+    // ---- external ends in ----
+
+    /**
+     * Why a new connection of {@code app} cannot be opened now (the app stopped, or has as many open as
+     * its limit allows), or null when it can.
+     */
+    public String refusal(String app) {
+        String reason = stopped.get(app);
+        if (reason != null) {
+            return "app '" + app + "' stopped: " + reason;
+        }
+        GatewayConfig.App a = config.app(app);
+        if (nat.count(app) >= a.limits().maxConnections()) {
+            return "app '" + app + "' has " + nat.count(app) + " open connections at this gateway, its limit"
+                    + " (maxConnections)";
+        }
+        return null;
+    }
+
+    /** Counts a connection refused for {@link #refusal}. */
+    public void countRefused(String app) {
+        refused.merge(app, 1L, Long::sum);
+    }
+
+    /**
+     * Opens a virtual connection of {@code app}'s {@code listener} for a new external end; the guest is
+     * told at once. The caller checked {@link #refusal} first.
+     */
+    public NatTable.Mapping<Peer> open(String app, String listener, NatTable.Kind kind, String external,
+                                       LongFunction<Peer> peer) {
+        NatTable.Mapping<Peer> m = nat.open(app, listener, kind, external, transport.nowMs(), peer);
+        router.track(m.connection(), app);
+        emit(app, new IngressEvent.Open(m.connection(), listener));
+        return m;
+    }
+
+    /** An event of one of {@code app}'s connections for its sequencer; sent with this turn's batch. */
+    public void emit(String app, IngressEvent event) {
+        if (batcher.add(app, event)) {
+            transport.later(this::flush);
+        }
+        if (batcher.full(app)) {
+            transport.publish(app, batcher.take(app));
+        }
+    }
+
+    /** A peer is done: its connection leaves the NAT and later outputs for it are dropped. */
+    public void finished(long connection) {
+        nat.remove(connection);
+        router.forget(connection);
+    }
+
+    /** Sends every batch gathered so far. */
+    public void flush() {
+        for (String app : batcher.pendingApps()) {
+            transport.publish(app, batcher.take(app));
+        }
+    }
+
+    /**
+     * The gateway stops: every guest learns its connections were reset, every client is cut off with
+     * {@code reason}.
+     */
+    public void shutdown(String reason) {
+        for (NatTable.Mapping<Peer> m : nat.all()) {
+            emit(m.app(), new IngressEvent.Reset(m.connection()));
+            m.peer().abort(reason);
+            finished(m.connection());
+        }
+        flush();
+    }
+
+    // ---- outputs back ----
+
+    /** A message on this gateway's outputs address: an encoded {@link OutputBatch}; anything else is dropped and counted. */
+    public OutputRouter.Verdict onOutputs(byte[] body) {
+        OutputBatch batch;
+        try {
+            batch = OutputBatch.decode(body);
+        } catch (RuntimeException e) {
+            malformed("output batch of " + body.length + " bytes: " + e.getMessage());
+            return null;
+        }
+        return router.route(batch, this);
+    }
+
+    /** Counts (and now and then prints) a message that could not be decoded. */
+    public void malformed(String what) {
+        malformed++;
+        lastMalformed = what;
+        if (Long.bitCount(malformed) == 1) {
+            out.println("gateway " + config.gatewayId() + ": dropped a malformed " + what + " (" + malformed
+                    + " so far; see /status)");
+            out.flush();
+        }
+    }
+
+    @Override
+    public void send(long connection, byte[] bytes) {
+        Peer p = peer(connection);
+        if (p != null) {
+            p.guestSent(bytes);
+        }
+    }
+
+    @Override
+    public void close(long connection) {
+        Peer p = peer(connection);
+        if (p != null) {
+            p.guestClosed();
+        }
+    }
+
+    @Override
+    public void reset(long connection) {
+        Peer p = peer(connection);
+        if (p != null) {
+            p.guestReset();
+        }
+    }
+
+    @Override
+    public void window(long connection, int bytes) {
+        Peer p = peer(connection);
+        if (p != null) {
+            p.guestConsumed(bytes);
+        }
+    }
+
+    @Override
+    public void log(String app, int fd, byte[] bytes) {
+        logs.get(app).append(fd, bytes);
+    }
+
+    @Override
+    public void stopped(String app, String reason) {
+        if (stopped.containsKey(app)) {
+            return;
+        }
+        stopped.put(app, reason);
+        logs.get(app).flush();
+        List<NatTable.Mapping<Peer>> open = nat.of(app);
+        out.println(app + ": stopped: " + reason + " (" + open.size() + " connections reset at gateway "
+                + config.gatewayId() + "; new ones are refused)");
+        out.flush();
+        for (NatTable.Mapping<Peer> m : open) {
+            m.peer().abort("app '" + app + "' stopped: " + reason);
+            finished(m.connection());
+        }
+    }
+
+    @Override
+    public void misaligned(String app, long connection, String problem) {
+        out.println("gateway " + config.gatewayId() + ": app '" + app + "' connection "
+                + ConnectionIds.format(connection) + ": " + problem + "; the connection is reset"
+                + " (a Replicode bug: replicas' outputs must line up; please report it)");
+        out.flush();
+        emit(app, new IngressEvent.Reset(connection));
+        Peer p = peer(connection);
+        if (p != null) {
+            p.abort("the app's output for this connection was out of order");
+        }
+        finished(connection);
+    }
+
+    /** A peer that finds the guest broke the flow-control contract: reset both ways and said so. */
+    public void violation(String app, long connection, String problem) {
+        misaligned(app, connection, problem);
+    }
+
+    private Peer peer(long connection) {
+        NatTable.Mapping<Peer> m = nat.get(connection);
+        return m == null ? null : m.peer();
+    }
+
+    // ---- what /status shows ----
+
+    public NatTable<Peer> nat() {
+        return nat;
+    }
+
+    public OutputRouter router() {
+        return router;
+    }
+
+    public IngressBatcher batcher() {
+        return batcher;
+    }
+
+    /** Why {@code app} stopped, or null while it runs. */
+    public String stopReason(String app) {
+        return stopped.get(app);
+    }
+
+    public long refused(String app) {
+        return refused.getOrDefault(app, 0L);
+    }
+
+    /** Messages dropped because they could not be decoded. */
+    public long malformed() {
+        return malformed;
+    }
+
+    /** What the last malformed message was, or null. */
+    public String lastMalformed() {
+        return lastMalformed;
+    }
+}
