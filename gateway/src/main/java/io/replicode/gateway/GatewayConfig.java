@@ -27,6 +27,10 @@ import java.util.function.Supplier;
  * @param statusMappings   most NAT mappings listed by {@code /status} (the count is always complete)
  * @param statusProvider   what the gateway cannot know itself (replicas' last seq and digest, sequencer
  *                         state): its JSON appears under {@code "pipeline"} in {@code /status}; may be null
+ * @param firstConnectionCounter counter of the first virtual connection this gateway opens (default 1). A
+ *                         gateway restarted under the same id should start above every counter of its
+ *                         previous run: replicas that replay the log send outputs for the old connections,
+ *                         and those must not land on a new connection with the same id
  */
 public record GatewayConfig(
         int gatewayId,
@@ -35,7 +39,8 @@ public record GatewayConfig(
         List<App> apps,
         long requestTimeoutMs,
         int statusMappings,
-        Supplier<Future<JsonObject>> statusProvider) {
+        Supplier<Future<JsonObject>> statusProvider,
+        long firstConnectionCounter) {
 
     public static final int DEFAULT_HTTP_PORT = 8080;
     public static final long DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -52,6 +57,10 @@ public record GatewayConfig(
         apps = List.copyOf(apps);
         if (requestTimeoutMs < 1) {
             throw new IllegalArgumentException("request timeout " + requestTimeoutMs + " ms; Fix: use at least 1 ms");
+        }
+        if (firstConnectionCounter < 1 || firstConnectionCounter > ConnectionIds.MAX_COUNTER / 2) {
+            throw new IllegalArgumentException("first connection counter " + firstConnectionCounter + " is outside 1.."
+                    + ConnectionIds.MAX_COUNTER / 2 + " (half the counter space, so a run never runs out)");
         }
         if (statusMappings < 0) {
             throw new IllegalArgumentException("status mappings " + statusMappings + " must not be negative");
@@ -81,23 +90,27 @@ public record GatewayConfig(
     /** A gateway on {@code host}:8080 for {@code apps}, with default timeouts and no status provider. */
     public static GatewayConfig of(int gatewayId, String host, List<App> apps) {
         return new GatewayConfig(gatewayId, host, DEFAULT_HTTP_PORT, apps, DEFAULT_REQUEST_TIMEOUT_MS,
-                DEFAULT_STATUS_MAPPINGS, null);
+                DEFAULT_STATUS_MAPPINGS, null, 1);
     }
 
     public GatewayConfig withHttpPort(int port) {
-        return new GatewayConfig(gatewayId, host, port, apps, requestTimeoutMs, statusMappings, statusProvider);
+        return new GatewayConfig(gatewayId, host, port, apps, requestTimeoutMs, statusMappings, statusProvider, firstConnectionCounter);
     }
 
     public GatewayConfig withRequestTimeoutMs(long ms) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, ms, statusMappings, statusProvider);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, ms, statusMappings, statusProvider, firstConnectionCounter);
     }
 
     public GatewayConfig withStatusMappings(int n) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, n, statusProvider);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, n, statusProvider, firstConnectionCounter);
     }
 
     public GatewayConfig withStatusProvider(Supplier<Future<JsonObject>> provider) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, provider);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, provider, firstConnectionCounter);
+    }
+
+    public GatewayConfig withFirstConnectionCounter(long counter) {
+        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, statusProvider, counter);
     }
 
     /** The app named {@code name}, or null. */

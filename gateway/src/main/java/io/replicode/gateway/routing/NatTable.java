@@ -14,7 +14,8 @@ import java.util.function.LongFunction;
 /**
  * The gateway's NAT: each external connection (a TCP socket, an HTTP request, an event-bus request) is
  * given a virtual connection id in its app's network, and the id leads back to the external end.
- * Ids are {@link ConnectionIds#of} this gateway and a counter that never repeats within the table's life.
+ * Ids are {@link ConnectionIds#of} this gateway and a counter that never repeats within the table's life
+ * (counting up from a given start, so a restarted gateway can avoid the ids of its previous run).
  *
  * <p>Pure and single-threaded: the caller passes the time in.
  *
@@ -47,10 +48,19 @@ public final class NatTable<P> {
     private final EnumMap<Kind, Integer> perKind = new EnumMap<>(Kind.class);
 
     public NatTable(int gatewayId) {
+        this(gatewayId, 1);
+    }
+
+    /** A table whose first connection gets counter {@code firstCounter} (see GatewayConfig#firstConnectionCounter). */
+    public NatTable(int gatewayId, long firstCounter) {
         if (gatewayId < 0 || gatewayId > ConnectionIds.MAX_GATEWAY) {
             throw new IllegalArgumentException("gateway id " + gatewayId + " outside 0.." + ConnectionIds.MAX_GATEWAY);
         }
+        if (firstCounter < 1 || firstCounter > ConnectionIds.MAX_COUNTER) {
+            throw new IllegalArgumentException("first connection counter " + firstCounter + " outside 1.." + ConnectionIds.MAX_COUNTER);
+        }
         this.gatewayId = gatewayId;
+        this.lastCounter = firstCounter - 1;
     }
 
     /**

@@ -54,7 +54,7 @@ public final class Switchboard implements OutputRouter.Sink {
         this.config = config;
         this.transport = transport;
         this.out = out;
-        this.nat = new NatTable<>(config.gatewayId());
+        this.nat = new NatTable<>(config.gatewayId(), config.firstConnectionCounter());
         this.batcher = new IngressBatcher(config.gatewayId(), MAX_BATCH_BYTES);
         this.router = new OutputRouter(config.gatewayId(), config.apps().stream().map(GatewayConfig.App::name).toList());
         for (GatewayConfig.App app : config.apps()) {

@@ -23,6 +23,13 @@ class NatTableTest {
     }
 
     @Test
+    void counting_starts_where_told() {
+        NatTable<String> nat = new NatTable<>(7, 1_000_000);
+        assertEquals(1_000_000, ConnectionIds.counter(nat.open("kv", "resp", NatTable.Kind.TCP, "c", 0, id -> "").connection()));
+        assertThrows(IllegalArgumentException.class, () -> new NatTable<String>(7, 0));
+    }
+
+    @Test
     void peer_is_built_with_its_connection_id() {
         NatTable<Long> nat = new NatTable<>(1);
         NatTable.Mapping<Long> m = nat.open("kv", "http", NatTable.Kind.HTTP, "c", 0, id -> id);
