@@ -2,7 +2,7 @@ package io.replicode.launcher;
 
 import io.replicode.launcher.config.ConfigLoader;
 import io.replicode.launcher.config.NodeConfig;
-import io.replicode.launcher.local.LocalNode;
+import io.replicode.launcher.node.EmbeddedNode;
 import io.replicode.replica.module.Engine;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -19,14 +19,15 @@ import picocli.CommandLine.Spec;
 
 /** {@code replicode run}: starts a local node with the configured apps and serves until stopped. */
 @Command(name = "run",
-        description = {"Runs WASI servers and serves them on TCP until Ctrl-C.",
-                "Today: one process, one guest machine per app, no replication yet."},
+        description = {"Runs WASI servers, each on several deterministic replicas, behind one gateway (TCP and HTTP)",
+                "until Ctrl-C. Frames are logged under --data; a restart continues where it stopped."},
         sortOptions = false,
         footer = {"",
                 "Examples:",
-                "  ./replicode run                     apps of conf/replicode.json (echo: 7007)",
+                "  ./replicode run                     apps of conf/replicode.json",
                 "  ./replicode run --app probe=wasm-programs/wasm/probe.wasm --tcp 7010=probe",
-                "  ./replicode run --tcp 9000=echo     echo on port 9000 instead"})
+                "  ./replicode run --app ledger=./my-server.wasm --tcp 9300=ledger --http ledger",
+                "  ./replicode run --replicas 5         five replicas per app"})
 final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -35,7 +36,7 @@ final class RunCommand implements Callable<Integer> {
     Path config = ConfigLoader.DEFAULT_CONFIG;
 
     @Option(names = "--data", paramLabel = "DIR",
-            description = "Data directory, created if missing (default: ${DEFAULT-VALUE}). Nothing is stored there yet.")
+            description = "Data directory: per app its genesis, replay log and snapshots (default: ${DEFAULT-VALUE}).")
     Path data = Path.of("data");
 
     @Option(names = "--app", paramLabel = "NAME=PATH.wasm",
@@ -47,6 +48,13 @@ final class RunCommand implements Callable<Integer> {
                     "LISTENER defaults to the app's first (main if none is named before);",
                     "an app's listeners are its fds 3, 4, ... in order of mention."})
     List<String> tcp = new ArrayList<>();
+
+    @Option(names = "--http", paramLabel = "APP[:LISTENER]",
+            description = "Serve APP at http://HOST:PORT/APP/ to LISTENER (repeatable; default listener: http, else the first).")
+    List<String> http = new ArrayList<>();
+
+    @Option(names = "--replicas", paramLabel = "N", description = "Replicas per app (default: the config's, 3).")
+    Integer replicas;
 
     @Option(names = "--engine", paramLabel = "compiler|interpreter",
             description = "How guests run: compiled to JVM bytecode (default) or interpreted.")
@@ -62,12 +70,11 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         boolean configGiven = spec.commandLine().getParseResult().hasMatchedOption("--config");
-        NodeConfig node = ConfigLoader.load(new ConfigLoader.Flags(config, configGiven, host, engine, data, apps, tcp));
+        NodeConfig node = ConfigLoader.load(new ConfigLoader.Flags(config, configGiven, host, engine, data, apps, tcp,
+                http, replicas));
         createDataDir(node.dataDir());
-        LocalNode running = LocalNode.start(node, out);
-        out.println("data: " + node.dataDir().toAbsolutePath().normalize() + " (nothing is stored there yet)");
-        out.println("ready. Try: printf 'hello\\n' | nc -q1 " + running.endpoints().get(0).host() + " "
-                + running.endpoints().get(0).port() + "    (Ctrl-C stops)");
+        EmbeddedNode running = EmbeddedNode.start(node, out);
+        out.println("ready (Ctrl-C stops)");
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -98,8 +98,8 @@ class RunCommandTest {
             int port = taken.getLocalPort();
             Result r = replicode("run", "--data", data(), "--app", "echo=" + TestGuests.module("echo_server"),
                     "--tcp", port + "=echo");
-            r.assertUserError("echo: cannot listen on tcp 127.0.0.1:" + port + ": the port is in use",
-                    "Fix: stop the program using it", "--tcp " + (port + 1) + "=echo");
+            r.assertUserError("cannot listen on tcp 127.0.0.1:" + port + " for app 'echo' listener 'main': the port is in use",
+                    "Fix: stop the program using it");
         }
     }
 }

@@ -67,6 +67,10 @@ public final class SequencerVerticle extends VerticleBase {
         if (log.lastSeq() > 0) {
             // Whatever connections the guest held belong to gateways of a previous run: reset them all.
             sequencer.offer(new IngressEvent.GatewayLost(IngressEvent.GatewayLost.ALL), clockNs.getAsLong());
+        } else {
+            // Genesis: a first, empty frame starts the guest now, so it is listening (or its failure is
+            // visible) before the first client arrives.
+            sequencer.requestTimer(clockNs.getAsLong());
         }
         MessageConsumer<Buffer> ingress = vertx.eventBus().consumer(Addresses.ingress(app), m -> onIngress(m.body()));
         MessageConsumer<Buffer> control = vertx.eventBus().consumer(Addresses.control(app), m -> onControl(m.body()));

@@ -18,16 +18,18 @@ import java.util.Objects;
  * @param args           the guest's argv; empty means just the app name
  * @param env            the guest's environment, in order (LISTEN_FDS and LISTEN_FDNAMES are added)
  * @param preopens       directories the guest gets, each a private in-memory directory
+ * @param httpListener   the listener the gateway's HTTP ingress at /&lt;name&gt;/ reaches, or null for none
  */
 public record AppConfig(String name, Path module, List<String> listeners, List<TcpBinding> tcp, GuestLimits limits,
-                        int maxConnections, List<String> args, Map<String, String> env, List<String> preopens) {
+                        int maxConnections, List<String> args, Map<String, String> env, List<String> preopens,
+                        String httpListener) {
     /** The directories a guest gets when the config names none. */
     public static final List<String> DEFAULT_PREOPENS = List.of("/data");
 
     /** An app with default argv, an empty environment and /data preopened. */
     public AppConfig(String name, Path module, List<String> listeners, List<TcpBinding> tcp, GuestLimits limits,
                      int maxConnections) {
-        this(name, module, listeners, tcp, limits, maxConnections, List.of(), Map.of(), DEFAULT_PREOPENS);
+        this(name, module, listeners, tcp, limits, maxConnections, List.of(), Map.of(), DEFAULT_PREOPENS, null);
     }
 
     public AppConfig {
@@ -39,6 +41,9 @@ public record AppConfig(String name, Path module, List<String> listeners, List<T
         listeners = List.copyOf(listeners);
         tcp = List.copyOf(tcp);
         Objects.requireNonNull(limits, "limits");
+        if (httpListener != null && !listeners.contains(httpListener)) {
+            throw new IllegalArgumentException("app '" + name + "' sends HTTP to unknown listener '" + httpListener + "'");
+        }
         if (listeners.isEmpty()) {
             throw new IllegalArgumentException("app '" + name + "' has no listener");
         }

@@ -1,6 +1,7 @@
 package io.replicode.launcher.config;
 
 import io.replicode.launcher.UserError;
+import io.replicode.replay.ReplayLog;
 import io.replicode.replica.GuestLimits;
 import io.replicode.replica.module.Engine;
 import io.vertx.core.json.DecodeException;
@@ -52,10 +53,17 @@ public final class ConfigLoader {
      * @param tcp         {@code --tcp} values, PORT=APP[:LISTENER]
      */
     public record Flags(Path config, boolean configGiven, String host, Engine engine, Path dataDir, List<String> apps,
-                        List<String> tcp) {
+                        List<String> tcp, List<String> http, Integer replicas) {
         public Flags {
             apps = List.copyOf(apps);
             tcp = List.copyOf(tcp);
+            http = List.copyOf(http);
+        }
+
+        /** Flags without --http and --replicas. */
+        public Flags(Path config, boolean configGiven, String host, Engine engine, Path dataDir, List<String> apps,
+                     List<String> tcp) {
+            this(config, configGiven, host, engine, dataDir, apps, tcp, List.of(), null);
         }
     }
 
@@ -71,6 +79,7 @@ public final class ConfigLoader {
         FileConfig file = readFile(workDir, flags.config(), flags.configGiven());
         Map<String, AppDraft> apps = chooseApps(file.apps(), flags.apps());
         applyTcpFlags(apps, flags.tcp());
+        applyHttpFlags(apps, flags.http());
         if (apps.isEmpty()) {
             throw new UserError("no app to run: " + (Files.exists(workDir.resolve(flags.config()))
                     ? flags.config() + " defines none"
@@ -82,12 +91,23 @@ public final class ConfigLoader {
         for (AppDraft d : apps.values()) {
             resolved.add(resolve(workDir, d, portOwners));
         }
-        return new NodeConfig(flags.host(), flags.engine(), flags.dataDir(), file.batching(), resolved);
+        int replicas = flags.replicas() != null ? flags.replicas() : file.node().replicas();
+        if (replicas < 1 || replicas > 16) {
+            throw new UserError("--replicas " + replicas + " is outside 1..16", "run between 1 and 16 replicas per app");
+        }
+        NodeSettings n = file.node();
+        return new NodeConfig(flags.host(), flags.engine(), flags.dataDir(), file.batching(), resolved, n.httpPort(),
+                replicas, n.fsync(), n.snapshotEveryFrames());
+    }
+
+    /** Node-wide settings of the config file. */
+    private record NodeSettings(int httpPort, int replicas, ReplayLog.FsyncPolicy fsync, int snapshotEveryFrames) {
+        static final NodeSettings DEFAULT = new NodeSettings(8080, 3, ReplayLog.FsyncPolicy.ALWAYS, 1000);
     }
 
     // ---- the config file ----
 
-    private record FileConfig(Batching batching, Map<String, AppDraft> apps) {}
+    private record FileConfig(Batching batching, Map<String, AppDraft> apps, NodeSettings node) {}
 
     /** An app while flags are merged into it. */
     private static final class AppDraft {
@@ -101,6 +121,8 @@ public final class ConfigLoader {
         final List<String> args = new ArrayList<>();
         final Map<String, String> env = new java.util.LinkedHashMap<>();
         List<String> preopens = AppConfig.DEFAULT_PREOPENS;
+        /** HTTP listener: null = "http" if the app has it, "" = no HTTP, else the listener's name. */
+        String http;
 
         AppDraft(String name, String module, String origin) {
             this.name = name;
@@ -121,7 +143,7 @@ public final class ConfigLoader {
                 throw new UserError("config file " + file + " does not exist (looked in " + workDir.toAbsolutePath() + ")",
                         "check the path given with --config");
             }
-            return new FileConfig(Batching.DEFAULT, new LinkedHashMap<>());
+            return new FileConfig(Batching.DEFAULT, new LinkedHashMap<>(), NodeSettings.DEFAULT);
         } catch (IOException e) {
             throw new UserError("config file " + file + " cannot be read: " + e.getMessage(), "check the file's permissions");
         }
@@ -133,7 +155,8 @@ public final class ConfigLoader {
                     "correct the syntax (conf/replicode.json in the Replicode repository is an example)");
         }
         Where where = new Where(file.toString());
-        where.checkKeys(root, "", "batching", "apps");
+        where.checkKeys(root, "", "batching", "apps", "http", "replicas", "log", "snapshotEveryFrames");
+        NodeSettings node = readNode(where, root);
         Batching batching = Batching.DEFAULT;
         if (root.containsKey("batching")) {
             JsonObject b = where.object(root.getValue("batching"), "batching");
@@ -152,7 +175,37 @@ public final class ConfigLoader {
                 apps.put(name, readApp(where, name, where.object(all.getValue(name), "apps." + name)));
             }
         }
-        return new FileConfig(batching, apps);
+        return new FileConfig(batching, apps, node);
+    }
+
+    private static NodeSettings readNode(Where where, JsonObject root) {
+        NodeSettings d = NodeSettings.DEFAULT;
+        int httpPort = d.httpPort();
+        if (root.containsKey("http")) {
+            JsonObject h = where.object(root.getValue("http"), "http");
+            where.checkKeys(h, "http", "port");
+            if (h.containsKey("port")) {
+                httpPort = (int) where.integer(h.getValue("port"), "http.port", 0, 65535);
+            }
+        }
+        int replicas = root.containsKey("replicas") ? (int) where.integer(root.getValue("replicas"), "replicas", 1, 16) : d.replicas();
+        ReplayLog.FsyncPolicy fsync = d.fsync();
+        if (root.containsKey("log")) {
+            JsonObject l = where.object(root.getValue("log"), "log");
+            where.checkKeys(l, "log", "fsync");
+            if (l.containsKey("fsync")) {
+                String v = where.string(l.getValue("fsync"), "log.fsync");
+                try {
+                    fsync = ReplayLog.FsyncPolicy.valueOf(v.toUpperCase(java.util.Locale.ROOT));
+                } catch (IllegalArgumentException e) {
+                    throw where.error("log.fsync", "unknown fsync policy '" + v + "'", "use always, interval or never");
+                }
+            }
+        }
+        int snapshots = root.containsKey("snapshotEveryFrames")
+                ? (int) where.integer(root.getValue("snapshotEveryFrames"), "snapshotEveryFrames", 0, Integer.MAX_VALUE)
+                : d.snapshotEveryFrames();
+        return new NodeSettings(httpPort, replicas, fsync, snapshots);
     }
 
     private static AppDraft readApp(Where where, String name, JsonObject o) {
@@ -161,7 +214,7 @@ public final class ConfigLoader {
             throw where.error(at, "app name '" + name + "' is not allowed",
                     "use lower case letters, digits, '-' and '_', starting with a letter (at most 32)");
         }
-        where.checkKeys(o, at, "module", "listeners", "tcp", "limits", "maxConnections", "args", "env", "preopens");
+        where.checkKeys(o, at, "module", "listeners", "tcp", "limits", "maxConnections", "args", "env", "preopens", "http");
         if (!o.containsKey("module")) {
             throw where.error(at, "app '" + name + "' has no module", "add \"module\": \"path/to/app.wasm\"");
         }
@@ -199,6 +252,15 @@ public final class ConfigLoader {
         }
         if (o.containsKey("maxConnections")) {
             d.maxConnections = (int) where.integer(o.getValue("maxConnections"), at + ".maxConnections", 1, 1 << 20);
+        }
+        if (o.containsKey("http")) {
+            Object h = o.getValue("http");
+            if (Boolean.FALSE.equals(h)) {
+                d.http = "";
+            } else {
+                d.http = where.string(h, at + ".http");
+                checkListener(d.http, where.file + " " + at + ".http");
+            }
         }
         if (o.containsKey("args")) {
             JsonArray a = where.array(o.getValue("args"), at + ".args");
@@ -330,12 +392,32 @@ public final class ConfigLoader {
         byApp.forEach((app, ports) -> apps.get(app).tcp = ports);
     }
 
+    private static void applyHttpFlags(Map<String, AppDraft> apps, List<String> httpFlags) {
+        for (String flag : httpFlags) {
+            int colon = flag.indexOf(':');
+            String app = colon < 0 ? flag : flag.substring(0, colon);
+            AppDraft d = apps.get(app);
+            if (d == null) {
+                throw new UserError("--http '" + flag + "' names app '" + app + "', which is not defined",
+                        "define it with --app " + app + "=PATH.wasm");
+            }
+            String listener = colon < 0 ? (d.listeners.contains("http") ? "http"
+                    : d.listeners.isEmpty() ? DEFAULT_LISTENER : d.listeners.get(0)) : flag.substring(colon + 1);
+            checkListener(listener, "--http '" + flag + "'");
+            d.http = listener;
+        }
+    }
+
     private static AppConfig resolve(Path workDir, AppDraft d, Map<Integer, String> portOwners) {
-        if (d.tcp.isEmpty()) {
-            throw new UserError("app '" + d.name + "' has no TCP port, so nothing could reach it",
-                    "add --tcp PORT=" + d.name + " (e.g. --tcp 7007=" + d.name + ")");
+        boolean httpWanted = d.http != null && !d.http.isEmpty();
+        if (d.tcp.isEmpty() && !httpWanted && !d.listeners.contains("http")) {
+            throw new UserError("app '" + d.name + "' has no TCP port and no HTTP route, so nothing could reach it",
+                    "add --tcp PORT=" + d.name + " (e.g. --tcp 7007=" + d.name + ") or --http " + d.name);
         }
         List<String> listeners = new ArrayList<>(d.listeners);
+        if (httpWanted && !listeners.contains(d.http)) {
+            listeners.add(d.http);
+        }
         List<TcpBinding> tcp = new ArrayList<>();
         for (PortDraft p : d.tcp) {
             // A port without a listener mentions the app's first one: "main" when none is named yet.
@@ -359,7 +441,9 @@ public final class ConfigLoader {
                     d.origin.startsWith("--app") ? "check the path given with --app, e.g. " + APP_EXAMPLE
                             : "run from the Replicode directory, or correct the module path in the config file");
         }
-        return new AppConfig(d.name, module, listeners, tcp, d.limits, d.maxConnections, d.args, d.env, d.preopens);
+        String httpListener = d.http == null ? (listeners.contains("http") ? "http" : null) : d.http.isEmpty() ? null : d.http;
+        return new AppConfig(d.name, module, listeners, tcp, d.limits, d.maxConnections, d.args, d.env, d.preopens,
+                httpListener);
     }
 
     private static void checkListener(String name, String where) {

@@ -152,7 +152,7 @@ class ConfigLoaderTest {
         Path config = writeConfig("{\"apps\": {\"a\": {\"module\": \"" + TestGuests.module("echo_server") + "\"}}}");
         UserError e = loadError(config);
         assertTrue(e.what().contains("no TCP port"), e.what());
-        assertEquals("add --tcp PORT=a (e.g. --tcp 7007=a)", e.fix());
+        assertEquals("add --tcp PORT=a (e.g. --tcp 7007=a) or --http a", e.fix());
     }
 
     @Test

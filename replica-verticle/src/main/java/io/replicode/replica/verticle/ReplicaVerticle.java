@@ -45,9 +45,19 @@ public final class ReplicaVerticle extends VerticleBase {
     /**
      * @param snapshotEveryFrames snapshot after every frame whose seq is a multiple of this (0: never)
      * @param maxBufferedFrames   early frames held while a gap is filled; beyond, they are re-read from the log
+     * @param gateways            gateways known at start: app-wide outputs (guest logs, a stop) reach them even
+     *                            before they open a connection
      */
-    public record Options(int snapshotEveryFrames, int maxBufferedFrames) {
-        public static final Options DEFAULT = new Options(1000, 4096);
+    public record Options(int snapshotEveryFrames, int maxBufferedFrames, java.util.Set<Integer> gateways) {
+        public static final Options DEFAULT = new Options(1000, 4096, java.util.Set.of());
+
+        public Options {
+            gateways = java.util.Set.copyOf(gateways);
+        }
+
+        public Options(int snapshotEveryFrames, int maxBufferedFrames) {
+            this(snapshotEveryFrames, maxBufferedFrames, java.util.Set.of());
+        }
     }
 
     private final String app;
@@ -84,6 +94,7 @@ public final class ReplicaVerticle extends VerticleBase {
     @Override
     public Future<?> start() {
         guestThread = GuestThreads.newSingleThreadExecutor("replicode-" + app + "-replica-" + replica);
+        gateways.addAll(options.gateways());
         return onGuest(this::recover).compose(last -> {
             expected = last + 1;
             return vertx.eventBus().<Buffer>consumer(Addresses.frames(app), m -> onFrame(m.body())).completion();
@@ -222,10 +233,17 @@ public final class ReplicaVerticle extends VerticleBase {
     }
 
     private void noteGateways(Frame f) {
-        for (IngressEvent e : f.events()) {
-            if (e instanceof IngressEvent.Open o) {
-                synchronized (gateways) {
+        synchronized (gateways) {
+            for (IngressEvent e : f.events()) {
+                if (e instanceof IngressEvent.Open o) {
                     gateways.add(ConnectionIds.gateway(o.connection()));
+                } else if (e instanceof IngressEvent.GatewayLost lost) {
+                    if (lost.gateway() == IngressEvent.GatewayLost.ALL) {
+                        gateways.clear();
+                    } else {
+                        gateways.remove(lost.gateway());
+                    }
+                    gateways.addAll(options.gateways());
                 }
             }
         }

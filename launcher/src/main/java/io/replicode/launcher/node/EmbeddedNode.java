@@ -1,0 +1,267 @@
+package io.replicode.launcher.node;
+
+import io.replicode.gateway.GatewayConfig;
+import io.replicode.gateway.GatewayVerticle;
+import io.replicode.gateway.ListenException;
+import io.replicode.gateway.tcp.TcpIngress;
+import io.replicode.launcher.UserError;
+import io.replicode.launcher.config.AppConfig;
+import io.replicode.launcher.config.NodeConfig;
+import io.replicode.launcher.config.TcpBinding;
+import io.replicode.nat.ConnectionIds;
+import io.replicode.replay.LogCorruptedException;
+import io.replicode.replay.ReplayLog;
+import io.replicode.replay.SnapshotStore;
+import io.replicode.replica.GuestConfig;
+import io.replicode.replica.module.GuestModule;
+import io.replicode.replica.module.ModuleRejectedException;
+import io.replicode.replica.verticle.ReplicaVerticle;
+import io.replicode.sequencer.FrameSequencer;
+import io.replicode.sequencer.SequencerVerticle;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One process running the whole pipeline for every configured app: a gateway, and per app a sequencer
+ * with its replay log under {@code <data>/<app>/log} and N replicas with their snapshots under
+ * {@code <data>/<app>/replica-<n>/snapshots}.
+ */
+public final class EmbeddedNode implements AutoCloseable {
+    private static final long START_TIMEOUT_SECONDS = 120;
+    private static final long CLOSE_TIMEOUT_SECONDS = 30;
+
+    /** What runs for one app. */
+    private record AppRuntime(AppConfig config, GuestModule module, ReplayLog log, SequencerVerticle sequencer,
+                              List<ReplicaVerticle> replicas) {}
+
+    private final Vertx vertx;
+    private final Map<String, AppRuntime> apps;
+    private final GatewayVerticle gateway;
+    private boolean closed;
+
+    private EmbeddedNode(Vertx vertx, Map<String, AppRuntime> apps, GatewayVerticle gateway) {
+        this.vertx = vertx;
+        this.apps = apps;
+        this.gateway = gateway;
+    }
+
+    /**
+     * Starts everything and prints what listens where. Mistakes the user can fix (a rejected module, a
+     * changed genesis, a corrupt log, a busy port) are {@link UserError}s, and nothing is left running.
+     */
+    public static EmbeddedNode start(NodeConfig config, PrintWriter out) {
+        Vertx vertx = Vertx.vertx();
+        Map<String, AppRuntime> apps = new LinkedHashMap<>();
+        try {
+            int gatewayId = nextIncarnation(config.dataDir());
+            for (AppConfig app : config.apps()) {
+                apps.put(app.name(), startApp(vertx, config, app, gatewayId, out));
+            }
+            GatewayVerticle gateway = new GatewayVerticle(gatewayConfig(config, gatewayId, apps), out);
+            EmbeddedNode node = new EmbeddedNode(vertx, apps, gateway);
+            try {
+                await(vertx.deployVerticle(gateway));
+            } catch (ListenException e) {
+                throw new UserError(e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: ")), e.fix());
+            }
+            node.describe(config, out);
+            return node;
+        } catch (RuntimeException | Error e) {
+            close(vertx, apps);
+            throw e;
+        }
+    }
+
+    private static AppRuntime startApp(Vertx vertx, NodeConfig node, AppConfig app, int gatewayId, PrintWriter out) {
+        GuestModule module;
+        try {
+            module = GuestModule.load(app.module(), node.engine());
+        } catch (ModuleRejectedException e) {
+            String what = e.fix() == null ? e.getMessage() : e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: "));
+            throw new UserError("app '" + app.name() + "': " + what,
+                    e.fix() == null ? "rebuild the module for wasm32-wasi" : e.fix());
+        }
+        Path appDir = node.dataDir().resolve(app.name());
+        GuestConfig wanted = GuestConfig.of(app.name(), app.listeners()).withLimits(app.limits())
+                .withArgs(app.args().isEmpty() ? List.of(app.name()) : app.args())
+                .withEnvironment(app.env())
+                .withPreopens(app.preopens());
+        GuestConfig genesis = Genesis.loadOrCreate(appDir, wanted, module.sha256(), SequencerVerticle.wallClockNs());
+        ReplayLog log;
+        try {
+            log = ReplayLog.open(appDir.resolve("log"), app.name(), ReplayLog.Options.DEFAULT.withFsync(node.fsync()));
+        } catch (LogCorruptedException e) {
+            String[] parts = e.getMessage().split("\\. Fix: ", 2);
+            throw new UserError("app '" + app.name() + "': " + parts[0], parts.length > 1 ? parts[1] : "restore the data directory");
+        }
+        if (log.recovery().tornTail() != null) {
+            out.println(app.name() + ": replay log: " + log.recovery().tornTail());
+        }
+        var batching = node.batching();
+        SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, new FrameSequencer.Options(
+                batching.maxEventsPerFrame(), 64 << 10, TimeUnit.MILLISECONDS.toNanos(batching.intervalMs()), 100_000),
+                SequencerVerticle::wallClockNs);
+        List<ReplicaVerticle> replicas = new ArrayList<>();
+        AppRuntime runtime = new AppRuntime(app, module, log, sequencer, replicas);
+        try {
+            for (int r = 1; r <= node.replicas(); r++) {
+                ReplicaVerticle replica = new ReplicaVerticle(app.name(), r, module, genesis, log,
+                        new SnapshotStore(appDir.resolve("replica-" + r).resolve("snapshots"), 2),
+                        new ReplicaVerticle.Options(node.snapshotEveryFrames(), 4096, java.util.Set.of(gatewayId)));
+                await(vertx.deployVerticle(replica));
+                replicas.add(replica);
+            }
+            // Replicas first: they catch up from the log, then the sequencer's first frame reaches all of them.
+            await(vertx.deployVerticle(sequencer));
+        } catch (RuntimeException e) {
+            log.close();
+            throw e;
+        }
+        return runtime;
+    }
+
+    private static GatewayConfig gatewayConfig(NodeConfig node, int gatewayId, Map<String, AppRuntime> apps) {
+        List<GatewayConfig.App> list = new ArrayList<>();
+        for (AppRuntime rt : apps.values()) {
+            AppConfig a = rt.config();
+            GatewayConfig.App app = GatewayConfig.App.of(a.name(), a.listeners()).withHttp(a.httpListener())
+                    .withLimits(new GatewayConfig.Limits(a.limits().receiveBufferBytes(), a.limits().sendWindowBytes(),
+                            64L << 20, 16L << 20, a.maxConnections()));
+            for (TcpBinding b : a.tcp()) {
+                app = app.withTcp(b.port(), b.listener());
+            }
+            list.add(app);
+        }
+        EmbeddedNodeStatus status = new EmbeddedNodeStatus(apps);
+        return GatewayConfig.of(gatewayId, node.host(), list).withHttpPort(node.httpPort())
+                .withStatusProvider(status::collect);
+    }
+
+    /** The status of sequencers and replicas, for the gateway's /status. */
+    private record EmbeddedNodeStatus(Map<String, AppRuntime> apps) {
+        Future<JsonObject> collect() {
+            List<Future<JsonObject>> all = new ArrayList<>();
+            JsonObject out = new JsonObject();
+            for (AppRuntime rt : apps.values()) {
+                JsonArray replicas = new JsonArray();
+                JsonObject app = new JsonObject().put("sequencer", rt.sequencer().status()).put("replicas", replicas)
+                        .put("module", rt.module().sha256())
+                        .put("log", new JsonObject().put("firstSeq", rt.log().firstSeq()).put("lastSeq", rt.log().lastSeq())
+                                .put("bytes", rt.log().sizeBytes()));
+                out.put(rt.config().name(), app);
+                for (ReplicaVerticle r : rt.replicas()) {
+                    all.add(r.status().onSuccess(replicas::add));
+                }
+            }
+            return Future.join(all).map(v -> new JsonObject().put("apps", out));
+        }
+    }
+
+    private void describe(NodeConfig config, PrintWriter out) {
+        out.println("replicode run: gateway " + config.host() + ", " + config.replicas() + " replicas per app, fsync "
+                + config.fsync().name().toLowerCase() + ", data " + config.dataDir().toAbsolutePath().normalize());
+        for (AppRuntime rt : apps.values()) {
+            AppConfig a = rt.config();
+            out.println(a.name() + ": module " + a.module() + " (" + config.engine().name().toLowerCase() + ", "
+                    + (rt.module().snapshotCapable() ? "asyncify" : "thread, no snapshots") + "), log at frame "
+                    + rt.log().lastSeq());
+            for (TcpIngress.Endpoint e : gateway.tcpEndpoints()) {
+                if (e.app().equals(a.name())) {
+                    out.println(a.name() + ": tcp " + e.host() + ":" + e.port() + " -> listener '" + e.listener() + "'");
+                }
+            }
+            if (a.httpListener() != null) {
+                out.println(a.name() + ": http://" + config.host() + ":" + gateway.httpPort() + "/" + a.name()
+                        + "/ -> listener '" + a.httpListener() + "'");
+            }
+        }
+        out.println("status: http://" + config.host() + ":" + gateway.httpPort() + "/status");
+        out.flush();
+    }
+
+    public int httpPort() {
+        return gateway.httpPort();
+    }
+
+    public List<TcpIngress.Endpoint> tcpEndpoints() {
+        return gateway.tcpEndpoints();
+    }
+
+    /** Status of every replica of {@code app}. */
+    public Future<JsonObject> status() {
+        return gateway.status();
+    }
+
+    /** Stops the gateway (connections are reset), the sequencers and replicas, and closes the logs. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        close(vertx, apps);
+    }
+
+    private static void close(Vertx vertx, Map<String, AppRuntime> apps) {
+        try {
+            vertx.close().toCompletionStage().toCompletableFuture().get(CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // Closing is best effort; the logs below are closed (and forced) regardless.
+        }
+        for (AppRuntime rt : apps.values()) {
+            rt.log().close();
+        }
+    }
+
+    /**
+     * Each run gets a new incarnation number, used as its gateway id: connection ids of this run never collide
+     * with those of earlier runs still known to the guests (which the sequencer resets at start).
+     */
+    static int nextIncarnation(Path dataDir) {
+        Path file = dataDir.resolve("node.json");
+        try {
+            Files.createDirectories(dataDir);
+            long n = 0;
+            if (Files.exists(file)) {
+                n = new JsonObject(Files.readString(file, StandardCharsets.UTF_8)).getLong("incarnation", 0L);
+            }
+            n++;
+            Path tmp = dataDir.resolve("node.json.tmp");
+            Files.writeString(tmp, new JsonObject().put("incarnation", n).encodePrettily(), StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return (int) (n % ConnectionIds.MAX_GATEWAY) + 1;
+        } catch (IOException | RuntimeException e) {
+            throw new UserError("cannot read or write " + file + ": " + e.getMessage(),
+                    "make the data directory writable, or choose another with --data");
+        }
+    }
+
+    private static <T> T await(Future<T> f) {
+        try {
+            return f.toCompletionStage().toCompletableFuture().get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting", e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("a component did not start within " + START_TIMEOUT_SECONDS + " s", e);
+        }
+    }
+}
