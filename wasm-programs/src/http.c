@@ -573,6 +573,7 @@ const char *http_status_text(int status) {
         {431, "Request Header Fields Too Large"},
         {500, "Internal Server Error"}, {501, "Not Implemented"},
         {503, "Service Unavailable"}, {505, "HTTP Version Not Supported"},
+        {507, "Insufficient Storage"},
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         if (texts[i].status == status)

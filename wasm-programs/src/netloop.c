@@ -13,8 +13,7 @@
 
 /* Room for a maximal line plus "\r\n", plus a NUL for the last line at EOF. */
 #define INBUF_SIZE (NETLOOP_MAX_LINE + 2)
-/* Stop reading from a peer that does not read its replies. */
-#define OUT_HIGH_WATER (256 * 1024)
+#define OUT_HIGH_WATER NETLOOP_OUT_HIGH_WATER
 /* Connections accepted per listener readiness (then the others get a turn). */
 #define ACCEPT_BATCH 64
 
@@ -23,6 +22,7 @@ struct conn {
     int listener; /* index of the accepting listener */
     int closing;  /* flush the output, then close; no more input */
     int dead;     /* close now, drop the output (socket error) */
+    int eof;      /* the peer half-closed and on_eof ran: no more reading */
     char *in;     /* line mode: INBUF_SIZE + 1 bytes */
     size_t in_len;
     char *out;
@@ -34,6 +34,10 @@ static const char *loop_name = "netloop";
 static netloop_line_fn line_fn;
 static netloop_data_fn data_fn;
 static netloop_close_fn close_fn;
+static netloop_conn_fn eof_fn;
+static netloop_conn_fn drain_fn;
+static netloop_tick_fn tick_fn;
+static netloop_refusal_fn refusal_fn;
 
 static struct conn conns[NETLOOP_MAX_CONNS];
 static int listen_fds[NETLOOP_MAX_LISTENERS];
@@ -50,6 +54,8 @@ static char raw_buf[16384];
 /* ---- output ---------------------------------------------------------- */
 
 static size_t pending(const struct conn *c) { return c->out_len - c->out_off; }
+
+size_t conn_pending(const conn_t *c) { return pending(c); }
 
 void conn_write(conn_t *c, const void *data, size_t len) {
     if (c->fd < 0 || c->dead || len == 0)
@@ -111,6 +117,14 @@ void *conn_data(const conn_t *c) { return c->data; }
 
 void netloop_on_close(netloop_close_fn on_close) { close_fn = on_close; }
 
+void netloop_on_eof(netloop_conn_fn on_eof) { eof_fn = on_eof; }
+
+void netloop_on_drain(netloop_conn_fn on_drain) { drain_fn = on_drain; }
+
+void netloop_on_tick(netloop_tick_fn on_tick) { tick_fn = on_tick; }
+
+void netloop_on_refusal(netloop_refusal_fn refusal) { refusal_fn = refusal; }
+
 const char *netloop_listener_name(int i) {
     if (i < 0 || i >= n_listeners || listen_names[i] == NULL)
         return "";
@@ -136,6 +150,20 @@ static size_t flush(struct conn *c) {
     }
     if (c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
+    return sent;
+}
+
+/* Flush, and while there is room let an on_drain guest queue more. */
+static size_t pump(struct conn *c) {
+    size_t sent = flush(c);
+    while (drain_fn != NULL && !c->dead && !c->closing &&
+           pending(c) < OUT_HIGH_WATER) {
+        size_t before = c->out_len;
+        drain_fn(c);
+        if (c->out_len == before)
+            break; /* nothing more to say */
+        sent += flush(c);
+    }
     return sent;
 }
 
@@ -170,8 +198,11 @@ static struct conn *free_slot(void) {
 static void open_conn(int fd, int li) {
     static int warned;
     struct conn *c = free_slot();
-    if (c == NULL) {
-        close(fd); /* over the limit: accept and close */
+    if (c == NULL) { /* over the limit: accept, say why, close */
+        const char *why = refusal_fn != NULL ? refusal_fn(li) : NULL;
+        if (why != NULL && set_nonblock(fd) == 0)
+            (void)send(fd, why, strlen(why), 0);
+        close(fd);
         return;
     }
     if (set_nonblock(fd) != 0 && !warned) {
@@ -255,6 +286,11 @@ static void process_lines(struct conn *c) {
 }
 
 static void peer_eof(struct conn *c) {
+    if (line_fn == NULL && eof_fn != NULL) {
+        c->eof = 1;
+        eof_fn(c);
+        return;
+    }
     if (line_fn != NULL && c->in_len > 0 && !c->closing) {
         size_t len = c->in_len;
         c->in_len = 0;
@@ -294,16 +330,16 @@ static void conn_ready(struct conn *c, short revents) {
         return;
     }
     if (revents & POLLOUT)
-        flush(c);
+        pump(c);
     if ((revents & (POLLIN | POLLHUP)) && !c->closing && !c->dead &&
-        pending(c) < OUT_HIGH_WATER) {
+        !c->eof && pending(c) < OUT_HIGH_WATER) {
         read_ready(c);
-        flush(c);
+        pump(c);
         return;
     }
     /* Hang-up while only waiting to write: make progress or give up, so
      * that a stale POLLHUP cannot make the loop spin. */
-    if ((revents & POLLHUP) && !(revents & POLLOUT) && flush(c) == 0 &&
+    if ((revents & POLLHUP) && !(revents & POLLOUT) && pump(c) == 0 &&
         pending(c) > 0)
         c->dead = 1;
 }
@@ -372,7 +408,7 @@ static size_t build_pollfds(void) {
             continue;
         }
         short events = 0;
-        if (!c->closing && pending(c) < OUT_HIGH_WATER)
+        if (!c->closing && !c->eof && pending(c) < OUT_HIGH_WATER)
             events |= POLLIN;
         if (pending(c) > 0)
             events |= POLLOUT;
@@ -392,12 +428,13 @@ static int listener_index(int fd) {
 static _Noreturn void run(void) {
     setup_listeners();
     for (;;) {
+        int timeout_ms = tick_fn != NULL ? tick_fn() : -1;
         size_t n = build_pollfds();
         if (n == 0) {
             fprintf(stderr, "%s: no listening socket left\n", loop_name);
             exit(1);
         }
-        if (poll(pfds, n, -1) < 0) {
+        if (poll(pfds, n, timeout_ms) < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
             fprintf(stderr, "%s: poll: %s\n", loop_name, strerror(errno));

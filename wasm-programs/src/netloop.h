@@ -14,7 +14,10 @@
  *   - raw mode: every chunk received is handed to the guest as it comes;
  *   - output is queued per connection and sent when the socket is writable;
  *   - when the peer half-closes (recv() == 0), a last unterminated line is
- *     still handled, pending output is flushed, then the connection is closed.
+ *     still handled, pending output is flushed, then the connection is closed
+ *     (raw mode with an on_eof hook: the guest decides when to close);
+ *   - a connection with NETLOOP_OUT_HIGH_WATER bytes of output pending is not
+ *     read from until its peer reads.
  */
 #ifndef NETLOOP_H
 #define NETLOOP_H
@@ -24,6 +27,8 @@
 #define NETLOOP_MAX_CONNS 256
 #define NETLOOP_MAX_LINE 4096
 #define NETLOOP_MAX_LISTENERS 16
+/* Stop reading from a peer that does not read its replies. */
+#define NETLOOP_OUT_HIGH_WATER (256 * 1024)
 
 typedef struct conn conn_t;
 
@@ -50,6 +55,28 @@ void *conn_data(const conn_t *c);
  * so the guest can free what conn_data(c) points to. */
 typedef void (*netloop_close_fn)(conn_t *c);
 void netloop_on_close(netloop_close_fn on_close);
+
+/* Hooks for raw-mode servers that buffer input and answer it in parts. */
+typedef void (*netloop_conn_fn)(conn_t *c);
+/* Bytes queued for c and not yet sent. */
+size_t conn_pending(const conn_t *c);
+/* on_eof(c) runs when the peer half-closes (recv() == 0), instead of the
+ * close-after-flush: c is no longer read from, and the guest calls
+ * conn_close(c) once it has answered what it buffered. */
+void netloop_on_eof(netloop_conn_fn on_eof);
+/* on_drain(c) runs after c's output was sent while it is below
+ * NETLOOP_OUT_HIGH_WATER (and c is not closing), and again as long as it
+ * queues more: a guest that stopped answering buffered requests because
+ * conn_pending(c) was high goes on from there. */
+void netloop_on_drain(netloop_conn_fn on_drain);
+/* on_tick() runs before every poll() and returns its timeout in ms (-1: wait
+ * for I/O only); a guest does its timed work there. */
+typedef int (*netloop_tick_fn)(void);
+void netloop_on_tick(netloop_tick_fn on_tick);
+/* refusal(listener) gives the bytes (a C string, or NULL for none) sent to a
+ * connection accepted over NETLOOP_MAX_CONNS before it is closed. */
+typedef const char *(*netloop_refusal_fn)(int listener);
+void netloop_on_refusal(netloop_refusal_fn refusal);
 
 /* Serve forever; `name` prefixes the stderr messages
  * ("<name>: listening on fd 3"). */

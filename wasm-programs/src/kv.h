@@ -1,0 +1,75 @@
+/* kv.h - what the parts of the kv server share: its limits, the connection
+ * session, and the three protocol fronts (RESP, HTTP, line) over the one
+ * store of kv_store.h. */
+#ifndef KV_H
+#define KV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "netloop.h"
+#include "resp.h"
+
+/* ---- limits (one place) ---------------------------------------------- */
+#define KV_MAX_KEY_BYTES 16384
+#define KV_MAX_VALUE_BYTES (1024 * 1024)
+#define KV_MAX_REQUEST_BYTES (8 * 1024 * 1024) /* one RESP command's arguments */
+#define KV_MAX_ARGS 65536                      /* one RESP command */
+#define KV_MAX_MEMORY (128u * 1024 * 1024)     /* keys + values, estimated */
+#define KV_HTTP_MAX_HEADER_BYTES 32768
+#define KV_HTTP_MAX_LIST_KEYS 10000            /* GET / */
+#define KV_MAX_LINE (KV_MAX_KEY_BYTES + KV_MAX_VALUE_BYTES + 8) /* line protocol */
+#define KV_SWEEP_INTERVAL_MS 1000              /* active expiry, while keys have a TTL */
+#define KV_SWEEP_BUCKETS 16384                 /* buckets looked at per sweep */
+
+enum kv_proto { KV_PROTO_NONE, KV_PROTO_RESP, KV_PROTO_HTTP, KV_PROTO_LINE };
+
+/* Input of a line-protocol connection: unread bytes are buf[start, len). */
+typedef struct {
+    char *buf;
+    size_t start, len, cap;
+} line_buffer;
+
+/* One connection's state: the parser of its protocol, and the RESP
+ * client's name and id. */
+typedef struct session {
+    int proto;
+    int eof;    /* the peer half-closed: answer what is buffered, then close */
+    int closed; /* conn_close() was called */
+    uint64_t id;
+    char *name; /* CLIENT SETNAME */
+    union {
+        resp_parser resp;
+        http_parser http;
+        line_buffer line;
+    } u;
+} session;
+
+/* Guest time, read once per batch of input (it does not move within a
+ * frame anyway). */
+extern int64_t kv_now_ms;
+extern size_t kv_sessions_open;
+
+/* Marks the session closed and asks netloop to close after flushing. */
+void kv_close(conn_t *c, session *s);
+
+/* Fronts: start (allocate the parser), feed bytes (0, or -1 when out of
+ * memory), run (answer buffered requests while output has room; close when
+ * done after eof), stop (free). */
+int resp_front_start(session *s);
+int resp_front_feed(session *s, const char *data, size_t len);
+void resp_front_run(conn_t *c, session *s);
+void resp_front_stop(session *s);
+
+int http_front_start(session *s);
+int http_front_feed(session *s, const char *data, size_t len);
+void http_front_run(conn_t *c, session *s);
+void http_front_stop(session *s);
+
+int line_front_start(session *s);
+int line_front_feed(session *s, const char *data, size_t len);
+void line_front_run(conn_t *c, session *s);
+void line_front_stop(session *s);
+
+#endif

@@ -1,0 +1,98 @@
+/* kv_cmd.h - the RESP commands of the kv server: the call a handler gets,
+ * the reply writers, and the handlers (kv_cmd_strings.c, kv_cmd_keys.c,
+ * kv_cmd_server.c), dispatched through the table in kv_resp.c. */
+#ifndef KV_CMD_H
+#define KV_CMD_H
+
+#include <stddef.h>
+
+#include "kv.h"
+#include "kv_store.h"
+
+/* One command being run. */
+typedef struct {
+    conn_t *c;
+    session *s;
+    size_t argc;
+    char **argv;        /* NUL-terminated, may hold NULs: use argl */
+    const size_t *argl;
+    const char *name;   /* the command's lower-case name, for errors */
+} kv_call;
+
+typedef void (*kv_handler)(kv_call *k);
+
+/* ---- replies (RESP2) ------------------------------------------------- */
+void reply_raw(kv_call *k, const char *s);       /* bytes as they are */
+void reply_status(kv_call *k, const char *s);    /* +s\r\n */
+void reply_ok(kv_call *k);                       /* +OK\r\n */
+void reply_error(kv_call *k, const char *fmt, ...) /* -fmt\r\n */
+    __attribute__((format(printf, 2, 3)));
+void reply_int(kv_call *k, long long v);         /* :v\r\n */
+void reply_bulk(kv_call *k, const char *p, size_t n);
+void reply_cstr(kv_call *k, const char *s);      /* bulk of a C string */
+void reply_nil(kv_call *k);                      /* $-1\r\n */
+void reply_array(kv_call *k, size_t n);          /* *n\r\n, n items follow */
+
+/* Redis's wordings. */
+void reply_syntax_error(kv_call *k);
+void reply_not_integer(kv_call *k);
+void reply_arity(kv_call *k, const char *name);  /* wrong number of arguments */
+void reply_store_error(kv_call *k, int err);     /* KV_EFULL / KV_ENOMEM */
+void reply_unknown_subcommand(kv_call *k, const char *cmd);
+
+/* ---- arguments ------------------------------------------------------- */
+/* argv[i] as a long long, or replies "value is not an integer" and -1. */
+int arg_ll(kv_call *k, size_t i, long long *out);
+/* argv[i] equals word, ASCII case-insensitively. */
+int arg_is(const kv_call *k, size_t i, const char *word);
+
+
+/* ---- handlers -------------------------------------------------------- */
+/* strings */
+void cmd_get(kv_call *k);
+void cmd_set(kv_call *k);
+void cmd_setnx(kv_call *k);
+void cmd_setex(kv_call *k);
+void cmd_psetex(kv_call *k);
+void cmd_getset(kv_call *k);
+void cmd_getdel(kv_call *k);
+void cmd_mset(kv_call *k);
+void cmd_mget(kv_call *k);
+void cmd_incr(kv_call *k);
+void cmd_decr(kv_call *k);
+void cmd_incrby(kv_call *k);
+void cmd_decrby(kv_call *k);
+void cmd_append(kv_call *k);
+void cmd_strlen(kv_call *k);
+/* keyspace */
+void cmd_del(kv_call *k);
+void cmd_exists(kv_call *k);
+void cmd_keys(kv_call *k);
+void cmd_scan(kv_call *k);
+void cmd_dbsize(kv_call *k);
+void cmd_flushdb(kv_call *k);
+void cmd_expire(kv_call *k);
+void cmd_pexpire(kv_call *k);
+void cmd_expireat(kv_call *k);
+void cmd_pexpireat(kv_call *k);
+void cmd_ttl(kv_call *k);
+void cmd_pttl(kv_call *k);
+void cmd_persist(kv_call *k);
+void cmd_type(kv_call *k);
+/* connection and server */
+void cmd_ping(kv_call *k);
+void cmd_echo(kv_call *k);
+void cmd_select(kv_call *k);
+void cmd_quit(kv_call *k);
+void cmd_time(kv_call *k);
+void cmd_auth(kv_call *k);
+void cmd_config(kv_call *k);
+void cmd_command(kv_call *k);
+void cmd_client(kv_call *k);
+void cmd_info(kv_call *k);
+
+/* Names of all commands in the table (COMMAND COUNT / LIST). */
+size_t kv_command_count(void);
+const char *kv_command_name(size_t i);
+
+#endif

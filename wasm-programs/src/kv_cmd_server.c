@@ -1,0 +1,248 @@
+/* kv_cmd_server.c - connection and server commands: PING ECHO SELECT QUIT
+ * TIME AUTH, and minimal but valid answers to what redis-cli,
+ * redis-benchmark and client libraries send on connect: CONFIG GET, COMMAND
+ * [DOCS|COUNT|INFO|LIST], CLIENT SETNAME/GETNAME/SETINFO/ID, INFO.  HELLO
+ * is not in the table: it gets "unknown command", the answer of a Redis
+ * before 6, on which clients stay with RESP2. */
+#include "kv_cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void cmd_ping(kv_call *k) {
+    if (k->argc > 2)
+        reply_arity(k, "ping");
+    else if (k->argc == 2)
+        reply_bulk(k, k->argv[1], k->argl[1]);
+    else
+        reply_status(k, "PONG");
+}
+
+void cmd_echo(kv_call *k) { reply_bulk(k, k->argv[1], k->argl[1]); }
+
+void cmd_select(kv_call *k) {
+    long long db;
+    if (arg_ll(k, 1, &db) != 0)
+        return;
+    if (db != 0)
+        reply_error(k, "ERR DB index is out of range");
+    else
+        reply_ok(k);
+}
+
+void cmd_quit(kv_call *k) {
+    reply_ok(k);
+    kv_close(k->c, k->s);
+}
+
+void cmd_time(kv_call *k) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char sec[24], usec[24];
+    int ns = snprintf(sec, sizeof sec, "%lld", (long long)ts.tv_sec);
+    int nu = snprintf(usec, sizeof usec, "%ld", (long)(ts.tv_nsec / 1000));
+    reply_array(k, 2);
+    reply_bulk(k, sec, (size_t)ns);
+    reply_bulk(k, usec, (size_t)nu);
+}
+
+void cmd_auth(kv_call *k) {
+    reply_error(k, "ERR AUTH <password> called without any password configured "
+                   "for the default user. Are you sure your configuration is correct?");
+}
+
+/* ---- CONFIG ---------------------------------------------------------- */
+
+static void config_value(const char *name, char *out, size_t cap) {
+    if (strcmp(name, "save") == 0)
+        snprintf(out, cap, "%s", "");
+    else if (strcmp(name, "appendonly") == 0)
+        snprintf(out, cap, "%s", "no");
+    else if (strcmp(name, "databases") == 0)
+        snprintf(out, cap, "%d", 1);
+    else if (strcmp(name, "maxmemory") == 0)
+        snprintf(out, cap, "%zu", kv_memory_limit());
+    else if (strcmp(name, "maxclients") == 0)
+        snprintf(out, cap, "%d", NETLOOP_MAX_CONNS);
+    else if (strcmp(name, "proto-max-bulk-len") == 0)
+        snprintf(out, cap, "%d", KV_MAX_VALUE_BYTES);
+    else
+        snprintf(out, cap, "%s", "");
+}
+
+static const char *const config_names[] = {
+    "save", "appendonly", "databases", "maxmemory", "maxclients",
+    "proto-max-bulk-len"};
+#define N_CONFIG (sizeof config_names / sizeof config_names[0])
+
+/* CONFIG GET pattern [pattern ...]: name, value pairs (each name once). */
+static void config_get(kv_call *k) {
+    int hit[N_CONFIG] = {0};
+    size_t n = 0;
+    for (size_t j = 2; j < k->argc; j++)
+        for (size_t i = 0; i < N_CONFIG; i++)
+            if (!hit[i] && kv_glob_match(k->argv[j], k->argl[j], config_names[i],
+                                         strlen(config_names[i]), 1)) {
+                hit[i] = 1;
+                n++;
+            }
+    reply_array(k, 2 * n);
+    for (size_t i = 0; i < N_CONFIG; i++) {
+        if (!hit[i])
+            continue;
+        char value[32];
+        config_value(config_names[i], value, sizeof value);
+        reply_cstr(k, config_names[i]);
+        reply_cstr(k, value);
+    }
+}
+
+void cmd_config(kv_call *k) {
+    if (arg_is(k, 1, "get")) {
+        if (k->argc < 3)
+            reply_arity(k, "config|get");
+        else
+            config_get(k);
+    } else if (arg_is(k, 1, "set")) {
+        reply_error(k, "ERR CONFIG SET is not supported by this server");
+    } else if (arg_is(k, 1, "resetstat")) {
+        reply_ok(k);
+    } else {
+        reply_unknown_subcommand(k, "CONFIG");
+    }
+}
+
+/* ---- COMMAND --------------------------------------------------------- */
+
+void cmd_command(kv_call *k) {
+    if (k->argc == 1 || arg_is(k, 1, "docs")) {
+        reply_array(k, 0); /* no command documentation: clients do without */
+    } else if (arg_is(k, 1, "count")) {
+        reply_int(k, (long long)kv_command_count());
+    } else if (arg_is(k, 1, "info")) {
+        reply_array(k, k->argc - 2);
+        for (size_t i = 2; i < k->argc; i++)
+            reply_nil(k);
+    } else if (arg_is(k, 1, "list")) {
+        reply_array(k, kv_command_count());
+        for (size_t i = 0; i < kv_command_count(); i++)
+            reply_cstr(k, kv_command_name(i));
+    } else {
+        reply_unknown_subcommand(k, "COMMAND");
+    }
+}
+
+/* ---- CLIENT ---------------------------------------------------------- */
+
+static void client_setname(kv_call *k) {
+    if (k->argc != 3) {
+        reply_arity(k, "client|setname");
+        return;
+    }
+    for (size_t i = 0; i < k->argl[2]; i++) {
+        char ch = k->argv[2][i];
+        if (ch < '!' || ch > '~') {
+            reply_error(k, "ERR Client names cannot contain spaces, newlines or special characters.");
+            return;
+        }
+    }
+    char *name = NULL;
+    if (k->argl[2] > 0) {
+        name = malloc(k->argl[2] + 1);
+        if (name == NULL) {
+            reply_store_error(k, KV_ENOMEM);
+            return;
+        }
+        memcpy(name, k->argv[2], k->argl[2] + 1);
+    }
+    free(k->s->name);
+    k->s->name = name;
+    reply_ok(k);
+}
+
+void cmd_client(kv_call *k) {
+    if (arg_is(k, 1, "setname")) {
+        client_setname(k);
+    } else if (arg_is(k, 1, "getname")) {
+        if (k->s->name != NULL)
+            reply_cstr(k, k->s->name);
+        else
+            reply_nil(k);
+    } else if (arg_is(k, 1, "setinfo")) {
+        if (k->argc != 4)
+            reply_arity(k, "client|setinfo");
+        else
+            reply_ok(k);
+    } else if (arg_is(k, 1, "id")) {
+        reply_int(k, (long long)k->s->id);
+    } else {
+        reply_unknown_subcommand(k, "CLIENT");
+    }
+}
+
+/* ---- INFO ------------------------------------------------------------ */
+
+static void info_server(char *out, size_t cap) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    snprintf(out, cap,
+             "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\n"
+             "os:Replicode WASI\r\narch_bits:32\r\nmultiplexing_api:poll\r\n"
+             "process_id:1\r\nuptime_in_seconds:%lld\r\n",
+             (long long)ts.tv_sec);
+}
+
+static void info_clients(char *out, size_t cap) {
+    snprintf(out, cap, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%d\r\n",
+             kv_sessions_open, NETLOOP_MAX_CONNS);
+}
+
+static void info_memory(char *out, size_t cap) {
+    snprintf(out, cap, "# Memory\r\nused_memory:%zu\r\nmaxmemory:%zu\r\n",
+             kv_memory_used(), kv_memory_limit());
+}
+
+static void info_keyspace(char *out, size_t cap) {
+    if (kv_count() == 0)
+        snprintf(out, cap, "# Keyspace\r\n");
+    else
+        snprintf(out, cap, "# Keyspace\r\ndb0:keys=%zu,expires=%zu,avg_ttl=0\r\n",
+                 kv_count(), kv_count_volatile());
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(char *out, size_t cap);
+} info_sections[] = {{"server", info_server},
+                     {"clients", info_clients},
+                     {"memory", info_memory},
+                     {"keyspace", info_keyspace}};
+#define N_SECTIONS (sizeof info_sections / sizeof info_sections[0])
+
+static int section_wanted(const kv_call *k, const char *name) {
+    if (k->argc == 1)
+        return 1;
+    for (size_t j = 1; j < k->argc; j++)
+        if (arg_is(k, j, name) || arg_is(k, j, "all") ||
+            arg_is(k, j, "everything") || arg_is(k, j, "default"))
+            return 1;
+    return 0;
+}
+
+void cmd_info(kv_call *k) {
+    char text[1024] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+        if (!section_wanted(k, info_sections[i].name))
+            continue;
+        if (n > 0 && n + 2 < sizeof text) {
+            memcpy(text + n, "\r\n", 3);
+            n += 2;
+        }
+        info_sections[i].fn(text + n, sizeof text - n);
+        n += strlen(text + n);
+    }
+    reply_bulk(k, text, n);
+}

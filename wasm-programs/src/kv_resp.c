@@ -1,0 +1,282 @@
+/* kv_resp.c - the RESP front of the kv server: reads commands with resp.c,
+ * checks them against the command table (arity, key sizes, memory), runs
+ * their handlers, and writes RESP2 replies. */
+#include "kv_cmd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- the command table ----------------------------------------------- */
+
+#define F_WRITE 1 /* may grow the store: refused when memory is full */
+
+typedef struct {
+    const char *name;
+    int arity;     /* > 0: exactly; < 0: at least -arity (with the name) */
+    int first_key; /* argv index of the first key, 0: none */
+    int last_key;  /* argv index of the last key, -1: the last argument */
+    int key_step;
+    int flags;
+    kv_handler fn;
+} command;
+
+static const command commands[] = {
+    {"get", 2, 1, 1, 1, 0, cmd_get},
+    {"set", -3, 1, 1, 1, F_WRITE, cmd_set},
+    {"setnx", 3, 1, 1, 1, F_WRITE, cmd_setnx},
+    {"setex", 4, 1, 1, 1, F_WRITE, cmd_setex},
+    {"psetex", 4, 1, 1, 1, F_WRITE, cmd_psetex},
+    {"getset", 3, 1, 1, 1, F_WRITE, cmd_getset},
+    {"getdel", 2, 1, 1, 1, 0, cmd_getdel},
+    {"mset", -3, 1, -1, 2, F_WRITE, cmd_mset},
+    {"mget", -2, 1, -1, 1, 0, cmd_mget},
+    {"incr", 2, 1, 1, 1, F_WRITE, cmd_incr},
+    {"decr", 2, 1, 1, 1, F_WRITE, cmd_decr},
+    {"incrby", 3, 1, 1, 1, F_WRITE, cmd_incrby},
+    {"decrby", 3, 1, 1, 1, F_WRITE, cmd_decrby},
+    {"append", 3, 1, 1, 1, F_WRITE, cmd_append},
+    {"strlen", 2, 1, 1, 1, 0, cmd_strlen},
+    {"del", -2, 1, -1, 1, 0, cmd_del},
+    {"unlink", -2, 1, -1, 1, 0, cmd_del},
+    {"exists", -2, 1, -1, 1, 0, cmd_exists},
+    {"keys", 2, 0, 0, 0, 0, cmd_keys},
+    {"scan", -2, 0, 0, 0, 0, cmd_scan},
+    {"dbsize", 1, 0, 0, 0, 0, cmd_dbsize},
+    {"flushdb", -1, 0, 0, 0, 0, cmd_flushdb},
+    {"flushall", -1, 0, 0, 0, 0, cmd_flushdb},
+    {"expire", -3, 1, 1, 1, 0, cmd_expire},
+    {"pexpire", -3, 1, 1, 1, 0, cmd_pexpire},
+    {"expireat", -3, 1, 1, 1, 0, cmd_expireat},
+    {"pexpireat", -3, 1, 1, 1, 0, cmd_pexpireat},
+    {"ttl", 2, 1, 1, 1, 0, cmd_ttl},
+    {"pttl", 2, 1, 1, 1, 0, cmd_pttl},
+    {"persist", 2, 1, 1, 1, 0, cmd_persist},
+    {"type", 2, 1, 1, 1, 0, cmd_type},
+    {"ping", -1, 0, 0, 0, 0, cmd_ping},
+    {"echo", 2, 0, 0, 0, 0, cmd_echo},
+    {"select", 2, 0, 0, 0, 0, cmd_select},
+    {"quit", -1, 0, 0, 0, 0, cmd_quit},
+    {"time", 1, 0, 0, 0, 0, cmd_time},
+    {"auth", -2, 0, 0, 0, 0, cmd_auth},
+    {"config", -2, 0, 0, 0, 0, cmd_config},
+    {"command", -1, 0, 0, 0, 0, cmd_command},
+    {"client", -2, 0, 0, 0, 0, cmd_client},
+    {"info", -1, 0, 0, 0, 0, cmd_info},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+/* Open-addressing index over the names (a power of two > 2 * N_COMMANDS). */
+#define INDEX_SIZE 128
+
+static short index_slots[INDEX_SIZE]; /* command number + 1, 0: empty */
+static int index_built;
+
+size_t kv_command_count(void) { return N_COMMANDS; }
+
+const char *kv_command_name(size_t i) {
+    return i < N_COMMANDS ? commands[i].name : NULL;
+}
+
+/* FNV-1a over the lower-cased name. */
+static unsigned name_hash(const char *s, size_t n) {
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'A' && c <= 'Z')
+            c += 32;
+        h = (h ^ c) * 16777619u;
+    }
+    return h;
+}
+
+static void build_index(void) {
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const char *n = commands[i].name;
+        unsigned h = name_hash(n, strlen(n)) & (INDEX_SIZE - 1);
+        while (index_slots[h] != 0)
+            h = (h + 1) & (INDEX_SIZE - 1);
+        index_slots[h] = (short)(i + 1);
+    }
+    index_built = 1;
+}
+
+static const command *lookup(const char *name, size_t n) {
+    if (!index_built)
+        build_index();
+    unsigned h = name_hash(name, n) & (INDEX_SIZE - 1);
+    for (; index_slots[h] != 0; h = (h + 1) & (INDEX_SIZE - 1)) {
+        const command *c = &commands[index_slots[h] - 1];
+        if (strlen(c->name) == n && strncasecmp(c->name, name, n) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* ---- replies --------------------------------------------------------- */
+
+void reply_raw(kv_call *k, const char *s) { conn_puts(k->c, s); }
+
+void reply_status(kv_call *k, const char *s) {
+    conn_printf(k->c, "+%s\r\n", s);
+}
+
+void reply_ok(kv_call *k) { conn_write(k->c, "+OK\r\n", 5); }
+
+/* Error text with CR and LF replaced by spaces, as Redis does. */
+void reply_error(kv_call *k, const char *fmt, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof buf)
+        n = sizeof buf - 1;
+    for (int i = 0; i < n; i++)
+        if (buf[i] == '\r' || buf[i] == '\n')
+            buf[i] = ' ';
+    conn_write(k->c, "-", 1);
+    conn_write(k->c, buf, (size_t)n);
+    conn_write(k->c, "\r\n", 2);
+}
+
+void reply_int(kv_call *k, long long v) { conn_printf(k->c, ":%lld\r\n", v); }
+
+void reply_bulk(kv_call *k, const char *p, size_t n) {
+    conn_printf(k->c, "$%zu\r\n", n);
+    conn_write(k->c, p, n);
+    conn_write(k->c, "\r\n", 2);
+}
+
+void reply_cstr(kv_call *k, const char *s) { reply_bulk(k, s, strlen(s)); }
+
+void reply_nil(kv_call *k) { conn_write(k->c, "$-1\r\n", 5); }
+
+void reply_array(kv_call *k, size_t n) { conn_printf(k->c, "*%zu\r\n", n); }
+
+void reply_syntax_error(kv_call *k) { reply_error(k, "ERR syntax error"); }
+
+void reply_not_integer(kv_call *k) {
+    reply_error(k, "ERR value is not an integer or out of range");
+}
+
+void reply_arity(kv_call *k, const char *name) {
+    reply_error(k, "ERR wrong number of arguments for '%s' command", name);
+}
+
+void reply_store_error(kv_call *k, int err) {
+    if (err == KV_EFULL)
+        reply_error(k, "OOM command not allowed when used memory > 'maxmemory'.");
+    else
+        reply_error(k, "ERR out of memory");
+}
+
+void reply_unknown_subcommand(kv_call *k, const char *cmd) {
+    reply_error(k, "ERR unknown subcommand '%.128s'. Try %s HELP.", k->argv[1], cmd);
+}
+
+int arg_ll(kv_call *k, size_t i, long long *out) {
+    if (resp_parse_ll(k->argv[i], k->argl[i], out) == 0)
+        return 0;
+    reply_not_integer(k);
+    return -1;
+}
+
+int arg_is(const kv_call *k, size_t i, const char *word) {
+    size_t n = strlen(word);
+    return i < k->argc && k->argl[i] == n && strncasecmp(k->argv[i], word, n) == 0;
+}
+
+/* ---- running a command ----------------------------------------------- */
+
+/* Redis 7: -ERR unknown command 'foo', with args beginning with: 'a' 'b' */
+static void reply_unknown(kv_call *k) {
+    char args[160] = "";
+    size_t n = 0;
+    for (size_t i = 1; i < k->argc && n < 128; i++) {
+        int w = snprintf(args + n, sizeof args - n, "'%.*s' ", (int)(128 - n),
+                         k->argv[i]);
+        if (w < 0 || (size_t)w >= sizeof args - n)
+            break;
+        n += (size_t)w;
+    }
+    reply_error(k, "ERR unknown command '%.128s', with args beginning with: %s",
+                k->argv[0], args);
+}
+
+static int arity_ok(const command *cmd, size_t argc) {
+    return cmd->arity > 0 ? argc == (size_t)cmd->arity
+                          : argc >= (size_t)-cmd->arity;
+}
+
+static int keys_ok(kv_call *k, const command *cmd) {
+    if (cmd->first_key == 0)
+        return 1;
+    size_t last = cmd->last_key < 0 ? k->argc - 1 : (size_t)cmd->last_key;
+    for (size_t i = (size_t)cmd->first_key; i <= last; i += (size_t)cmd->key_step) {
+        if (k->argl[i] > KV_MAX_KEY_BYTES) {
+            reply_error(k, "ERR key too large (limit %d bytes)", KV_MAX_KEY_BYTES);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void run_command(conn_t *c, session *s, const resp_command *rc) {
+    kv_call k = {c, s, rc->argc, rc->argv, rc->argl, ""};
+    const command *cmd = lookup(rc->argv[0], rc->argl[0]);
+    if (cmd == NULL) {
+        reply_unknown(&k);
+        return;
+    }
+    k.name = cmd->name;
+    if (!arity_ok(cmd, k.argc)) {
+        reply_arity(&k, cmd->name);
+        return;
+    }
+    if (!keys_ok(&k, cmd))
+        return;
+    if ((cmd->flags & F_WRITE) && kv_memory_used() >= kv_memory_limit()) {
+        reply_store_error(&k, KV_EFULL);
+        return;
+    }
+    cmd->fn(&k);
+}
+
+/* ---- the front ------------------------------------------------------- */
+
+int resp_front_start(session *s) {
+    resp_limits limits = {KV_MAX_VALUE_BYTES, KV_MAX_REQUEST_BYTES, KV_MAX_ARGS};
+    resp_init(&s->u.resp, &limits);
+    return 0;
+}
+
+int resp_front_feed(session *s, const char *data, size_t len) {
+    return resp_feed(&s->u.resp, data, len);
+}
+
+void resp_front_run(conn_t *c, session *s) {
+    int rc = RESP_NEED_MORE;
+    while (!s->closed && conn_pending(c) < NETLOOP_OUT_HIGH_WATER) {
+        resp_command cmd;
+        rc = resp_next(&s->u.resp, &cmd);
+        if (rc == RESP_NEED_MORE)
+            break;
+        if (rc == RESP_COMMAND) {
+            run_command(c, s, &cmd);
+        } else if (rc == RESP_TOO_BIG) {
+            conn_printf(c, "-ERR %s\r\n", resp_reason(&s->u.resp));
+        } else {
+            conn_printf(c, "-ERR Protocol error: %s\r\n", resp_reason(&s->u.resp));
+            kv_close(c, s);
+        }
+    }
+    if (s->eof && !s->closed && rc == RESP_NEED_MORE)
+        kv_close(c, s); /* a partial last command is dropped, as Redis does */
+}
+
+void resp_front_stop(session *s) { resp_free(&s->u.resp); }
