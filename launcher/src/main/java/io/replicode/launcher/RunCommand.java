@@ -50,7 +50,7 @@ final class RunCommand implements Callable<Integer> {
     List<String> tcp = new ArrayList<>();
 
     @Option(names = "--http", paramLabel = "APP[:LISTENER]",
-            description = "Serve APP at http://HOST:PORT/APP/ to LISTENER (repeatable; default listener: http, else the first).")
+            description = "Serve APP at http://HOST:PORT/APP/ to LISTENER (repeatable; LISTENER defaults to http).")
     List<String> http = new ArrayList<>();
 
     @Option(names = "--replicas", paramLabel = "N", description = "Replicas per app (default: the config's, 3).")

@@ -401,8 +401,8 @@ public final class ConfigLoader {
                 throw new UserError("--http '" + flag + "' names app '" + app + "', which is not defined",
                         "define it with --app " + app + "=PATH.wasm");
             }
-            String listener = colon < 0 ? (d.listeners.contains("http") ? "http"
-                    : d.listeners.isEmpty() ? DEFAULT_LISTENER : d.listeners.get(0)) : flag.substring(colon + 1);
+            // An app's HTTP listener is called "http" unless the flag names another.
+            String listener = colon < 0 ? "http" : flag.substring(colon + 1);
             checkListener(listener, "--http '" + flag + "'");
             d.http = listener;
         }
