@@ -56,6 +56,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--replicas", paramLabel = "N", description = "Replicas per app (default: the config's, 3).")
     Integer replicas;
 
+    @Option(names = "--http-port", paramLabel = "PORT", description = "The gateway's HTTP port (default: the config's, 8080).")
+    Integer httpPort;
+
     @Option(names = "--engine", paramLabel = "compiler|interpreter",
             description = "How guests run: compiled to JVM bytecode (default) or interpreted.")
     Engine engine = Engine.COMPILER;
@@ -71,7 +74,7 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         boolean configGiven = spec.commandLine().getParseResult().hasMatchedOption("--config");
         NodeConfig node = ConfigLoader.load(new ConfigLoader.Flags(config, configGiven, host, engine, data, apps, tcp,
-                http, replicas));
+                http, replicas, httpPort));
         createDataDir(node.dataDir());
         EmbeddedNode running = EmbeddedNode.start(node, out);
         out.println("ready (Ctrl-C stops)");

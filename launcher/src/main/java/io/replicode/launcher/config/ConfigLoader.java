@@ -53,7 +53,7 @@ public final class ConfigLoader {
      * @param tcp         {@code --tcp} values, PORT=APP[:LISTENER]
      */
     public record Flags(Path config, boolean configGiven, String host, Engine engine, Path dataDir, List<String> apps,
-                        List<String> tcp, List<String> http, Integer replicas) {
+                        List<String> tcp, List<String> http, Integer replicas, Integer httpPort) {
         public Flags {
             apps = List.copyOf(apps);
             tcp = List.copyOf(tcp);
@@ -63,7 +63,7 @@ public final class ConfigLoader {
         /** Flags without --http and --replicas. */
         public Flags(Path config, boolean configGiven, String host, Engine engine, Path dataDir, List<String> apps,
                      List<String> tcp) {
-            this(config, configGiven, host, engine, dataDir, apps, tcp, List.of(), null);
+            this(config, configGiven, host, engine, dataDir, apps, tcp, List.of(), null, null);
         }
     }
 
@@ -96,7 +96,11 @@ public final class ConfigLoader {
             throw new UserError("--replicas " + replicas + " is outside 1..16", "run between 1 and 16 replicas per app");
         }
         NodeSettings n = file.node();
-        return new NodeConfig(flags.host(), flags.engine(), flags.dataDir(), file.batching(), resolved, n.httpPort(),
+        int httpPort = flags.httpPort() != null ? flags.httpPort() : n.httpPort();
+        if (httpPort < 0 || httpPort > 65535) {
+            throw new UserError("--http-port " + httpPort + " is not a port number", "use 0..65535 (0 picks a free port)");
+        }
+        return new NodeConfig(flags.host(), flags.engine(), flags.dataDir(), file.batching(), resolved, httpPort,
                 replicas, n.fsync(), n.snapshotEveryFrames());
     }
 
