@@ -42,10 +42,17 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void shipped_config_runs_echo_on_7007() {
+    void shipped_config_runs_kv_and_echo() {
         NodeConfig node = fromRepo(List.of(), List.of());
-        assertEquals(1, node.apps().size());
-        AppConfig echo = node.apps().get(0);
+        assertEquals(List.of("kv", "echo"), node.apps().stream().map(AppConfig::name).toList());
+        AppConfig kv = node.apps().get(0);
+        assertEquals(List.of("resp", "http", "line"), kv.listeners());
+        assertEquals(List.of(new TcpBinding(6380, "resp"), new TcpBinding(7000, "line")), kv.tcp());
+        assertEquals("http", kv.httpListener());
+        assertEquals(8080, node.httpPort());
+        assertEquals(3, node.replicas());
+        assertEquals(io.replicode.replay.ReplayLog.FsyncPolicy.ALWAYS, node.fsync());
+        AppConfig echo = node.apps().get(1);
         assertEquals("echo", echo.name());
         assertEquals(Path.of("wasm-programs/wasm/echo_server.wasm"), REPO.relativize(REPO.resolve(echo.module())));
         assertEquals(List.of("main"), echo.listeners());
@@ -77,7 +84,7 @@ class ConfigLoaderTest {
 
     @Test
     void tcp_flag_replaces_the_configured_ports() {
-        AppConfig echo = fromRepo(List.of(), List.of("9000=echo")).apps().get(0);
+        AppConfig echo = fromRepo(List.of(), List.of("9000=echo")).apps().get(1);
         assertEquals(List.of(new TcpBinding(9000, "main")), echo.tcp());
     }
 
@@ -90,8 +97,8 @@ class ConfigLoaderTest {
 
     @Test
     void listeners_are_the_names_mentioned_in_order_and_a_bare_port_takes_the_first() {
-        AppConfig kv = fromRepo(List.of("kv=" + TestGuests.module("probe")),
-                List.of("7000=kv:resp", "7001=kv:http", "7002=kv")).apps().get(0);
+        AppConfig kv = fromRepo(List.of("store=" + TestGuests.module("probe")),
+                List.of("7000=store:resp", "7001=store:http", "7002=store")).apps().get(0);
         assertEquals(List.of("resp", "http"), kv.listeners());
         assertEquals(List.of(new TcpBinding(7000, "resp"), new TcpBinding(7001, "http"), new TcpBinding(7002, "resp")),
                 kv.tcp());

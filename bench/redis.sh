@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bench/redis.sh: redis-benchmark against a local redis-server and against Replicode's kv app (3 replicas,
+# fsync on), in the same run, on loopback only. Prints both figures and the ratio; record them with the
+# machine and method in docs/benchmarks.md.
+#
+#   bench/redis.sh                 # defaults: -t set,get -c 50 -n 200000
+#   BENCH_ARGS="-t set -c 10 -n 50000" bench/redis.sh
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+redis_port="${REDIS_PORT:-16379}"
+kv_port="${KV_PORT:-6380}"
+bench_args="${BENCH_ARGS:--t set,get -c 50 -n 200000}"
+
+for tool in redis-server redis-benchmark; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "bench: $tool is missing. Fix: apt-get install redis-server redis-tools" >&2
+    exit 2
+  fi
+done
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for_port() { # port what
+  for _ in $(seq 1 600); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench: $2 did not listen on 127.0.0.1:$1 within 60 s" >&2
+  exit 1
+}
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+  --dir "$work" >"$work/redis.log" 2>&1 &
+pids+=($!)
+wait_for_port "$redis_port" "redis-server"
+
+"$root/replicode" run --data "$work/replicode" >"$work/replicode.log" 2>&1 &
+pids+=($!)
+wait_for_port "$kv_port" "replicode (kv RESP)"
+
+run() { # name port
+  # shellcheck disable=SC2086  # bench_args is a flag list
+  redis-benchmark -h 127.0.0.1 -p "$2" $bench_args --csv 2>/dev/null | tail -n +2 | tr -d '"' |
+    awk -F, -v name="$1" '{ printf "%-10s %-5s %12.0f req/s   p50 %6.3f ms   p99 %6.3f ms\n", name, $1, $2, $5, $7 }'
+}
+
+echo "redis-benchmark $bench_args  ($(nproc) cores, $(redis-server --version | awk '{print $3}'))"
+run redis-server "$redis_port" | tee "$work/redis.txt"
+run replicode "$kv_port" | tee "$work/replicode.txt"
+paste "$work/redis.txt" "$work/replicode.txt" | awk '{ printf "ratio %-5s replicode/redis = %.2f\n", $2, $13 / $3 }'
