@@ -212,6 +212,11 @@ final class KvGuest implements AutoCloseable {
         throw new AssertionError("the kv guest never settled");
     }
 
+    /** The seq of the last frame applied. */
+    long seq() {
+        return seq;
+    }
+
     /** Moves the frame clock forward; the next frame carries the new time. */
     void advanceMs(long ms) {
         timeNs += ms * 1_000_000L;

@@ -172,9 +172,10 @@ class KvServerTest {
         {resp("GET", "bin"), bulk("a\r\nb\0c")},
     };
 
-    @Test
-    void string_commands_reply_like_redis() {
-        try (KvGuest g = KvGuest.start(FAST)) {
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void string_commands_reply_like_redis(Engine engine) {
+        try (KvGuest g = KvGuest.start(engine)) {
             transcript(g.open("resp"), STRINGS);
         }
     }
@@ -245,9 +246,10 @@ class KvServerTest {
         {resp("SCAN", "0", "BOGUS", "1"), SYNTAX},
     };
 
-    @Test
-    void keyspace_commands_reply_like_redis() {
-        try (KvGuest g = KvGuest.start(FAST)) {
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void keyspace_commands_reply_like_redis(Engine engine) {
+        try (KvGuest g = KvGuest.start(engine)) {
             transcript(g.open("resp"), KEYSPACE);
         }
     }
@@ -806,9 +808,10 @@ class KvServerTest {
 
     // ---- the line protocol ----------------------------------------------------------------------------------------
 
-    @Test
-    void line_protocol_transcript_byte_for_byte() {
-        try (KvGuest g = KvGuest.start(FAST)) {
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void line_protocol_transcript_byte_for_byte(Engine engine) {
+        try (KvGuest g = KvGuest.start(engine)) {
             Conn l = g.open("line");
             String[][] lines = {
                 {"SET hello world\n", "OK\n"},
@@ -880,6 +883,60 @@ class KvServerTest {
             Conn resp = g.open("resp");
             g.settle();
             assertTrue(resp.reset, "no resp listener: the connection is refused");
+        }
+    }
+
+    @Test
+    void a_client_that_reads_slowly_gets_every_reply_in_order() {
+        GuestConfig small = GuestConfig.of("kv", KvGuest.LISTENERS)
+                .withLimits(io.replicode.replica.GuestLimits.DEFAULT.withSendWindowBytes(4096));
+        try (KvGuest g = KvGuest.start(FAST, small)) {
+            Conn c = g.open("resp");
+            String value = "x".repeat(1000);
+            assertEquals(OK, c.call(resp("SET", "v", value)));
+            StringBuilder gets = new StringBuilder();
+            StringBuilder expected = new StringBuilder();
+            for (int i = 0; i < 1000; i++) { // 1 MB of replies: past netloop's 256 KiB high-water mark
+                gets.append(resp("GET", "v")).append(resp("ECHO", String.valueOf(i)));
+                expected.append(bulk(value)).append(bulk(String.valueOf(i)));
+            }
+            assertEquals(expected.toString(), c.call(gets.toString()));
+            Conn h = g.open("http");
+            StringBuilder reqs = new StringBuilder();
+            for (int i = 0; i < 400; i++) {
+                reqs.append("GET /v HTTP/1.1\r\n\r\n");
+            }
+            List<Response> rs = KvWire.responses(h.call(reqs.toString()));
+            assertEquals(400, rs.size());
+            assertTrue(rs.stream().allMatch(r -> r.body().equals(value)));
+        }
+    }
+
+    @Test
+    void a_snapshot_restored_into_a_fresh_machine_answers_the_same() {
+        try (KvGuest g = KvGuest.start(FAST)) {
+            Conn c = g.open("resp");
+            c.call(resp("SET", "a", "1") + resp("SET", "t", "x", "PX", "5000") + resp("INCR", "n"));
+            g.open("http").call("PUT /h HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+            byte[] snapshot = g.machine.snapshot();
+            try (io.replicode.replica.machine.GuestMachine copy = io.replicode.replica.machine.GuestMachine.create(
+                    io.replicode.replica.module.GuestModule.load(KvGuest.wasm(), FAST),
+                    GuestConfig.of("kv", KvGuest.LISTENERS).withGenesis(new byte[] {4, 2}, T0))) {
+                copy.restore(snapshot);
+                io.replicode.replay.Frame next = new io.replicode.replay.Frame("kv", 1, g.seq() + 1, g.timeNs + 1_000_000,
+                        new byte[] {9}, List.of(new io.replicode.nat.IngressEvent.Data(c.id,
+                                KvWire.latin1(resp("MGET", "a", "t", "n", "h") + resp("INCR", "n") + resp("PTTL", "t")))));
+                List<Output> original = g.machine.apply(next);
+                assertEquals(original, copy.apply(next));
+                assertArrayEquals(g.machine.digest(), copy.digest());
+                String sent = new String(original.stream().filter(o -> o instanceof Output.Send)
+                        .map(o -> ((Output.Send) o).bytes()).reduce(new byte[0], (x, y) -> {
+                            byte[] z = java.util.Arrays.copyOf(x, x.length + y.length);
+                            System.arraycopy(y, 0, z, x.length, y.length);
+                            return z;
+                        }), StandardCharsets.ISO_8859_1);
+                assertEquals("*4\r\n" + bulk("1") + bulk("x") + bulk("1") + bulk("hi") + integer(2) + integer(4999), sent);
+            }
         }
     }
 
