@@ -70,13 +70,49 @@ static void collect_prefixed(kv_entry *e, void *arg) {
         entry_list_push(&f->list, e);
 }
 
-static int compare_keys(const void *a, const void *b) {
-    const kv_entry *x = *(kv_entry *const *)a, *y = *(kv_entry *const *)b;
+static int compare_keys(const kv_entry *x, const kv_entry *y) {
     size_t n = x->klen < y->klen ? x->klen : y->klen;
     int d = memcmp(x->key, y->key, n);
     if (d != 0)
         return d;
     return x->klen < y->klen ? -1 : x->klen > y->klen;
+}
+
+static void sift_down(kv_entry **h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && compare_keys(h[l], h[m]) > 0)
+            m = l;
+        if (r < n && compare_keys(h[r], h[m]) > 0)
+            m = r;
+        if (m == i)
+            return;
+        kv_entry *t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* Moves the k smallest keys of a[0, n), sorted, to a[0, k) (k <= n): a
+ * max-heap of k keys over the others, then a heap sort of those k, so a
+ * listing of a million keys costs about a million comparisons, not a full
+ * sort (a frame's fuel is bounded). */
+static void smallest_sorted(kv_entry **a, size_t n, size_t k) {
+    for (size_t i = k / 2; i-- > 0;)
+        sift_down(a, k, i);
+    for (size_t i = k; i < n; i++) {
+        if (compare_keys(a[i], a[0]) < 0) {
+            a[0] = a[i];
+            sift_down(a, k, 0);
+        }
+    }
+    for (size_t end = k; end > 1; end--) {
+        kv_entry *t = a[0];
+        a[0] = a[end - 1];
+        a[end - 1] = t;
+        sift_down(a, end - 1, 0);
+    }
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0. */
@@ -150,7 +186,7 @@ static void list_keys(conn_t *c, const http_request *r) {
         cursor = kv_scan(cursor, collect_prefixed, &f);
     } while (cursor != 0 && !f.list.failed);
     size_t count = f.list.n < KV_HTTP_MAX_LIST_KEYS ? f.list.n : KV_HTTP_MAX_LIST_KEYS;
-    qsort(f.list.items, f.list.n, sizeof f.list.items[0], compare_keys);
+    smallest_sorted(f.list.items, f.list.n, count);
     size_t len;
     char *json = f.list.failed ? NULL : json_array(&f.list, count, &len);
     if (json == NULL)

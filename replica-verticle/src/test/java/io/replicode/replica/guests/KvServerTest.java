@@ -14,11 +14,16 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
+import io.replicode.replay.Frame;
 import io.replicode.replica.GuestConfig;
+import io.replicode.replica.GuestLimits;
 import io.replicode.replica.guests.KvGuest.Conn;
 import io.replicode.replica.guests.KvWire.Response;
+import io.replicode.replica.machine.GuestMachine;
 import io.replicode.replica.module.Engine;
+import io.replicode.replica.module.GuestModule;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -773,6 +778,30 @@ class KvServerTest {
     }
 
     @Test
+    void http_listing_stops_at_ten_thousand_keys_in_order() {
+        try (KvGuest g = KvGuest.start(FAST)) {
+            Conn c = g.open("resp");
+            for (int batch = 0; batch < 20; batch++) {
+                List<String> mset = new ArrayList<>(List.of("MSET"));
+                for (int i = 0; i < 1000; i++) {
+                    String k = String.format("k%05d", ((batch * 1000 + i) * 7919) % 20_000); // a permutation
+                    mset.add(k);
+                    mset.add("v");
+                }
+                assertEquals(OK, c.call(resp(mset.toArray(String[]::new))));
+            }
+            assertEquals(integer(20_000), c.call(resp("DBSIZE")));
+            Response r = KvWire.response(g.open("http").call("GET /?prefix=k HTTP/1.1\r\n\r\n"));
+            assertEquals("true", r.header("X-Truncated"));
+            StringBuilder expected = new StringBuilder("[");
+            for (int i = 0; i < 10_000; i++) {
+                expected.append(i > 0 ? "," : "").append(String.format("\"k%05d\"", i));
+            }
+            assertEquals(expected.append("]\n").toString(), r.body());
+        }
+    }
+
+    @Test
     void http_keys_are_percent_decoded_and_binary_safe() {
         try (KvGuest g = KvGuest.start(FAST)) {
             Conn h = g.open("http");
@@ -889,7 +918,7 @@ class KvServerTest {
     @Test
     void a_client_that_reads_slowly_gets_every_reply_in_order() {
         GuestConfig small = GuestConfig.of("kv", KvGuest.LISTENERS)
-                .withLimits(io.replicode.replica.GuestLimits.DEFAULT.withSendWindowBytes(4096));
+                .withLimits(GuestLimits.DEFAULT.withSendWindowBytes(4096));
         try (KvGuest g = KvGuest.start(FAST, small)) {
             Conn c = g.open("resp");
             String value = "x".repeat(1000);
@@ -919,23 +948,23 @@ class KvServerTest {
             c.call(resp("SET", "a", "1") + resp("SET", "t", "x", "PX", "5000") + resp("INCR", "n"));
             g.open("http").call("PUT /h HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
             byte[] snapshot = g.machine.snapshot();
-            try (io.replicode.replica.machine.GuestMachine copy = io.replicode.replica.machine.GuestMachine.create(
-                    io.replicode.replica.module.GuestModule.load(KvGuest.wasm(), FAST),
+            try (GuestMachine copy = GuestMachine.create(
+                    GuestModule.load(KvGuest.wasm(), FAST),
                     GuestConfig.of("kv", KvGuest.LISTENERS).withGenesis(new byte[] {4, 2}, T0))) {
                 copy.restore(snapshot);
-                io.replicode.replay.Frame next = new io.replicode.replay.Frame("kv", 1, g.seq() + 1, g.timeNs + 1_000_000,
-                        new byte[] {9}, List.of(new io.replicode.nat.IngressEvent.Data(c.id,
+                Frame next = new Frame("kv", 1, g.seq() + 1, g.timeNs + 1_000_000,
+                        new byte[] {9}, List.of(new IngressEvent.Data(c.id,
                                 KvWire.latin1(resp("MGET", "a", "t", "n", "h") + resp("INCR", "n") + resp("PTTL", "t")))));
                 List<Output> original = g.machine.apply(next);
                 assertEquals(original, copy.apply(next));
                 assertArrayEquals(g.machine.digest(), copy.digest());
-                String sent = new String(original.stream().filter(o -> o instanceof Output.Send)
-                        .map(o -> ((Output.Send) o).bytes()).reduce(new byte[0], (x, y) -> {
-                            byte[] z = java.util.Arrays.copyOf(x, x.length + y.length);
-                            System.arraycopy(y, 0, z, x.length, y.length);
-                            return z;
-                        }), StandardCharsets.ISO_8859_1);
-                assertEquals("*4\r\n" + bulk("1") + bulk("x") + bulk("1") + bulk("hi") + integer(2) + integer(4999), sent);
+                StringBuilder sent = new StringBuilder();
+                for (Output o : original) {
+                    if (o instanceof Output.Send send) {
+                        sent.append(new String(send.bytes(), StandardCharsets.ISO_8859_1));
+                    }
+                }
+                assertEquals("*4\r\n" + bulk("1") + bulk("x") + bulk("1") + bulk("hi") + integer(2) + integer(4999), sent.toString());
             }
         }
     }
