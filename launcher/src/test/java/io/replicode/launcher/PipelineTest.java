@@ -51,6 +51,7 @@ class PipelineTest {
         final Vertx vertx = Vertx.vertx();
         final ReplayLog log = ReplayLog.open(data.resolve("echo/log"), APP, ReplayLog.Options.DEFAULT);
         final List<ReplicaVerticle> replicas = new ArrayList<>();
+        SequencerVerticle sequencer;
         final Map<Long, ByteArrayOutputStream> received = new ConcurrentHashMap<>();
         final Set<String> seen = ConcurrentHashMap.newKeySet();
         long batchSeq;
@@ -70,14 +71,15 @@ class PipelineTest {
                     }
                 }
             }).completion().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-            await(vertx.deployVerticle(new SequencerVerticle(APP, log, FrameSequencer.Options.DEFAULT,
-                    SequencerVerticle::wallClockNs)));
+            sequencer = new SequencerVerticle(APP, log, FrameSequencer.Options.DEFAULT, SequencerVerticle::wallClockNs);
+            await(vertx.deployVerticle(sequencer));
             for (int r = 1; r <= 3; r++) {
                 ReplicaVerticle replica = new ReplicaVerticle(APP, r, module, config, log,
                         new SnapshotStore(data.resolve("echo/replica-" + r + "/snapshots"), 2), new ReplicaVerticle.Options(5, 4096));
                 replicas.add(replica);
                 await(vertx.deployVerticle(replica));
             }
+            sequencer.begin();
         }
 
         void send(IngressEvent... events) {
@@ -144,8 +146,9 @@ class PipelineTest {
             assertTrue(last >= 5, "enough frames for a snapshot: " + last);
         }
         try (Node node = new Node()) {
+            long previous = before.get(0).getLong("lastSeq");
+            waitUntil("the restart's GatewayLost frame", () -> node.log.lastSeq() > previous);
             long last = node.log.lastSeq();
-            assertTrue(last > before.get(0).getLong("lastSeq"), "the restart appended the GatewayLost frame");
             waitUntil("replicas caught up after restart", () -> node.replicas.stream().allMatch(r -> r.appliedSeq() == last));
             List<JsonObject> after = node.statuses();
             assertTrue(after.get(0).getString("restoredFrom").startsWith("snapshot at frame"), after.get(0).encode());

@@ -64,18 +64,26 @@ public final class SequencerVerticle extends VerticleBase {
             lastTime = log.read(log.lastSeq(), 1).get(0).timeNs();
         }
         sequencer = new FrameSequencer(app, 1, options, log.lastSeq(), log.lastHash(), lastTime);
-        if (log.lastSeq() > 0) {
-            // Whatever connections the guest held belong to gateways of a previous run: reset them all.
-            sequencer.offer(new IngressEvent.GatewayLost(IngressEvent.GatewayLost.ALL), clockNs.getAsLong());
-        } else {
-            // Genesis: a first, empty frame starts the guest now, so it is listening (or its failure is
-            // visible) before the first client arrives.
-            sequencer.requestTimer(clockNs.getAsLong());
-        }
         MessageConsumer<Buffer> ingress = vertx.eventBus().consumer(Addresses.ingress(app), m -> onIngress(m.body()));
         MessageConsumer<Buffer> control = vertx.eventBus().consumer(Addresses.control(app), m -> onControl(m.body()));
-        pump();
         return Future.all(ingress.completion(), control.completion());
+    }
+
+    /**
+     * Cuts the first frame of this run, once everything that receives outputs (the gateways) is up: after
+     * a restart a frame resetting every connection of the previous run; at genesis an empty frame that
+     * starts the guest, so it is listening (or its failure is visible) before the first client arrives.
+     */
+    public void begin() {
+        context.runOnContext(v -> {
+            long now = clockNs.getAsLong();
+            if (log.lastSeq() > 0) {
+                sequencer.offer(new IngressEvent.GatewayLost(IngressEvent.GatewayLost.ALL), now);
+            } else {
+                sequencer.requestTimer(now);
+            }
+            pump();
+        });
     }
 
     @Override

@@ -77,6 +77,8 @@ public final class EmbeddedNode implements AutoCloseable {
             } catch (ListenException e) {
                 throw new UserError(e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: ")), e.fix());
             }
+            // Gateways are listening: now the sequencers may cut their first frames.
+            apps.values().forEach(rt -> rt.sequencer().begin());
             node.describe(config, out);
             return node;
         } catch (RuntimeException | Error e) {
