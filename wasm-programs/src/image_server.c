@@ -41,12 +41,12 @@
  *                               and of every intermediate result   -> 413
  *   IMAGE_WORK_LIMIT  (10^9)    image work per frame, in estimated wasm
  *                               instructions (fuel): a request that needs
- *                               more gets 413, one that does not fit in
+ *                               more gets 413; one that does not fit in
  *                               what the frame's earlier requests left
- *                               gets 503 with Retry-After.  Keep it at
- *                               most half of the app's fuelPerFrame
- *                               (default 2 * 10^9), which stops the app
- *                               when exceeded.
+ *                               waits, in arrival order, for a timer frame
+ *                               1 ms later.  Keep it at most half of the
+ *                               app's fuelPerFrame (default 2 * 10^9),
+ *                               which stops the app when exceeded.
  *   FILES_MAX_BYTES   (16 MiB)  largest file on the files listener
  *
  * Work estimates per sample (one channel of one pixel), measured on the
@@ -237,11 +237,7 @@ static void reply_text(const reply_to *to, int status, const char *text) {
 }
 
 static void reply_error(const reply_to *to, const img_err *e) {
-    char body[sizeof e->reason + 1];
-    int n = snprintf(body, sizeof body, "%s\n", e->reason);
-    reply(to, e->status, "text/plain; charset=utf-8", body,
-          n < 0 ? 0 : (size_t)n < sizeof body ? (size_t)n : sizeof body - 1,
-          e->status == 503 ? "Retry-After: 1\r\n" : NULL);
+    reply_text(to, e->status, e->reason);
 }
 
 /* ---- formats ------------------------------------------------------------- */
@@ -582,7 +578,7 @@ static int handle_get(const reply_to *to, const char *name,
     char path[MAX_NAME + 64];
     bytebuf stored = {0};
     image_path(path, sizeof path, name);
-    int err = read_file(path, max_image_bytes, &stored);
+    int err = read_file(path, SIZE_MAX, &stored);
     int rc = 0;
     if (err != 0)
         reply_text(to, err == ENOENT ? 404 : 500,
@@ -804,7 +800,7 @@ static void files_get(conn_t *c, const char *name) {
     bytebuf b = {0};
     snprintf(path, sizeof path, "%s/%s", FILES_DIR, name);
     int err = valid_name(name, strlen(name))
-                  ? read_file(path, (size_t)max_file_bytes + 1, &b)
+                  ? read_file(path, SIZE_MAX, &b)
                   : ENOENT;
     if (err != 0) {
         conn_puts(c, err == ENOENT ? "ERROR: File not found\n"
