@@ -42,22 +42,22 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void shipped_config_runs_kv_and_echo() {
+    void shipped_config_runs_kv_and_image() {
         NodeConfig node = fromRepo(List.of(), List.of());
-        assertEquals(List.of("kv", "echo"), node.apps().stream().map(AppConfig::name).toList());
+        assertEquals(List.of("kv", "image"), node.apps().stream().map(AppConfig::name).toList());
         AppConfig kv = node.apps().get(0);
         assertEquals(List.of("resp", "http", "line"), kv.listeners());
         assertEquals(List.of(new TcpBinding(6380, "resp"), new TcpBinding(7000, "line")), kv.tcp());
         assertEquals("http", kv.httpListener());
+        AppConfig image = node.apps().get(1);
+        assertEquals(Path.of("wasm-programs/wasm/image_server.wasm"), REPO.relativize(REPO.resolve(image.module())));
+        assertEquals(List.of(new TcpBinding(7001, "files")), image.tcp());
+        assertEquals("http", image.httpListener());
+        assertEquals("16777216", image.env().get("IMAGE_MAX_PIXELS"));
+        assertEquals(8_000_000_000L, image.limits().fuelPerFrame());
         assertEquals(8080, node.httpPort());
         assertEquals(3, node.replicas());
         assertEquals(io.replicode.replay.ReplayLog.FsyncPolicy.ALWAYS, node.fsync());
-        AppConfig echo = node.apps().get(1);
-        assertEquals("echo", echo.name());
-        assertEquals(Path.of("wasm-programs/wasm/echo_server.wasm"), REPO.relativize(REPO.resolve(echo.module())));
-        assertEquals(List.of("main"), echo.listeners());
-        assertEquals(List.of(new TcpBinding(7007, "main")), echo.tcp());
-        assertEquals(262144, echo.limits().receiveBufferBytes());
         assertEquals(new Batching(2, 256), node.batching());
     }
 
@@ -84,8 +84,8 @@ class ConfigLoaderTest {
 
     @Test
     void tcp_flag_replaces_the_configured_ports() {
-        AppConfig echo = fromRepo(List.of(), List.of("9000=echo")).apps().get(1);
-        assertEquals(List.of(new TcpBinding(9000, "main")), echo.tcp());
+        AppConfig kv = fromRepo(List.of(), List.of("9000=kv")).apps().get(0);
+        assertEquals(List.of(new TcpBinding(9000, "resp")), kv.tcp(), "a bare port takes the app's first listener");
     }
 
     @Test
@@ -119,7 +119,7 @@ class ConfigLoaderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"7007", "=echo", "7007=", "port=echo", "70000=echo", "-1=echo", "7007=echo:", "7007=echo:a:b"})
+    @ValueSource(strings = {"7007", "=kv", "7007=", "port=kv", "70000=kv", "-1=kv", "7007=kv:", "7007=kv:a:b"})
     void malformed_tcp_is_a_user_error_with_a_fix(String value) {
         UserError e = assertThrows(UserError.class, () -> fromRepo(List.of(), List.of(value)));
         assertTrue(e.what().contains(value), e.what());
@@ -138,7 +138,7 @@ class ConfigLoaderTest {
     void tcp_naming_an_unknown_app_lists_the_known_ones() {
         UserError e = assertThrows(UserError.class, () -> fromRepo(List.of(), List.of("9000=nope")));
         assertTrue(e.what().contains("app 'nope'"), e.what());
-        assertTrue(e.fix().contains("--app nope=PATH.wasm") && e.fix().contains("echo"), e.fix());
+        assertTrue(e.fix().contains("--app nope=PATH.wasm") && e.fix().contains("kv, image"), e.fix());
     }
 
     @Test
@@ -150,7 +150,7 @@ class ConfigLoaderTest {
 
     @Test
     void a_port_given_twice_is_a_user_error() {
-        UserError e = assertThrows(UserError.class, () -> fromRepo(List.of(), List.of("7000=echo", "7000=echo")));
+        UserError e = assertThrows(UserError.class, () -> fromRepo(List.of(), List.of("7000=kv", "7000=kv")));
         assertTrue(e.what().contains("port 7000 is given twice"), e.what());
     }
 
