@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/redis.sh: redis-benchmark against a local redis-server and against Replicode's kv app (3 replicas,
-# fsync on), in the same run, on loopback only. Prints both figures and the ratio; record them with the
-# machine and method in docs/benchmarks.md.
+# fsync on), in the same run, on loopback only. Each server first gets the same load once, discarded (JVM
+# warm-up), then the measured run. Prints both figures and the ratio; record them with the machine and
+# method in docs/benchmarks.md.
 #
 #   bench/redis.sh                 # defaults: -t set,get -c 50 -n 200000
 #   BENCH_ARGS="-t set -c 10 -n 50000" bench/redis.sh
@@ -46,6 +47,11 @@ wait_for_port "$redis_port" "redis-server"
 pids+=($!)
 wait_for_port "$kv_port" "replicode (kv RESP)"
 
+warm() { # port: the same load once, discarded, so JIT compilation is not measured (both servers get it)
+  # shellcheck disable=SC2086
+  redis-benchmark -h 127.0.0.1 -p "$1" $bench_args -q >/dev/null 2>&1 || true
+}
+
 run() { # name port
   # shellcheck disable=SC2086  # bench_args is a flag list
   redis-benchmark -h 127.0.0.1 -p "$2" $bench_args --csv 2>/dev/null | tail -n +2 | tr -d '"' |
@@ -53,6 +59,8 @@ run() { # name port
 }
 
 echo "redis-benchmark $bench_args  ($(nproc) cores, $(redis-server --version | awk '{print $3}'))"
+warm "$redis_port"
 run redis-server "$redis_port" | tee "$work/redis.txt"
+warm "$kv_port"
 run replicode "$kv_port" | tee "$work/replicode.txt"
 paste "$work/redis.txt" "$work/replicode.txt" | awk '{ printf "ratio %-5s replicode/redis = %.2f\n", $2, $13 / $3 }'
