@@ -106,6 +106,28 @@ class ClientToolsTest {
     }
 
     @Test
+    void a_redis_client_library_works_against_the_replicated_kv() {
+        try (redis.clients.jedis.Jedis jedis = new redis.clients.jedis.Jedis("127.0.0.1", resp)) {
+            assertEquals("OK", jedis.set("lib:a", "1"));
+            assertEquals(2, jedis.incr("lib:a"));
+            assertEquals("OK", jedis.mset("lib:b", "x", "lib:c", "y"));
+            assertEquals(List.of("x", "y"), jedis.mget("lib:b", "lib:c"));
+            assertEquals(1, jedis.expire("lib:b", 100));
+            long ttl = jedis.ttl("lib:b");
+            assertTrue(ttl > 0 && ttl <= 100, "ttl " + ttl);
+            redis.clients.jedis.Pipeline p = jedis.pipelined();
+            for (int i = 0; i < 100; i++) {
+                p.set("lib:p" + i, "v" + i);
+            }
+            p.sync();
+            assertEquals("v99", jedis.get("lib:p99"));
+            assertEquals(2, jedis.del("lib:b", "lib:c"));
+            var scan = jedis.scan("0", new redis.clients.jedis.params.ScanParams().match("lib:p1*").count(1000));
+            assertEquals(11, scan.getResult().size(), "lib:p1 and lib:p10..p19: " + scan.getResult());
+        }
+    }
+
+    @Test
     void redis_benchmark_completes_and_the_replicas_agree() throws Exception {
         assumeTrue(installed("redis-benchmark"), "redis-benchmark is not installed");
         String out = run("redis-benchmark", "-p", Integer.toString(resp), "-t", "set,get", "-n", "2000", "-c", "10", "--csv");
