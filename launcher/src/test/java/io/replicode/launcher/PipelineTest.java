@@ -71,7 +71,8 @@ class PipelineTest {
                     }
                 }
             }).completion().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-            sequencer = new SequencerVerticle(APP, log, FrameSequencer.Options.DEFAULT, SequencerVerticle::wallClockNs);
+            sequencer = new SequencerVerticle(APP, log, new FrameSequencer.Options(256, 64 << 10, 2_000_000L, 100_000, 5, 0),
+                    SequencerVerticle::wallClockNs);
             await(vertx.deployVerticle(sequencer));
             for (int r = 1; r <= 3; r++) {
                 ReplicaVerticle replica = new ReplicaVerticle(APP, r, module, config, log,

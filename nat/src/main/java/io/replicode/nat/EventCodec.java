@@ -18,6 +18,7 @@ import java.util.List;
  *   4 Reset      (no body)
  *   5 Window     credit: u32
  *   6 GatewayLost  (the connection field holds the gateway id, -1 for all)
+ *   7 SnapshotRequest  (the connection field is -1)
  * output:               type u8 | body
  *   1 Send       connection i64 | offset i64 | u32 length + bytes
  *   2 Close      connection i64 | offset i64
@@ -67,6 +68,8 @@ public final class EventCodec {
             b.put((byte) 5).putLong(w.connection()).putInt(w.bytes());
         } else if (e instanceof IngressEvent.GatewayLost g) {
             b.put((byte) 6).putLong(g.gateway());
+        } else if (e instanceof IngressEvent.SnapshotRequest) {
+            b.put((byte) 7).putLong(-1);
         } else {
             throw new IllegalArgumentException("unknown event " + e);
         }
@@ -98,6 +101,8 @@ public final class EventCodec {
                         throw new CodecException("gateway id " + conn + " out of range", at);
                     }
                     return new IngressEvent.GatewayLost((int) conn);
+                case 7:
+                    return new IngressEvent.SnapshotRequest();
                 default:
                     throw new CodecException("unknown event type " + type, at);
             }

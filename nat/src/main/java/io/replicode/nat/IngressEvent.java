@@ -9,7 +9,7 @@ import java.util.Objects;
  */
 public sealed interface IngressEvent
         permits IngressEvent.Open, IngressEvent.Data, IngressEvent.HalfClose, IngressEvent.Reset,
-                IngressEvent.Window, IngressEvent.GatewayLost {
+                IngressEvent.Window, IngressEvent.GatewayLost, IngressEvent.SnapshotRequest {
 
     /** The virtual connection this event is about (-1 for events about no single connection). */
     long connection();
@@ -65,6 +65,17 @@ public sealed interface IngressEvent
     record GatewayLost(int gateway) implements IngressEvent {
         public static final int ALL = -1;
 
+        @Override
+        public long connection() {
+            return -1;
+        }
+    }
+
+    /**
+     * The sequencer asks every replica to snapshot right after this frame: because the request is part of
+     * the frame, all replicas cut at the same seq. The guest does not see it.
+     */
+    record SnapshotRequest() implements IngressEvent {
         @Override
         public long connection() {
             return -1;

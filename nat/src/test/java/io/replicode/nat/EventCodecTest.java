@@ -13,7 +13,7 @@ class EventCodecTest {
     private static final List<IngressEvent> EVENTS = List.of(new IngressEvent.Open(1, "resp"),
             new IngressEvent.Data(1, new byte[] {0, 1, (byte) 255}), new IngressEvent.HalfClose(1),
             new IngressEvent.Reset(2), new IngressEvent.Window(3, 4096), new IngressEvent.GatewayLost(-1),
-            new IngressEvent.GatewayLost(5));
+            new IngressEvent.GatewayLost(5), new IngressEvent.SnapshotRequest());
     private static final List<Output> OUTPUTS = List.of(new Output.Send(1, 10, new byte[] {42}), new Output.Close(1, 11),
             new Output.Reset(2), new Output.Window(3, 5), new Output.TimerRequest(99), new Output.Log(2, "x".getBytes()),
             new Output.Stopped("trap: unreachable (frame 4)"));

@@ -35,14 +35,24 @@ public final class FrameSequencer {
      * @param maxFrameBytes     most encoded event bytes in one frame (default 64 KiB)
      * @param batchIntervalNs   longest time an event waits while a frame is in flight
      * @param maxPendingEvents  events waiting beyond which {@link #offer} refuses more (the caller pauses)
+     * @param snapshotEveryFrames a frame asks for a snapshot when this many frames passed since the last request
+     *                          (0: never by count)
+     * @param snapshotEveryNs   ... or when this much frame time passed since it (0: never by time)
      */
-    public record Options(int maxEventsPerFrame, int maxFrameBytes, long batchIntervalNs, int maxPendingEvents) {
-        public static final Options DEFAULT = new Options(256, 64 << 10, 2_000_000L, 100_000);
+    public record Options(int maxEventsPerFrame, int maxFrameBytes, long batchIntervalNs, int maxPendingEvents,
+                          long snapshotEveryFrames, long snapshotEveryNs) {
+        public static final Options DEFAULT = new Options(256, 64 << 10, 2_000_000L, 100_000, 1000, 60_000_000_000L);
 
         public Options {
-            if (maxEventsPerFrame < 1 || maxFrameBytes < 1024 || batchIntervalNs < 0 || maxPendingEvents < maxEventsPerFrame) {
+            if (maxEventsPerFrame < 1 || maxFrameBytes < 1024 || batchIntervalNs < 0 || maxPendingEvents < maxEventsPerFrame
+                    || snapshotEveryFrames < 0 || snapshotEveryNs < 0) {
                 throw new IllegalArgumentException("sequencer options out of range: " + this);
             }
+        }
+
+        /** Options that never ask for snapshots. */
+        public Options(int maxEventsPerFrame, int maxFrameBytes, long batchIntervalNs, int maxPendingEvents) {
+            this(maxEventsPerFrame, maxFrameBytes, batchIntervalNs, maxPendingEvents, 0, 0);
         }
     }
 
@@ -57,6 +67,8 @@ public final class FrameSequencer {
     private byte[] lastHash;
     private long inFlight;
     private long lastDurableSeq;
+    private long framesSinceSnapshot;
+    private long lastSnapshotNs = -1;
 
     /** A sequencer continuing after frame {@code lastSeq} (0 for a new app) whose hash is {@code lastHash}. */
     public FrameSequencer(String app, long epoch, Options options, long lastSeq, byte[] lastHash, long lastTimeNs) {
@@ -138,16 +150,31 @@ public final class FrameSequencer {
         if (!batchDue && !timerDue) {
             return null;
         }
-        List<IngressEvent> events = batchDue ? takeBatch() : List.of();
+        List<IngressEvent> events = batchDue ? takeBatch() : new ArrayList<>();
         while (!timers.isEmpty() && timers.first() <= nowNs) {
             timers.pollFirst();
         }
         lastTimeNs = Math.max(lastTimeNs, nowNs);
+        if (snapshotDue()) {
+            events.add(new IngressEvent.SnapshotRequest());
+            framesSinceSnapshot = 0;
+            lastSnapshotNs = lastTimeNs;
+        } else {
+            framesSinceSnapshot++;
+        }
         Frame f = new Frame(app, epoch, nextSeq++, lastTimeNs, entropy, events, lastHash);
         lastHash = FrameCodec.hash(FrameCodec.encode(f));
         inFlight++;
         pendingSinceNs = pending.isEmpty() ? -1 : nowNs;
         return f;
+    }
+
+    private boolean snapshotDue() {
+        if (lastSnapshotNs < 0) {
+            lastSnapshotNs = lastTimeNs;
+        }
+        return (options.snapshotEveryFrames() > 0 && framesSinceSnapshot + 1 >= options.snapshotEveryFrames())
+                || (options.snapshotEveryNs() > 0 && lastTimeNs - lastSnapshotNs >= options.snapshotEveryNs());
     }
 
     private List<IngressEvent> takeBatch() {

@@ -112,6 +112,26 @@ class FrameSequencerTest {
     }
 
     @Test
+    void snapshot_requests_ride_on_every_nth_frame_or_after_t() {
+        FrameSequencer s = sequencer(new FrameSequencer.Options(256, 64 << 10, MS, 1000, 3, 50 * MS));
+        List<Long> asked = new ArrayList<>();
+        long t = 0;
+        for (int i = 0; i < 7; i++) {
+            s.offer(data(1, 1), t);
+            Frame f = s.next(t, E);
+            s.durable(f.seq());
+            if (f.events().contains(new IngressEvent.SnapshotRequest())) {
+                asked.add(f.seq());
+            }
+            t += MS;
+        }
+        assertEquals(List.of(3L, 6L), asked, "every third frame");
+        s.offer(data(1, 1), 200 * MS);
+        Frame late = s.next(200 * MS, E);
+        assertTrue(late.events().contains(new IngressEvent.SnapshotRequest()), "50 ms passed since the last request");
+    }
+
+    @Test
     void too_many_waiting_events_are_refused_not_buffered() {
         FrameSequencer s = sequencer(new FrameSequencer.Options(4, 64 << 10, MS, 4));
         s.offer(data(1, 1), 0);

@@ -45,7 +45,12 @@ public final class EmbeddedNode implements AutoCloseable {
 
     /** What runs for one app. */
     private record AppRuntime(AppConfig config, GuestModule module, ReplayLog log, SequencerVerticle sequencer,
-                              List<ReplicaVerticle> replicas) {}
+                              List<ReplicaVerticle> replicas, List<SnapshotStore> snapshots) {}
+
+    /** A frame asks for a snapshot at least this often (besides every N frames). */
+    private static final long SNAPSHOT_EVERY_SECONDS = 60;
+    /** How often each app's log is trimmed to its replicas' oldest snapshot. */
+    private static final long RETENTION_EVERY_MS = 30_000;
 
     private final Vertx vertx;
     private final Map<String, AppRuntime> apps;
@@ -79,6 +84,12 @@ public final class EmbeddedNode implements AutoCloseable {
             }
             // Gateways are listening: now the sequencers may cut their first frames.
             apps.values().forEach(rt -> rt.sequencer().begin());
+            vertx.setPeriodic(RETENTION_EVERY_MS, id -> vertx.executeBlocking(() -> {
+                for (AppRuntime rt : apps.values()) {
+                    LogRetention.apply(rt.log(), rt.snapshots());
+                }
+                return null;
+            }, false));
             node.describe(config, out);
             return node;
         } catch (RuntimeException | Error e) {
@@ -114,14 +125,17 @@ public final class EmbeddedNode implements AutoCloseable {
         }
         var batching = node.batching();
         SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, new FrameSequencer.Options(
-                batching.maxEventsPerFrame(), 64 << 10, TimeUnit.MILLISECONDS.toNanos(batching.intervalMs()), 100_000),
+                batching.maxEventsPerFrame(), 64 << 10, TimeUnit.MILLISECONDS.toNanos(batching.intervalMs()), 100_000,
+                node.snapshotEveryFrames(), node.snapshotEveryFrames() == 0 ? 0 : TimeUnit.SECONDS.toNanos(SNAPSHOT_EVERY_SECONDS)),
                 SequencerVerticle::wallClockNs);
         List<ReplicaVerticle> replicas = new ArrayList<>();
-        AppRuntime runtime = new AppRuntime(app, module, log, sequencer, replicas);
+        List<SnapshotStore> stores = new ArrayList<>();
+        AppRuntime runtime = new AppRuntime(app, module, log, sequencer, replicas, stores);
         try {
             for (int r = 1; r <= node.replicas(); r++) {
-                ReplicaVerticle replica = new ReplicaVerticle(app.name(), r, module, genesis, log,
-                        new SnapshotStore(appDir.resolve("replica-" + r).resolve("snapshots"), 2),
+                SnapshotStore store = new SnapshotStore(appDir.resolve("replica-" + r).resolve("snapshots"), 2);
+                stores.add(store);
+                ReplicaVerticle replica = new ReplicaVerticle(app.name(), r, module, genesis, log, store,
                         new ReplicaVerticle.Options(node.snapshotEveryFrames(), 4096, java.util.Set.of(gatewayId)));
                 await(vertx.deployVerticle(replica));
                 replicas.add(replica);

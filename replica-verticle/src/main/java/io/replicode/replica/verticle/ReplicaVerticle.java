@@ -38,12 +38,13 @@ import java.util.concurrent.ExecutorService;
  * <p>On start it restores the newest snapshot (if any) and replays the log after it, so a restart does not
  * replay all history. Frames arrive on the event bus; one that arrives early waits, and a gap is filled
  * from the log (every published frame is already durable there). The machine runs on this replica's own
- * guest thread, never on the event loop. Every {@code snapshotEveryFrames} frames the replica snapshots;
- * the cut depends only on seq, so every replica cuts at the same frame.
+ * guest thread, never on the event loop. A frame that carries a {@code SnapshotRequest} (the sequencer adds
+ * one every N frames or T seconds) makes the replica snapshot right after it, so every replica cuts at
+ * the same frame.
  */
 public final class ReplicaVerticle extends VerticleBase {
     /**
-     * @param snapshotEveryFrames snapshot after every frame whose seq is a multiple of this (0: never)
+     * @param snapshotEveryFrames unused since snapshots are requested by frames (kept for compatibility)
      * @param maxBufferedFrames   early frames held while a gap is filled; beyond, they are re-read from the log
      * @param gateways            gateways known at start: app-wide outputs (guest logs, a stop) reach them even
      *                            before they open a connection
@@ -225,7 +226,7 @@ public final class ReplicaVerticle extends VerticleBase {
         List<Output> outputs = machine.apply(f);
         appliedSeq = f.seq();
         route(f.seq(), outputs);
-        if (options.snapshotEveryFrames() > 0 && f.seq() % options.snapshotEveryFrames() == 0 && module.snapshotCapable()) {
+        if (f.events().contains(new IngressEvent.SnapshotRequest()) && module.snapshotCapable()) {
             snapshots.save(f.seq(), machine.snapshot());
             snapshotsTaken++;
         }
