@@ -29,6 +29,16 @@ public final class Addresses {
         return "replicode.app." + app + ".request";
     }
 
+    /** Replicas → divergence monitor: each frame's digests ({@code DigestLog} record payloads, prefixed by the replica id). */
+    public static String digests(String app) {
+        return "replicode.app." + app + ".digests";
+    }
+
+    /** Divergence monitor → gateways: replicas whose outputs must no longer be released (JSON). */
+    public static String diverged(String app) {
+        return "replicode.app." + app + ".diverged";
+    }
+
     /** Replicas answer status queries here (request/reply, JSON). */
     public static String replicaStatus(String app) {
         return "replicode.app." + app + ".replica-status";

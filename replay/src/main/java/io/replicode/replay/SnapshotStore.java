@@ -60,6 +60,11 @@ public final class SnapshotStore {
         }
     }
 
+    /** The directory the snapshots are kept in. */
+    public Path directory() {
+        return dir;
+    }
+
     /** The newest snapshot, if any. */
     public Optional<Stored> latest() {
         List<Path> all = list();

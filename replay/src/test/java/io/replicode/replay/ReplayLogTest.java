@@ -248,7 +248,7 @@ class ReplayLogTest {
         try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
             appendFrames(log, 40);
         }
-        Path saved = Files.createTempDirectory("log-original");
+        Path saved = Files.createDirectories(dir.resolve("original"));
         List<Path> originals = segments();
         for (Path p : originals) {
             Files.copy(p, saved.resolve(p.getFileName()));

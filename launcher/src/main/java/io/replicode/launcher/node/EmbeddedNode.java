@@ -112,7 +112,7 @@ public final class EmbeddedNode implements AutoCloseable {
                 .withArgs(app.args().isEmpty() ? List.of(app.name()) : app.args())
                 .withEnvironment(app.env())
                 .withPreopens(app.preopens());
-        GuestConfig genesis = Genesis.loadOrCreate(appDir, wanted, module.sha256(), SequencerVerticle.wallClockNs());
+        GuestConfig genesis = Genesis.loadOrCreate(appDir, wanted, module.sha256(), app.module(), SequencerVerticle.wallClockNs());
         ReplayLog log;
         try {
             log = ReplayLog.open(appDir.resolve("log"), app.name(), ReplayLog.Options.DEFAULT.withFsync(node.fsync()));

@@ -31,6 +31,14 @@ public final class Genesis {
      * what this run asks for), else created with a fresh seed and the current time.
      */
     public static GuestConfig loadOrCreate(Path appDir, GuestConfig wanted, String moduleSha256, long nowNs) {
+        return loadOrCreate(appDir, wanted, moduleSha256, null, nowNs);
+    }
+
+    /**
+     * As above; {@code modulePath} is remembered (not compared) so offline tools such as {@code replay verify}
+     * can find the module.
+     */
+    public static GuestConfig loadOrCreate(Path appDir, GuestConfig wanted, String moduleSha256, Path modulePath, long nowNs) {
         Path file = appDir.resolve("genesis.json");
         JsonObject want = describe(wanted, moduleSha256);
         try {
@@ -40,6 +48,9 @@ public final class Genesis {
                 new SecureRandom().nextBytes(seed);
                 GuestConfig config = wanted.withGenesis(seed, nowNs);
                 JsonObject json = describe(config, moduleSha256).put("seed", HexFormat.of().formatHex(seed)).put("timeNs", nowNs);
+                if (modulePath != null) {
+                    json.put("modulePath", modulePath.toAbsolutePath().normalize().toString());
+                }
                 Path tmp = appDir.resolve("genesis.json.tmp");
                 Files.writeString(tmp, json.encodePrettily(), StandardCharsets.UTF_8);
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -6,6 +6,7 @@ import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
 import io.replicode.nat.OutputBatch;
+import io.replicode.replay.DigestLog;
 import io.replicode.replay.Frame;
 import io.replicode.replay.FrameCodec;
 import io.replicode.replay.ReplayLog;
@@ -81,6 +82,11 @@ public final class ReplicaVerticle extends VerticleBase {
     private long malformed;
     private long snapshotsTaken;
 
+    /** Frames between full-state digests in the digest log. */
+    public static final int STATE_DIGEST_EVERY_FRAMES = 100;
+
+    private DigestLog digests;
+
     public ReplicaVerticle(String app, int replica, GuestModule module, GuestConfig config, ReplayLog log,
                            SnapshotStore snapshots, Options options) {
         this.app = app;
@@ -112,6 +118,9 @@ public final class ReplicaVerticle extends VerticleBase {
             if (machine != null) {
                 machine.close();
             }
+            if (digests != null) {
+                digests.close();
+            }
             return null;
         }).eventually(() -> {
             guestThread.shutdown();
@@ -121,6 +130,7 @@ public final class ReplicaVerticle extends VerticleBase {
 
     /** On the guest thread: newest usable snapshot, then every logged frame after it. Returns the last seq applied. */
     private long recover() {
+        digests = DigestLog.open(snapshots.directory().resolveSibling("digests.log"));
         machine = GuestMachine.create(module, config);
         var latest = snapshots.latest();
         if (latest.isPresent() && module.snapshotCapable()) {
@@ -145,7 +155,9 @@ public final class ReplicaVerticle extends VerticleBase {
         while (from <= log.lastSeq()) {
             for (Frame f : log.read(from, 1024)) {
                 noteGateways(f);
-                for (Output o : machine.apply(f)) {
+                List<Output> outputs = machine.apply(f);
+                record(f.seq(), outputs, false);
+                for (Output o : outputs) {
                     if (o instanceof Output.TimerRequest) {
                         timers.add(o);
                     }
@@ -225,12 +237,28 @@ public final class ReplicaVerticle extends VerticleBase {
         noteGateways(f);
         List<Output> outputs = machine.apply(f);
         appliedSeq = f.seq();
+        record(f.seq(), outputs, true);
         route(f.seq(), outputs);
         if (f.events().contains(new IngressEvent.SnapshotRequest()) && module.snapshotCapable()) {
             snapshots.save(f.seq(), machine.snapshot());
             snapshotsTaken++;
         }
         return null;
+    }
+
+    /**
+     * Records what this frame produced in the digest log and, for frames applied live, tells the divergence
+     * monitor. Every {@value #STATE_DIGEST_EVERY_FRAMES} frames the full state digest is included.
+     */
+    private void record(long seq, List<Output> outputs, boolean live) {
+        byte[] state = seq % STATE_DIGEST_EVERY_FRAMES == 0 ? machine.digest() : null;
+        DigestLog.FrameDigest d = DigestLog.of(seq, outputs, state);
+        digests.append(d);
+        if (live) {
+            byte[] payload = DigestLog.encode(d);
+            vertx.eventBus().send(Addresses.digests(app),
+                    Buffer.buffer(java.nio.ByteBuffer.allocate(4 + payload.length).putInt(replica).put(payload).array()));
+        }
     }
 
     private void noteGateways(Frame f) {

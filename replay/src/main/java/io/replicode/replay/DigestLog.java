@@ -1,0 +1,300 @@
+package io.replicode.replay;
+
+import io.replicode.nat.EventCodec;
+import io.replicode.nat.Output;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * What one replica computed, frame by frame: the digest of each frame's outputs, a summary of the bytes
+ * it sent per connection, and every K frames the digest of its whole state. Kept beside the log
+ * ({@code <data>/<app>/replica-<n>/digests.log}) so that replicas can be compared with each other and
+ * with an offline re-execution ({@code replicode replay verify}).
+ *
+ * <pre>
+ * header   magic "RPLCDIG1" (8) | version u16 (1) | reserved u16
+ * record   length u32 | crc32c u32 | payload
+ * payload  seq i64 | outputsDigest 32 bytes | flags u8 (bit 0: state digest follows) | [stateDigest 32 bytes]
+ *          | sends u16 | per send: connection i64 | offset i64 | length u32 | crc32c u32
+ * </pre>
+ * The log is not fsynced: after a crash its tail is cut like the replay log's, and the replica records
+ * again every frame it re-applies past the last record.
+ */
+public final class DigestLog implements AutoCloseable {
+    static final byte[] MAGIC = "RPLCDIG1".getBytes(StandardCharsets.US_ASCII);
+    static final int HEADER = 12;
+    private static final int MAX_RECORD = 1 << 20;
+    private static final int MAX_SENDS = 65_535;
+
+    /** Bytes sent on one connection in one frame: where they start, how many, and their CRC32C. */
+    public record SendSummary(long connection, long offset, int length, int crc) {}
+
+    /** One frame as one replica computed it. {@code stateDigest} is null on frames without one. */
+    public record FrameDigest(long seq, byte[] outputsDigest, byte[] stateDigest, List<SendSummary> sends) {
+        public FrameDigest {
+            sends = List.copyOf(sends);
+        }
+
+        /** Same outputs (and, where both have one, same state). */
+        public boolean agreesWith(FrameDigest other) {
+            return seq == other.seq && Arrays.equals(outputsDigest, other.outputsDigest)
+                    && (stateDigest == null || other.stateDigest == null || Arrays.equals(stateDigest, other.stateDigest));
+        }
+    }
+
+    private final Path file;
+    private final FileChannel channel;
+    private long lastSeq;
+    private String tornTail;
+
+    private DigestLog(Path file) throws IOException {
+        this.file = file;
+        Files.createDirectories(file.getParent());
+        boolean fresh = !Files.exists(file) || Files.size(file) < HEADER;
+        channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        if (fresh) {
+            channel.truncate(0);
+            ByteBuffer h = ByteBuffer.allocate(HEADER).put(MAGIC).putShort((short) 1).putShort((short) 0);
+            channel.write(h.flip(), 0);
+            channel.position(HEADER);
+        } else {
+            long end = scan(channel, file, null, Long.MAX_VALUE);
+            channel.position(end);
+        }
+    }
+
+    /** Opens (creating) a replica's digest log, cutting a torn tail; corruption before the end is refused. */
+    public static DigestLog open(Path file) {
+        try {
+            return new DigestLog(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("digest log `" + file + "` cannot be opened: " + e.getMessage(), e);
+        }
+    }
+
+    /** The seq of the last recorded frame (0 when none). */
+    public long lastSeq() {
+        return lastSeq;
+    }
+
+    /** What opening cut off, or null. */
+    public String tornTail() {
+        return tornTail;
+    }
+
+    /** Records a frame; frames at or below {@link #lastSeq()} (replayed after a restart) are skipped. */
+    public void append(FrameDigest d) {
+        if (d.seq() <= lastSeq) {
+            return;
+        }
+        byte[] payload = encode(d);
+        ByteBuffer rec = ByteBuffer.allocate(8 + payload.length).putInt(payload.length).putInt(crc(payload)).put(payload);
+        try {
+            rec.flip();
+            while (rec.hasRemaining()) {
+                channel.write(rec);
+            }
+            lastSeq = d.seq();
+        } catch (IOException e) {
+            throw new UncheckedIOException("digest log `" + file + "` append failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Frames from {@code fromSeq}, at most {@code max}. */
+    public List<FrameDigest> read(long fromSeq, int max) {
+        return readFile(file, fromSeq, max);
+    }
+
+    /** Reads a digest log without opening it for writing (for offline tools). */
+    public static List<FrameDigest> readFile(Path file, long fromSeq, int max) {
+        List<FrameDigest> out = new ArrayList<>();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            checkHeader(ch, file);
+            long pos = HEADER;
+            long size = ch.size();
+            ByteBuffer head = ByteBuffer.allocate(8);
+            while (pos + 8 <= size && out.size() < max) {
+                head.clear();
+                ch.read(head, pos);
+                head.flip();
+                int len = head.getInt();
+                int crc = head.getInt();
+                if (len <= 0 || len > MAX_RECORD || pos + 8 + len > size) {
+                    break;
+                }
+                ByteBuffer p = ByteBuffer.allocate(len);
+                ch.read(p, pos + 8);
+                if (crc(p.array()) != crc) {
+                    break;
+                }
+                FrameDigest d = decode(p.array(), file, pos);
+                if (d.seq() >= fromSeq) {
+                    out.add(d);
+                }
+                pos += 8 + len;
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("digest log `" + file + "` cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    private long scan(FileChannel ch, Path file, List<FrameDigest> into, long max) throws IOException {
+        checkHeader(ch, file);
+        long pos = HEADER;
+        long size = ch.size();
+        ByteBuffer head = ByteBuffer.allocate(8);
+        while (pos < size) {
+            if (size - pos < 8) {
+                tornTail = cut(ch, pos, "a record header of " + (size - pos) + " bytes");
+                return pos;
+            }
+            head.clear();
+            ch.read(head, pos);
+            head.flip();
+            int len = head.getInt();
+            int crc = head.getInt();
+            if (len <= 0 || len > MAX_RECORD) {
+                throw corrupt(file, pos, "record length " + Integer.toUnsignedString(len));
+            }
+            if (pos + 8 + len > size) {
+                tornTail = cut(ch, pos, "a record of " + len + " bytes, partly written");
+                return pos;
+            }
+            ByteBuffer p = ByteBuffer.allocate(len);
+            ch.read(p, pos + 8);
+            if (crc(p.array()) != crc) {
+                if (pos + 8 + len == size) {
+                    tornTail = cut(ch, pos, "a last record whose checksum does not match");
+                    return pos;
+                }
+                throw corrupt(file, pos, "record checksum mismatch");
+            }
+            FrameDigest d = decode(p.array(), file, pos);
+            if (d.seq() <= lastSeq) {
+                throw corrupt(file, pos, "frame " + d.seq() + " after frame " + lastSeq);
+            }
+            lastSeq = d.seq();
+            pos += 8 + len;
+        }
+        return pos;
+    }
+
+    private String cut(FileChannel ch, long pos, String what) throws IOException {
+        ch.truncate(pos);
+        return "cut torn tail of `" + file + "` at byte " + pos + " (" + what + ")";
+    }
+
+    private static void checkHeader(FileChannel ch, Path file) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(HEADER);
+        ch.read(h, 0);
+        h.flip();
+        byte[] magic = new byte[8];
+        if (h.remaining() < HEADER) {
+            throw corrupt(file, 0, "header cut short");
+        }
+        h.get(magic);
+        if (!Arrays.equals(magic, MAGIC)) {
+            throw corrupt(file, 0, "header mismatch: not a Replicode digest log (bad magic)");
+        }
+        int version = h.getShort() & 0xFFFF;
+        if (version != 1) {
+            throw corrupt(file, 8, "digest log version " + version + " is not supported");
+        }
+    }
+
+    /** The record payload of a frame digest (also the body of live digest messages). */
+    public static byte[] encode(FrameDigest d) {
+        int size = 8 + 32 + 1 + (d.stateDigest() == null ? 0 : 32) + 2 + 24 * d.sends().size();
+        ByteBuffer b = ByteBuffer.allocate(size);
+        b.putLong(d.seq()).put(d.outputsDigest()).put((byte) (d.stateDigest() == null ? 0 : 1));
+        if (d.stateDigest() != null) {
+            b.put(d.stateDigest());
+        }
+        b.putShort((short) d.sends().size());
+        for (SendSummary s : d.sends()) {
+            b.putLong(s.connection()).putLong(s.offset()).putInt(s.length()).putInt(s.crc());
+        }
+        return b.array();
+    }
+
+    /** Decodes a record payload; {@code file} and {@code at} only name where it came from in errors. */
+    public static FrameDigest decode(byte[] payload, Path file, long at) {
+        ByteBuffer b = ByteBuffer.wrap(payload);
+        try {
+            long seq = b.getLong();
+            byte[] outputs = new byte[32];
+            b.get(outputs);
+            int flags = b.get();
+            byte[] state = null;
+            if ((flags & 1) != 0) {
+                state = new byte[32];
+                b.get(state);
+            }
+            int n = b.getShort() & 0xFFFF;
+            if (n * 24L != b.remaining()) {
+                throw corrupt(file, at, n + " send summaries do not fill the record");
+            }
+            List<SendSummary> sends = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                sends.add(new SendSummary(b.getLong(), b.getLong(), b.getInt(), b.getInt()));
+            }
+            return new FrameDigest(seq, outputs, state, sends);
+        } catch (BufferUnderflowException e) {
+            throw corrupt(file, at, "record cut short");
+        }
+    }
+
+    /** The digest of one frame's outputs, and the per-connection summary of what it sent. */
+    public static FrameDigest of(long seq, List<Output> outputs, byte[] stateDigest) {
+        byte[] digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256").digest(EventCodec.encodeOutputs(outputs));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        List<SendSummary> sends = new ArrayList<>();
+        for (Output o : outputs) {
+            if (o instanceof Output.Send s && sends.size() < MAX_SENDS) {
+                CRC32C c = new CRC32C();
+                c.update(s.bytes());
+                sends.add(new SendSummary(s.connection(), s.offset(), s.bytes().length, (int) c.getValue()));
+            }
+        }
+        return new FrameDigest(seq, digest, stateDigest, sends);
+    }
+
+    private static LogCorruptedException corrupt(Path file, long offset, String what) {
+        return new LogCorruptedException(file, offset, what,
+                "delete the digest log; the replica records it again from its next frame, and `replay verify` "
+                        + "can still compare against the other replicas");
+    }
+
+    static int crc(byte[] b) {
+        CRC32C c = new CRC32C();
+        c.update(b);
+        return (int) c.getValue();
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("digest log `" + file + "` close failed", e);
+        }
+    }
+}
