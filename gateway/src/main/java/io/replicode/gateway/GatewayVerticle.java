@@ -81,6 +81,17 @@ public final class GatewayVerticle extends VerticleBase {
         }, out);
 
         outputs = vertx.eventBus().consumer(Addresses.outputs(config.gatewayId()), m -> onOutputs(m.body()));
+        for (GatewayConfig.App app : config.apps()) {
+            // The divergence monitor names replicas whose outputs must no longer be released.
+            vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(Addresses.diverged(app.name()), m -> {
+                Object body = m.body();
+                if (body instanceof io.vertx.core.json.JsonObject j && j.getInteger("replica") != null) {
+                    switchboard.router().distrust(app.name(), j.getInteger("replica"), j.getBoolean("diverged", true));
+                } else {
+                    switchboard.malformed("diverged notice on " + Addresses.diverged(app.name()));
+                }
+            });
+        }
         eventBus = new EventBusIngress(vertx, switchboard);
         tcp = new TcpIngress(vertx, switchboard);
         HttpIngress ingress = new HttpIngress(vertx, switchboard);

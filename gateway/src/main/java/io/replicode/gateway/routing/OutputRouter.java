@@ -51,7 +51,9 @@ public final class OutputRouter {
         /** Its seq was already applied for its app: a copy from another replica, or a replay. */
         DUPLICATE,
         /** No such app at this gateway. */
-        UNKNOWN_APP
+        UNKNOWN_APP,
+        /** From a replica found diverged: its outputs are never released. */
+        DISTRUSTED
     }
 
     /** The guest's output stream of one connection. */
@@ -70,6 +72,9 @@ public final class OutputRouter {
     private final Map<Long, Stream> streams = new HashMap<>();
     private long applied;
     private long duplicates;
+    private long distrustedDropped;
+    /** Per app, replicas whose outputs must not be released (they diverged from the majority). */
+    private final Map<String, java.util.Set<Integer>> distrusted = new HashMap<>();
     private long unknownApp;
     private long misaligned;
     private long orphans;
@@ -108,6 +113,11 @@ public final class OutputRouter {
         if (last == null) {
             unknownApp++;
             return Verdict.UNKNOWN_APP;
+        }
+        java.util.Set<Integer> bad = distrusted.get(batch.app());
+        if (bad != null && bad.contains(batch.replica())) {
+            distrustedDropped++;
+            return Verdict.DISTRUSTED;
         }
         if (batch.seq() <= last) {
             duplicates++;
@@ -218,6 +228,26 @@ public final class OutputRouter {
     }
 
     /** Batches dropped because their seq was already applied. */
+    /** Stops (or resumes, after a rebuild) releasing the outputs of {@code replica} of {@code app}. */
+    public void distrust(String app, int replica, boolean distrust) {
+        java.util.Set<Integer> set = distrusted.computeIfAbsent(app, a -> new java.util.TreeSet<>());
+        if (distrust) {
+            set.add(replica);
+        } else {
+            set.remove(replica);
+        }
+    }
+
+    /** Batches dropped because their replica diverged. */
+    public long distrustedDropped() {
+        return distrustedDropped;
+    }
+
+    /** Replicas of {@code app} whose outputs are not released. */
+    public java.util.Set<Integer> distrusted(String app) {
+        return java.util.Set.copyOf(distrusted.getOrDefault(app, java.util.Set.of()));
+    }
+
     public long duplicates() {
         return duplicates;
     }

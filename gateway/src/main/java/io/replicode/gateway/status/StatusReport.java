@@ -92,6 +92,7 @@ public final class StatusReport {
                 .put("outputs", new JsonObject()
                         .put("batchesApplied", router.applied())
                         .put("duplicatesDropped", router.duplicates())
+                        .put("divergedReplicaBatchesDropped", router.distrustedDropped())
                         .put("unknownAppDropped", router.unknownApp())
                         .put("malformedDropped", switchboard.malformed())
                         .put("lastMalformed", switchboard.lastMalformed())

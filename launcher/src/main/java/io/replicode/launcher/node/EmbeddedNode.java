@@ -43,9 +43,59 @@ public final class EmbeddedNode implements AutoCloseable {
     private static final long START_TIMEOUT_SECONDS = 120;
     private static final long CLOSE_TIMEOUT_SECONDS = 30;
 
-    /** What runs for one app. */
-    private record AppRuntime(AppConfig config, GuestModule module, ReplayLog log, SequencerVerticle sequencer,
-                              List<ReplicaVerticle> replicas, List<SnapshotStore> snapshots) {}
+    /** What runs for one app. Replicas are replaced when one is rebuilt after a divergence. */
+    private static final class AppRuntime {
+        final AppConfig config;
+        final GuestModule module;
+        final GuestConfig genesis;
+        final ReplayLog log;
+        final SequencerVerticle sequencer;
+        final List<ReplicaVerticle> replicas = new ArrayList<>();
+        final List<String> deployments = new ArrayList<>();
+        final List<SnapshotStore> snapshots = new ArrayList<>();
+        final java.util.Set<Integer> rebuilding = new java.util.HashSet<>();
+        DivergenceMonitor monitor;
+
+        AppRuntime(AppConfig config, GuestModule module, GuestConfig genesis, ReplayLog log, SequencerVerticle sequencer) {
+            this.config = config;
+            this.module = module;
+            this.genesis = genesis;
+            this.log = log;
+            this.sequencer = sequencer;
+        }
+
+        AppConfig config() {
+            return config;
+        }
+
+        GuestModule module() {
+            return module;
+        }
+
+        ReplayLog log() {
+            return log;
+        }
+
+        SequencerVerticle sequencer() {
+            return sequencer;
+        }
+
+        synchronized List<ReplicaVerticle> replicas() {
+            return List.copyOf(replicas);
+        }
+
+        List<SnapshotStore> snapshots() {
+            return snapshots;
+        }
+    }
+
+    /** How replicas make their machines; tests replace it to inject a fault into one replica. */
+    interface MachineHook {
+        MachineHook NONE = (app, replica) -> io.replicode.replica.machine.GuestMachine::create;
+
+        java.util.function.BiFunction<GuestModule, GuestConfig, io.replicode.replica.machine.GuestMachine> machines(
+                String app, int replica);
+    }
 
     /** A frame asks for a snapshot at least this often (besides every N frames). */
     private static final long SNAPSHOT_EVERY_SECONDS = 60;
@@ -56,6 +106,8 @@ public final class EmbeddedNode implements AutoCloseable {
     private final Map<String, AppRuntime> apps;
     private final GatewayVerticle gateway;
     private boolean closed;
+    private static final java.util.concurrent.atomic.AtomicReference<MachineHook> HOOK =
+            new java.util.concurrent.atomic.AtomicReference<>(MachineHook.NONE);
 
     private EmbeddedNode(Vertx vertx, Map<String, AppRuntime> apps, GatewayVerticle gateway) {
         this.vertx = vertx;
@@ -68,6 +120,12 @@ public final class EmbeddedNode implements AutoCloseable {
      * changed genesis, a corrupt log, a busy port) are {@link UserError}s, and nothing is left running.
      */
     public static EmbeddedNode start(NodeConfig config, PrintWriter out) {
+        return start(config, out, MachineHook.NONE);
+    }
+
+    /** As {@link #start(NodeConfig, PrintWriter)}, with replicas' machines made by {@code hook} (tests). */
+    static EmbeddedNode start(NodeConfig config, PrintWriter out, MachineHook hook) {
+        HOOK.set(hook);
         Vertx vertx = Vertx.vertx();
         Map<String, AppRuntime> apps = new LinkedHashMap<>();
         try {
@@ -77,10 +135,16 @@ public final class EmbeddedNode implements AutoCloseable {
             }
             GatewayVerticle gateway = new GatewayVerticle(gatewayConfig(config, gatewayId, apps), out);
             EmbeddedNode node = new EmbeddedNode(vertx, apps, gateway);
+            node.printer = out;
             try {
                 await(vertx.deployVerticle(gateway));
             } catch (ListenException e) {
                 throw new UserError(e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: ")), e.fix());
+            }
+            for (AppRuntime rt : apps.values()) {
+                rt.monitor = new DivergenceMonitor(vertx, rt.config().name(), config.replicas(), out,
+                        replica -> node.rebuild(rt, replica, config, gatewayId));
+                rt.monitor.start();
             }
             // Gateways are listening: now the sequencers may cut their first frames.
             apps.values().forEach(rt -> rt.sequencer().begin());
@@ -128,17 +192,14 @@ public final class EmbeddedNode implements AutoCloseable {
                 batching.maxEventsPerFrame(), 64 << 10, TimeUnit.MILLISECONDS.toNanos(batching.intervalMs()), 100_000,
                 node.snapshotEveryFrames(), node.snapshotEveryFrames() == 0 ? 0 : TimeUnit.SECONDS.toNanos(SNAPSHOT_EVERY_SECONDS)),
                 SequencerVerticle::wallClockNs);
-        List<ReplicaVerticle> replicas = new ArrayList<>();
-        List<SnapshotStore> stores = new ArrayList<>();
-        AppRuntime runtime = new AppRuntime(app, module, log, sequencer, replicas, stores);
+        AppRuntime runtime = new AppRuntime(app, module, genesis, log, sequencer);
         try {
             for (int r = 1; r <= node.replicas(); r++) {
-                SnapshotStore store = new SnapshotStore(appDir.resolve("replica-" + r).resolve("snapshots"), 2);
-                stores.add(store);
-                ReplicaVerticle replica = new ReplicaVerticle(app.name(), r, module, genesis, log, store,
-                        new ReplicaVerticle.Options(node.snapshotEveryFrames(), 4096, java.util.Set.of(gatewayId)));
-                await(vertx.deployVerticle(replica));
-                replicas.add(replica);
+                runtime.snapshots.add(new SnapshotStore(appDir.resolve("replica-" + r).resolve("snapshots"), 2));
+                ReplicaVerticle replica = newReplica(runtime, r, node, gatewayId);
+                String id = await(vertx.deployVerticle(replica));
+                runtime.replicas.add(replica);
+                runtime.deployments.add(id);
             }
             // Replicas first: they catch up from the log, then the sequencer's first frame reaches all of them.
             await(vertx.deployVerticle(sequencer));
@@ -147,6 +208,77 @@ public final class EmbeddedNode implements AutoCloseable {
             throw e;
         }
         return runtime;
+    }
+
+    private static ReplicaVerticle newReplica(AppRuntime rt, int r, NodeConfig node, int gatewayId) {
+        return new ReplicaVerticle(rt.config().name(), r, rt.module(), rt.genesis, rt.log(), rt.snapshots.get(r - 1),
+                new ReplicaVerticle.Options(node.snapshotEveryFrames(), 4096, java.util.Set.of(gatewayId))
+                        .withMachines(HOOK.get().machines(rt.config().name(), r)));
+    }
+
+    /**
+     * Replaces a diverged replica: stops it, drops its snapshots and digest log, gives it the newest snapshot of
+     * a healthy replica, and starts it again (it replays the log after that snapshot). Until then the
+     * gateways do not release its outputs.
+     */
+    private void rebuild(AppRuntime rt, int replica, NodeConfig node, int gatewayId) {
+        synchronized (rt) {
+            if (!rt.rebuilding.add(replica)) {
+                return;
+            }
+        }
+        String app = rt.config().name();
+        String deployment;
+        synchronized (rt) {
+            deployment = rt.deployments.get(replica - 1);
+        }
+        vertx.undeploy(deployment).compose(v -> vertx.executeBlocking(() -> {
+            SnapshotStore mine = rt.snapshots.get(replica - 1);
+            Path dir = mine.directory();
+            try (var files = java.nio.file.Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    java.nio.file.Files.deleteIfExists(f);
+                }
+            }
+            java.nio.file.Files.deleteIfExists(dir.resolveSibling("digests.log"));
+            for (int other = 1; other <= rt.snapshots.size(); other++) {
+                if (other != replica) {
+                    var latest = rt.snapshots.get(other - 1).latest();
+                    if (latest.isPresent()) {
+                        mine.save(latest.get().seq(), latest.get().bytes());
+                        return "snapshot at frame " + latest.get().seq() + " of replica " + other;
+                    }
+                }
+            }
+            return "genesis (no healthy snapshot yet)";
+        })).compose(from -> {
+            ReplicaVerticle fresh = newReplica(rt, replica, node, gatewayId);
+            return vertx.deployVerticle(fresh).map(id -> {
+                synchronized (rt) {
+                    rt.replicas.set(replica - 1, fresh);
+                    rt.deployments.set(replica - 1, id);
+                    rt.rebuilding.remove(replica);
+                }
+                return from;
+            });
+        }).onComplete(ar -> {
+            if (ar.succeeded()) {
+                out("replicode: app '" + app + "' replica " + replica + " rebuilt from " + ar.result());
+                rt.monitor.trusted(replica);
+            } else {
+                out("replicode: app '" + app + "' replica " + replica + " could not be rebuilt: " + ar.cause());
+            }
+        });
+    }
+
+    private volatile PrintWriter printer;
+
+    private void out(String line) {
+        PrintWriter p = printer;
+        if (p != null) {
+            p.println(line);
+            p.flush();
+        }
     }
 
     private static GatewayConfig gatewayConfig(NodeConfig node, int gatewayId, Map<String, AppRuntime> apps) {
@@ -174,12 +306,17 @@ public final class EmbeddedNode implements AutoCloseable {
             for (AppRuntime rt : apps.values()) {
                 JsonArray replicas = new JsonArray();
                 JsonObject app = new JsonObject().put("sequencer", rt.sequencer().status()).put("replicas", replicas)
+                        .put("divergence", rt.monitor == null ? null : rt.monitor.status())
                         .put("module", rt.module().sha256())
                         .put("log", new JsonObject().put("firstSeq", rt.log().firstSeq()).put("lastSeq", rt.log().lastSeq())
                                 .put("bytes", rt.log().sizeBytes()));
                 out.put(rt.config().name(), app);
-                for (ReplicaVerticle r : rt.replicas()) {
-                    all.add(r.status().onSuccess(replicas::add));
+                List<ReplicaVerticle> list = rt.replicas();
+                for (int i = 0; i < list.size(); i++) {
+                    int id = i + 1;
+                    all.add(list.get(i).status()
+                            .recover(t -> Future.succeededFuture(new JsonObject().put("replica", id).put("unavailable", t.getMessage())))
+                            .onSuccess(replicas::add));
                 }
             }
             return Future.join(all).map(v -> new JsonObject().put("apps", out));

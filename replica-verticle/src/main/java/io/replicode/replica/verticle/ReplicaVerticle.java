@@ -50,15 +50,26 @@ public final class ReplicaVerticle extends VerticleBase {
      * @param gateways            gateways known at start: app-wide outputs (guest logs, a stop) reach them even
      *                            before they open a connection
      */
-    public record Options(int snapshotEveryFrames, int maxBufferedFrames, java.util.Set<Integer> gateways) {
+    public record Options(int snapshotEveryFrames, int maxBufferedFrames, java.util.Set<Integer> gateways,
+                          java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> machines) {
         public static final Options DEFAULT = new Options(1000, 4096, java.util.Set.of());
 
         public Options {
             gateways = java.util.Set.copyOf(gateways);
+            java.util.Objects.requireNonNull(machines, "machines");
+        }
+
+        public Options(int snapshotEveryFrames, int maxBufferedFrames, java.util.Set<Integer> gateways) {
+            this(snapshotEveryFrames, maxBufferedFrames, gateways, GuestMachine::create);
         }
 
         public Options(int snapshotEveryFrames, int maxBufferedFrames) {
             this(snapshotEveryFrames, maxBufferedFrames, java.util.Set.of());
+        }
+
+        /** The same options with another way to make machines (tests inject faults through it). */
+        public Options withMachines(java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> factory) {
+            return new Options(snapshotEveryFrames, maxBufferedFrames, gateways, factory);
         }
     }
 
@@ -131,7 +142,7 @@ public final class ReplicaVerticle extends VerticleBase {
     /** On the guest thread: newest usable snapshot, then every logged frame after it. Returns the last seq applied. */
     private long recover() {
         digests = DigestLog.open(snapshots.directory().resolveSibling("digests.log"));
-        machine = GuestMachine.create(module, config);
+        machine = options.machines().apply(module, config);
         var latest = snapshots.latest();
         if (latest.isPresent() && module.snapshotCapable()) {
             try {
@@ -142,7 +153,7 @@ public final class ReplicaVerticle extends VerticleBase {
                         + latest.get().seq() + " unusable (" + e.getMessage() + "); replaying the log from genesis");
                 snapshots.discard(latest.get().seq());
                 machine.close();
-                machine = GuestMachine.create(module, config);
+                machine = options.machines().apply(module, config);
                 restoredFrom = "genesis (snapshot discarded)";
             }
         }
@@ -351,6 +362,9 @@ public final class ReplicaVerticle extends VerticleBase {
 
     private <T> Future<T> onGuest(Callable<T> task) {
         Promise<T> done = Promise.promise();
+        if (guestThread.isShutdown()) {
+            return Future.failedFuture("replica " + replica + " of '" + app + "' is stopped");
+        }
         guestThread.execute(() -> {
             try {
                 T r = task.call();
