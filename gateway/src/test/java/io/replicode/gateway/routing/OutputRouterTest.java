@@ -82,6 +82,19 @@ class OutputRouterTest {
     }
 
     @Test
+    void a_diverged_replica_never_gets_its_bytes_released_until_trusted_again() {
+        router.track(C1, "kv");
+        router.distrust("kv", 2, true);
+        assertEquals(OutputRouter.Verdict.DISTRUSTED, router.route(batch("kv", 2, 1, send(C1, 0, "evil")), sink));
+        assertEquals(OutputRouter.Verdict.APPLIED, router.route(batch("kv", 1, 1, send(C1, 0, "good")), sink));
+        assertEquals(List.of("send 1 good"), sink.calls, "only the healthy replica's bytes reach the client");
+        assertEquals(1, router.distrustedDropped());
+        assertEquals(java.util.Set.of(2), router.distrusted("kv"));
+        router.distrust("kv", 2, false);
+        assertEquals(OutputRouter.Verdict.APPLIED, router.route(batch("kv", 2, 2, send(C1, 4, "!")), sink));
+    }
+
+    @Test
     void restarted_replica_replays_are_dropped() {
         router.track(C1, "kv");
         for (long seq = 1; seq <= 5; seq++) {
