@@ -2,6 +2,7 @@ package io.replicode.nat;
 
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -48,9 +49,13 @@ public record OutputBatch(String app, int replica, long seq, List<Output> output
             long seq = b.getLong();
             byte[] rest = new byte[b.remaining()];
             b.get(rest);
-            return new OutputBatch(new String(app, StandardCharsets.UTF_8), replica, seq, EventCodec.decodeOutputs(rest));
+            String appName = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(app)).toString();
+            return new OutputBatch(appName, replica, seq, EventCodec.decodeOutputs(rest));
         } catch (BufferUnderflowException e) {
             throw new CodecException("output batch truncated", b.position());
+        } catch (CharacterCodingException e) {
+            // Lenient decoding would turn the name into one that encodes differently, or not at all.
+            throw new CodecException("app name is not valid UTF-8", 2);
         }
     }
 }
