@@ -65,14 +65,19 @@ public final class DigestLog implements AutoCloseable {
         Files.createDirectories(file.getParent());
         boolean fresh = !Files.exists(file) || Files.size(file) < HEADER;
         channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        if (fresh) {
-            channel.truncate(0);
-            ByteBuffer h = ByteBuffer.allocate(HEADER).put(MAGIC).putShort((short) 1).putShort((short) 0);
-            channel.write(h.flip(), 0);
-            channel.position(HEADER);
-        } else {
-            long end = scan(channel, file, null, Long.MAX_VALUE);
-            channel.position(end);
+        try {
+            if (fresh) {
+                channel.truncate(0);
+                ByteBuffer h = ByteBuffer.allocate(HEADER).put(MAGIC).putShort((short) 1).putShort((short) 0);
+                channel.write(h.flip(), 0);
+                channel.position(HEADER);
+            } else {
+                long end = scan(channel, file, null, Long.MAX_VALUE);
+                channel.position(end);
+            }
+        } catch (IOException | RuntimeException e) {
+            channel.close(); // a refused log must not keep its file open
+            throw e;
         }
     }
 

@@ -487,6 +487,9 @@ public final class ReplayLog implements AutoCloseable {
             boolean newest = i == files.size() - 1;
             long nameSeq = Long.parseLong(file.getFileName().toString().substring(0, 20));
             long fileSize = Files.size(file);
+            if (!newest && fileSize < headerSize()) {
+                throw corrupt(file, fileSize, "segment cut short inside its " + headerSize() + "-byte header");
+            }
             if (newest && fileSize < headerSize()) {
                 // Created but never completed: a crash while starting the segment.
                 Files.delete(file);
