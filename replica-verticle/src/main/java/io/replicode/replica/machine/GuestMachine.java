@@ -408,8 +408,8 @@ public final class GuestMachine implements AutoCloseable {
             if (size < 0 || size > 10_000_000) {
                 throw new java.io.IOException("snapshot table " + t + " has size " + size);
             }
-            if (size > table.size()) {
-                table.grow(size - table.size(), -1, instance);
+            if (size > table.size() && table.grow(size - table.size(), -1, instance) < 0) {
+                throw new java.io.IOException("snapshot table " + t + " has size " + size + ", beyond the module's maximum");
             }
             for (int i = 0; i < size; i++) {
                 table.setRef(i, d.readInt(), instance);

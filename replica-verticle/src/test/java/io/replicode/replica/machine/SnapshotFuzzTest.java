@@ -1,0 +1,573 @@
+package io.replicode.replica.machine;
+
+import static io.replicode.replica.machine.Guests.config;
+import static io.replicode.replica.machine.Guests.data;
+import static io.replicode.replica.machine.Guests.open;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.replicode.replica.module.Engine;
+import io.replicode.replica.module.GuestModule;
+import io.replicode.replica.wasi.fs.DirectoryNode;
+import io.replicode.replica.wasi.fs.FileNode;
+import io.replicode.replica.wasi.fs.FsLimits;
+import io.replicode.replica.wasi.fs.VirtualFileSystem;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongUnaryOperator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Seeded fuzzing of the snapshot readers: the snapshot codec (header, lengths, checksum, inflate) over a
+ * million mutated snapshots, the virtual filesystem's reader over 400,000, and real echo-guest snapshots
+ * restored into fresh machines over ten thousand times after structure-aware damage to their body (every
+ * field of the machine, memory index, table, network and descriptor state, with the checksum recomputed so
+ * that the damage reaches the reader). Nothing may hang, allocate beyond the caller's cap or throw anything
+ * but the documented error ({@link SnapshotException}; {@link IOException} for the filesystem), and what
+ * restores snapshots again to the same digest. {@code -Dreplicode.fuzz.seed=N} reruns with another seed.
+ */
+class SnapshotFuzzTest {
+    private static final long SEED = Long.getLong("replicode.fuzz.seed", 0x5EED_0003L);
+    private static final long MAX_RAW = 1 << 20;
+
+    /** Header, lengths, flags, checksum and deflate stream: checked before the reader sees a byte. */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void snapshot_codec_gives_snapshot_errors_or_round_trips() {
+        SplittableRandom r = new SplittableRandom(SEED);
+        List<byte[]> corpus = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            byte[] body = smallBody(r);
+            corpus.add(SnapshotCodec.encode(out -> out.write(body), r.nextBoolean()));
+        }
+        // The cap is the caller's: a header may claim up to MAX_RAW bytes, and inflating allocates them.
+        Fuzz.run("SnapshotCodec.decode", SEED, 1_000_000, corpus, len -> MAX_RAW + 64L * len, input -> {
+            byte[][] seen = new byte[1][];
+            try {
+                SnapshotCodec.decode(input, MAX_RAW, in -> seen[0] = readSmallBody(in));
+            } catch (SnapshotException e) {
+                assertTrue(e.getMessage().contains("Fix:"), e.getMessage());
+                return;
+            }
+            boolean compressed = (input[11] & 1) != 0;
+            byte[] again = SnapshotCodec.encode(out -> out.write(seen[0]), compressed);
+            if (!compressed) {
+                assertArrayEquals(input, again, "re-encoding gives the decoded bytes");
+            }
+            assertEquals(ByteBuffer.wrap(input, 16, 4).getInt(), ByteBuffer.wrap(again, 16, 4).getInt(), "checksum");
+        });
+    }
+
+    /** The filesystem part of a snapshot, read on its own: damage is an IOException, anything read is canonical. */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void filesystem_reader_gives_io_errors_or_reads_a_canonical_tree() throws IOException {
+        SplittableRandom r = new SplittableRandom(SEED + 1);
+        List<byte[]> corpus = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            corpus.add(fsBytes(randomFs(r)));
+        }
+        // A file's content arrives in chunks of up to 64 KiB, each allocated before its bytes are read.
+        Fuzz.run("VirtualFileSystem.readFrom", SEED + 1, 400_000, corpus, len -> 80_000 + 64L * len, input -> {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(input));
+            VirtualFileSystem fs;
+            try {
+                fs = VirtualFileSystem.readFrom(in, () -> 7);
+            } catch (IOException e) {
+                assertTrue(e.getMessage().startsWith("virtual filesystem snapshot rejected at byte"), e.getMessage());
+                return;
+            }
+            assertTrue(fs.usedBytes() <= fs.limits().maxBytes() && fs.usedInodes() <= fs.limits().maxInodes());
+            byte[] consumed = Arrays.copyOf(input, input.length - in.available());
+            assertArrayEquals(consumed, fsBytes(fs), "what was read writes back to the same bytes");
+        });
+    }
+
+    /**
+     * Real snapshots of the echo guest (parked with a buffered connection), damaged field by field and region
+     * by region, then re-checksummed and restored into fresh machines.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void damaged_guest_snapshots_are_refused_or_restore_consistently() throws IOException {
+        restoreRounds(Engine.INTERPRETER, SEED + 2, Integer.getInteger("replicode.fuzz.restoreRounds", 12_000));
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void damaged_guest_snapshots_are_refused_by_compiled_machines_too() throws IOException {
+        restoreRounds(Engine.COMPILER, SEED + 3, 2_000);
+    }
+
+    private static void restoreRounds(Engine engine, long seed, int rounds) throws IOException {
+        GuestModule module = Guests.module("echo_server", engine);
+        byte[] snapshot;
+        try (GuestMachine a = GuestMachine.create(module, config("echo", "echo"))) {
+            Guests.Script s = new Guests.Script();
+            a.apply(s.next());
+            a.apply(s.next(open(1, "echo"), data(1, "buffered bytes")));
+            a.apply(s.next(open(2, "echo")));
+            snapshot = a.snapshot();
+        }
+        byte[][] raw = new byte[1][];
+        SnapshotCodec.decode(snapshot, Long.MAX_VALUE, in -> raw[0] = in.readAllBytes());
+        Layout layout = Layout.of(raw[0]);
+        SplittableRandom r = new SplittableRandom(seed);
+        List<byte[]> sweep = new ArrayList<>();
+        List<String> swept = new ArrayList<>();
+        for (int[] field : layout.fields) {
+            for (long v : Fuzz.FIELDS) {
+                byte[] b = layout.body.clone();
+                Fuzz.put(b, field[0], field[1], v);
+                sweep.add(b);
+                swept.add("body field at byte " + field[0] + " (" + field[1] + " bytes) set to " + v);
+            }
+        }
+        int restored = 0;
+        for (int round = 0; round < rounds; round++) {
+            byte[] input;
+            String what;
+            if (round < sweep.size()) {
+                byte[] body = sweep.get(round);
+                input = SnapshotCodec.encode(out -> out.write(body), true);
+                what = swept.get(round);
+            } else {
+                int kind = r.nextInt(10);
+                if (kind == 0) {
+                    input = Fuzz.mutate(snapshot, snapshot, r);
+                    what = "raw snapshot mutated";
+                } else {
+                    byte[] body = kind < 6 ? layout.mutateFields(r) : layout.mutateRegion(r);
+                    input = SnapshotCodec.encode(out -> out.write(body), r.nextBoolean());
+                    what = kind < 6 ? "fields mutated" : "region mutated";
+                }
+            }
+            try (GuestMachine b = GuestMachine.create(module, config("echo", "echo"))) {
+                try {
+                    b.restore(input);
+                } catch (SnapshotException e) {
+                    assertTrue(e.getMessage().contains("Fix:"), e.getMessage());
+                    continue;
+                }
+                restored++;
+                try (GuestMachine c = GuestMachine.create(module, config("echo", "echo"))) {
+                    c.restore(b.snapshot());
+                    assertArrayEquals(b.digest(), c.digest(), "a restored state snapshots to the same digest");
+                }
+            } catch (Throwable t) {
+                throw new AssertionError(engine + " restore round " + round + " of seed " + seed + " (" + what
+                        + ") failed: " + t, t);
+            }
+        }
+        assertTrue(restored > rounds / 50 && restored < rounds - rounds / 50, "restored " + restored + " of " + rounds);
+        System.out.printf("GuestMachine.restore (%s): %,d damaged snapshots (%,d fields swept), %,d restored%n",
+                engine, rounds, layout.fields.size(), restored);
+    }
+
+    /**
+     * A snapshot body (GuestMachine.writeState) with the offset and width of each fixed-size field, and where
+     * its memory chunks and its filesystem lie: lets mutations aim at structure rather than at guest bytes.
+     */
+    private record Layout(byte[] body, List<int[]> fields, int memoryContentStart, int memoryEnd, int fsStart, int fsEnd) {
+        static Layout of(byte[] body) throws IOException {
+            ByteBuffer b = ByteBuffer.wrap(body);
+            List<int[]> fields = new ArrayList<>();
+            utf(b, fields); // module sha256
+            utf(b, fields); // app
+            field(b, fields, 1); // machine state
+            utf(b, fields); // stop reason
+            field(b, fields, 8); // last seq
+            field(b, fields, 4); // asyncify buffer start
+            field(b, fields, 4); // and end
+            field(b, fields, 4); // memory pages
+            int memoryContentStart = b.position();
+            while ((int) field(b, fields, 4) != -1) { // chunk index
+                b.position(b.position() + 4096);
+            }
+            int memoryEnd = b.position();
+            long globals = field(b, fields, 4);
+            for (int i = 0; i < 2 * globals; i++) {
+                field(b, fields, 8);
+            }
+            long tables = field(b, fields, 4);
+            for (int t = 0; t < tables; t++) {
+                long size = field(b, fields, 4);
+                for (int i = 0; i < size; i++) {
+                    field(b, fields, 4);
+                }
+            }
+            for (int i = 0; i < 5; i++) { // clock, fuel, wait, timer, dropped log bytes
+                field(b, fields, 8);
+            }
+            b.position(b.position() + 32); // random key
+            field(b, fields, 8); // random counter
+            for (int i = 0; i < 3; i++) { // network counters
+                field(b, fields, 8);
+            }
+            long connections = field(b, fields, 4);
+            for (int i = 0; i < connections; i++) {
+                field(b, fields, 8);
+                utf(b, fields);
+                for (int k = 0; k < 3; k++) {
+                    field(b, fields, 8);
+                }
+                field(b, fields, 1);
+                long buffered = field(b, fields, 4);
+                b.position(b.position() + (int) buffered);
+            }
+            long listeners = field(b, fields, 4);
+            for (int i = 0; i < listeners; i++) {
+                utf(b, fields);
+                long pending = field(b, fields, 4);
+                for (int k = 0; k < pending; k++) {
+                    field(b, fields, 8);
+                }
+            }
+            int fsStart = b.position();
+            DataInputStream fs = new DataInputStream(new ByteArrayInputStream(body, fsStart, body.length - fsStart));
+            VirtualFileSystem.readFrom(fs, () -> 0);
+            b.position(body.length - fs.available());
+            int fsEnd = b.position();
+            long fds = field(b, fields, 4);
+            for (int i = 0; i < fds; i++) {
+                field(b, fields, 4); // fd
+                field(b, fields, 4); // flags
+                field(b, fields, 8); // rights
+                field(b, fields, 8); // inheriting rights
+                long kind = field(b, fields, 1);
+                switch ((int) kind) {
+                    case 0 -> field(b, fields, 1);
+                    case 1 -> utf(b, fields);
+                    case 2 -> field(b, fields, 8);
+                    case 3 -> {
+                        field(b, fields, 8);
+                        utf(b, fields);
+                    }
+                    default -> {
+                        field(b, fields, 8);
+                        field(b, fields, 8);
+                    }
+                }
+            }
+            assertEquals(body.length, b.position(), "the layout accounts for every byte of the body");
+            return new Layout(body, fields, memoryContentStart, memoryEnd, fsStart, fsEnd);
+        }
+
+        private static long field(ByteBuffer b, List<int[]> fields, int width) {
+            fields.add(new int[] {b.position(), width});
+            return switch (width) {
+                case 1 -> b.get();
+                case 2 -> b.getShort() & 0xFFFF;
+                case 4 -> b.getInt();
+                default -> b.getLong();
+            };
+        }
+
+        private static void utf(ByteBuffer b, List<int[]> fields) {
+            long len = field(b, fields, 2);
+            b.position(b.position() + (int) len);
+        }
+
+        /** One to three fields set to a boundary value, a neighbour of their own value, or random bits. */
+        byte[] mutateFields(SplittableRandom r) {
+            byte[] b = body.clone();
+            int n = 1 + (r.nextInt(4) == 0 ? r.nextInt(3) : 0);
+            for (int i = 0; i < n; i++) {
+                int[] f = fields.get(r.nextInt(fields.size()));
+                long v = switch (r.nextInt(3)) {
+                    case 0 -> Fuzz.FIELDS[r.nextInt(Fuzz.FIELDS.length)];
+                    case 1 -> Fuzz.get(b, f[0], f[1]) + r.nextInt(33) - 16;
+                    default -> r.nextLong();
+                };
+                Fuzz.put(b, f[0], f[1], v);
+            }
+            return b;
+        }
+
+        /** Generic mutations inside one region: machine header, memory index, host state, filesystem, descriptors. */
+        byte[] mutateRegion(SplittableRandom r) {
+            int[][] regions = {{0, memoryContentStart}, {memoryEnd, fsStart}, {fsStart, fsEnd}, {fsEnd, body.length},
+                    {0, body.length}};
+            int[] region = regions[r.nextInt(regions.length)];
+            byte[] part = Arrays.copyOfRange(body, region[0], region[1]);
+            byte[] mutated = Fuzz.mutate(part, part, r);
+            byte[] out = new byte[body.length - part.length + mutated.length];
+            System.arraycopy(body, 0, out, 0, region[0]);
+            System.arraycopy(mutated, 0, out, region[0], mutated.length);
+            System.arraycopy(body, region[1], out, region[0] + mutated.length, body.length - region[1]);
+            return out;
+        }
+    }
+
+    private static byte[] smallBody(SplittableRandom r) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeUTF(r.nextBoolean() ? "echo" : "é".repeat(r.nextInt(20)));
+            int n = r.nextInt(r.nextBoolean() ? 4 : 40);
+            out.writeInt(n);
+            for (int i = 0; i < n; i++) {
+                out.writeLong(r.nextInt(4) == 0 ? 0 : r.nextLong());
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Reads what {@link #smallBody} writes, as a machine reads its state: counts checked before use. */
+    private static byte[] readSmallBody(DataInputStream in) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeUTF(in.readUTF());
+        int n = in.readInt();
+        if (n < 0 || n > 1000) {
+            throw new IOException("count " + n);
+        }
+        out.writeInt(n);
+        for (int i = 0; i < n; i++) {
+            out.writeLong(in.readLong());
+        }
+        return bytes.toByteArray();
+    }
+
+    /** A filesystem with nested directories, files, a hard link, a symlink and an open unlinked file. */
+    private static VirtualFileSystem randomFs(SplittableRandom r) {
+        VirtualFileSystem fs = new VirtualFileSystem(List.of("/data", "/tmp"), new FsLimits(1 << 20, 1000, 1 << 16), () -> 5);
+        DirectoryNode data = fs.preopen("/data");
+        int dirs = r.nextInt(4);
+        String path = "";
+        for (int i = 0; i < dirs; i++) {
+            path += (i == 0 ? "" : "/") + "d" + i;
+            fs.createDirectory(data, path);
+        }
+        String dir = path.isEmpty() ? "" : path + "/";
+        int files = 1 + r.nextInt(4);
+        for (int i = 0; i < files; i++) {
+            FileNode f = (FileNode) fs.open(data, 0, dir + "f" + i + (i % 2 == 0 ? "" : "-ü"), VirtualFileSystem.OFLAG_CREAT, true);
+            byte[] content = new byte[r.nextInt(r.nextBoolean() ? 8 : 200)];
+            r.nextBytes(content);
+            fs.write(f, 0, content, 0, content.length);
+            fs.close(f);
+        }
+        if (r.nextBoolean()) {
+            fs.link(data, 0, dir + "f0", data, "hard");
+        }
+        if (r.nextBoolean()) {
+            fs.symlink(dir.isEmpty() ? "f0" : dir + "f0", data, "soft");
+        }
+        if (r.nextBoolean()) {
+            DirectoryNode tmp = fs.preopen("/tmp");
+            FileNode scratch = (FileNode) fs.open(tmp, 0, "scratch", VirtualFileSystem.OFLAG_CREAT, true);
+            fs.write(scratch, 0, "temp".getBytes(StandardCharsets.UTF_8), 0, 4);
+            fs.unlinkFile(tmp, "scratch");
+        }
+        return fs;
+    }
+
+    private static byte[] fsBytes(VirtualFileSystem fs) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            fs.writeTo(out);
+        }
+        return bytes.toByteArray();
+    }
+
+    /**
+     * The fuzzing loop and its mutations. Every input first goes through a deterministic sweep of each corpus
+     * entry (every truncation, every byte set to each interesting value, every 2/4/8-byte field overwritten
+     * with each boundary value), then random stacks of mutations: bit flips, byte replacements, truncation,
+     * insertion, removal, duplication and splicing of two valid inputs. A copy of nat's
+     * {@code CodecFuzzTest.Fuzz} (test classes are not shared between modules), with the allocation bound
+     * given per reader.
+     */
+    static final class Fuzz {
+        private static final int[] BYTES = {0x00, 0xFF, 0x7F, 0x80, 0x01, 0xFE};
+        private static final long[] FIELDS = {0, 1, -1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x10000,
+                Integer.MAX_VALUE, Integer.MIN_VALUE, 0xFFFF_FFFFL, Long.MAX_VALUE, Long.MIN_VALUE};
+        private static final com.sun.management.ThreadMXBean THREADS =
+                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+        interface Check {
+            void accept(byte[] input) throws Exception;
+        }
+
+        private Fuzz() {}
+
+        /**
+         * Feeds {@code count} inputs (sweep first, then random mutations) to {@code check}; an input that makes
+         * the check throw, or allocate more than {@code bound} of its length, fails with seed and hex.
+         */
+        static void run(String reader, long seed, int count, List<byte[]> corpus, LongUnaryOperator bound, Check check) {
+            SplittableRandom r = new SplittableRandom(seed ^ 0x9E37_79B9_7F4A_7C15L);
+            List<byte[]> sweep = new ArrayList<>();
+            for (int i = 0; i < Math.min(8, corpus.size()); i++) {
+                sweep(corpus.get(i), sweep);
+            }
+            long maxAllocated = 0;
+            for (int i = 0; i < count; i++) {
+                byte[] input = i < sweep.size() ? sweep.get(i)
+                        : mutate(corpus.get(r.nextInt(corpus.size())), corpus.get(r.nextInt(corpus.size())), r);
+                long limit = bound.applyAsLong(input.length);
+                long allocated = accept(reader, seed, i, input, check);
+                if (allocated > limit) {
+                    // The first run of a path loads classes and links call sites: measure again, warm.
+                    allocated = accept(reader, seed, i, input, check);
+                }
+                maxAllocated = Math.max(maxAllocated, allocated);
+                if (allocated > limit) {
+                    fail(reader + " allocated " + allocated + " bytes for an input of " + input.length + " on input #"
+                            + i + " of seed " + seed + ": " + HexFormat.of().formatHex(input));
+                }
+            }
+            System.out.printf("%s: %,d inputs (%,d swept), seed %d, at most %,d bytes allocated per input%n",
+                    reader, count, Math.min(count, sweep.size()), seed, maxAllocated);
+        }
+
+        /** Runs one check; returns the bytes it allocated. */
+        private static long accept(String reader, long seed, int i, byte[] input, Check check) {
+            long before = THREADS.getCurrentThreadAllocatedBytes();
+            try {
+                check.accept(input);
+            } catch (Throwable t) {
+                throw new AssertionError(reader + " failed on input #" + i + " of seed " + seed + " (rerun: "
+                        + "-Dreplicode.fuzz.seed=" + seed + "): " + t + "\ninput (" + input.length + " bytes): "
+                        + HexFormat.of().formatHex(input), t);
+            }
+            return THREADS.getCurrentThreadAllocatedBytes() - before;
+        }
+
+        static void checkOffset(int offset, byte[] input) {
+            assertTrue(offset >= 0 && offset <= input.length, "error offset " + offset + " outside the input");
+        }
+
+        static byte[] bytes(SplittableRandom r, int n) {
+            byte[] b = new byte[n];
+            for (int i = 0; i < n; i++) {
+                b[i] = (byte) r.nextInt(256);
+            }
+            return b;
+        }
+
+        private static void sweep(byte[] seed, List<byte[]> out) {
+            for (int len = 0; len < seed.length; len++) {
+                out.add(Arrays.copyOf(seed, len));
+            }
+            for (int at = 0; at < seed.length; at++) {
+                for (int v : BYTES) {
+                    byte[] b = seed.clone();
+                    b[at] = (byte) v;
+                    out.add(b);
+                }
+            }
+            for (int width : new int[] {2, 4, 8}) {
+                for (int at = 0; at + width <= seed.length; at++) {
+                    for (long v : FIELDS) {
+                        byte[] b = seed.clone();
+                        put(b, at, width, v);
+                        out.add(b);
+                    }
+                }
+            }
+        }
+
+        static byte[] mutate(byte[] seed, byte[] other, SplittableRandom r) {
+            byte[] b = seed;
+            int rounds = r.nextInt(4) == 0 ? 2 + r.nextInt(7) : 1;
+            for (int i = 0; i < rounds; i++) {
+                b = mutateOnce(b, other, r);
+            }
+            return b;
+        }
+
+        private static byte[] mutateOnce(byte[] b, byte[] other, SplittableRandom r) {
+            int n = b.length;
+            int op = r.nextInt(9);
+            if (n == 0 && op != 4 && op != 6) {
+                return b;
+            }
+            byte[] out;
+            switch (op) {
+                case 0 -> { // bit flip
+                    out = b.clone();
+                    out[r.nextInt(n)] ^= (byte) (1 << r.nextInt(8));
+                }
+                case 1 -> { // interesting byte
+                    out = b.clone();
+                    out[r.nextInt(n)] = (byte) BYTES[r.nextInt(BYTES.length)];
+                }
+                case 2 -> { // random byte
+                    out = b.clone();
+                    out[r.nextInt(n)] = (byte) r.nextInt(256);
+                }
+                case 3 -> out = Arrays.copyOf(b, r.nextInt(n)); // truncation
+                case 4 -> { // insertion
+                    int at = r.nextInt(n + 1);
+                    byte[] ins = bytes(r, 1 + r.nextInt(16));
+                    out = new byte[n + ins.length];
+                    System.arraycopy(b, 0, out, 0, at);
+                    System.arraycopy(ins, 0, out, at, ins.length);
+                    System.arraycopy(b, at, out, at + ins.length, n - at);
+                }
+                case 5 -> { // removal
+                    int at = r.nextInt(n);
+                    int len = 1 + r.nextInt(Math.min(16, n - at));
+                    out = new byte[n - len];
+                    System.arraycopy(b, 0, out, 0, at);
+                    System.arraycopy(b, at + len, out, at, n - at - len);
+                }
+                case 6 -> { // splice: a prefix of one valid input, a suffix of another
+                    int head = r.nextInt(n + 1);
+                    int tail = r.nextInt(other.length + 1);
+                    out = new byte[head + other.length - tail];
+                    System.arraycopy(b, 0, out, 0, head);
+                    System.arraycopy(other, tail, out, head, other.length - tail);
+                }
+                case 7 -> { // a field overwritten with a boundary value (lengths, counts: huge, negative, zero)
+                    int width = new int[] {1, 2, 4, 8}[r.nextInt(4)];
+                    if (n < width) {
+                        return b;
+                    }
+                    out = b.clone();
+                    put(out, r.nextInt(n - width + 1), width, FIELDS[r.nextInt(FIELDS.length)] + r.nextInt(3) - 1);
+                }
+                default -> { // a range duplicated in place
+                    int at = r.nextInt(n);
+                    int len = 1 + r.nextInt(Math.min(32, n - at));
+                    out = new byte[n + len];
+                    System.arraycopy(b, 0, out, 0, at + len);
+                    System.arraycopy(b, at, out, at + len, n - at);
+                }
+            }
+            return out;
+        }
+
+        static long get(byte[] b, int at, int width) {
+            long v = 0;
+            for (int i = 0; i < width; i++) {
+                v = (v << 8) | (b[at + i] & 0xFF);
+            }
+            return v;
+        }
+
+        static void put(byte[] b, int at, int width, long v) {
+            for (int i = 0; i < width; i++) {
+                b[at + i] = (byte) (v >>> (8 * (width - 1 - i)));
+            }
+        }
+    }
+}
