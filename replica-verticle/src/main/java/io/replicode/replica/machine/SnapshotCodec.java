@@ -129,6 +129,11 @@ final class SnapshotCodec {
                     + " (truncated or padded)");
         }
         byte[] raw;
+        if ((flags & FLAG_DEFLATE) != 0 && rawLength > 1032L * length + 1024) {
+            // Deflate expands at most ~1032:1; a larger claim cannot be honest, so refuse before allocating it.
+            throw new SnapshotException("snapshot claims " + rawLength + " bytes from " + length
+                    + " compressed bytes, more than deflate can produce");
+        }
         if ((flags & FLAG_DEFLATE) != 0) {
             raw = inflate(snapshot, HEADER, (int) length, (int) rawLength);
         } else {

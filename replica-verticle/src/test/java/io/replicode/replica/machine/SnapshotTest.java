@@ -95,6 +95,14 @@ class SnapshotTest {
     }
 
     @Test
+    void a_raw_size_deflate_cannot_produce_is_refused_before_allocating() {
+        byte[] snap = sampleSnapshot();
+        // 300 MiB: under the app's cap, but far more than the stored bytes can inflate to.
+        java.nio.ByteBuffer.wrap(snap).putInt(12, 300 << 20);
+        assertTrue(restoreFails(snap).getMessage().contains("more than deflate can produce"));
+    }
+
+    @Test
     void truncated_snapshot_rejected() {
         byte[] snap = sampleSnapshot();
         byte[] cut = java.util.Arrays.copyOf(snap, snap.length - 10);

@@ -9,7 +9,8 @@ final class ByteRing {
 
     ByteRing(int capacity) {
         this.capacity = capacity;
-        this.buf = new byte[Math.min(capacity, 4096)];
+        // Allocated on first write: an idle connection (or one claimed by a snapshot) costs no buffer.
+        this.buf = new byte[0];
     }
 
     int size() {
@@ -26,6 +27,9 @@ final class ByteRing {
 
     /** Appends all of {@code src}; the caller checked {@link #free()}. */
     void write(byte[] src) {
+        if (src.length == 0) {
+            return;
+        }
         if (src.length > free()) {
             throw new IllegalStateException("receive buffer overflow: " + src.length + " > " + free());
         }
@@ -40,6 +44,9 @@ final class ByteRing {
     /** Removes and returns up to {@code max} bytes. */
     byte[] read(int max) {
         int n = Math.min(max, size);
+        if (n == 0) {
+            return new byte[0];
+        }
         byte[] out = new byte[n];
         int first = Math.min(n, buf.length - head);
         System.arraycopy(buf, head, out, 0, first);
@@ -70,7 +77,7 @@ final class ByteRing {
         if (needed <= buf.length) {
             return;
         }
-        int cap = buf.length;
+        int cap = Math.max(buf.length, Math.min(capacity, 4096));
         while (cap < needed) {
             cap = Math.min(capacity, cap * 2);
         }

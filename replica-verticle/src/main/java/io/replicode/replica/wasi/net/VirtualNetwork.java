@@ -305,7 +305,8 @@ public final class VirtualNetwork {
         ignoredEvents = d.readLong();
         overflowResets = d.readLong();
         int count = d.readInt();
-        checkCount(count, 1 << 20, "connections");
+        // Pending connections are bounded by the backlogs, accepted ones by the descriptor limit (at most 65536).
+        checkCount(count, listeners.size() * backlogLimit + 65_536, "connections");
         connections.clear();
         for (int i = 0; i < count; i++) {
             long conn = d.readLong();
