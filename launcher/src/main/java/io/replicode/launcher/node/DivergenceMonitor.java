@@ -16,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.IntConsumer;
 
 /**
  * Compares, seq by seq, what the replicas of one app computed (each frame's outputs digest and, every K
@@ -32,7 +31,7 @@ final class DivergenceMonitor {
     private final String app;
     private final int replicas;
     private final PrintWriter out;
-    private final IntConsumer rebuild;
+    private final java.util.function.ObjLongConsumer<Integer> rebuild;
     private final TreeMap<Long, Map<Integer, DigestLog.FrameDigest>> pending = new TreeMap<>();
     private final List<JsonObject> alarms = new ArrayList<>();
     /** Replicas being rebuilt: their digests are ignored and comparisons wait only for the others. */
@@ -43,7 +42,7 @@ final class DivergenceMonitor {
     private long malformed;
     private long divergences;
 
-    DivergenceMonitor(Vertx vertx, String app, int replicas, PrintWriter out, IntConsumer rebuild) {
+    DivergenceMonitor(Vertx vertx, String app, int replicas, PrintWriter out, java.util.function.ObjLongConsumer<Integer> rebuild) {
         this.vertx = vertx;
         this.app = app;
         this.replicas = replicas;
@@ -154,7 +153,7 @@ final class DivergenceMonitor {
                     compare(s, bySeq);
                 }
             }
-            rebuild.accept(replica);
+            rebuild.accept(replica, seq);
         }
     }
 

@@ -54,6 +54,8 @@ public final class EmbeddedNode implements AutoCloseable {
         final List<String> deployments = new ArrayList<>();
         final List<SnapshotStore> snapshots = new ArrayList<>();
         final java.util.Set<Integer> rebuilding = new java.util.HashSet<>();
+        /** The seq at which each replica was last found diverged. */
+        final Map<Integer, Long> divergedAt = new java.util.concurrent.ConcurrentHashMap<>();
         DivergenceMonitor monitor;
 
         AppRuntime(AppConfig config, GuestModule module, GuestConfig genesis, ReplayLog log, SequencerVerticle sequencer) {
@@ -143,7 +145,10 @@ public final class EmbeddedNode implements AutoCloseable {
             }
             for (AppRuntime rt : apps.values()) {
                 rt.monitor = new DivergenceMonitor(vertx, rt.config().name(), config.replicas(), out,
-                        replica -> node.rebuild(rt, replica, config, gatewayId));
+                        (replica, seq) -> {
+                            rt.divergedAt.put(replica, seq);
+                            node.rebuild(rt, replica, config, gatewayId);
+                        });
                 rt.monitor.start();
             }
             // Gateways are listening: now the sequencers may cut their first frames.
@@ -240,7 +245,12 @@ public final class EmbeddedNode implements AutoCloseable {
                     java.nio.file.Files.deleteIfExists(f);
                 }
             }
-            java.nio.file.Files.deleteIfExists(dir.resolveSibling("digests.log"));
+            // The diverged replica's record is evidence: keep it for `replay verify --digests` (and for people).
+            Path record = dir.resolveSibling("digests.log");
+            if (java.nio.file.Files.exists(record)) {
+                java.nio.file.Files.move(record, dir.resolveSibling("digests.diverged-at-" + rt.divergedAt.getOrDefault(replica, 0L) + ".log"),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
             for (int other = 1; other <= rt.snapshots.size(); other++) {
                 if (other != replica) {
                     var latest = rt.snapshots.get(other - 1).latest();

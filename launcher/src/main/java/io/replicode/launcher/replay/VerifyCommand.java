@@ -65,6 +65,11 @@ final class VerifyCommand implements Callable<Integer> {
                     "first replica that recorded them)."})
     Integer replica;
 
+    @Option(names = "--digests", paramLabel = "FILE",
+            description = {"Compare with this digest log instead of a replica's current one",
+                    "(e.g. the digests.diverged-at-SEQ.log a rebuilt replica left behind)."})
+    Path digestsFile;
+
     @Option(names = "--engine", paramLabel = "compiler|interpreter",
             description = "How the guest runs (default: compiler).")
     Engine engine = Engine.COMPILER;
@@ -104,7 +109,13 @@ final class VerifyCommand implements Callable<Integer> {
         }
         int n = replica(rec, modules.canary() != null);
         RecordedDigests digests = null;
-        if (n > 0 && Files.isRegularFile(rec.digests(n))) {
+        if (digestsFile != null) {
+            if (!Files.isRegularFile(digestsFile)) {
+                throw new UserError("digest log " + digestsFile + " does not exist", "check the path given with --digests");
+            }
+            digests = RecordedDigests.open(digestsFile);
+            out.println("comparing with " + digestsFile);
+        } else if (n > 0 && Files.isRegularFile(rec.digests(n))) {
             digests = RecordedDigests.open(rec.digests(n));
             out.println("comparing with replica " + n + "'s digests: " + digests.file()
                     + (replica == null ? " (--replica N picks another)" : ""));

@@ -82,6 +82,7 @@ class DivergenceTest {
         AppConfig probe = new AppConfig("probe", TestGuests.module("probe"), List.of("main"), List.of(new TcpBinding(0, "main")),
                 GuestLimits.DEFAULT, 64);
         StringWriter printed = new StringWriter();
+        long alarmSeq;
         EmbeddedNode node = EmbeddedNode.start(new NodeConfig("127.0.0.1", Engine.COMPILER, data, Batching.DEFAULT, List.of(probe),
                 0, 3, ReplayLog.FsyncPolicy.ALWAYS, 1000), new PrintWriter(printed, true), hook);
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), node.tcpEndpoints().get(0).port())) {
@@ -122,10 +123,31 @@ class DivergenceTest {
                 return r.size() == 3 && points.size() == 1;
             });
             assertEquals(1, divergence(node).getInteger("divergences"), "the rebuilt replica agrees: no new alarm");
+            alarmSeq = alarm.getLong("seq");
         } finally {
             node.close();
         }
         assertFalse(printed.toString().contains("could not be rebuilt"), printed.toString());
+
+        // Offline: re-executing the log agrees with the healthy replica's record ...
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cli = io.replicode.launcher.ReplicodeCommand.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        assertEquals(0, cli.execute("replay", "verify", "--data", data.toString(), "--app", "probe", "--replica", "1"),
+                out + "\n" + err);
+        assertTrue(out.toString().contains("0 divergences"), out.toString());
+        // ... and names the exact frame where the diverged replica's preserved record parts from it.
+        Path diverged = data.resolve("probe/replica-2/digests.diverged-at-" + alarmSeq + ".log");
+        assertTrue(java.nio.file.Files.exists(diverged), "the diverged replica's record is kept");
+        StringWriter out2 = new StringWriter();
+        var cli2 = io.replicode.launcher.ReplicodeCommand.commandLine();
+        cli2.setOut(new PrintWriter(out2, true));
+        cli2.setErr(new PrintWriter(new StringWriter(), true));
+        assertEquals(1, cli2.execute("replay", "verify", "--data", data.toString(), "--app", "probe", "--digests", diverged.toString()),
+                out2.toString());
+        assertTrue(out2.toString().contains("DIVERGENCE at frame " + alarmSeq), out2.toString());
     }
 
     /** The alarm's seq must be the first frame at which replica 1 recorded the alarm's expected digest. */
