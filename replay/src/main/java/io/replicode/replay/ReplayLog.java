@@ -121,6 +121,7 @@ public final class ReplayLog implements AutoCloseable {
     private final List<Segment> segments = new ArrayList<>();
     private final Recovery recovery;
     private final Object lock = new Object();
+    private final boolean readOnly;
     private FileChannel writer;
     private byte[] lastHash;
     private long lastSeq;
@@ -130,10 +131,22 @@ public final class ReplayLog implements AutoCloseable {
     private final ArrayDeque<CompletableFuture<Void>> unsynced = new ArrayDeque<>();
     private final Thread flusher;
 
-    private ReplayLog(Path dir, String app, Options options) throws IOException {
+    private ReplayLog(Path dir, String app, Options options, boolean readOnly) throws IOException {
         this.dir = dir;
         this.app = app;
         this.options = options;
+        this.readOnly = readOnly;
+        if (readOnly) {
+            if (!Files.isDirectory(dir)) {
+                throw new IOException("there is no log directory " + dir);
+            }
+            this.recovery = recover();
+            if (segments.isEmpty()) {
+                throw new IOException("the log directory " + dir + " holds no segment");
+            }
+            flusher = null;
+            return;
+        }
         Files.createDirectories(dir);
         this.recovery = recover();
         if (segments.isEmpty()) {
@@ -158,7 +171,20 @@ public final class ReplayLog implements AutoCloseable {
      */
     public static ReplayLog open(Path dir, String app, Options options) {
         try {
-            return new ReplayLog(dir, app, options);
+            return new ReplayLog(dir, app, options, false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("replay log open on `" + dir + "` failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens an existing log for reading only (offline tools): every record is checked as by {@link #open},
+     * but nothing is written, a torn tail is reported and ignored rather than cut, and appends are refused.
+     * Safe on the directory of a running node.
+     */
+    public static ReplayLog openReadOnly(Path dir, String app) {
+        try {
+            return new ReplayLog(dir, app, Options.DEFAULT, true);
         } catch (IOException e) {
             throw new UncheckedIOException("replay log open on `" + dir + "` failed: " + e.getMessage(), e);
         }
@@ -201,6 +227,9 @@ public final class ReplayLog implements AutoCloseable {
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         synchronized (lock) {
+            if (readOnly) {
+                throw new IllegalStateException("replay log of '" + app + "' was opened read-only");
+            }
             if (closed) {
                 throw new IllegalStateException("replay log of '" + app + "' is closed");
             }
@@ -359,6 +388,9 @@ public final class ReplayLog implements AutoCloseable {
             }
         }
         synchronized (lock) {
+            if (writer == null) {
+                return;
+            }
             try {
                 writer.force(false);
                 writer.close();
@@ -492,12 +524,15 @@ public final class ReplayLog implements AutoCloseable {
             }
             if (newest && fileSize < headerSize()) {
                 // Created but never completed: a crash while starting the segment.
-                Files.delete(file);
-                torn = "removed incomplete segment `" + file + "` (" + fileSize + " bytes)";
+                if (!readOnly) {
+                    Files.delete(file);
+                }
+                torn = (readOnly ? "ignored" : "removed") + " incomplete segment `" + file + "` (" + fileSize + " bytes)";
                 break;
             }
             Segment seg = new Segment(file, nameSeq);
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = readOnly ? FileChannel.open(file, StandardOpenOption.READ)
+                    : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 checkHeader(ch, file, nameSeq);
                 if (expectSeq >= 0 && nameSeq != expectSeq) {
                     throw corrupt(file, 0, "segment starts at seq " + nameSeq + " but the previous one ended at " + (expectSeq - 1));
@@ -655,7 +690,10 @@ public final class ReplayLog implements AutoCloseable {
         }
     }
 
-    private static String cut(FileChannel ch, Path file, long pos, String what) throws IOException {
+    private String cut(FileChannel ch, Path file, long pos, String what) throws IOException {
+        if (readOnly) {
+            return "ignored torn tail of `" + file + "` from byte " + pos + " (" + what + "; read-only, not cut)";
+        }
         ch.truncate(pos);
         ch.force(true);
         return "cut torn tail of `" + file + "` at byte " + pos + " (" + what + ")";

@@ -98,6 +98,27 @@ class ReplayLogTest {
     }
 
     @Test
+    void read_only_open_checks_everything_but_cuts_and_writes_nothing() throws IOException {
+        try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
+            appendFrames(log, 20);
+        }
+        Path last = segments().get(segments().size() - 1);
+        long size = Files.size(last);
+        try (var ch = java.nio.channels.FileChannel.open(last, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(size - 5);
+        }
+        long damaged = Files.size(last);
+        try (ReplayLog ro = ReplayLog.openReadOnly(dir, "kv")) {
+            assertEquals(19, ro.lastSeq());
+            assertTrue(ro.recovery().tornTail().contains("not cut"), ro.recovery().tornTail());
+            assertEquals(19, ro.read(1, 100).size());
+            assertThrows(IllegalStateException.class, () -> ro.append(new Frame("kv", 1, 20, 0, new byte[0], List.of(), ro.lastHash())));
+        }
+        assertEquals(damaged, Files.size(last), "the file was not touched");
+        assertThrows(java.io.UncheckedIOException.class, () -> ReplayLog.openReadOnly(dir.resolve("nope"), "kv"));
+    }
+
+    @Test
     void zero_filled_last_record_is_a_torn_tail() throws IOException {
         try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
             appendFrames(log, 5);

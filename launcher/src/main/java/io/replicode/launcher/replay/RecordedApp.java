@@ -15,7 +15,8 @@ import java.util.stream.Stream;
 /**
  * What {@code replicode run} left of one app in a data directory ({@code docs/operations.md}): its replay
  * log, genesis, and per replica a digest log and snapshots. Opening checks the log as a restart does: a
- * torn tail is cut and reported, corruption is a {@link UserError} naming file and offset.
+ * torn tail is reported (and left alone: the log is opened read-only), corruption is a {@link UserError}
+ * naming file and offset.
  */
 final class RecordedApp implements AutoCloseable {
     private final String app;
@@ -36,12 +37,13 @@ final class RecordedApp implements AutoCloseable {
                     "replay the data directory of a node that ran the app (replicode run --data DIR)");
         }
         try {
-            // NEVER: this reader appends nothing, so no flusher thread is needed.
-            return new RecordedApp(app, dir, ReplayLog.open(logDir, app, ReplayLog.Options.DEFAULT.withFsync(ReplayLog.FsyncPolicy.NEVER)));
+            // Read-only: the offline tools never change a log (a torn tail is reported, not cut), so they are
+            // safe on the data directory of a running node.
+            return new RecordedApp(app, dir, ReplayLog.openReadOnly(logDir, app));
         } catch (LogCorruptedException e) {
             throw corrupt(e);
         } catch (UncheckedIOException e) {
-            throw new UserError(e.getMessage(), "check that the data directory is readable and writable");
+            throw new UserError(e.getMessage(), "check that the data directory is readable");
         }
     }
 
