@@ -587,7 +587,7 @@ public final class WasiHost {
                 requestedTimerNs = earliestDeadline;
                 out.add(new Output.TimerRequest(earliestDeadline));
             }
-            throw new WasiException(Errno.AGAIN, "poll: nothing ready");
+            throw WasiException.WOULD_BLOCK;
         }
         memory.u32(neventsPtr, events);
         return Errno.SUCCESS;

@@ -152,7 +152,7 @@ public final class VirtualNetwork {
     public StreamSocket accept(ListenerSocket l) {
         StreamSocket s = l.backlog.pollFirst();
         if (s == null) {
-            throw new WasiException(Errno.AGAIN, "accept on '" + l.name + "': no pending connection");
+            throw WasiException.WOULD_BLOCK;
         }
         s.accepted = true;
         return s;
@@ -177,7 +177,7 @@ public final class VirtualNetwork {
             if (s.peerClosed) {
                 return new byte[0];
             }
-            throw new WasiException(Errno.AGAIN, "recv: no data yet");
+            throw WasiException.WOULD_BLOCK;
         }
         byte[] b = s.received.read(max);
         s.consumed += b.length;
@@ -191,7 +191,7 @@ public final class VirtualNetwork {
             if (s.reset || s.peerClosed || s.readShut) {
                 return all;
             }
-            throw new WasiException(Errno.AGAIN, "recv: no data yet");
+            throw WasiException.WOULD_BLOCK;
         }
         return all.length <= max ? all : java.util.Arrays.copyOf(all, max);
     }
@@ -212,7 +212,7 @@ public final class VirtualNetwork {
             return 0;
         }
         if (s.sendCredit <= 0) {
-            throw new WasiException(Errno.AGAIN, "send: window full");
+            throw WasiException.WOULD_BLOCK;
         }
         int n = (int) Math.min(len, s.sendCredit);
         byte[] chunk = n == data.length ? data : java.util.Arrays.copyOf(data, n);
