@@ -206,6 +206,41 @@ class EmbeddedNodeTest {
         assertTrue(status.contains("trap: unreachable"), status);
     }
 
+    @Test
+    void an_app_stopped_before_a_restart_is_reported_stopped_after_it() throws Exception {
+        start("traps", "traps");
+        try (Socket s = connect("traps")) {
+            s.getOutputStream().write(ascii("div0\n"));
+            try {
+                s.getInputStream().read();
+            } catch (SocketException reset) {
+                // the app stopped
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (!node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS).encode().contains("integer divide by zero")) {
+            if (System.nanoTime() > deadline) {
+                fail("the stop never showed in /status");
+            }
+            Thread.sleep(10);
+        }
+        node.close();
+        start("traps", "traps");
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (true) {
+            var status = node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+            var app = status.getJsonArray("apps").getJsonObject(0);
+            if ("stopped".equals(app.getString("state"))) {
+                assertTrue(String.valueOf(app.getString("stoppedReason")).contains("integer divide by zero"), app.encode());
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                fail("after the restart the gateway still says: " + app.encode());
+            }
+            Thread.sleep(10);
+        }
+    }
+
     private static byte[] readLine(InputStream in) throws IOException {
         ByteArrayOutputStream line = new ByteArrayOutputStream();
         for (int b = in.read(); b != '\n'; b = in.read()) {

@@ -89,6 +89,7 @@ public final class ReplicaVerticle extends VerticleBase {
     private long expected;
     private boolean fillingGap;
     private volatile long appliedSeq;
+    private boolean stopAnnounced;
     private volatile String restoredFrom = "genesis";
     private long malformed;
     private long snapshotsTaken;
@@ -249,6 +250,16 @@ public final class ReplicaVerticle extends VerticleBase {
         List<Output> outputs = machine.apply(f);
         appliedSeq = f.seq();
         record(f.seq(), outputs, true);
+        if (machine.state() == GuestMachine.State.STOPPED && !stopAnnounced) {
+            // A stop found while replaying at start never reached the (new) gateways: say it with the first
+            // live frame. Every replica does this at the same frame, so their batches stay identical.
+            stopAnnounced = true;
+            if (outputs.stream().noneMatch(o -> o instanceof Output.Stopped)) {
+                List<Output> withStop = new ArrayList<>(outputs);
+                withStop.add(new Output.Stopped(machine.stopReason()));
+                outputs = withStop;
+            }
+        }
         route(f.seq(), outputs);
         if (f.events().contains(new IngressEvent.SnapshotRequest()) && module.snapshotCapable()) {
             snapshots.save(f.seq(), machine.snapshot());
