@@ -72,8 +72,17 @@ public final class DigestLog implements AutoCloseable {
                 channel.write(h.flip(), 0);
                 channel.position(HEADER);
             } else {
-                long end = scan(channel, file, null, Long.MAX_VALUE);
-                channel.position(end);
+                try (Reader r = Reader.open(file)) {
+                    while (r.next() != null) {
+                        // every record is checked on the way
+                    }
+                    lastSeq = r.lastSeq();
+                    if (r.tornTail() != null) {
+                        channel.truncate(r.position());
+                        tornTail = "cut torn tail of `" + file + "` at byte " + r.position() + " (" + r.tornTail() + ")";
+                    }
+                    channel.position(r.position());
+                }
             }
         } catch (IOException | RuntimeException e) {
             channel.close(); // a refused log must not keep its file open
@@ -123,84 +132,132 @@ public final class DigestLog implements AutoCloseable {
         return readFile(file, fromSeq, max);
     }
 
-    /** Reads a digest log without opening it for writing (for offline tools). */
+    /** Reads a digest log without opening it for writing (for offline tools); corruption is refused. */
     public static List<FrameDigest> readFile(Path file, long fromSeq, int max) {
         List<FrameDigest> out = new ArrayList<>();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            checkHeader(ch, file);
-            long pos = HEADER;
-            long size = ch.size();
-            ByteBuffer head = ByteBuffer.allocate(8);
-            while (pos + 8 <= size && out.size() < max) {
-                head.clear();
-                ch.read(head, pos);
-                head.flip();
-                int len = head.getInt();
-                int crc = head.getInt();
-                if (len <= 0 || len > MAX_RECORD || pos + 8 + len > size) {
-                    break;
-                }
-                ByteBuffer p = ByteBuffer.allocate(len);
-                ch.read(p, pos + 8);
-                if (crc(p.array()) != crc) {
-                    break;
-                }
-                FrameDigest d = decode(p.array(), file, pos);
+        try (Reader r = Reader.open(file)) {
+            FrameDigest d;
+            while (out.size() < max && (d = r.next()) != null) {
                 if (d.seq() >= fromSeq) {
                     out.add(d);
                 }
-                pos += 8 + len;
             }
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException("digest log `" + file + "` cannot be read: " + e.getMessage(), e);
         }
+        return out;
     }
 
-    private long scan(FileChannel ch, Path file, List<FrameDigest> into, long max) throws IOException {
-        checkHeader(ch, file);
-        long pos = HEADER;
-        long size = ch.size();
-        ByteBuffer head = ByteBuffer.allocate(8);
-        while (pos < size) {
-            if (size - pos < 8) {
-                tornTail = cut(ch, pos, "a record header of " + (size - pos) + " bytes");
-                return pos;
-            }
-            head.clear();
-            ch.read(head, pos);
-            head.flip();
-            int len = head.getInt();
-            int crc = head.getInt();
-            if (len <= 0 || len > MAX_RECORD) {
-                throw corrupt(file, pos, "record length " + Integer.toUnsignedString(len));
-            }
-            if (pos + 8 + len > size) {
-                tornTail = cut(ch, pos, "a record of " + len + " bytes, partly written");
-                return pos;
-            }
-            ByteBuffer p = ByteBuffer.allocate(len);
-            ch.read(p, pos + 8);
-            if (crc(p.array()) != crc) {
-                if (pos + 8 + len == size) {
-                    tornTail = cut(ch, pos, "a last record whose checksum does not match");
-                    return pos;
+    /**
+     * Reads a digest log front to back, once (offline tools stream long logs with it). Every record is
+     * checked: a record cut short or failing its checksum at the very end is a torn tail (the log is not
+     * fsynced) and ends the reading, reported by {@link #tornTail()}; anything else wrong is a
+     * {@link LogCorruptedException} naming file and offset.
+     */
+    public static final class Reader implements AutoCloseable {
+        private final Path file;
+        private final long size;
+        private final java.io.DataInputStream in;
+        private long pos = HEADER;
+        private long lastSeq;
+        private String tornTail;
+        private boolean ended;
+
+        private Reader(Path file, long size) throws IOException {
+            this.file = file;
+            this.size = size;
+            this.in = new java.io.DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16));
+            in.skipNBytes(HEADER);
+        }
+
+        /** Opens a digest log for reading; a bad header is a {@link LogCorruptedException}. */
+        public static Reader open(Path file) {
+            try {
+                long size;
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                    checkHeader(ch, file);
+                    size = ch.size();
                 }
-                throw corrupt(file, pos, "record checksum mismatch");
+                return new Reader(file, size);
+            } catch (IOException e) {
+                throw new UncheckedIOException("digest log `" + file + "` cannot be read: " + e.getMessage(), e);
             }
-            FrameDigest d = decode(p.array(), file, pos);
-            if (d.seq() <= lastSeq) {
-                throw corrupt(file, pos, "frame " + d.seq() + " after frame " + lastSeq);
-            }
-            lastSeq = d.seq();
-            pos += 8 + len;
         }
-        return pos;
-    }
 
-    private String cut(FileChannel ch, long pos, String what) throws IOException {
-        ch.truncate(pos);
-        return "cut torn tail of `" + file + "` at byte " + pos + " (" + what + ")";
+        public Path file() {
+            return file;
+        }
+
+        /** The next record, or null at the end of the log (or at a torn tail). */
+        public FrameDigest next() {
+            if (ended) {
+                return null;
+            }
+            try {
+                if (pos == size) {
+                    return end(null);
+                }
+                if (size - pos < 8) {
+                    return end("a record header of " + (size - pos) + " bytes");
+                }
+                int len = in.readInt();
+                int crc = in.readInt();
+                if (len <= 0 || len > MAX_RECORD) {
+                    throw corrupt(file, pos, "record length " + Integer.toUnsignedString(len));
+                }
+                if (pos + 8 + len > size) {
+                    return end("a record of " + len + " bytes, partly written");
+                }
+                byte[] payload = new byte[len];
+                in.readFully(payload);
+                if (crc(payload) != crc) {
+                    if (pos + 8 + len == size) {
+                        return end("a last record whose checksum does not match");
+                    }
+                    throw corrupt(file, pos, "record checksum mismatch");
+                }
+                FrameDigest d = decode(payload, file, pos);
+                if (d.seq() <= lastSeq) {
+                    throw corrupt(file, pos, "frame " + d.seq() + " after frame " + lastSeq);
+                }
+                pos += 8 + len;
+                lastSeq = d.seq();
+                return d;
+            } catch (java.io.EOFException e) {
+                // The file shrank while being read (its replica cut a torn tail): what was read stands.
+                return end("the file ended while reading");
+            } catch (IOException e) {
+                throw new UncheckedIOException("digest log `" + file + "` cannot be read: " + e.getMessage(), e);
+            }
+        }
+
+        private FrameDigest end(String torn) {
+            ended = true;
+            tornTail = torn;
+            return null;
+        }
+
+        /** Byte offset just after the last good record. */
+        public long position() {
+            return pos;
+        }
+
+        /** Seq of the last record read (0 before any). */
+        public long lastSeq() {
+            return lastSeq;
+        }
+
+        /** Why reading stopped before the end of the file, or null. */
+        public String tornTail() {
+            return tornTail;
+        }
+
+        @Override
+        public void close() {
+            try {
+                in.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException("digest log `" + file + "` close failed", e);
+            }
+        }
     }
 
     private static void checkHeader(FileChannel ch, Path file) throws IOException {
