@@ -1,0 +1,113 @@
+package io.replicode.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.RingbufferConfig;
+import com.hazelcast.config.SplitBrainProtectionConfig;
+import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ClusterSettingsTest {
+    private static final List<String> THREE = List.of("127.0.0.1:5701", "127.0.0.1:5702", "127.0.0.1:5703");
+
+    @Test
+    void three_members_give_tcp_join_short_heartbeat_and_majority_protected_rings() {
+        Config c = ClusterSettings.of("127.0.0.1", 5702, THREE).toConfig();
+
+        assertEquals("replicode", c.getClusterName());
+        assertEquals(5702, c.getNetworkConfig().getPort());
+        assertFalse(c.getNetworkConfig().isPortAutoIncrement());
+        assertEquals(List.of("127.0.0.1"), List.copyOf(c.getNetworkConfig().getInterfaces().getInterfaces()));
+        assertFalse(c.getNetworkConfig().getJoin().getMulticastConfig().isEnabled());
+        assertTrue(c.getNetworkConfig().getJoin().getTcpIpConfig().isEnabled());
+        assertEquals(THREE, c.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
+        assertEquals("1", c.getProperty("hazelcast.heartbeat.interval.seconds"));
+        assertEquals("5", c.getProperty("hazelcast.max.no.heartbeat.seconds"));
+
+        SplitBrainProtectionConfig protection = c.getSplitBrainProtectionConfig(ClusterSettings.SPLIT_BRAIN_PROTECTION);
+        assertTrue(protection.isEnabled());
+        assertEquals(2, protection.getMinimumClusterSize());
+        assertEquals(SplitBrainProtectionOn.WRITE, protection.getProtectOn());
+
+        // The wildcard matches every app's ring.
+        RingbufferConfig ring = c.findRingbufferConfig(RingbufferFrameLog.ringName("kv"));
+        assertEquals(ClusterSettings.DEFAULT_RING_CAPACITY, ring.getCapacity());
+        assertEquals(2, ring.getBackupCount());
+        assertEquals(0, ring.getAsyncBackupCount());
+        assertEquals(0, ring.getTimeToLiveSeconds());
+        assertEquals(InMemoryFormat.BINARY, ring.getInMemoryFormat());
+        assertEquals(ClusterSettings.SPLIT_BRAIN_PROTECTION, ring.getSplitBrainProtectionName());
+    }
+
+    @Test
+    void backups_are_the_other_members_up_to_two_and_the_minimum_is_a_majority() {
+        int[][] cases = {{1, 0, 1}, {2, 1, 2}, {3, 2, 2}, {4, 2, 3}, {5, 2, 3}};
+        for (int[] c : cases) {
+            List<String> members = new java.util.ArrayList<>();
+            for (int i = 0; i < c[0]; i++) {
+                members.add("127.0.0.1:" + (5701 + i));
+            }
+            ClusterSettings s = ClusterSettings.of("127.0.0.1", 5701, members);
+            assertEquals(c[1], s.ringBackupCount(), "backups of " + c[0] + " members");
+            assertEquals(c[2], s.minimumClusterSize(), "minimum of " + c[0] + " members");
+        }
+    }
+
+    @Test
+    void a_cluster_of_one_runs_without_split_brain_protection() {
+        Config c = ClusterSettings.of("127.0.0.1", 5701, List.of("127.0.0.1:5701")).toConfig();
+        assertFalse(c.getSplitBrainProtectionConfig(ClusterSettings.SPLIT_BRAIN_PROTECTION).isEnabled());
+        assertNull(c.findRingbufferConfig(RingbufferFrameLog.ringName("kv")).getSplitBrainProtectionName());
+    }
+
+    @Test
+    void settings_that_cannot_form_a_cluster_are_refused_with_a_fix() {
+        var notListed = assertThrows(IllegalArgumentException.class, () -> ClusterSettings.of("127.0.0.1", 5799, THREE));
+        assertTrue(notListed.getMessage().contains("Fix:"), notListed.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ClusterSettings.of("localhost", 5701, THREE));
+        assertThrows(IllegalArgumentException.class, () -> ClusterSettings.parseMembers("127.0.0.1:5701,127.0.0.1"));
+        assertThrows(IllegalArgumentException.class, () -> ClusterSettings.parseMembers("300.0.0.1:5701"));
+        assertThrows(IllegalArgumentException.class, () -> ClusterSettings.of("127.0.0.1", 5701, THREE).withMinimumClusterSize(4));
+        assertThrows(IllegalArgumentException.class, () -> ClusterSettings.of("127.0.0.1", 5701, THREE).withRingCapacity(0));
+        assertEquals(THREE, ClusterSettings.parseMembers(" 127.0.0.1:5701, 127.0.0.1:5702,127.0.0.1:5703 "));
+    }
+
+    @Test
+    void a_base_file_replaces_the_bundled_one(@TempDir Path dir) throws Exception {
+        String bundled = bundled();
+        Path other = dir.resolve("other.xml");
+        Files.writeString(other, bundled.replace("<cluster-name>replicode</cluster-name>", "<cluster-name>staging</cluster-name>"));
+        assertEquals("staging", ClusterSettings.of("127.0.0.1", 5701, THREE).withBaseConfig(other).toConfig().getClusterName());
+
+        Path noRing = dir.resolve("no-ring.xml");
+        Files.writeString(noRing, bundled.replace("replicode.frames.*", "something.else.*"));
+        var e = assertThrows(IllegalStateException.class,
+                () -> ClusterSettings.of("127.0.0.1", 5701, THREE).withBaseConfig(noRing).toConfig());
+        assertTrue(e.getMessage().contains("replicode.frames.*") && e.getMessage().contains("Fix:"), e.getMessage());
+    }
+
+    @Test
+    void the_jar_carries_conf_cluster_xml_unchanged() throws Exception {
+        byte[] inRepo = Files.readAllBytes(Path.of("..", "conf", "cluster.xml"));
+        assertArrayEquals(inRepo, bundled().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String bundled() throws Exception {
+        try (InputStream in = ClusterSettings.class.getResourceAsStream(ClusterSettings.BASE_CONFIG_RESOURCE)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}
