@@ -1,7 +1,6 @@
 package io.replicode.gateway.eventbus;
 
-import io.replicode.gateway.routing.InboundWindow;
-import io.replicode.gateway.routing.Peer;
+import io.replicode.gateway.routing.GuestStream;
 import io.replicode.gateway.routing.Switchboard;
 import io.replicode.nat.IngressEvent;
 import io.vertx.core.Vertx;
@@ -13,29 +12,22 @@ import io.vertx.core.eventbus.Message;
  * window, followed by the end of input; every byte the guest writes is collected (and granted back at
  * once, up to the app's reply limit) until it closes the connection, then sent as the reply.
  */
-final class EventBusExchange implements Peer {
-    private final long id;
-    private final String app;
+final class EventBusExchange extends GuestStream {
     private final Message<Object> message;
-    private final Switchboard switchboard;
     private final Vertx vertx;
     private final long maxReplyBytes;
     private final long timeoutMs;
-    private final InboundWindow inbound;
     private final Buffer reply = Buffer.buffer();
     private long timer = -1;
     private boolean done;
 
     EventBusExchange(long id, String app, Message<Object> message, Switchboard switchboard, Vertx vertx,
-                     int receiveBufferBytes, long maxReplyBytes, long timeoutMs) {
-        this.id = id;
-        this.app = app;
+                     int receiveBufferBytes, long sendWindowBytes, long maxReplyBytes, long timeoutMs) {
+        super(id, app, switchboard, receiveBufferBytes, sendWindowBytes);
         this.message = message;
-        this.switchboard = switchboard;
         this.vertx = vertx;
         this.maxReplyBytes = maxReplyBytes;
         this.timeoutMs = timeoutMs;
-        this.inbound = new InboundWindow(id, receiveBufferBytes, e -> switchboard.emit(app, e));
     }
 
     /** Sends the body and the end of input; call once the connection is open (after its Open event). */
@@ -65,9 +57,12 @@ final class EventBusExchange implements Peer {
             finish();
             return;
         }
+        if (!admitSent(bytes.length)) {
+            return;
+        }
         reply.appendBytes(bytes);
-        // The reply is bounded by maxReplyBytes, not by the send window: the guest may go on writing.
-        switchboard.emit(app, new IngressEvent.Window(id, bytes.length));
+        // Collected at once: the reply is bounded by maxReplyBytes, and the window is granted straight back.
+        delivered(bytes.length, true);
     }
 
     @Override
@@ -93,10 +88,7 @@ final class EventBusExchange implements Peer {
 
     @Override
     public void guestConsumed(int bytes) {
-        if (!inbound.consumed(bytes)) {
-            switchboard.violation(app, id, "the guest consumed " + bytes + " bytes with only "
-                    + inbound.inFlightBytes() + " in flight");
-        }
+        admitConsumed(bytes);
     }
 
     @Override
@@ -128,18 +120,4 @@ final class EventBusExchange implements Peer {
         inbound.discard();
     }
 
-    @Override
-    public long heldFromClient() {
-        return inbound.heldBytes();
-    }
-
-    @Override
-    public int inFlightToGuest() {
-        return inbound.inFlightBytes();
-    }
-
-    @Override
-    public long pendingToClient() {
-        return 0;
-    }
 }

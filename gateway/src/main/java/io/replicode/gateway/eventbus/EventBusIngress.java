@@ -92,7 +92,7 @@ public final class EventBusIngress {
         GatewayConfig.Limits limits = app.limits();
         NatTable.Mapping<?> m = switchboard.open(app.name(), listener, NatTable.Kind.EVENT_BUS,
                 "event bus " + Addresses.request(app.name()) + (message.replyAddress() == null ? "" : " reply " + message.replyAddress()),
-                id -> new EventBusExchange(id, app.name(), message, switchboard, vertx, limits.receiveBufferBytes(),
+                id -> new EventBusExchange(id, app.name(), message, switchboard, vertx, limits.receiveBufferBytes(), limits.sendWindowBytes(),
                         limits.maxReplyBytes(), switchboard.config().requestTimeoutMs()));
         ((EventBusExchange) m.peer()).start(body);
     }

@@ -5,8 +5,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
-import io.replicode.gateway.routing.InboundWindow;
-import io.replicode.gateway.routing.Peer;
+import io.replicode.gateway.routing.GuestStream;
 import io.replicode.gateway.routing.Switchboard;
 import io.replicode.nat.IngressEvent;
 import io.vertx.core.Future;
@@ -30,21 +29,16 @@ import java.util.Set;
  * (502 bad response or reset, 503 app stopped, 504 no answer in time, 413 body too large); after it, the
  * client's connection is reset. A client that goes away mid-exchange resets the guest's connection.
  */
-final class HttpExchange implements Peer {
+final class HttpExchange extends GuestStream {
     /** Response headers that belong to one hop, not to the message: Vert.x sets its own. */
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
             "transfer-encoding", "te", "trailer", "upgrade");
 
-    private final long id;
-    private final String app;
     private final HttpServerRequest request;
     private final HttpServerResponse response;
-    private final Switchboard switchboard;
     private final Vertx vertx;
     private final long maxBodyBytes;
-    private final long sendWindowBytes;
     private final long timeoutMs;
-    private final InboundWindow inbound;
     private final HttpWire wire = new HttpWire();
     private final HttpRequest head;
 
@@ -56,22 +50,17 @@ final class HttpExchange implements Peer {
     private boolean responseEnded;
     private boolean guestFin;
     private boolean done;
-    private long pendingToClient;
     private Future<Void> lastWrite = Future.succeededFuture();
     private long timer = -1;
 
     HttpExchange(long id, String app, HttpServerRequest request, HttpRequest head, Switchboard switchboard, Vertx vertx,
                  int receiveBufferBytes, long sendWindowBytes, long maxBodyBytes, long timeoutMs) {
-        this.id = id;
-        this.app = app;
+        super(id, app, switchboard, receiveBufferBytes, sendWindowBytes);
         this.request = request;
         this.response = request.response();
-        this.switchboard = switchboard;
         this.vertx = vertx;
         this.maxBodyBytes = maxBodyBytes;
-        this.sendWindowBytes = sendWindowBytes;
         this.timeoutMs = timeoutMs;
-        this.inbound = new InboundWindow(id, receiveBufferBytes, e -> switchboard.emit(app, e));
         this.head = head;
     }
 
@@ -146,21 +135,13 @@ final class HttpExchange implements Peer {
     @Override
     public void guestSent(byte[] bytes) {
         int n = bytes.length;
-        pendingToClient += n;
-        if (pendingToClient > sendWindowBytes) {
-            switchboard.violation(app, id, "the guest sent " + pendingToClient + " bytes beyond what the client took,"
-                    + " more than its send window of " + sendWindowBytes);
+        if (!admitSent(n)) {
             return;
         }
         if (!done && !responseEnded) {
             handle(wire.response(bytes));
         }
-        lastWrite.onComplete(ar -> {
-            pendingToClient -= n;
-            if (!done) {
-                switchboard.emit(app, new IngressEvent.Window(id, n));
-            }
-        });
+        lastWrite.onComplete(ar -> delivered(n, !done));
     }
 
     @Override
@@ -192,12 +173,9 @@ final class HttpExchange implements Peer {
 
     @Override
     public void guestConsumed(int bytes) {
-        if (!inbound.consumed(bytes)) {
-            switchboard.violation(app, id, "the guest consumed " + bytes + " bytes with only "
-                    + inbound.inFlightBytes() + " in flight");
-            return;
+        if (admitConsumed(bytes)) {
+            updateReading();
         }
-        updateReading();
     }
 
     @Override
@@ -322,20 +300,5 @@ final class HttpExchange implements Peer {
             vertx.cancelTimer(timer);
             timer = -1;
         }
-    }
-
-    @Override
-    public long heldFromClient() {
-        return inbound.heldBytes();
-    }
-
-    @Override
-    public int inFlightToGuest() {
-        return inbound.inFlightBytes();
-    }
-
-    @Override
-    public long pendingToClient() {
-        return pendingToClient;
     }
 }

@@ -1,7 +1,7 @@
 package io.replicode.gateway.tcp;
 
 import io.replicode.gateway.routing.InboundWindow;
-import io.replicode.gateway.routing.Peer;
+import io.replicode.gateway.routing.GuestStream;
 import io.replicode.gateway.routing.Switchboard;
 import io.replicode.nat.IngressEvent;
 import io.vertx.core.Future;
@@ -24,17 +24,9 @@ import io.vertx.core.net.NetSocket;
  * The client's FIN reaches the guest (as a half-close) only after every byte before it, and the socket is
  * closed once both sides have sent FIN. Every method runs on the gateway's event loop.
  */
-final class TcpConnection implements Peer {
-    private final long id;
-    private final String app;
+final class TcpConnection extends GuestStream {
     private final NetSocket socket;
-    private final long sendWindowBytes;
-    private final Switchboard switchboard;
     private final TcpControl control;
-    private final InboundWindow inbound;
-
-    /** Guest bytes written to the socket whose write has not completed yet. */
-    private long pendingToClient;
     private Future<Void> lastWrite = Future.succeededFuture();
     private boolean clientFin;
     private boolean guestFin;
@@ -43,12 +35,8 @@ final class TcpConnection implements Peer {
 
     TcpConnection(long id, String app, NetSocket socket, int receiveBufferBytes, long sendWindowBytes,
                   Switchboard switchboard) {
-        this.id = id;
-        this.app = app;
+        super(id, app, switchboard, receiveBufferBytes, sendWindowBytes);
         this.socket = socket;
-        this.sendWindowBytes = sendWindowBytes;
-        this.switchboard = switchboard;
-        this.inbound = new InboundWindow(id, receiveBufferBytes, e -> switchboard.emit(app, e));
         this.control = new TcpControl(socket, this::onClientFin);
         socket.handler(this::onClientData);
         socket.closeHandler(v -> onSocketClosed());
@@ -90,22 +78,11 @@ final class TcpConnection implements Peer {
     @Override
     public void guestSent(byte[] bytes) {
         int n = bytes.length;
-        pendingToClient += n;
-        if (pendingToClient > sendWindowBytes) {
-            switchboard.violation(app, id, "the guest sent " + pendingToClient + " bytes beyond what the client took,"
-                    + " more than its send window of " + sendWindowBytes);
-            return;
-        }
-        if (closedByGateway) {
+        if (!admitSent(n) || closedByGateway) {
             return;
         }
         lastWrite = socket.write(Buffer.buffer(bytes));
-        lastWrite.onSuccess(v -> {
-            pendingToClient -= n;
-            if (!closedByGateway) {
-                switchboard.emit(app, new IngressEvent.Window(id, n));
-            }
-        });
+        lastWrite.onSuccess(v -> delivered(n, !closedByGateway));
     }
 
     @Override
@@ -123,12 +100,7 @@ final class TcpConnection implements Peer {
 
     @Override
     public void guestConsumed(int bytes) {
-        if (!inbound.consumed(bytes)) {
-            switchboard.violation(app, id, "the guest consumed " + bytes + " bytes with only "
-                    + inbound.inFlightBytes() + " in flight");
-            return;
-        }
-        if (!closedByGateway) {
+        if (admitConsumed(bytes) && !closedByGateway) {
             control.reading(inbound.accepting());
         }
     }
@@ -166,20 +138,5 @@ final class TcpConnection implements Peer {
         switchboard.finished(id);
         lastWrite.onComplete(ar -> socket.close());
         return true;
-    }
-
-    @Override
-    public long heldFromClient() {
-        return inbound.heldBytes();
-    }
-
-    @Override
-    public int inFlightToGuest() {
-        return inbound.inFlightBytes();
-    }
-
-    @Override
-    public long pendingToClient() {
-        return pendingToClient;
     }
 }

@@ -1,0 +1,71 @@
+package io.replicode.gateway.routing;
+
+import io.replicode.nat.IngressEvent;
+
+/**
+ * The flow-control half every kind of exchange shares: one virtual connection's windows in both directions.
+ * Client bytes go to the guest through an {@link InboundWindow} (at most the guest's receive buffer in
+ * flight); guest bytes count against its send window until the client has taken them, and are then granted
+ * back to the guest with a window event. A guest that breaks either window is reported as a violation.
+ */
+public abstract class GuestStream implements Peer {
+    protected final long id;
+    protected final String app;
+    protected final Switchboard switchboard;
+    protected final InboundWindow inbound;
+    private final long sendWindowBytes;
+    /** Guest bytes taken for the client that have not been granted back to the guest yet. */
+    private long pendingToClient;
+
+    protected GuestStream(long id, String app, Switchboard switchboard, int receiveBufferBytes, long sendWindowBytes) {
+        this.id = id;
+        this.app = app;
+        this.switchboard = switchboard;
+        this.sendWindowBytes = sendWindowBytes;
+        this.inbound = new InboundWindow(id, receiveBufferBytes, e -> switchboard.emit(app, e));
+    }
+
+    /** Counts {@code n} guest bytes against the send window; false (and reported) when the guest overran it. */
+    protected final boolean admitSent(int n) {
+        pendingToClient += n;
+        if (pendingToClient > sendWindowBytes) {
+            switchboard.violation(app, id, "the guest sent " + pendingToClient + " bytes beyond what the client took,"
+                    + " more than its send window of " + sendWindowBytes);
+            return false;
+        }
+        return true;
+    }
+
+    /** The client took {@code n} guest bytes: they leave the window, and the guest may send that much more. */
+    protected final void delivered(int n, boolean grantToGuest) {
+        pendingToClient -= n;
+        if (grantToGuest) {
+            switchboard.emit(app, new IngressEvent.Window(id, n));
+        }
+    }
+
+    /** The guest consumed {@code bytes} of client input; false (and reported) when more than was in flight. */
+    protected final boolean admitConsumed(int bytes) {
+        if (!inbound.consumed(bytes)) {
+            switchboard.violation(app, id, "the guest consumed " + bytes + " bytes with only "
+                    + inbound.inFlightBytes() + " in flight");
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public final long heldFromClient() {
+        return inbound.heldBytes();
+    }
+
+    @Override
+    public final int inFlightToGuest() {
+        return inbound.inFlightBytes();
+    }
+
+    @Override
+    public final long pendingToClient() {
+        return pendingToClient;
+    }
+}
