@@ -1,5 +1,6 @@
 /* resp.c - see resp.h. */
 #include "resp.h"
+#include "inbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,24 +37,7 @@ int resp_has_partial(const resp_parser *p) {
 }
 
 static int make_room(resp_parser *p, size_t more) {
-    if (p->len + more <= p->cap)
-        return 0;
-    if (p->start > 0) {
-        memmove(p->buf, p->buf + p->start, p->len - p->start);
-        p->len -= p->start;
-        p->start = 0;
-    }
-    if (p->len + more <= p->cap)
-        return 0;
-    size_t cap = p->cap ? p->cap : 4096;
-    while (cap < p->len + more)
-        cap *= 2;
-    char *b = realloc(p->buf, cap);
-    if (b == NULL)
-        return -1;
-    p->buf = b;
-    p->cap = cap;
-    return 0;
+    return inbuf_make_room(&p->buf, &p->start, &p->len, &p->cap, more);
 }
 
 int resp_feed(resp_parser *p, const char *data, size_t len) {
