@@ -220,7 +220,11 @@ public final class ReplayLog implements AutoCloseable {
      * the future completes when the frame is durable under the log's fsync policy.
      */
     public CompletableFuture<Void> append(Frame frame) {
-        byte[] payload = FrameCodec.encode(frame);
+        return append(frame, FrameCodec.encode(frame));
+    }
+
+    /** As {@link #append(Frame)}, with the frame's encoding already at hand ({@link FrameCodec#encode}). */
+    public CompletableFuture<Void> append(Frame frame, byte[] payload) {
         if (payload.length > options.maxRecordBytes()) {
             throw new IllegalArgumentException("frame " + frame.seq() + " encodes to " + payload.length
                     + " bytes, above the log's record limit of " + options.maxRecordBytes());

@@ -65,6 +65,8 @@ public final class FrameSequencer {
     private long nextSeq;
     private long lastTimeNs;
     private byte[] lastHash;
+    /** The encoding of the frame {@link #next} returned last (hashed for the chain; the log and bus reuse it). */
+    private byte[] lastEncoded;
     private long inFlight;
     private long lastDurableSeq;
     private long framesSinceSnapshot;
@@ -122,6 +124,11 @@ public final class FrameSequencer {
         }
     }
 
+    /** The encoding of the frame {@link #next} returned last, so it is not encoded again to log and publish. */
+    public byte[] lastEncoded() {
+        return lastEncoded;
+    }
+
     public int pendingEvents() {
         return pending.size();
     }
@@ -163,7 +170,8 @@ public final class FrameSequencer {
             framesSinceSnapshot++;
         }
         Frame f = new Frame(app, epoch, nextSeq++, lastTimeNs, entropy, events, lastHash);
-        lastHash = FrameCodec.hash(FrameCodec.encode(f));
+        lastEncoded = FrameCodec.encode(f);
+        lastHash = FrameCodec.hash(lastEncoded);
         inFlight++;
         pendingSinceNs = pending.isEmpty() ? -1 : nowNs;
         return f;

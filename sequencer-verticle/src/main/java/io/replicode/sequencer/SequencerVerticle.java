@@ -7,7 +7,6 @@ import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
 import io.replicode.nat.OutputBatch;
 import io.replicode.replay.Frame;
-import io.replicode.replay.FrameCodec;
 import io.replicode.replay.ReplayLog;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -141,8 +140,8 @@ public final class SequencerVerticle extends VerticleBase {
         Frame f;
         while ((f = sequencer.next(now, entropy())) != null) {
             Frame frame = f;
-            byte[] encoded = FrameCodec.encode(frame);
-            log.append(frame).whenComplete((v, err) -> context.runOnContext(x -> {
+            byte[] encoded = sequencer.lastEncoded();
+            log.append(frame, encoded).whenComplete((v, err) -> context.runOnContext(x -> {
                 if (err != null) {
                     // A frame that is not durable must not be applied anywhere: stop sequencing this app.
                     System.err.println("replicode: " + app + ": " + err.getMessage());

@@ -108,6 +108,7 @@ class FrameSequencerTest {
         Frame b = s.next(50, E);
         assertEquals(100, b.timeNs(), "the clock went back; frame time did not");
         assertArrayEquals(FrameCodec.hash(FrameCodec.encode(a)), b.prevHash());
+        assertArrayEquals(FrameCodec.encode(b), s.lastEncoded(), "the kept encoding is the frame's, reused by log and bus");
         assertArrayEquals(Frame.GENESIS_HASH, a.prevHash());
     }
 
