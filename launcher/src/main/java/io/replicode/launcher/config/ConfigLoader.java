@@ -419,9 +419,6 @@ public final class ConfigLoader {
                     "add --tcp PORT=" + d.name + " (e.g. --tcp 7007=" + d.name + ") or --http " + d.name);
         }
         List<String> listeners = new ArrayList<>(d.listeners);
-        if (httpWanted && !listeners.contains(d.http)) {
-            listeners.add(d.http);
-        }
         List<TcpBinding> tcp = new ArrayList<>();
         for (PortDraft p : d.tcp) {
             // A port without a listener mentions the app's first one: "main" when none is named yet.
@@ -437,6 +434,10 @@ public final class ConfigLoader {
                 }
             }
             tcp.add(new TcpBinding(p.port(), listener));
+        }
+        // After the listeners the TCP ports name, so fds follow the order of mention.
+        if (httpWanted && !listeners.contains(d.http)) {
+            listeners.add(d.http);
         }
         Path module = workDir.resolve(d.module);
         if (!Files.isRegularFile(module)) {

@@ -83,6 +83,24 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void http_replicas_and_http_port_flags_shape_the_node() {
+        NodeConfig node = ConfigLoader.load(new ConfigLoader.Flags(ConfigLoader.DEFAULT_CONFIG, false, "127.0.0.1", Engine.COMPILER,
+                Path.of("data"), List.of("store=" + TestGuests.module("probe")), List.of("7000=store:resp"), List.of("store"), 5,
+                9090), REPO);
+        AppConfig store = node.apps().get(0);
+        assertEquals("http", store.httpListener(), "--http APP means the app's 'http' listener");
+        assertEquals(List.of("resp", "http"), store.listeners());
+        assertEquals(5, node.replicas());
+        assertEquals(9090, node.httpPort());
+        UserError tooMany = assertThrows(UserError.class, () -> ConfigLoader.load(new ConfigLoader.Flags(ConfigLoader.DEFAULT_CONFIG,
+                false, "127.0.0.1", Engine.COMPILER, Path.of("data"), List.of(), List.of(), List.of(), 17, null), REPO));
+        assertTrue(tooMany.what().contains("--replicas 17"), tooMany.what());
+        NodeConfig named = ConfigLoader.load(new ConfigLoader.Flags(ConfigLoader.DEFAULT_CONFIG, false, "127.0.0.1", Engine.COMPILER,
+                Path.of("data"), List.of("store=" + TestGuests.module("probe")), List.of(), List.of("store:web"), null, null), REPO);
+        assertEquals("web", named.apps().get(0).httpListener(), "an app reachable only over HTTP needs no TCP port");
+    }
+
+    @Test
     void tcp_flag_replaces_the_configured_ports() {
         AppConfig kv = fromRepo(List.of(), List.of("9000=kv")).apps().get(0);
         assertEquals(List.of(new TcpBinding(9000, "resp")), kv.tcp(), "a bare port takes the app's first listener");

@@ -134,6 +134,20 @@ class ClientToolsTest {
         assertTrue(out.contains("\"SET\"") && out.contains("\"GET\""), out);
         assertEquals("OK\n", run("redis-cli", "-p", Integer.toString(resp), "set", "after-benchmark", "1"),
                 "the server still answers after the benchmark");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            var replicas = node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS)
+                    .getJsonObject("pipeline").getJsonObject("apps").getJsonObject("kv").getJsonArray("replicas");
+            java.util.Set<String> points = new java.util.HashSet<>();
+            for (int i = 0; i < replicas.size(); i++) {
+                points.add(replicas.getJsonObject(i).getLong("lastSeq") + "/" + replicas.getJsonObject(i).getString("digest"));
+            }
+            if (replicas.size() == 3 && points.size() == 1) {
+                break;
+            }
+            assertTrue(System.nanoTime() < deadline, "replicas do not agree after the benchmark: " + replicas.encode());
+            Thread.sleep(20);
+        }
     }
 
     @Test
