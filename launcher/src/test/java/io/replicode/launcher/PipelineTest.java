@@ -76,7 +76,7 @@ class PipelineTest {
             await(vertx.deployVerticle(sequencer));
             for (int r = 1; r <= 3; r++) {
                 ReplicaVerticle replica = new ReplicaVerticle(APP, r, module, config, log,
-                        new SnapshotStore(data.resolve("echo/replica-" + r + "/snapshots"), 2), new ReplicaVerticle.Options(5, 4096));
+                        new SnapshotStore(data.resolve("echo/replica-" + r + "/snapshots"), 2), new ReplicaVerticle.Options(4096, java.util.Set.of()));
                 replicas.add(replica);
                 await(vertx.deployVerticle(replica));
             }

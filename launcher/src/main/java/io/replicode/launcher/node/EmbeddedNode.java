@@ -217,7 +217,7 @@ public final class EmbeddedNode implements AutoCloseable {
 
     private static ReplicaVerticle newReplica(AppRuntime rt, int r, NodeConfig node, int gatewayId) {
         return new ReplicaVerticle(rt.config().name(), r, rt.module(), rt.genesis, rt.log(), rt.snapshots.get(r - 1),
-                new ReplicaVerticle.Options(node.snapshotEveryFrames(), 4096, java.util.Set.of(gatewayId))
+                new ReplicaVerticle.Options(4096, java.util.Set.of(gatewayId))
                         .withMachines(HOOK.get().machines(rt.config().name(), r)));
     }
 

@@ -45,31 +45,27 @@ import java.util.concurrent.ExecutorService;
  */
 public final class ReplicaVerticle extends VerticleBase {
     /**
-     * @param snapshotEveryFrames unused since snapshots are requested by frames (kept for compatibility)
-     * @param maxBufferedFrames   early frames held while a gap is filled; beyond, they are re-read from the log
-     * @param gateways            gateways known at start: app-wide outputs (guest logs, a stop) reach them even
-     *                            before they open a connection
+     * @param maxBufferedFrames early frames held while a gap is filled; beyond, they are re-read from the log
+     * @param gateways          gateways known at start: app-wide outputs (guest logs, a stop) reach them even
+     *                          before they open a connection
+     * @param machines          how the replica makes its machine (tests inject faults through it)
      */
-    public record Options(int snapshotEveryFrames, int maxBufferedFrames, java.util.Set<Integer> gateways,
+    public record Options(int maxBufferedFrames, java.util.Set<Integer> gateways,
                           java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> machines) {
-        public static final Options DEFAULT = new Options(1000, 4096, java.util.Set.of());
+        public static final Options DEFAULT = new Options(4096, java.util.Set.of());
 
         public Options {
             gateways = java.util.Set.copyOf(gateways);
             java.util.Objects.requireNonNull(machines, "machines");
         }
 
-        public Options(int snapshotEveryFrames, int maxBufferedFrames, java.util.Set<Integer> gateways) {
-            this(snapshotEveryFrames, maxBufferedFrames, gateways, GuestMachine::create);
+        public Options(int maxBufferedFrames, java.util.Set<Integer> gateways) {
+            this(maxBufferedFrames, gateways, GuestMachine::create);
         }
 
-        public Options(int snapshotEveryFrames, int maxBufferedFrames) {
-            this(snapshotEveryFrames, maxBufferedFrames, java.util.Set.of());
-        }
-
-        /** The same options with another way to make machines (tests inject faults through it). */
+        /** The same options with another way to make machines. */
         public Options withMachines(java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> factory) {
-            return new Options(snapshotEveryFrames, maxBufferedFrames, gateways, factory);
+            return new Options(maxBufferedFrames, gateways, factory);
         }
     }
 
