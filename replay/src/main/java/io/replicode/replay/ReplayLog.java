@@ -277,6 +277,41 @@ public final class ReplayLog implements AutoCloseable {
         return done;
     }
 
+    /**
+     * Starts the log over at {@code frame}, a frame later than the next one expected: every segment is removed
+     * and a new one begins with this frame (its prevHash is taken as the hash of the frame before it). A member
+     * that joins a cluster from a peer's snapshot at frame S keeps its history from S on this way. Returns when
+     * the frame is durable under the log's fsync policy. Old segments are deleted before the new one is written,
+     * so a crash in between leaves an empty log, never one with a hole.
+     */
+    public CompletableFuture<Void> restartWith(Frame frame, byte[] payload) {
+        synchronized (lock) {
+            if (readOnly || closed) {
+                throw new IllegalStateException("replay log of '" + app + "' is " + (readOnly ? "read-only" : "closed"));
+            }
+            if (frame.seq() <= lastSeq + 1) {
+                throw new IllegalArgumentException("restartWith takes a frame after " + (lastSeq + 1) + ", got " + frame.seq()
+                        + "; append it instead");
+            }
+            try {
+                writer.force(false);
+                writer.close();
+                completeAll(null);
+                for (Segment s : segments) {
+                    Files.deleteIfExists(s.file);
+                }
+                segments.clear();
+                startSegment(frame.seq());
+            } catch (IOException e) {
+                throw new UncheckedIOException("replay log restart of `" + dir + "` at frame " + frame.seq() + " failed: "
+                        + e.getMessage() + ". Fix: check the disk (space, permissions)", e);
+            }
+            lastSeq = frame.seq() - 1;
+            lastHash = frame.prevHash().clone();
+        }
+        return append(frame, payload);
+    }
+
     /** Frames from {@code fromSeq} on, at most {@code max}, in order; fewer when the log ends first. */
     public List<Frame> read(long fromSeq, int max) {
         List<Frame> out = new ArrayList<>();

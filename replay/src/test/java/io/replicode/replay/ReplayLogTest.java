@@ -67,6 +67,31 @@ class ReplayLogTest {
     }
 
     @Test
+    void restart_with_a_later_frame_drops_the_old_segments_and_continues_from_it_after_reopen() throws IOException {
+        byte[] prev = new byte[32];
+        prev[0] = 7;
+        Frame joined = new Frame("kv", 2, 5_000, 9, new byte[] {1}, List.of(new IngressEvent.Open(1, "resp")), prev);
+        try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
+            appendFrames(log, 40);
+            assertThrows(IllegalArgumentException.class, () -> log.restartWith(
+                    new Frame("kv", 1, 41, 0, new byte[0], List.of(), log.lastHash()), new byte[0]));
+            log.restartWith(joined, FrameCodec.encode(joined)).join();
+            assertEquals(5_000, log.firstSeq());
+            assertEquals(5_000, log.lastSeq());
+            assertEquals(List.of(joined), log.read(5_000, 10));
+            assertThrows(IllegalArgumentException.class, () -> log.read(4_999, 1));
+            appendFrames(log, 2);
+        }
+        assertEquals(1, segments().size(), "only the restarted segment is left: " + segments());
+        try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
+            assertEquals(5_000, log.firstSeq());
+            assertEquals(5_002, log.lastSeq());
+            assertEquals(joined, log.read(5_000, 1).get(0));
+            assertEquals(3, log.read(5_000, 10).size());
+        }
+    }
+
+    @Test
     void frames_must_be_consecutive_and_chained() {
         try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
             appendFrames(log, 2);
