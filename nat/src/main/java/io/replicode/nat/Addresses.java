@@ -43,4 +43,30 @@ public final class Addresses {
     public static String replicaStatus(String app) {
         return "replicode.app." + app + ".replica-status";
     }
+
+    /** Sequencer → one gateway: the ingress batches of an app that are durable in a frame ({@link IngressAck} bodies). */
+    public static String acks(int gateway) {
+        return "replicode.gateway." + gateway + ".acks";
+    }
+
+    /**
+     * A clustered sequencer announces here (published, JSON) when it starts sequencing an app or stops: gateways
+     * resend the batches not yet acknowledged, replicas repeat the timers their guest waits for.
+     */
+    public static String sequencer(String app) {
+        return "replicode.app." + app + ".sequencer";
+    }
+
+    /**
+     * Inside one cluster member: its history follower → its replicas, each frame once it is in the member's own
+     * replay log (local consumers only; replicas fill gaps from that log).
+     */
+    public static String memberFrames(String app) {
+        return "replicode.member.app." + app + ".frames";
+    }
+
+    /** One cluster member's snapshot service for an app (request/reply): offers and chunks of its newest snapshot. */
+    public static String snapshots(String memberUuid, String app) {
+        return "replicode.member." + memberUuid + ".app." + app + ".snapshots";
+    }
 }

@@ -51,7 +51,8 @@ public final class ReplicaVerticle extends VerticleBase {
      * @param machines          how the replica makes its machine (tests inject faults through it)
      */
     public record Options(int maxBufferedFrames, java.util.Set<Integer> gateways,
-                          java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> machines) {
+                          java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> machines,
+                          String memberFramesAddress) {
         public static final Options DEFAULT = new Options(4096, java.util.Set.of());
 
         public Options {
@@ -60,12 +61,20 @@ public final class ReplicaVerticle extends VerticleBase {
         }
 
         public Options(int maxBufferedFrames, java.util.Set<Integer> gateways) {
-            this(maxBufferedFrames, gateways, GuestMachine::create);
+            this(maxBufferedFrames, gateways, GuestMachine::create, null);
         }
 
         /** The same options with another way to make machines. */
         public Options withMachines(java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> factory) {
-            return new Options(maxBufferedFrames, gateways, factory);
+            return new Options(maxBufferedFrames, gateways, factory, memberFramesAddress);
+        }
+
+        /**
+         * In a cluster member: frames come from the member's history follower on this local address (once they
+         * are in the member's log) instead of from the sequencer's cluster-wide publication.
+         */
+        public Options withMemberFrames(String address) {
+            return new Options(maxBufferedFrames, gateways, machines, address);
         }
     }
 
@@ -94,6 +103,26 @@ public final class ReplicaVerticle extends VerticleBase {
     public static final int STATE_DIGEST_EVERY_FRAMES = 100;
 
     private DigestLog digests;
+    private static final io.vertx.core.eventbus.DeliveryOptions LOCAL_ONLY =
+            new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
+    /** Times the guest waits for that no applied frame has reached yet (guest thread writes, event loop reads). */
+    private final TreeSet<Long> timers = new TreeSet<>();
+
+    /**
+     * A new sequencer took over the app (cluster failover): it does not know what the guest waits for, so the
+     * timers are asked for again (the sequencer keeps one frame per distinct time).
+     */
+    private void repeatTimers() {
+        List<Output> again = new ArrayList<>();
+        synchronized (timers) {
+            for (long at : timers) {
+                again.add(new Output.TimerRequest(at));
+            }
+        }
+        if (!again.isEmpty()) {
+            vertx.eventBus().send(Addresses.control(app), Buffer.buffer(new OutputBatch(app, replica, appliedSeq, again).encode()));
+        }
+    }
 
     public ReplicaVerticle(String app, int replica, GuestModule module, GuestConfig config, ReplayLog log,
                            SnapshotStore snapshots, Options options) {
@@ -112,6 +141,10 @@ public final class ReplicaVerticle extends VerticleBase {
         gateways.addAll(options.gateways());
         return onGuest(this::recover).compose(last -> {
             expected = last + 1;
+            vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(Addresses.sequencer(app), m -> repeatTimers());
+            if (options.memberFramesAddress() != null) {
+                return vertx.eventBus().<Buffer>localConsumer(options.memberFramesAddress(), m -> onFrame(m.body())).completion();
+            }
             return vertx.eventBus().<Buffer>consumer(Addresses.frames(app), m -> onFrame(m.body())).completion();
         }).compose(v -> {
             // Frames published while this replica started are in the log: catch up now.
@@ -174,6 +207,11 @@ public final class ReplicaVerticle extends VerticleBase {
             }
         }
         appliedSeq = machine.lastSeq();
+        synchronized (this.timers) {
+            for (Output o : timers) {
+                this.timers.add(((Output.TimerRequest) o).atNs());
+            }
+        }
         if (!timers.isEmpty()) {
             // The sequencer restarted too and forgot what the guest waits for: ask again.
             vertx.eventBus().send(Addresses.control(app),
@@ -245,6 +283,14 @@ public final class ReplicaVerticle extends VerticleBase {
         noteGateways(f);
         List<Output> outputs = machine.apply(f);
         appliedSeq = f.seq();
+        synchronized (timers) {
+            timers.headSet(f.timeNs(), true).clear();
+            for (Output o : outputs) {
+                if (o instanceof Output.TimerRequest t) {
+                    timers.add(t.atNs());
+                }
+            }
+        }
         record(f.seq(), outputs, true);
         if (machine.state() == GuestMachine.State.STOPPED && !stopAnnounced) {
             // A stop found while replaying at start never reached the (new) gateways: say it with the first
@@ -274,8 +320,10 @@ public final class ReplicaVerticle extends VerticleBase {
         digests.append(d);
         if (live) {
             byte[] payload = DigestLog.encode(d);
+            // The monitor compares this member's replicas: in a cluster every member runs its own.
             vertx.eventBus().send(Addresses.digests(app),
-                    Buffer.buffer(java.nio.ByteBuffer.allocate(4 + payload.length).putInt(replica).put(payload).array()));
+                    Buffer.buffer(java.nio.ByteBuffer.allocate(4 + payload.length).putInt(replica).put(payload).array()),
+                    LOCAL_ONLY);
         }
     }
 
