@@ -32,12 +32,22 @@ public final class ClusterBoot {
 
     /** As {@link #start(ClusterSettings)}, with Vert.x options of the caller (the event bus host is set here). */
     public static Future<ClusterBoot> start(ClusterSettings settings, VertxOptions options) {
+        return start(settings, options, false);
+    }
+
+    /**
+     * As {@link #start(ClusterSettings, VertxOptions)}; a {@code liteMember} holds no partitions (no frame ring
+     * copies, never a sequencer) until {@link #promote()}d: a member joins this way, catches up, then takes its
+     * share of the data.
+     */
+    public static Future<ClusterBoot> start(ClusterSettings settings, VertxOptions options, boolean liteMember) {
         Config config;
         try {
             config = settings.toConfig();
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
         }
+        config.setLiteMember(liteMember);
         HazelcastClusterManager manager = new HazelcastClusterManager(config);
         VertxOptions vertxOptions = new VertxOptions(options);
         vertxOptions.getEventBusOptions().setHost(settings.host());
@@ -69,6 +79,13 @@ public final class ClusterBoot {
     /** Members this member currently sees, itself included. */
     public int clusterSize() {
         return hazelcast().getCluster().getMembers().size();
+    }
+
+    /** Makes this lite member a data member: partitions (and the frame rings in them) start migrating to it. */
+    public void promote() {
+        if (hazelcast().getCluster().getLocalMember().isLiteMember()) {
+            hazelcast().getCluster().promoteLocalLiteMember();
+        }
     }
 
     /** Leaves the cluster (the partitions this member owns migrate first) and closes Vert.x. */

@@ -52,8 +52,24 @@ public final class GatewayVerticle extends VerticleBase {
 
     /** @param out where guest logs and the gateway's own notices are printed */
     public GatewayVerticle(GatewayConfig config, PrintWriter out) {
+        this(config, out, null);
+    }
+
+    /**
+     * What a gateway in a cluster does besides: keeps its ingress batches until a sequencer acknowledges them and
+     * sends them again when the app's sequencer changes or no acknowledgement came for {@code resendAfterMs}; and
+     * refuses new connections while {@code unavailable} gives a reason.
+     */
+    public record ClusterLink(java.util.function.Supplier<String> unavailable, long resendAfterMs) {}
+
+    private final ClusterLink cluster;
+    private final io.replicode.gateway.routing.UnackedBatches unacked = new io.replicode.gateway.routing.UnackedBatches();
+
+    /** A gateway of a cluster member ({@code cluster} null: a single node, where nothing is resent). */
+    public GatewayVerticle(GatewayConfig config, PrintWriter out, ClusterLink cluster) {
         this.config = config;
         this.out = out;
+        this.cluster = cluster;
     }
 
     /**
@@ -66,7 +82,11 @@ public final class GatewayVerticle extends VerticleBase {
         switchboard = new Switchboard(config, new Switchboard.Transport() {
             @Override
             public void publish(String app, IngressBatch batch) {
-                vertx.eventBus().send(Addresses.ingress(app), Buffer.buffer(batch.encode()));
+                byte[] bytes = batch.encode();
+                if (cluster != null) {
+                    unacked.sent(app, batch, bytes.length, System.currentTimeMillis());
+                }
+                vertx.eventBus().send(Addresses.ingress(app), Buffer.buffer(bytes));
             }
 
             @Override
@@ -92,6 +112,9 @@ public final class GatewayVerticle extends VerticleBase {
                 }
             });
         }
+        if (cluster != null) {
+            startClusterLink();
+        }
         eventBus = new EventBusIngress(vertx, switchboard);
         tcp = new TcpIngress(vertx, switchboard);
         HttpIngress ingress = new HttpIngress(vertx, switchboard);
@@ -111,6 +134,46 @@ public final class GatewayVerticle extends VerticleBase {
         return Future.all(outputs.completion(), eventBus.register(), tcp.listen(), httpListening)
                 .onSuccess(v -> endpoints = tcp.endpoints())
                 .recover(t -> closeAll().transform(ar -> Future.failedFuture(t)));
+    }
+
+    private void startClusterLink() {
+        switchboard.availability(cluster.unavailable());
+        vertx.eventBus().<Buffer>consumer(Addresses.acks(config.gatewayId()), m -> {
+            try {
+                io.replicode.nat.IngressAck ack = io.replicode.nat.IngressAck.decode(m.body().getBytes());
+                unacked.ack(ack.app(), ack.batchSeq());
+            } catch (RuntimeException e) {
+                switchboard.malformed("ingress ack on " + Addresses.acks(config.gatewayId()) + ": " + e.getMessage());
+            }
+        });
+        for (GatewayConfig.App app : config.apps()) {
+            vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(Addresses.sequencer(app.name()), m -> {
+                if (m.body() != null && "sequencing".equals(m.body().getString("state"))) {
+                    resend(app.name());
+                }
+            });
+        }
+        vertx.setPeriodic(Math.max(100, cluster.resendAfterMs() / 2), id -> {
+            long now = System.currentTimeMillis();
+            for (GatewayConfig.App app : config.apps()) {
+                if (unacked.stale(app.name(), now - cluster.resendAfterMs())) {
+                    resend(app.name());
+                }
+            }
+        });
+    }
+
+    /** Sends {@code app}'s unacknowledged batches again, in order (the sequencer drops what it has). */
+    private void resend(String app) {
+        switchboard.flush();
+        for (IngressBatch b : unacked.resend(app, System.currentTimeMillis())) {
+            vertx.eventBus().send(Addresses.ingress(app), Buffer.buffer(b.encode()));
+        }
+    }
+
+    /** Ingress batches sent in a cluster and not yet acknowledged (for /status). */
+    public io.replicode.gateway.routing.UnackedBatches unacked() {
+        return unacked;
     }
 
     /** Resets every open connection (the guests are told) and closes every port. */
@@ -176,6 +239,18 @@ public final class GatewayVerticle extends VerticleBase {
 
     private Future<JsonObject> statusJson() {
         JsonObject status = StatusReport.of(switchboard, endpoints, httpPort, startedAtMs, System.currentTimeMillis());
+        if (cluster != null) {
+            JsonObject byApp = new JsonObject();
+            for (GatewayConfig.App app : config.apps()) {
+                byApp.put(app.name(), unacked.count(app.name()));
+            }
+            status.put("unacknowledgedBatches", byApp.put("bytes", unacked.bytes()).put("resent", unacked.resent())
+                    .put("acknowledged", unacked.acked()));
+            String why = cluster.unavailable().get();
+            if (why != null) {
+                status.put("unavailable", why);
+            }
+        }
         if (config.statusProvider() == null) {
             return Future.succeededFuture(status);
         }

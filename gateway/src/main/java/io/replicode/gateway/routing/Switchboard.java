@@ -50,6 +50,14 @@ public final class Switchboard implements OutputRouter.Sink {
     private long malformed;
     private String lastMalformed;
 
+    /** Why no connection can be opened now (a cluster member cut off from the majority), or null. */
+    private java.util.function.Supplier<String> availability = () -> null;
+
+    /** In a cluster: says why this gateway cannot serve (e.g. its member is below the minimum cluster size). */
+    public void availability(java.util.function.Supplier<String> check) {
+        this.availability = check;
+    }
+
     public Switchboard(GatewayConfig config, Transport transport, PrintWriter out) {
         this.config = config;
         this.transport = transport;
@@ -73,6 +81,10 @@ public final class Switchboard implements OutputRouter.Sink {
      * its limit allows), or null when it can.
      */
     public String refusal(String app) {
+        String unavailable = availability.get();
+        if (unavailable != null) {
+            return "app '" + app + "' is unavailable at this gateway: " + unavailable;
+        }
         String reason = stopped.get(app);
         if (reason != null) {
             return "app '" + app + "' stopped: " + reason;

@@ -75,6 +75,52 @@ public final class Genesis {
         }
     }
 
+    /**
+     * The genesis of {@code app} in a cluster: one for every member, so every replica starts from the same seed and
+     * time. {@code shared} publishes a genesis (as JSON text) to the cluster unless one is there already, and returns
+     * the cluster's. A member without a local genesis adopts the cluster's (or, first of all, makes it); a member with
+     * one must hold the cluster's, or its data belongs to another history.
+     */
+    public static GuestConfig clustered(Path appDir, GuestConfig wanted, String moduleSha256, Path modulePath, long nowNs,
+                                        java.util.function.UnaryOperator<String> shared) {
+        Path file = appDir.resolve("genesis.json");
+        try {
+            Files.createDirectories(appDir);
+            if (!Files.exists(file)) {
+                byte[] seed = new byte[32];
+                new SecureRandom().nextBytes(seed);
+                JsonObject fresh = describe(wanted, moduleSha256).put("seed", HexFormat.of().formatHex(seed)).put("timeNs", nowNs);
+                if (modulePath != null) {
+                    fresh.put("modulePath", modulePath.toAbsolutePath().normalize().toString());
+                }
+                JsonObject cluster = new JsonObject(shared.apply(fresh.encode()));
+                if (modulePath != null) {
+                    cluster.put("modulePath", modulePath.toAbsolutePath().normalize().toString());
+                }
+                Path tmp = appDir.resolve("genesis.json.tmp");
+                Files.writeString(tmp, cluster.encodePrettily(), StandardCharsets.UTF_8);
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } else {
+                JsonObject mine = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
+                JsonObject cluster = new JsonObject(shared.apply(mine.copy().put("modulePath", (String) null).encode()));
+                if (!mine.getString("seed", "").equals(cluster.getString("seed")) || !mine.getLong("timeNs", -1L).equals(cluster.getLong("timeNs"))) {
+                    throw new UserError("app '" + wanted.app() + "': this member's " + file + " is the genesis of another history"
+                            + " than the cluster's (seed " + mine.getString("seed", "?").substring(0, 8) + "… here, "
+                            + cluster.getString("seed", "?").substring(0, 8) + "… in the cluster)",
+                            "give this member an empty --data directory (it then joins from a peer's snapshot), or start it"
+                                    + " in the cluster it belongs to");
+                }
+            }
+        } catch (IOException e) {
+            throw new UserError("app '" + wanted.app() + "': cannot read or write " + file + ": " + e.getMessage(),
+                    "make the data directory writable, or choose another with --data");
+        } catch (DecodeException | ClassCastException | NullPointerException e) {
+            throw new UserError("app '" + wanted.app() + "': " + file + " is damaged: " + e.getMessage(),
+                    "remove the member's data directory of the app; it then joins from a peer's snapshot");
+        }
+        return loadOrCreate(appDir, wanted, moduleSha256, modulePath, nowNs);
+    }
+
     /** Everything that decides the guest's behaviour besides the seed and time. */
     static JsonObject describe(GuestConfig c, String moduleSha256) {
         JsonObject limits = new JsonObject();

@@ -1,0 +1,194 @@
+package io.replicode.launcher;
+
+import io.replicode.cluster.ClusterSettings;
+import io.replicode.launcher.config.AppConfig;
+import io.replicode.launcher.config.ConfigLoader;
+import io.replicode.launcher.config.NodeConfig;
+import io.replicode.launcher.config.TcpBinding;
+import io.replicode.launcher.node.ClusterNode;
+import io.replicode.replica.module.Engine;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code replicode node --cluster}: one member of a Replicode cluster on Hazelcast. */
+@Command(name = "node",
+        description = {"Runs one member of a Replicode cluster (Vert.x clustered with Hazelcast): the apps' frames are",
+                "kept in replicated Hazelcast ringbuffers, sequenced by the member owning each app's ring, and applied by",
+                "replicas on every member. Serves until Ctrl-C; a member that restarts catches up from its peers."},
+        sortOptions = false,
+        footer = {"",
+                "Three members on one machine:",
+                "  ./replicode node --cluster --cluster-port 5701 --cluster-members 127.0.0.1:5701,127.0.0.1:5702,127.0.0.1:5703 \\",
+                "      --port-offset 0 --data ./data/m0",
+                "  (the same with 5702, --port-offset 100, ./data/m1 and 5703, --port-offset 200, ./data/m2)"})
+final class NodeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--cluster", description = "Join (or form) a cluster. Required: a single node is 'replicode run'.")
+    boolean cluster;
+
+    @Option(names = "--roles", paramLabel = "ROLE[,ROLE]", split = ",",
+            description = "What this member does: gateway, sequencer, replica (default: all three).")
+    List<String> roles = List.of("gateway", "sequencer", "replica");
+
+    @Option(names = "--cluster-host", paramLabel = "IPV4", description = "Address this member binds and announces (default: ${DEFAULT-VALUE}).")
+    String clusterHost = "127.0.0.1";
+
+    @Option(names = "--cluster-port", paramLabel = "PORT", description = "Hazelcast port of this member (default: ${DEFAULT-VALUE}).")
+    int clusterPort = 5701;
+
+    @Option(names = "--cluster-members", paramLabel = "IP:PORT[,IP:PORT]",
+            description = "Every member, this one included, the same list on all members (default: this member alone).")
+    String clusterMembers;
+
+    @Option(names = "--cluster-min-size", paramLabel = "N",
+            description = "Members a member must see to sequence (default: a majority of the listed members).")
+    Integer minSize;
+
+    @Option(names = "--cluster-ring-capacity", paramLabel = "FRAMES",
+            description = "Frames each app's Hazelcast ringbuffer keeps (default: " + ClusterSettings.DEFAULT_RING_CAPACITY + ").")
+    Integer ringCapacity;
+
+    @Option(names = "--cluster-config", paramLabel = "FILE", description = "Hazelcast XML to start from instead of conf/cluster.xml.")
+    Path clusterConfig;
+
+    @Option(names = "--port-offset", paramLabel = "N",
+            description = "Added to every client-facing port (HTTP, and each app's TCP ports), so members can share a machine.")
+    int portOffset;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Config file (default: ${DEFAULT-VALUE}).")
+    Path config = ConfigLoader.DEFAULT_CONFIG;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "This member's data directory (default: ${DEFAULT-VALUE}).")
+    Path data = Path.of("data");
+
+    @Option(names = "--app", paramLabel = "NAME=PATH.wasm", description = "Run this module as app NAME (repeatable).")
+    List<String> apps = new ArrayList<>();
+
+    @Option(names = "--tcp", paramLabel = "PORT=APP[:LISTENER]", description = "Serve APP's LISTENER on TCP PORT (+ offset).")
+    List<String> tcp = new ArrayList<>();
+
+    @Option(names = "--http", paramLabel = "APP[:LISTENER]", description = "Serve APP at http://HOST:PORT/APP/.")
+    List<String> http = new ArrayList<>();
+
+    @Option(names = "--replicas", paramLabel = "N", description = "Replicas per app on this member (default: 1).")
+    Integer replicas;
+
+    @Option(names = "--http-port", paramLabel = "PORT", description = "The gateway's HTTP port before the offset (default: the config's, 8080).")
+    Integer httpPort;
+
+    @Option(names = "--engine", paramLabel = "compiler|interpreter", description = "How guests run (default: compiler).")
+    Engine engine = Engine.COMPILER;
+
+    @Option(names = "--host", paramLabel = "ADDRESS", description = "Address the client-facing ports listen on (default: ${DEFAULT-VALUE}).")
+    String host = "127.0.0.1";
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    /** Hazelcast's INFO lines (every connection, every migration) would bury the member's own; warnings still show. */
+    private static final java.util.logging.Logger HAZELCAST_LOG = java.util.logging.Logger.getLogger("com.hazelcast");
+
+    @Override
+    public Integer call() throws InterruptedException {
+        HAZELCAST_LOG.setLevel(java.util.logging.Level.WARNING);
+        if (!cluster) {
+            throw new UserError("replicode node runs a cluster member and needs --cluster",
+                    "add --cluster (with --cluster-members), or run a single node with ./replicode run");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        boolean configGiven = spec.commandLine().getParseResult().hasMatchedOption("--config");
+        NodeConfig node = withPortOffset(ConfigLoader.load(new ConfigLoader.Flags(config, configGiven, host, engine, data, apps,
+                tcp, http, replicas == null ? 1 : replicas, httpPort)), portOffset);
+        ClusterSettings settings = settings();
+        Set<String> roleSet = new LinkedHashSet<>();
+        for (String r : roles) {
+            roleSet.add(r.strip().toLowerCase(java.util.Locale.ROOT));
+        }
+        try {
+            Files.createDirectories(node.dataDir());
+        } catch (IOException e) {
+            throw new UserError("cannot create the data directory " + node.dataDir().toAbsolutePath() + ": " + e,
+                    "choose a writable directory with --data DIR");
+        }
+        ClusterNode running = ClusterNode.start(node, new ClusterNode.Options(roleSet, settings), out);
+        out.println("ready (Ctrl-C stops)");
+        out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            out.println("replicode: leaving the cluster");
+            out.flush();
+            running.close();
+            out.println("replicode: stopped");
+            out.flush();
+            stopped.countDown();
+        }, "replicode-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    private ClusterSettings settings() {
+        try {
+            List<String> members = clusterMembers == null ? List.of(clusterHost + ":" + clusterPort)
+                    : ClusterSettings.parseMembers(clusterMembers);
+            ClusterSettings s = ClusterSettings.of(clusterHost, clusterPort, members);
+            if (minSize != null) {
+                s = s.withMinimumClusterSize(minSize);
+            }
+            if (ringCapacity != null) {
+                s = s.withRingCapacity(ringCapacity);
+            }
+            if (clusterConfig != null) {
+                s = s.withBaseConfig(clusterConfig);
+            }
+            return s;
+        } catch (IllegalArgumentException e) {
+            String[] parts = e.getMessage().split("\\. Fix: ", 2);
+            throw new UserError(parts[0], parts.length > 1 ? parts[1] : "see 'replicode node --help'");
+        }
+    }
+
+    /** {@code node} with {@code offset} added to the HTTP port and every app's TCP ports (0, "any free port", stays 0). */
+    static NodeConfig withPortOffset(NodeConfig node, int offset) {
+        if (offset == 0) {
+            return node;
+        }
+        if (offset < 0 || offset > 60_000) {
+            throw new UserError("--port-offset " + offset + " is outside 0..60000", "give a small offset such as 100");
+        }
+        List<AppConfig> apps = new ArrayList<>();
+        for (AppConfig a : node.apps()) {
+            List<TcpBinding> tcp = new ArrayList<>();
+            for (TcpBinding b : a.tcp()) {
+                tcp.add(new TcpBinding(shift(b.port(), offset, "app '" + a.name() + "' TCP port"), b.listener()));
+            }
+            apps.add(new AppConfig(a.name(), a.module(), a.listeners(), tcp, a.limits(), a.maxConnections(), a.args(), a.env(),
+                    a.preopens(), a.httpListener()));
+        }
+        return new NodeConfig(node.host(), node.engine(), node.dataDir(), node.batching(), apps,
+                shift(node.httpPort(), offset, "HTTP port"), node.replicas(), node.fsync(), node.snapshotEveryFrames());
+    }
+
+    private static int shift(int port, int offset, String what) {
+        if (port == 0) {
+            return 0;
+        }
+        if (port + offset > 65535) {
+            throw new UserError(what + " " + port + " + --port-offset " + offset + " is above 65535", "use a smaller --port-offset");
+        }
+        return port + offset;
+    }
+}

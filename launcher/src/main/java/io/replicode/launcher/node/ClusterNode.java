@@ -1,0 +1,442 @@
+package io.replicode.launcher.node;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.core.HazelcastInstance;
+import io.replicode.cluster.ClusterBoot;
+import io.replicode.cluster.ClusterSettings;
+import io.replicode.cluster.ClusteredSequencer;
+import io.replicode.cluster.GatewayRegistry;
+import io.replicode.cluster.MemberHistory;
+import io.replicode.cluster.SnapshotService;
+import io.replicode.gateway.GatewayConfig;
+import io.replicode.gateway.GatewayVerticle;
+import io.replicode.gateway.ListenException;
+import io.replicode.gateway.tcp.TcpIngress;
+import io.replicode.launcher.UserError;
+import io.replicode.launcher.config.AppConfig;
+import io.replicode.launcher.config.NodeConfig;
+import io.replicode.launcher.config.TcpBinding;
+import io.replicode.nat.Addresses;
+import io.replicode.replay.LogCorruptedException;
+import io.replicode.replay.ReplayLog;
+import io.replicode.replay.SnapshotStore;
+import io.replicode.replica.GuestConfig;
+import io.replicode.replica.module.GuestModule;
+import io.replicode.replica.module.ModuleRejectedException;
+import io.replicode.replica.verticle.ReplicaVerticle;
+import io.replicode.sequencer.FrameSequencer;
+import io.replicode.sequencer.SequencerVerticle;
+import io.vertx.core.Future;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One member of a Replicode cluster ({@code replicode node --cluster}): a Vert.x instance clustered with Hazelcast
+ * that runs the roles it is given for every configured app.
+ *
+ * <ul>
+ *   <li>{@code replica}: the member keeps the app's history in its own replay log ({@link MemberHistory}: from the
+ *       sequencer's frames, gaps read back from the frame ring, a peer's snapshot when it is new or far behind), runs
+ *       {@code --replicas} replicas on it, and serves its snapshots to joining members;</li>
+ *   <li>{@code sequencer}: the member holds a share of the frame rings and sequences the apps whose ring partition
+ *       it owns ({@link ClusteredSequencer}); without this role it is a Hazelcast lite member;</li>
+ *   <li>{@code gateway}: TCP and HTTP ports (plus {@code --port-offset}) and the event-bus request address, with a
+ *       gateway id of its own in the cluster ({@link GatewayRegistry}).</li>
+ * </ul>
+ *
+ * A member without the sequencer role is a Hazelcast lite member (it holds no ring copies). A member with it holds
+ * ring partitions from the moment it joins (Vert.x's cluster manager needs data members to join at all); its
+ * sequencer starts only once its history has caught up, so a ring partition that moves to a new member has no
+ * sequencer for that long, and the gateways resend meanwhile.
+ */
+public final class ClusterNode implements AutoCloseable {
+    public static final Set<String> ROLES = Set.of("gateway", "sequencer", "replica");
+    private static final long START_TIMEOUT_SECONDS = 120;
+    private static final long CLOSE_TIMEOUT_SECONDS = 30;
+    private static final long SNAPSHOT_EVERY_SECONDS = 60;
+    private static final long RESEND_AFTER_MS = 2_000;
+    private static final long RETENTION_EVERY_MS = 30_000;
+    /** Replica ids are unique in the cluster: gateway id × this + the member's replica number. */
+    public static final int MAX_REPLICAS_PER_MEMBER = 63;
+
+    /**
+     * @param roles      what this member does: a non-empty subset of {@link #ROLES}
+     * @param settings   Hazelcast: this member's address, the member list, the minimum size, the ring capacity
+     */
+    public record Options(Set<String> roles, ClusterSettings settings) {
+        public Options {
+            roles = Set.copyOf(roles);
+            if (roles.isEmpty() || !ROLES.containsAll(roles)) {
+                throw new UserError("roles " + roles + " are not a non-empty subset of " + new TreeSet<>(ROLES),
+                        "give --roles gateway,sequencer,replica or a part of it");
+            }
+        }
+    }
+
+    private static final class AppRuntime {
+        final AppConfig config;
+        GuestModule module;
+        GuestConfig genesis;
+        ReplayLog log;
+        final List<SnapshotStore> stores = new ArrayList<>();
+        MemberHistory history;
+        ClusteredSequencer sequencer;
+        final List<ReplicaVerticle> replicas = new ArrayList<>();
+        final List<String> replicaDeployments = new ArrayList<>();
+
+        AppRuntime(AppConfig config) {
+            this.config = config;
+        }
+    }
+
+    private final ClusterBoot boot;
+    private final NodeConfig config;
+    private final Options options;
+    private final Map<String, AppRuntime> apps = new LinkedHashMap<>();
+    private final int gatewayId;
+    private GatewayVerticle gateway;
+    private final PrintWriter out;
+    private boolean closed;
+
+    private ClusterNode(ClusterBoot boot, NodeConfig config, Options options, int gatewayId, PrintWriter out) {
+        this.boot = boot;
+        this.config = config;
+        this.options = options;
+        this.gatewayId = gatewayId;
+        this.out = out;
+    }
+
+    /** Joins the cluster and starts this member's roles; mistakes the user can fix are {@link UserError}s. */
+    public static ClusterNode start(NodeConfig config, Options options, PrintWriter out) {
+        if (config.replicas() > MAX_REPLICAS_PER_MEMBER) {
+            throw new UserError("--replicas " + config.replicas() + " on one member", "run at most "
+                    + MAX_REPLICAS_PER_MEMBER + " replicas per member; add members to have more");
+        }
+        long t0 = System.nanoTime();
+        ClusterBoot boot;
+        try {
+            boot = await(ClusterBoot.start(options.settings(), new VertxOptions(), !options.roles().contains("sequencer")));
+        } catch (RuntimeException e) {
+            throw new UserError(e.getMessage().split("\\. Fix: ")[0], "check that port " + options.settings().port()
+                    + " is free and every member has the same --cluster-members");
+        }
+        HazelcastInstance hz = boot.hazelcast();
+        ClusterNode node = null;
+        try {
+            int gatewayId = new GatewayRegistry(hz).allocate(hz.getCluster().getLocalMember().getUuid().toString());
+            node = new ClusterNode(boot, config, options, gatewayId, out);
+            for (AppConfig app : config.apps()) {
+                node.startApp(app);
+            }
+            if (options.roles().contains("gateway")) {
+                node.startGateway();
+            }
+            node.awaitFirstFrames();
+            node.describe((System.nanoTime() - t0) / 1_000_000);
+            ClusterNode running = node;
+            boot.vertx().setPeriodic(RETENTION_EVERY_MS, id -> boot.vertx().executeBlocking(() -> {
+                for (AppRuntime rt : running.apps.values()) {
+                    if (rt.log != null && !rt.stores.isEmpty()) {
+                        LogRetention.apply(rt.log, rt.stores);
+                    }
+                }
+                return null;
+            }, false));
+            return node;
+        } catch (RuntimeException | Error e) {
+            if (node != null) {
+                node.close();
+            } else {
+                closeQuietly(boot);
+            }
+            throw e;
+        }
+    }
+
+    private void startApp(AppConfig app) {
+        AppRuntime rt = new AppRuntime(app);
+        apps.put(app.name(), rt);
+        boolean replica = options.roles().contains("replica");
+        boolean sequencer = options.roles().contains("sequencer");
+        if (!replica && !sequencer) {
+            return;
+        }
+        try {
+            rt.module = GuestModule.load(app.module(), config.engine());
+        } catch (ModuleRejectedException e) {
+            String what = e.fix() == null ? e.getMessage() : e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: "));
+            throw new UserError("app '" + app.name() + "': " + what, e.fix() == null ? "rebuild the module for wasm32-wasi" : e.fix());
+        }
+        Path appDir = config.dataDir().resolve(app.name());
+        GuestConfig wanted = GuestConfig.of(app.name(), app.listeners()).withLimits(app.limits())
+                .withArgs(app.args().isEmpty() ? List.of(app.name()) : app.args())
+                .withEnvironment(app.env())
+                .withPreopens(app.preopens());
+        var genesisMap = boot.hazelcast().<String, String>getMap("replicode.genesis");
+        rt.genesis = Genesis.clustered(appDir, wanted, rt.module.sha256(), app.module(), SequencerVerticle.wallClockNs(), json -> {
+            String had = genesisMap.putIfAbsent(app.name(), json);
+            return had == null ? json : had;
+        });
+        try {
+            rt.log = ReplayLog.open(appDir.resolve("log"), app.name(), ReplayLog.Options.DEFAULT.withFsync(config.fsync()));
+        } catch (LogCorruptedException e) {
+            String[] parts = e.getMessage().split("\\. Fix: ", 2);
+            throw new UserError("app '" + app.name() + "': " + parts[0], parts.length > 1 ? parts[1] : "restore the data directory");
+        }
+        int replicas = replica ? config.replicas() : 0;
+        for (int r = 1; r <= replicas; r++) {
+            rt.stores.add(new SnapshotStore(appDir.resolve("replica-" + r).resolve("snapshots"), 2));
+        }
+        HazelcastInstance hz = boot.hazelcast();
+        String me = hz.getCluster().getLocalMember().getUuid().toString();
+        rt.history = new MemberHistory(app.name(), rt.log, hz, rt.stores, () -> {
+            List<String> peers = new ArrayList<>();
+            for (Member m : hz.getCluster().getMembers()) {
+                if (!m.localMember()) {
+                    peers.add(m.getUuid().toString());
+                }
+            }
+            return peers;
+        }, MemberHistory.Options.DEFAULT, out);
+        rt.history.onFellBehind(() -> restartReplicas(rt));
+        await(boot.vertx().deployVerticle(rt.history));
+        if (replica) {
+            SnapshotService.serve(boot.vertx(), me, app.name(), rt.stores, rt.log);
+            for (int r = 1; r <= replicas; r++) {
+                deployReplica(rt, r);
+            }
+        }
+        if (sequencer) {
+            var batching = config.batching();
+            rt.sequencer = new ClusteredSequencer(app.name(), hz, rt.history, new GatewayRegistry(hz), new FrameSequencer.Options(
+                    batching.maxEventsPerFrame(), 64 << 10, TimeUnit.MILLISECONDS.toNanos(batching.intervalMs()), 100_000,
+                    config.snapshotEveryFrames(),
+                    config.snapshotEveryFrames() == 0 ? 0 : TimeUnit.SECONDS.toNanos(SNAPSHOT_EVERY_SECONDS)),
+                    options.settings().minimumClusterSize(), SequencerVerticle::wallClockNs, out);
+            await(boot.vertx().deployVerticle(rt.sequencer));
+        }
+    }
+
+    private void deployReplica(AppRuntime rt, int r) {
+        ReplicaVerticle v = new ReplicaVerticle(rt.config.name(), gatewayId * (MAX_REPLICAS_PER_MEMBER + 1) + r, rt.module,
+                rt.genesis, rt.log, rt.stores.get(r - 1),
+                new ReplicaVerticle.Options(4096, options.roles().contains("gateway") ? Set.of(gatewayId) : Set.of())
+                        .withMemberFrames(Addresses.memberFrames(rt.config.name())));
+        String id = await(boot.vertx().deployVerticle(v));
+        synchronized (rt) {
+            if (rt.replicas.size() >= r) {
+                rt.replicas.set(r - 1, v);
+                rt.replicaDeployments.set(r - 1, id);
+            } else {
+                rt.replicas.add(v);
+                rt.replicaDeployments.add(id);
+            }
+        }
+    }
+
+    /** After the member's log restarted from a peer's snapshot: the replicas start again from it. */
+    private void restartReplicas(AppRuntime rt) {
+        List<String> old;
+        synchronized (rt) {
+            old = List.copyOf(rt.replicaDeployments);
+        }
+        Future.join(old.stream().map(id -> boot.vertx().undeploy(id)).toList()).onComplete(ar ->
+                boot.vertx().executeBlocking(() -> {
+                    for (int r = 1; r <= old.size(); r++) {
+                        deployReplica(rt, r);
+                    }
+                    say(rt.config.name() + ": replicas restarted from the snapshot");
+                    return null;
+                }, false));
+    }
+
+    private void startGateway() {
+        List<GatewayConfig.App> list = new ArrayList<>();
+        for (AppRuntime rt : apps.values()) {
+            AppConfig a = rt.config;
+            GatewayConfig.App app = GatewayConfig.App.of(a.name(), a.listeners()).withHttp(a.httpListener())
+                    .withLimits(new GatewayConfig.Limits(a.limits().receiveBufferBytes(), a.limits().sendWindowBytes(),
+                            64L << 20, 16L << 20, a.maxConnections()));
+            for (TcpBinding b : a.tcp()) {
+                app = app.withTcp(b.port(), b.listener());
+            }
+            list.add(app);
+        }
+        GatewayConfig gc = GatewayConfig.of(gatewayId, config.host(), list).withHttpPort(config.httpPort())
+                .withStatusProvider(this::status);
+        gateway = new GatewayVerticle(gc, out, new GatewayVerticle.ClusterLink(this::unavailable, RESEND_AFTER_MS));
+        try {
+            await(boot.vertx().deployVerticle(gateway));
+        } catch (ListenException e) {
+            throw new UserError(e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: ")), e.fix());
+        }
+    }
+
+    /** Why this member cannot serve clients now, or null. */
+    private String unavailable() {
+        HazelcastInstance hz = boot.hazelcast();
+        if (!hz.getLifecycleService().isRunning()) {
+            return "this member is leaving the cluster";
+        }
+        int size = hz.getCluster().getMembers().size();
+        int min = options.settings().minimumClusterSize();
+        if (size < min) {
+            return "this member sees " + size + " cluster member(s), below the minimum of " + min + " of the "
+                    + options.settings().members().size() + " listed: it is cut off from the majority and nothing can be "
+                    + "sequenced here. Fix: use a gateway on the majority side, or restore this member's network";
+        }
+        return null;
+    }
+
+    /** Waits (bounded) until every app has a first frame in this member's log: a sequencer runs somewhere. */
+    private void awaitFirstFrames() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (AppRuntime rt : apps.values()) {
+            if (rt.log == null) {
+                continue;
+            }
+            while (rt.log.lastSeq() == 0 && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+            if (rt.log.lastSeq() == 0) {
+                say(rt.config.name() + ": no frame yet after 60 s: no member sequences the app (is a majority of the members up?)");
+            }
+        }
+    }
+
+    private void describe(long startMs) {
+        ClusterSettings s = options.settings();
+        HazelcastInstance hz = boot.hazelcast();
+        out.println("replicode node: member " + s.host() + ":" + s.port() + " of " + s.members().size() + " listed ("
+                + hz.getCluster().getMembers().size() + " up, minimum " + s.minimumClusterSize() + "), roles "
+                + String.join(",", new TreeSet<>(options.roles())) + ", gateway id " + gatewayId + ", data "
+                + config.dataDir().toAbsolutePath().normalize() + ", started in " + startMs + " ms (joined the cluster in "
+                + boot.joinMs() + " ms)");
+        for (AppRuntime rt : apps.values()) {
+            AppConfig a = rt.config;
+            if (rt.history != null) {
+                out.println(a.name() + ": history at frame " + rt.log.lastSeq() + " (" + rt.history.status().getString("joinedFrom")
+                        + ", " + rt.history.joinMs() + " ms), " + rt.stores.size() + " replica(s) here");
+            }
+            if (gateway != null) {
+                for (TcpIngress.Endpoint e : gateway.tcpEndpoints()) {
+                    if (e.app().equals(a.name())) {
+                        out.println(a.name() + ": tcp " + e.host() + ":" + e.port() + " -> listener '" + e.listener() + "'");
+                    }
+                }
+                if (a.httpListener() != null) {
+                    out.println(a.name() + ": http://" + config.host() + ":" + gateway.httpPort() + "/" + a.name()
+                            + "/ -> listener '" + a.httpListener() + "'");
+                }
+            }
+        }
+        if (gateway != null) {
+            out.println("status: http://" + config.host() + ":" + gateway.httpPort() + "/status");
+        }
+        out.flush();
+    }
+
+    /** The member's part of /status: cluster view, per app its history, sequencer and replicas. */
+    Future<JsonObject> status() {
+        HazelcastInstance hz = boot.hazelcast();
+        JsonArray members = new JsonArray();
+        for (Member m : hz.getCluster().getMembers()) {
+            members.add(new JsonObject().put("address", m.getAddress().getHost() + ":" + m.getAddress().getPort())
+                    .put("uuid", m.getUuid().toString()).put("lite", m.isLiteMember()).put("local", m.localMember()));
+        }
+        JsonObject cluster = new JsonObject().put("members", members).put("minimum", options.settings().minimumClusterSize())
+                .put("listed", options.settings().members().size()).put("gatewayId", gatewayId)
+                .put("roles", new JsonArray(List.copyOf(new TreeSet<>(options.roles()))))
+                .put("safe", hz.getPartitionService().isClusterSafe());
+        JsonObject appsJson = new JsonObject();
+        List<Future<JsonObject>> all = new ArrayList<>();
+        for (AppRuntime rt : apps.values()) {
+            JsonObject a = new JsonObject();
+            appsJson.put(rt.config.name(), a);
+            if (rt.history != null) {
+                a.put("history", rt.history.status());
+            }
+            if (rt.sequencer != null) {
+                a.put("sequencer", rt.sequencer.status());
+            }
+            JsonArray replicas = new JsonArray();
+            a.put("replicas", replicas);
+            List<ReplicaVerticle> list;
+            synchronized (rt) {
+                list = List.copyOf(rt.replicas);
+            }
+            for (ReplicaVerticle r : list) {
+                all.add(r.status().recover(t -> Future.succeededFuture(new JsonObject().put("unavailable", t.getMessage())))
+                        .onSuccess(replicas::add));
+            }
+        }
+        return Future.join(all).map(v -> new JsonObject().put("cluster", cluster).put("apps", appsJson));
+    }
+
+    public int httpPort() {
+        return gateway == null ? -1 : gateway.httpPort();
+    }
+
+    public int gatewayId() {
+        return gatewayId;
+    }
+
+    /** Leaves the cluster (connections at this gateway are reset, partitions migrate away) and closes the logs. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closeQuietly(boot);
+        for (AppRuntime rt : apps.values()) {
+            if (rt.log != null) {
+                rt.log.close();
+            }
+        }
+    }
+
+    private static void closeQuietly(ClusterBoot boot) {
+        try {
+            boot.close().toCompletionStage().toCompletableFuture().get(CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // Best effort: the logs are closed by the caller regardless.
+        }
+    }
+
+    private void say(String line) {
+        out.println(line);
+        out.flush();
+    }
+
+    private static <T> T await(Future<T> f) {
+        try {
+            return f.toCompletionStage().toCompletableFuture().get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting", e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("a component did not start within " + START_TIMEOUT_SECONDS + " s", e);
+        }
+    }
+}
