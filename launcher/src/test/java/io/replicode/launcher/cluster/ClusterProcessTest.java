@@ -1,0 +1,358 @@
+package io.replicode.launcher.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.replicode.launcher.TestGuests;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
+
+/**
+ * Clustered mode with real processes on loopback: three {@code replicode node --cluster} members (a fourth joins
+ * later), each in its own JVM, clients writing through their RESP ports with non-idempotent {@code APPEND}s whose
+ * every outcome is recorded and checked ({@link AppendHistory}). The tests run in order on one cluster:
+ * kill -9 of the sequencing member under load, its restart, a fourth member joining under load, and finally a
+ * member left alone.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class ClusterProcessTest {
+    private static final Duration READY = Duration.ofSeconds(150);
+
+    private Path dir;
+
+    private final List<Member> members = new ArrayList<>();
+    private final List<AppendHistory> histories = new ArrayList<>();
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    @BeforeAll
+    void startThreeMembers(@TempDir Path tmp) throws Exception {
+        dir = tmp;
+        // Snapshots every 200 frames, so a joining member has a recent one to load.
+        Path config = dir.resolve("cluster-test.json");
+        Files.writeString(config, new JsonObject()
+                .put("snapshotEveryFrames", 200)
+                .put("log", new JsonObject().put("fsync", "always"))
+                .put("apps", new JsonObject().put("kv", new JsonObject()
+                        .put("module", TestGuests.module("kv_server").toString())
+                        .put("listeners", new JsonArray(List.of("resp", "http")))
+                        .put("http", "http")))
+                .encodePrettily());
+        List<String> addresses = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            int port;
+            do {
+                port = freePort();
+            } while (port > 65000);
+            addresses.add("127.0.0.1:" + port);
+        }
+        List<String> firstThree = addresses.subList(0, 3);
+        for (int i = 0; i < 4; i++) {
+            int clusterPort = Integer.parseInt(addresses.get(i).split(":")[1]);
+            members.add(new Member(i, clusterPort, freePort(), freePort(), dir.resolve("m" + i), config,
+                    i < 3 ? List.copyOf(firstThree) : List.copyOf(addresses)));
+        }
+        for (int i = 0; i < 3; i++) {
+            members.get(i).start();
+        }
+        for (int i = 0; i < 3; i++) {
+            members.get(i).awaitReady(READY);
+        }
+        for (int w = 0; w < 4; w++) {
+            histories.add(new AppendHistory("w" + w));
+        }
+    }
+
+    @AfterAll
+    void stopAll() throws InterruptedException {
+        for (Member m : members) {
+            if (m.alive()) {
+                m.kill();
+            }
+        }
+    }
+
+    /** Writers APPENDing tokens "w:n;" to key "w<w>" through the given members, until stopped or {@code maxOps}. */
+    private final class Writers implements AutoCloseable {
+        final AtomicBoolean stop = new AtomicBoolean();
+        final List<Thread> threads = new ArrayList<>();
+        /** (issued ns, acknowledged ns) of every acknowledged write. */
+        final ConcurrentLinkedQueue<long[]> acks = new ConcurrentLinkedQueue<>();
+        final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+
+        Writers(List<Member> via, int maxOps) {
+            for (int w = 0; w < histories.size(); w++) {
+                AppendHistory h = histories.get(w);
+                int id = w;
+                Thread t = new Thread(() -> write(h, id, via, maxOps), "writer-" + w);
+                t.setDaemon(true);
+                threads.add(t);
+            }
+            threads.forEach(Thread::start);
+        }
+
+        private void write(AppendHistory h, int id, List<Member> via, int maxOps) {
+            Jedis jedis = null;
+            int target = id;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            for (int op = 0; op < maxOps && !stop.get() && System.nanoTime() < deadline; op++) {
+                String token = h.nextToken();
+                try {
+                    if (jedis == null) {
+                        Member m = via.get(target++ % via.size());
+                        jedis = new Jedis("127.0.0.1", m.respPort, 20_000);
+                    }
+                    long issued = System.nanoTime();
+                    jedis.append(h.key, token + ";");
+                    acks.add(new long[] {issued, System.nanoTime()});
+                    h.acked(token);
+                } catch (RuntimeException e) {
+                    h.unknown(token);
+                    errors.add(e.toString());
+                    if (jedis != null) {
+                        try {
+                            jedis.close();
+                        } catch (RuntimeException ignored) {
+                            // already broken
+                        }
+                        jedis = null;
+                    }
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
+                }
+            }
+            if (jedis != null) {
+                jedis.close();
+            }
+        }
+
+        /** Milliseconds from {@code killNs} to the first acknowledgement of a write issued after it, or -1. */
+        long firstAckAfter(long killNs) {
+            long best = Long.MAX_VALUE;
+            for (long[] a : acks) {
+                if (a[0] > killNs) {
+                    best = Math.min(best, a[1]);
+                }
+            }
+            return best == Long.MAX_VALUE ? -1 : (best - killNs) / 1_000_000;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join(60_000);
+            }
+        }
+    }
+
+    private Member sequencerOfKv() throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            for (Member m : members) {
+                if (m.alive()) {
+                    JsonObject seq = m.kv().getJsonObject("sequencer");
+                    if (seq != null && "sequencing".equals(seq.getString("state"))) {
+                        return m;
+                    }
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no member sequences kv");
+    }
+
+    /** Every live member's replica reaches the same frame with the same state digest; returns that frame. */
+    private long replicasAgree(List<Member> live) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            Set<Long> seqs = new HashSet<>();
+            Set<String> digests = new HashSet<>();
+            StringBuilder seen = new StringBuilder();
+            for (Member m : live) {
+                for (Object o : m.kv().getJsonArray("replicas")) {
+                    JsonObject r = (JsonObject) o;
+                    seqs.add(r.getLong("lastSeq"));
+                    digests.add(r.getString("digest"));
+                    seen.append(m).append(": frame ").append(r.getLong("lastSeq")).append(' ')
+                            .append(r.getString("digest", "").substring(0, Math.min(12, r.getString("digest", "").length()))).append("; ");
+                }
+            }
+            last = seen.toString();
+            if (seqs.size() == 1 && digests.size() == 1) {
+                return seqs.iterator().next();
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("replicas did not converge: " + last);
+    }
+
+    /** Reads every writer's key through {@code m}'s RESP port and checks it against the history. */
+    private void historiesHoldThrough(Member m) {
+        List<String> problems = new ArrayList<>();
+        try (Jedis jedis = new Jedis("127.0.0.1", m.respPort, 20_000)) {
+            for (AppendHistory h : histories) {
+                problems.addAll(h.check(jedis.get(h.key)));
+            }
+        }
+        assertEquals(List.of(), problems, "read through " + m);
+    }
+
+    private List<Member> live() {
+        return members.stream().filter(Member::alive).toList();
+    }
+
+    @Test
+    @Order(1)
+    void kill_nine_of_the_sequencing_member_under_load_loses_and_repeats_no_acknowledged_write() throws Exception {
+        Member sequencer = sequencerOfKv();
+        List<Member> others = members.subList(0, 3).stream().filter(m -> m != sequencer).toList();
+        long killNs;
+        long failoverMs;
+        try (Writers writers = new Writers(others, 100_000)) {
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (writers.acks.size() < 300 && System.nanoTime() < until) {
+                Thread.sleep(50);
+            }
+            assertTrue(writers.acks.size() >= 300, "writes go through before the kill: " + writers.acks.size()
+                    + " acknowledged; errors " + writers.errors);
+            killNs = System.nanoTime();
+            sequencer.kill();
+            until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (writers.firstAckAfter(killNs) < 0 && System.nanoTime() < until) {
+                Thread.sleep(50);
+            }
+            failoverMs = writers.firstAckAfter(killNs);
+            int before = writers.acks.size();
+            until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (writers.acks.size() < before + 300 && System.nanoTime() < until) {
+                Thread.sleep(50);
+            }
+        }
+        System.out.println("cluster test: kill -9 of the sequencing " + sequencer + " -> first acknowledged write issued after it: "
+                + failoverMs + " ms");
+        assertTrue(failoverMs >= 0, "writes resume after the sequencer's member is killed:\n" + others.get(0).tail());
+        Member successor = sequencerOfKv();
+        assertTrue(successor != sequencer);
+        long resent = 0;
+        for (Member m : live()) {
+            resent += m.status().getJsonObject("unacknowledgedBatches").getLong("resent");
+        }
+        System.out.println("cluster test: the surviving gateways resent " + resent + " ingress batches; successor's sequencer: "
+                + successor.kv().getJsonObject("sequencer").encode());
+        replicasAgree(live());
+        for (Member m : live()) {
+            historiesHoldThrough(m);
+        }
+    }
+
+    @Test
+    @Order(2)
+    void the_killed_member_restarts_and_catches_up() throws Exception {
+        Member dead = members.subList(0, 3).stream().filter(m -> !m.alive()).findFirst().orElseThrow();
+        dead.start();
+        dead.awaitReady(READY);
+        long seq = replicasAgree(live());
+        System.out.println("cluster test: " + dead + " restarted and agrees at frame " + seq + " ("
+                + dead.kv().getJsonObject("history").getString("joinedFrom") + ", "
+                + dead.kv().getJsonObject("history").getLong("joinMs") + " ms)");
+        historiesHoldThrough(dead);
+    }
+
+    @Test
+    @Order(3)
+    void a_fourth_member_joins_under_load_from_a_snapshot() throws Exception {
+        Member fourth = members.get(3);
+        try (Writers writers = new Writers(members.subList(0, 3), 100_000)) {
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (writers.acks.size() < 600 && System.nanoTime() < until) {
+                Thread.sleep(50);
+            }
+            fourth.start();
+            fourth.awaitReady(READY);
+            int at = writers.acks.size();
+            until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (writers.acks.size() < at + 200 && System.nanoTime() < until) {
+                Thread.sleep(50);
+            }
+        }
+        JsonObject history = fourth.kv().getJsonObject("history");
+        System.out.println("cluster test: fourth member joined from " + history.getString("joinedFrom") + " in "
+                + history.getLong("joinMs") + " ms");
+        assertTrue(history.getString("joinedFrom").startsWith("snapshot at frame"), history.encode());
+        long seq = replicasAgree(live());
+        assertTrue(seq > 0);
+        for (Member m : live()) {
+            historiesHoldThrough(m);
+        }
+    }
+
+    @Test
+    @Order(4)
+    void a_member_left_alone_refuses_to_sequence_and_says_why() throws Exception {
+        Member alone = members.get(0);
+        for (Member m : members) {
+            if (m != alone && m.alive()) {
+                m.kill();
+            }
+        }
+        // A request sent before the member noticed it is alone waits for a sequencer and times out; once it knows,
+        // the gateway refuses at once.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        HttpResponse<String> r = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                r = alone.put("refused", "x");
+                if (r.statusCode() == 503) {
+                    break;
+                }
+            } catch (java.net.http.HttpTimeoutException e) {
+                // asked too early
+            }
+            Thread.sleep(200);
+        }
+        assertTrue(r != null && r.statusCode() == 503, r == null ? "no answer" : r.statusCode() + " " + r.body());
+        assertTrue(r.body().contains("cut off from the majority"), r.body());
+        JsonObject kv = alone.kv();
+        long logged = kv.getJsonObject("history").getLong("logLastSeq");
+        JsonObject seq = kv.getJsonObject("sequencer");
+        assertTrue(!"sequencing".equals(seq.getString("state")), seq.encode());
+        Thread.sleep(1_000);
+        assertEquals(logged, alone.kv().getJsonObject("history").getLong("logLastSeq"), "nothing is sequenced alone");
+        System.out.println("cluster test: alone, " + alone + " answers " + r.statusCode() + ": " + r.body().strip());
+    }
+}

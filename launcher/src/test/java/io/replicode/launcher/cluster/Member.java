@@ -1,0 +1,125 @@
+package io.replicode.launcher.cluster;
+
+import io.replicode.launcher.ReplicodeCommand;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** One {@code replicode node --cluster} member in its own JVM, as {@code ./replicode} starts it, output to a file. */
+final class Member {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    final int index;
+    final int clusterPort;
+    final int respPort;
+    final int httpPort;
+    final Path data;
+    final Path config;
+    final Path output;
+    List<String> members;
+    private Process process;
+    private int starts;
+
+    Member(int index, int clusterPort, int respPort, int httpPort, Path data, Path config, List<String> members) {
+        this.index = index;
+        this.clusterPort = clusterPort;
+        this.respPort = respPort;
+        this.httpPort = httpPort;
+        this.data = data;
+        this.config = config;
+        this.output = data.resolveSibling("member-" + index + ".out");
+        this.members = members;
+    }
+
+    /** Starts the JVM; {@link #awaitReady} waits for its "ready" line. */
+    void start() throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx1g");
+        Path opts = Path.of("target", "jvm.options");
+        if (Files.exists(opts)) {
+            cmd.addAll(Arrays.asList(Files.readString(opts).trim().split("\\s+")));
+        }
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(ReplicodeCommand.class.getName());
+        cmd.addAll(List.of("node", "--cluster", "--cluster-host", "127.0.0.1", "--cluster-port", Integer.toString(clusterPort),
+                "--cluster-members", String.join(",", members), "--config", config.toString(), "--data", data.toString(),
+                "--tcp", respPort + "=kv:resp", "--http-port", Integer.toString(httpPort)));
+        starts++;
+        Files.writeString(output, "=== start " + starts + ": " + String.join(" ", cmd.subList(cmd.indexOf(ReplicodeCommand.class.getName()), cmd.size())) + "\n",
+                StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        process = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile())).start();
+    }
+
+    /** Waits until this start printed "ready"; fails with the end of its output otherwise. */
+    void awaitReady(Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            String text = Files.readString(output, StandardCharsets.UTF_8);
+            int from = text.lastIndexOf("=== start " + starts + ":");
+            if (text.indexOf("\nready", from) >= 0) {
+                return;
+            }
+            if (!process.isAlive()) {
+                throw new AssertionError("member " + index + " exited with " + process.exitValue() + ":\n" + tail());
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("member " + index + " printed no 'ready' within " + timeout + ":\n" + tail());
+    }
+
+    /** kill -9. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    boolean alive() {
+        return process != null && process.isAlive();
+    }
+
+    String tail() {
+        try {
+            List<String> lines = Files.readAllLines(output, StandardCharsets.UTF_8);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+        } catch (IOException e) {
+            return "(no output: " + e + ")";
+        }
+    }
+
+    /** GET /status as JSON. */
+    JsonObject status() throws IOException, InterruptedException {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/status"))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        return new JsonObject(r.body());
+    }
+
+    /** The kv app's part of this member's status. */
+    JsonObject kv() throws IOException, InterruptedException {
+        return status().getJsonObject("pipeline").getJsonObject("apps").getJsonObject("kv");
+    }
+
+    HttpResponse<String> put(String key, String value) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/kv/" + key))
+                .timeout(Duration.ofSeconds(10)).PUT(HttpRequest.BodyPublishers.ofString(value)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Override
+    public String toString() {
+        return "member " + index + " (:" + clusterPort + ")";
+    }
+}
