@@ -209,7 +209,18 @@ public final class ClusterNode implements AutoCloseable {
             return peers;
         }, MemberHistory.Options.DEFAULT, out);
         rt.history.onFellBehind(() -> restartReplicas(rt));
-        await(boot.vertx().deployVerticle(rt.history));
+        try {
+            await(boot.vertx().deployVerticle(rt.history));
+        } catch (io.replicode.cluster.RingLogException e) {
+            if (e.reason() != io.replicode.cluster.RingLogException.Reason.RING_RESTARTED) {
+                throw e;
+            }
+            throw new UserError("app '" + app.name() + "': this member's log holds frames up to " + rt.log.lastSeq()
+                    + " but the cluster's frame ring does not (" + e.getMessage().split("\\. Fix: ")[0] + "). Every member"
+                    + " holding the ring was stopped; restarting a whole cluster from its members' logs is not supported yet",
+                    "keep a majority of the members running and restart members one at a time; to start the cluster over,"
+                            + " remove the members' data directories");
+        }
         if (replica) {
             SnapshotService.serve(boot.vertx(), me, app.name(), rt.stores, rt.log);
             for (int r = 1; r <= replicas; r++) {
