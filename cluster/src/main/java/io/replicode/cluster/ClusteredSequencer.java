@@ -191,9 +191,13 @@ public final class ClusteredSequencer extends VerticleBase {
                     }
                     starting = false;
                     if (ar.failed()) {
+                        String reason = "taking over failed: " + ar.cause().getMessage();
+                        if (!reason.equals(why)) {
+                            // Retried every RECHECK_MS: said once per distinct reason.
+                            say(app + ": sequencer: " + reason);
+                        }
                         state = "waiting";
-                        why = "taking over failed: " + ar.cause().getMessage();
-                        say(app + ": sequencer: " + why);
+                        why = reason;
                         return;
                     }
                     if (!owner.isLocal()) {

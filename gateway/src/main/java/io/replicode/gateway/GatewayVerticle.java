@@ -165,7 +165,6 @@ public final class GatewayVerticle extends VerticleBase {
 
     /** Sends {@code app}'s unacknowledged batches again, in order (the sequencer drops what it has). */
     private void resend(String app) {
-        switchboard.flush();
         for (IngressBatch b : unacked.resend(app, System.currentTimeMillis())) {
             vertx.eventBus().send(Addresses.ingress(app), Buffer.buffer(b.encode()));
         }
