@@ -19,6 +19,7 @@ import java.util.List;
  *   5 Window     credit: u32
  *   6 GatewayLost  (the connection field holds the gateway id, -1 for all)
  *   7 SnapshotRequest  (the connection field is -1)
+ *   8 Batch      batchSeq: i64 (the connection field holds the gateway id, 0 for the sequencer's own events)
  * output:               type u8 | body
  *   1 Send       connection i64 | offset i64 | u32 length + bytes
  *   2 Close      connection i64 | offset i64
@@ -51,6 +52,9 @@ public final class EventCodec {
         if (e instanceof IngressEvent.Window) {
             return base + 4;
         }
+        if (e instanceof IngressEvent.Batch) {
+            return base + 8;
+        }
         return base;
     }
 
@@ -70,6 +74,8 @@ public final class EventCodec {
             b.put((byte) 6).putLong(g.gateway());
         } else if (e instanceof IngressEvent.SnapshotRequest) {
             b.put((byte) 7).putLong(-1);
+        } else if (e instanceof IngressEvent.Batch m) {
+            b.put((byte) 8).putLong(m.gateway()).putLong(m.batchSeq());
         } else {
             throw new IllegalArgumentException("unknown event " + e);
         }
@@ -103,6 +109,16 @@ public final class EventCodec {
                     return new IngressEvent.GatewayLost((int) conn);
                 case 7:
                     return new IngressEvent.SnapshotRequest();
+                case 8: {
+                    if (conn < 0 || conn > ConnectionIds.MAX_GATEWAY) {
+                        throw new CodecException("batch mark gateway id " + conn + " out of range", at);
+                    }
+                    long batchSeq = b.getLong();
+                    if (batchSeq < 0) {
+                        throw new CodecException("batch mark batchSeq " + batchSeq + " is negative", at);
+                    }
+                    return new IngressEvent.Batch((int) conn, batchSeq);
+                }
                 default:
                     throw new CodecException("unknown event type " + type, at);
             }

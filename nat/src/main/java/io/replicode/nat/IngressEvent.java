@@ -9,7 +9,7 @@ import java.util.Objects;
  */
 public sealed interface IngressEvent
         permits IngressEvent.Open, IngressEvent.Data, IngressEvent.HalfClose, IngressEvent.Reset,
-                IngressEvent.Window, IngressEvent.GatewayLost, IngressEvent.SnapshotRequest {
+                IngressEvent.Window, IngressEvent.GatewayLost, IngressEvent.SnapshotRequest, IngressEvent.Batch {
 
     /** The virtual connection this event is about (-1 for events about no single connection). */
     long connection();
@@ -76,6 +76,31 @@ public sealed interface IngressEvent
      * the frame, all replicas cut at the same seq. The guest does not see it.
      */
     record SnapshotRequest() implements IngressEvent {
+        @Override
+        public long connection() {
+            return -1;
+        }
+    }
+
+    /**
+     * Marks that the events after it in the frame history, up to the next Batch mark, came in ingress batch
+     * {@code batchSeq} of {@code gateway}; a batch may continue over several frames. Replicas apply a batch of a
+     * gateway only once: a copy resent after a sequencer failover is dropped. {@code gateway} 0 marks events the
+     * sequencer made itself (GatewayLost and the like), which are never dropped. The guest does not see it.
+     */
+    record Batch(int gateway, long batchSeq) implements IngressEvent {
+        /** The gateway id of events the sequencer made itself. */
+        public static final int SEQUENCER = 0;
+
+        public Batch {
+            if (gateway < 0 || gateway > ConnectionIds.MAX_GATEWAY) {
+                throw new IllegalArgumentException("batch gateway " + gateway + " outside 0.." + ConnectionIds.MAX_GATEWAY);
+            }
+            if (batchSeq < 0) {
+                throw new IllegalArgumentException("batchSeq must not be negative: " + batchSeq);
+            }
+        }
+
         @Override
         public long connection() {
             return -1;

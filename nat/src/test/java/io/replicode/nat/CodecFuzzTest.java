@@ -127,13 +127,14 @@ class CodecFuzzTest {
         int n = r.nextInt(6);
         for (int i = 0; i < n; i++) {
             long conn = ConnectionIds.of(r.nextInt(4), 1 + r.nextInt(1000));
-            events.add(switch (r.nextInt(7)) {
+            events.add(switch (r.nextInt(8)) {
                 case 0 -> new IngressEvent.Open(conn, r.nextBoolean() ? "resp" : "lïstener-" + r.nextInt(100));
                 case 1 -> new IngressEvent.Data(conn, Fuzz.bytes(r, r.nextInt(r.nextBoolean() ? 8 : 120)));
                 case 2 -> new IngressEvent.HalfClose(conn);
                 case 3 -> new IngressEvent.Reset(conn);
                 case 4 -> new IngressEvent.Window(conn, r.nextInt(1 << 20));
                 case 5 -> new IngressEvent.GatewayLost(r.nextInt(3) - 1);
+                case 6 -> new IngressEvent.Batch(r.nextInt(4), r.nextBoolean() ? r.nextInt(100) : r.nextLong(Long.MAX_VALUE));
                 default -> new IngressEvent.SnapshotRequest();
             });
         }

@@ -13,7 +13,8 @@ class EventCodecTest {
     private static final List<IngressEvent> EVENTS = List.of(new IngressEvent.Open(1, "resp"),
             new IngressEvent.Data(1, new byte[] {0, 1, (byte) 255}), new IngressEvent.HalfClose(1),
             new IngressEvent.Reset(2), new IngressEvent.Window(3, 4096), new IngressEvent.GatewayLost(-1),
-            new IngressEvent.GatewayLost(5), new IngressEvent.SnapshotRequest());
+            new IngressEvent.GatewayLost(5), new IngressEvent.SnapshotRequest(), new IngressEvent.Batch(3, 17),
+            new IngressEvent.Batch(0, 0), new IngressEvent.Batch(ConnectionIds.MAX_GATEWAY, Long.MAX_VALUE));
     private static final List<Output> OUTPUTS = List.of(new Output.Send(1, 10, new byte[] {42}), new Output.Close(1, 11),
             new Output.Reset(2), new Output.Window(3, 5), new Output.TimerRequest(99), new Output.Log(2, "x".getBytes()),
             new Output.Stopped("trap: unreachable (frame 4)"));
@@ -49,6 +50,36 @@ class EventCodecTest {
         b[4] = 99;
         CodecException e = assertThrows(CodecException.class, () -> EventCodec.decodeEvents(b));
         assertEquals(4, e.offset());
+    }
+
+    @Test
+    void batch_mark_is_type_8_with_the_gateway_in_the_connection_field() {
+        byte[] b = EventCodec.encodeEvents(List.of(new IngressEvent.Batch(3, 17)));
+        assertEquals(4 + 1 + 8 + 8, b.length);
+        assertEquals(EventCodec.size(new IngressEvent.Batch(3, 17)), b.length - 4);
+        ByteBuffer in = ByteBuffer.wrap(b, 4, b.length - 4);
+        assertEquals(8, in.get());
+        assertEquals(3, in.getLong());
+        assertEquals(17, in.getLong());
+    }
+
+    @Test
+    void batch_mark_with_a_negative_seq_or_a_gateway_out_of_range_names_its_offset() {
+        byte[] negativeSeq = EventCodec.encodeEvents(List.of(new IngressEvent.Open(1, "resp"), new IngressEvent.Batch(3, 17)));
+        int at = 4 + EventCodec.size(new IngressEvent.Open(1, "resp"));
+        ByteBuffer.wrap(negativeSeq).putLong(at + 9, -1);
+        CodecException e = assertThrows(CodecException.class, () -> EventCodec.decodeEvents(negativeSeq));
+        assertEquals(at, e.offset());
+        assertTrue(e.getMessage().contains("batchSeq -1 is negative"), e.getMessage());
+        for (long gateway : new long[] {-1, ConnectionIds.MAX_GATEWAY + 1L}) {
+            byte[] badGateway = EventCodec.encodeEvents(List.of(new IngressEvent.Batch(3, 17)));
+            ByteBuffer.wrap(badGateway).putLong(4 + 1, gateway);
+            e = assertThrows(CodecException.class, () -> EventCodec.decodeEvents(badGateway));
+            assertEquals(4, e.offset());
+            assertTrue(e.getMessage().contains("gateway id " + gateway + " out of range"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new IngressEvent.Batch(-1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new IngressEvent.Batch(1, -1));
     }
 
     @Test

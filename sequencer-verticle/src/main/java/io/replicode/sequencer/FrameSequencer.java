@@ -1,6 +1,8 @@
 package io.replicode.sequencer;
 
+import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.EventCodec;
+import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
 import io.replicode.replay.Frame;
 import io.replicode.replay.FrameCodec;
@@ -21,6 +23,13 @@ import java.util.TreeSet;
  * (no events) at their time. Frame time never decreases, seqs have no gaps, and every frame carries the
  * hash of its predecessor.
  *
+ * <p>Ingress enters with {@link #offerBatch}, which puts a {@link IngressEvent.Batch} mark naming the gateway
+ * and its batchSeq before the batch's events, and events the sequencer makes itself with {@link #offerOwn},
+ * behind a {@code Batch(0, 0)} mark. Replicas drop a batch whose (gateway, batchSeq) they already applied
+ * (a gateway resends unacknowledged batches after a sequencer failover), so every event in the frame
+ * history must sit behind the right mark: a batch may be split over several frames, but never interleaved
+ * with another batch.
+ *
  * <p>Pure and single-threaded: the caller passes the time and the entropy in and says when a frame is
  * durable, so tests drive it step by step.
  */
@@ -34,7 +43,7 @@ public final class FrameSequencer {
      * @param maxEventsPerFrame most events in one frame
      * @param maxFrameBytes     most encoded event bytes in one frame (default 64 KiB)
      * @param batchIntervalNs   longest time an event waits while a frame is in flight
-     * @param maxPendingEvents  events waiting beyond which {@link #offer} refuses more (the caller pauses)
+     * @param maxPendingEvents  events waiting beyond which {@link #offerBatch} refuses more (the caller pauses)
      * @param snapshotEveryFrames a frame asks for a snapshot when this many frames passed since the last request
      *                          (0: never by count)
      * @param snapshotEveryNs   ... or when this much frame time passed since it (0: never by time)
@@ -87,14 +96,71 @@ public final class FrameSequencer {
     }
 
     /**
-     * Queues an event arriving at {@code nowNs}; a Data event too large for one frame is split. Returns
-     * false (and queues nothing) when {@code maxPendingEvents} are already waiting: the caller must pause
-     * its sources rather than buffer without bound.
+     * Queues gateway {@code batch}, arriving at {@code nowNs}: a {@code Batch(gateway, batchSeq)} mark, then
+     * its events (a Data event too large for one frame is split). All or nothing: returns false, and queues
+     * nothing, when the mark and the events (after splitting) would take the waiting events beyond
+     * {@code maxPendingEvents}; the caller must pause its sources rather than buffer without bound. The
+     * sequencer does not drop duplicate batches itself: the replicas do, deterministically, from the marks.
+     *
+     * @throws IllegalArgumentException if the batch's gateway is 0 (the sequencer's own) or not a gateway id
+     */
+    public boolean offerBatch(IngressBatch batch, long nowNs) {
+        if (batch.gateway() < 1 || batch.gateway() > ConnectionIds.MAX_GATEWAY) {
+            throw new IllegalArgumentException("ingress batch from gateway " + batch.gateway() + ": gateway ids are 1.."
+                    + ConnectionIds.MAX_GATEWAY + " (0 marks the sequencer's own events)");
+        }
+        long added = 1;
+        for (IngressEvent e : batch.events()) {
+            added += pieces(e);
+        }
+        if (pending.size() + added > options.maxPendingEvents()) {
+            return false;
+        }
+        queue(new IngressEvent.Batch(batch.gateway(), batch.batchSeq()), nowNs);
+        for (IngressEvent e : batch.events()) {
+            queue(e, nowNs);
+        }
+        return true;
+    }
+
+    /**
+     * Queues an event the sequencer makes itself (such as {@link IngressEvent.GatewayLost} after a restart or
+     * when a gateway leaves), behind a {@code Batch(0, 0)} mark so that replicas never drop it as part of a
+     * duplicate gateway batch. Same refusal rule as {@link #offerBatch}.
+     */
+    public boolean offerOwn(IngressEvent event, long nowNs) {
+        if (pending.size() + 1 + pieces(event) > options.maxPendingEvents()) {
+            return false;
+        }
+        queue(new IngressEvent.Batch(IngressEvent.Batch.SEQUENCER, 0), nowNs);
+        queue(event, nowNs);
+        return true;
+    }
+
+    /**
+     * Queues one event with no mark: replicas count it as part of whatever batch the frame history is in at
+     * that point, so it is dropped if that batch is a duplicate. Only for producers that never mark (tests,
+     * tools, logs written before marks existed); ingress goes through {@link #offerBatch} and
+     * {@link #offerOwn}. Returns false (and queues nothing) when {@code maxPendingEvents} are already waiting.
      */
     public boolean offer(IngressEvent event, long nowNs) {
         if (pending.size() >= options.maxPendingEvents()) {
             return false;
         }
+        queue(event, nowNs);
+        return true;
+    }
+
+    /** How many events {@code event} becomes in the queue: a Data event too large for one frame is split. */
+    private long pieces(IngressEvent event) {
+        int chunk = options.maxFrameBytes() - DATA_OVERHEAD;
+        if (event instanceof IngressEvent.Data d && d.bytes().length > chunk) {
+            return (d.bytes().length + chunk - 1) / chunk;
+        }
+        return 1;
+    }
+
+    private void queue(IngressEvent event, long nowNs) {
         if (pending.isEmpty()) {
             pendingSinceNs = nowNs;
         }
@@ -107,7 +173,6 @@ public final class FrameSequencer {
         } else {
             pending.addLast(event);
         }
-        return true;
     }
 
     /** The guest waits until {@code atNs}: a frame (a tick if nothing else) will be cut at that time. */

@@ -2,6 +2,7 @@ package io.replicode.sequencer;
 
 import io.replicode.nat.Addresses;
 import io.replicode.nat.CodecException;
+import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
@@ -21,8 +22,9 @@ import java.util.function.LongSupplier;
 
 /**
  * The ordering context of one app: ingress batches from gateways become frames ({@link FrameSequencer}),
- * each frame is made durable in the app's {@link ReplayLog}, and only then published to the replicas.
- * Tick frames answer the guest's timer requests.
+ * each batch behind a mark naming its gateway and batchSeq (so replicas drop resent copies), each frame is
+ * made durable in the app's {@link ReplayLog}, and only then published to the replicas. Tick frames answer
+ * the guest's timer requests.
  *
  * <p>Runs on one event loop; the log's fsync happens on the log's own thread, and frames are published in
  * seq order as their appends complete.
@@ -77,7 +79,7 @@ public final class SequencerVerticle extends VerticleBase {
         context.runOnContext(v -> {
             long now = clockNs.getAsLong();
             if (log.lastSeq() > 0) {
-                sequencer.offer(new IngressEvent.GatewayLost(IngressEvent.GatewayLost.ALL), now);
+                sequencer.offerOwn(new IngressEvent.GatewayLost(IngressEvent.GatewayLost.ALL), now);
             } else {
                 sequencer.requestTimer(now);
             }
@@ -99,19 +101,23 @@ public final class SequencerVerticle extends VerticleBase {
             malformed++;
             return;
         }
+        if (batch.gateway() < 1 || batch.gateway() > ConnectionIds.MAX_GATEWAY) {
+            // Gateway 0 marks the sequencer's own events, which replicas never drop: no gateway may use it.
+            malformed++;
+            return;
+        }
+        // Replicas drop duplicates deterministically from the batch marks; this only saves them the work.
         Long last = lastBatchByGateway.get(batch.gateway());
         if (last != null && batch.batchSeq() <= last) {
             duplicates++;
             return;
         }
-        lastBatchByGateway.put(batch.gateway(), batch.batchSeq());
-        long now = clockNs.getAsLong();
-        for (IngressEvent e : batch.events()) {
-            if (!sequencer.offer(e, now)) {
-                // The gateways' windows bound what can arrive; reaching this limit means a gateway ignores them.
-                malformed++;
-            }
+        if (!sequencer.offerBatch(batch, clockNs.getAsLong())) {
+            // The gateways' windows bound what can arrive; reaching this limit means a gateway ignores them.
+            malformed++;
+            return;
         }
+        lastBatchByGateway.put(batch.gateway(), batch.batchSeq());
         pump();
     }
 

@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.replicode.nat.EventCodec;
+import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
 import io.replicode.replay.Frame;
 import io.replicode.replay.FrameCodec;
@@ -141,5 +143,73 @@ class FrameSequencerTest {
             assertTrue(s.offer(data(1, 1), 1));
         }
         assertFalse(s.offer(data(1, 1), 1));
+    }
+
+    @Test
+    void a_batch_is_queued_behind_its_mark() {
+        FrameSequencer s = sequencer(FrameSequencer.Options.DEFAULT);
+        IngressEvent open = new IngressEvent.Open(1, "resp");
+        IngressEvent d = data(1, 5);
+        assertTrue(s.offerBatch(new IngressBatch(3, 17, List.of(open, d)), 0));
+        assertEquals(List.of(new IngressEvent.Batch(3, 17), open, d), s.next(0, E).events());
+    }
+
+    @Test
+    void own_events_are_queued_behind_the_sequencer_mark() {
+        FrameSequencer s = sequencer(FrameSequencer.Options.DEFAULT);
+        IngressEvent lost = new IngressEvent.GatewayLost(IngressEvent.GatewayLost.ALL);
+        assertTrue(s.offerOwn(lost, 0));
+        assertEquals(List.of(new IngressEvent.Batch(0, 0), lost), s.next(0, E).events());
+    }
+
+    @Test
+    void a_batch_larger_than_a_frame_is_split_over_frames_in_order_behind_one_mark() {
+        FrameSequencer s = sequencer(new FrameSequencer.Options(3, 64 << 10, MS, 1000));
+        List<IngressEvent> events = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            events.add(data(1, 1));
+        }
+        events.add(data(2, 150_000));
+        assertTrue(s.offerBatch(new IngressBatch(4, 2, events), 0));
+        List<IngressEvent> all = new ArrayList<>();
+        Frame f;
+        long t = 0;
+        int frames = 0;
+        while ((f = s.next(t, E)) != null || s.pendingEvents() > 0) {
+            if (f != null) {
+                all.addAll(f.events());
+                frames++;
+                s.durable(f.seq());
+            }
+            t += MS;
+        }
+        assertTrue(frames >= 4, frames + " frames");
+        assertEquals(new IngressEvent.Batch(4, 2), all.get(0));
+        assertEquals(1, all.stream().filter(e -> e instanceof IngressEvent.Batch).count(), "one mark heads the whole batch");
+        assertEquals(events.subList(0, 7), all.subList(1, 8));
+        assertEquals(150_000, all.subList(8, all.size()).stream().mapToInt(e -> ((IngressEvent.Data) e).bytes().length).sum());
+    }
+
+    @Test
+    void a_batch_that_would_not_fit_is_refused_whole() {
+        FrameSequencer s = sequencer(new FrameSequencer.Options(4, 64 << 10, MS, 6));
+        s.offer(data(1, 1), 0);
+        s.next(0, E);
+        assertTrue(s.offerBatch(new IngressBatch(1, 1, List.of(data(1, 1), data(1, 1))), 1), "3 of 6");
+        assertFalse(s.offerBatch(new IngressBatch(1, 2, List.of(data(1, 1), data(1, 1), data(1, 1))), 1),
+                "mark + 3 events would make 7");
+        assertEquals(3, s.pendingEvents(), "nothing of the refused batch was queued");
+        // A Data event split in pieces counts every piece.
+        assertFalse(s.offerBatch(new IngressBatch(1, 2, List.of(data(1, 150_000))), 1), "mark + 3 pieces would make 7");
+        assertTrue(s.offerBatch(new IngressBatch(1, 2, List.of(data(1, 100_000))), 1), "mark + 2 pieces make 6");
+        assertFalse(s.offerOwn(new IngressEvent.GatewayLost(2), 1));
+        assertEquals(6, s.pendingEvents());
+    }
+
+    @Test
+    void gateway_zero_is_the_sequencers_own_and_no_batch_may_claim_it() {
+        FrameSequencer s = sequencer(FrameSequencer.Options.DEFAULT);
+        assertThrows(IllegalArgumentException.class, () -> s.offerBatch(new IngressBatch(0, 1, List.of(data(1, 1))), 0));
+        assertEquals(0, s.pendingEvents());
     }
 }

@@ -70,6 +70,10 @@ final class FrameText {
         if (e instanceof IngressEvent.GatewayLost g) {
             return "gateway lost " + (g.gateway() == IngressEvent.GatewayLost.ALL ? "(all)" : Integer.toString(g.gateway()));
         }
+        if (e instanceof IngressEvent.Batch b) {
+            return "batch gateway=" + b.gateway() + " seq=" + b.batchSeq()
+                    + (b.gateway() == IngressEvent.Batch.SEQUENCER ? " (sequencer)" : "");
+        }
         return "snapshot request";
     }
 
@@ -212,6 +216,8 @@ final class FrameText {
             o.put("type", "window").put("connection", ConnectionIds.format(w.connection())).put("bytes", w.bytes());
         } else if (e instanceof IngressEvent.GatewayLost g) {
             o.put("type", "gateway-lost").put("gateway", g.gateway() == IngressEvent.GatewayLost.ALL ? "all" : g.gateway());
+        } else if (e instanceof IngressEvent.Batch b) {
+            o.put("type", "batch").put("gateway", b.gateway()).put("batchSeq", b.batchSeq());
         } else {
             o.put("type", "snapshot-request");
         }

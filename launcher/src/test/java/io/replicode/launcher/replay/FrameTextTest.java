@@ -2,7 +2,11 @@ package io.replicode.launcher.replay;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.replicode.nat.IngressEvent;
+import io.replicode.replay.Frame;
+import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The byte renderings the reports and dump rely on. */
@@ -42,5 +46,16 @@ class FrameTextTest {
     @Test
     void instants_have_nanoseconds() {
         assertEquals("2023-11-14T22:13:20.000000001Z", FrameText.instant(1_700_000_000_000_000_001L));
+    }
+
+    @Test
+    void batch_marks_name_gateway_and_seq_in_text_and_json() {
+        assertEquals("batch gateway=3 seq=17", FrameText.event(new IngressEvent.Batch(3, 17)));
+        assertEquals("batch gateway=0 seq=0 (sequencer)", FrameText.event(new IngressEvent.Batch(0, 0)));
+        Frame f = new Frame("kv", 1, 5, 1_700_000_000_000_000_000L, new byte[] {1},
+                List.of(new IngressEvent.Batch(3, 17), new IngressEvent.HalfClose(1)));
+        assertEquals("    batch gateway=3 seq=17\n    half-close 0:1\n", FrameText.events(f, "    ", 12));
+        JsonObject mark = FrameText.json(f).getJsonArray("events").getJsonObject(0);
+        assertEquals(new JsonObject().put("type", "batch").put("gateway", 3).put("batchSeq", 17L), mark);
     }
 }

@@ -6,6 +6,7 @@ import com.dylibso.chicory.runtime.ImportValues;
 import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.runtime.Memory;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
+import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
 import io.replicode.replay.Frame;
@@ -16,7 +17,13 @@ import io.replicode.replica.module.ModuleRejectedException;
 import io.replicode.replica.wasi.GuestExit;
 import io.replicode.replica.wasi.WasiHost;
 import io.replicode.replica.wasi.WasiPreview1;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -30,6 +37,10 @@ import java.util.concurrent.Semaphore;
  * <p>A module built with asyncify parks between frames: the host unwinds the guest's stack into linear
  * memory and returns, so the whole state is memory + globals + host state, which {@link #snapshot()}
  * copies. Other modules run on a dedicated thread that blocks inside the waiting host call.
+ *
+ * <p>Before the guest sees a frame's events, the second copy of a gateway's ingress batch (resent after a
+ * sequencer failover) is dropped, by the batch marks in the frames and a table that is part of the state
+ * ({@code DuplicateBatchFilter} below).
  */
 public final class GuestMachine implements AutoCloseable {
     /** Life cycle of a machine. */
@@ -52,6 +63,7 @@ public final class GuestMachine implements AutoCloseable {
     private final GlobalInstance fuel;
     private final GlobalInstance depth;
 
+    private final DuplicateBatchFilter batches = new DuplicateBatchFilter();
     private State state = State.NEW;
     private String stopReason;
     private long lastSeq;
@@ -136,7 +148,8 @@ public final class GuestMachine implements AutoCloseable {
     public GuestStatus status() {
         return new GuestStatus(config.app(), state, stopReason, lastSeq, module.engine().name().toLowerCase(),
                 asyncify ? "asyncify" : "thread", asyncify, instance.memory().pages(), host.fuelConsumed(),
-                host.network().connections().size(), host.openDescriptors());
+                host.network().connections().size(), host.openDescriptors(), batches.duplicateBatches(),
+                batches.duplicateEvents());
     }
 
     /**
@@ -153,15 +166,17 @@ public final class GuestMachine implements AutoCloseable {
         }
         lastSeq = frame.seq();
         host.beginFrame(frame.seq(), frame.timeNs(), frame.entropy());
+        // Even a stopped app keeps the table, so its snapshot and digest stay those of every replica.
+        List<IngressEvent> events = batches.filter(frame.events());
         if (state == State.STOPPED) {
-            for (IngressEvent e : frame.events()) {
+            for (IngressEvent e : events) {
                 if (e instanceof IngressEvent.Open open) {
                     host.outputs().add(new Output.Reset(open.connection()));
                 }
             }
             return host.outputs().drain();
         }
-        for (IngressEvent e : frame.events()) {
+        for (IngressEvent e : events) {
             host.network().onEvent(e);
         }
         if (asyncify) {
@@ -342,7 +357,7 @@ public final class GuestMachine implements AutoCloseable {
         }
     }
 
-    private void writeState(java.io.DataOutputStream d) throws java.io.IOException {
+    private void writeState(DataOutputStream d) throws IOException {
         d.writeUTF(module.sha256());
         d.writeUTF(config.app());
         d.writeByte(state.ordinal());
@@ -368,21 +383,22 @@ public final class GuestMachine implements AutoCloseable {
             }
         }
         host.writeTo(d);
+        batches.writeTo(d);
     }
 
-    private void readState(java.io.DataInputStream d) throws java.io.IOException {
+    private void readState(DataInputStream d, int version) throws IOException {
         String sha = d.readUTF();
         if (!sha.equals(module.sha256())) {
-            throw new java.io.IOException("snapshot was taken with module " + sha.substring(0, Math.min(12, sha.length()))
+            throw new IOException("snapshot was taken with module " + sha.substring(0, Math.min(12, sha.length()))
                     + ", this machine runs " + module.sha256().substring(0, 12));
         }
         String app = d.readUTF();
         if (!app.equals(config.app())) {
-            throw new java.io.IOException("snapshot belongs to app '" + app + "', not '" + config.app() + "'");
+            throw new IOException("snapshot belongs to app '" + app + "', not '" + config.app() + "'");
         }
         int st = d.readByte();
         if (st < 0 || st >= State.values().length) {
-            throw new java.io.IOException("snapshot has unknown machine state " + st);
+            throw new IOException("snapshot has unknown machine state " + st);
         }
         String reason = d.readUTF();
         long seq = d.readLong();
@@ -391,7 +407,7 @@ public final class GuestMachine implements AutoCloseable {
         SnapshotCodec.readMemory(d, instance.memory(), config.limits().memoryPages());
         int globals = d.readInt();
         if (globals != instance.globalCount()) {
-            throw new java.io.IOException("snapshot has " + globals + " globals, the module has " + instance.globalCount());
+            throw new IOException("snapshot has " + globals + " globals, the module has " + instance.globalCount());
         }
         for (int i = 0; i < globals; i++) {
             GlobalInstance g = instance.global(i);
@@ -400,27 +416,174 @@ public final class GuestMachine implements AutoCloseable {
         }
         int tables = d.readInt();
         if (tables != instance.tableCount()) {
-            throw new java.io.IOException("snapshot has " + tables + " tables, the module has " + instance.tableCount());
+            throw new IOException("snapshot has " + tables + " tables, the module has " + instance.tableCount());
         }
         for (int t = 0; t < tables; t++) {
             var table = instance.table(t);
             int size = d.readInt();
             if (size < 0 || size > 10_000_000) {
-                throw new java.io.IOException("snapshot table " + t + " has size " + size);
+                throw new IOException("snapshot table " + t + " has size " + size);
             }
             if (size > table.size() && table.grow(size - table.size(), -1, instance) < 0) {
-                throw new java.io.IOException("snapshot table " + t + " has size " + size + ", beyond the module's maximum");
+                throw new IOException("snapshot table " + t + " has size " + size + ", beyond the module's maximum");
             }
             for (int i = 0; i < size; i++) {
                 table.setRef(i, d.readInt(), instance);
             }
         }
         host.readFrom(d);
+        if (version >= 2) {
+            batches.readFrom(d);
+        }
         state = State.values()[st];
         stopReason = reason.isEmpty() ? null : reason;
         lastSeq = seq;
         asyncifyBufStart = bufStart;
         asyncifyBufEnd = bufEnd;
+    }
+
+    // ---- duplicate batches ----
+
+    /**
+     * Drops the second copy of a gateway's ingress batch: part of the machine's replicated state (snapshotted,
+     * in the digest), so every replica drops exactly the same events.
+     *
+     * <p>A gateway resends the batches a dead sequencer did not acknowledge, so a batch may appear twice in the
+     * frame history. Sequencers put a {@link IngressEvent.Batch} mark before each batch's events; the events up
+     * to the next mark belong to that batch, even across frames. Rules, in event order:
+     * <ul>
+     *   <li>{@code Batch(0, _)} (the sequencer's own events): applied, never dropped.
+     *   <li>{@code Batch(g, s)}: a duplicate when {@code s} is at most the last batchSeq applied for {@code g};
+     *       then its events are dropped; otherwise {@code s} becomes the last batchSeq of {@code g}.
+     *   <li>Open, Data, HalfClose, Reset, Window: dropped while the current batch is a duplicate.
+     *   <li>{@code GatewayLost(g)}: never dropped; forgets {@code g} (all gateways for -1), whose next
+     *       incarnation counts from 1 again, and ends the current batch.
+     *   <li>SnapshotRequest: never dropped.
+     * </ul>
+     * Frames with no marks (logs written before marks existed) pass unchanged.
+     */
+    private static final class DuplicateBatchFilter {
+        /** Bytes of one table entry in a snapshot: gateway u32, batchSeq i64. */
+        private static final int ENTRY_BYTES = 4 + 8;
+
+        private final TreeMap<Integer, Long> lastBatch = new TreeMap<>();
+        private boolean skipping;
+        private long duplicateBatches;
+        private long duplicateEvents;
+
+        /** The events that reach the guest, in order: marks are consumed, the events of duplicate batches dropped. */
+        List<IngressEvent> filter(List<IngressEvent> events) {
+            List<IngressEvent> kept = null;
+            for (int i = 0; i < events.size(); i++) {
+                IngressEvent e = events.get(i);
+                boolean keep = admit(e);
+                if (kept == null && !keep) {
+                    kept = new ArrayList<>(events.subList(0, i));
+                } else if (kept != null && keep) {
+                    kept.add(e);
+                }
+            }
+            return kept == null ? events : kept;
+        }
+
+        private boolean admit(IngressEvent e) {
+            if (e instanceof IngressEvent.Batch mark) {
+                enter(mark);
+                return false;
+            }
+            if (e instanceof IngressEvent.GatewayLost lost) {
+                if (lost.gateway() == IngressEvent.GatewayLost.ALL) {
+                    lastBatch.clear();
+                } else {
+                    lastBatch.remove(lost.gateway());
+                }
+                skipping = false;
+                return true;
+            }
+            if (e instanceof IngressEvent.SnapshotRequest) {
+                return true;
+            }
+            if (skipping) {
+                duplicateEvents++;
+                return false;
+            }
+            return true;
+        }
+
+        private void enter(IngressEvent.Batch mark) {
+            if (mark.gateway() == IngressEvent.Batch.SEQUENCER) {
+                skipping = false;
+                return;
+            }
+            Long last = lastBatch.get(mark.gateway());
+            if (last != null && mark.batchSeq() <= last) {
+                skipping = true;
+                duplicateBatches++;
+            } else {
+                lastBatch.put(mark.gateway(), mark.batchSeq());
+                skipping = false;
+            }
+        }
+
+        /** Duplicate batches dropped since genesis. */
+        long duplicateBatches() {
+            return duplicateBatches;
+        }
+
+        /** Events of duplicate batches dropped since genesis. */
+        long duplicateEvents() {
+            return duplicateEvents;
+        }
+
+        /** Table count u32, each gateway u32 and last batchSeq i64 in gateway order, skipping u8, the two counters i64. */
+        void writeTo(DataOutputStream d) throws IOException {
+            d.writeInt(lastBatch.size());
+            for (Map.Entry<Integer, Long> e : lastBatch.entrySet()) {
+                d.writeInt(e.getKey());
+                d.writeLong(e.getValue());
+            }
+            d.writeBoolean(skipping);
+            d.writeLong(duplicateBatches);
+            d.writeLong(duplicateEvents);
+        }
+
+        /** Reads what {@link #writeTo} wrote into this (fresh) filter; only the canonical form is accepted. */
+        void readFrom(DataInputStream d) throws IOException {
+            int count = d.readInt();
+            if (count < 0 || (long) count * ENTRY_BYTES > d.available()) {
+                throw new IOException("snapshot batch table of " + Integer.toUnsignedString(count) + " gateways does not fit in the "
+                        + d.available() + " bytes that remain");
+            }
+            TreeMap<Integer, Long> table = new TreeMap<>();
+            int previous = 0;
+            for (int i = 0; i < count; i++) {
+                int gateway = d.readInt();
+                long batchSeq = d.readLong();
+                if (gateway <= previous || gateway > ConnectionIds.MAX_GATEWAY) {
+                    throw new IOException("snapshot batch table entry " + i + " has gateway " + gateway
+                            + " (gateways are 1.." + ConnectionIds.MAX_GATEWAY + ", in increasing order)");
+                }
+                if (batchSeq < 0) {
+                    throw new IOException("snapshot batch table has batchSeq " + batchSeq + " for gateway " + gateway);
+                }
+                table.put(gateway, batchSeq);
+                previous = gateway;
+            }
+            int flag = d.readUnsignedByte();
+            if (flag > 1) {
+                throw new IOException("snapshot batch skipping flag is " + flag + ", not 0 or 1");
+            }
+            long batches = d.readLong();
+            long events = d.readLong();
+            if (batches < 0 || events < 0) {
+                throw new IOException("snapshot duplicate counters are negative (" + batches + " batches, " + events + " events)");
+            }
+            lastBatch.clear();
+            lastBatch.putAll(table);
+            skipping = flag == 1;
+            duplicateBatches = batches;
+            duplicateEvents = events;
+        }
     }
 
     // ---- waiting ----

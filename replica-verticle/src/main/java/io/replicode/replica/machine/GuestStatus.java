@@ -15,6 +15,9 @@ package io.replicode.replica.machine;
  * @param fuelConsumed      instructions counted since genesis
  * @param openConnections   virtual connections the guest holds or has pending
  * @param openDescriptors   open guest file descriptors, stdio included
+ * @param duplicateBatches  ingress batches dropped since genesis because the same (gateway, batchSeq) was
+ *                          already applied (a gateway resent it after a sequencer failover); the same on every replica
+ * @param duplicateEvents   events of those batches that did not reach the guest
  */
 public record GuestStatus(
         String app,
@@ -27,4 +30,6 @@ public record GuestStatus(
         int memoryPages,
         long fuelConsumed,
         int openConnections,
-        int openDescriptors) {}
+        int openDescriptors,
+        long duplicateBatches,
+        long duplicateEvents) {}

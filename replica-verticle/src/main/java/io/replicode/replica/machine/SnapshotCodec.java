@@ -23,7 +23,7 @@ import java.util.zip.Inflater;
  * <pre>
  * header (24 bytes, big-endian):
  *   0  magic      8 bytes  "RPLCSNAP"
- *   8  version    u16      1
+ *   8  version    u16      2 (version 1 is still read)
  *  10  flags      u16      bit 0: body is deflate-compressed
  *  12  rawLength  u32      length of the uncompressed body
  *  16  crc32c     u32      CRC32C of the uncompressed body
@@ -35,8 +35,12 @@ import java.util.zip.Inflater;
  *   globals: count (i32), each low and high 64 bits,
  *   tables: count (i32), each size (i32) and function references (i32 each),
  *   host state: clock, fuel, waits, random generator, virtual network (connections with buffered
- *   bytes, backlogs), virtual filesystem, descriptors.
+ *   bytes, backlogs), virtual filesystem, descriptors,
+ *   since version 2, duplicate batches: table count (u32), then for each gateway in increasing order its
+ *   id (u32) and last applied batchSeq (i64); skipping the current batch (u8, 0 or 1); duplicate
+ *   batches dropped (i64); events dropped with them (i64).
  * </pre>
+ * A version-1 body ends after the descriptors and restores with an empty table, not skipping, counters 0.
  * The digest of a machine is SHA-256 of the uncompressed body, so it does not depend on compression.
  */
 final class SnapshotCodec {
@@ -46,7 +50,9 @@ final class SnapshotCodec {
             + "wasi_snapshot_preview1.fd_read,wasi_snapshot_preview1.fd_write in.wasm -o out.wasm";
 
     private static final byte[] MAGIC = {'R', 'P', 'L', 'C', 'S', 'N', 'A', 'P'};
-    private static final int VERSION = 1;
+    /** The version written; every version from {@link #OLDEST_VERSION} up to it is read. */
+    static final int VERSION = 2;
+    static final int OLDEST_VERSION = 1;
     private static final int FLAG_DEFLATE = 1;
     private static final int HEADER = 24;
     private static final int CHUNK = 4096;
@@ -57,7 +63,8 @@ final class SnapshotCodec {
     }
 
     interface Reader {
-        void read(DataInputStream in) throws IOException;
+        /** Reads a body of snapshot format {@code version}. */
+        void read(DataInputStream in, int version) throws IOException;
     }
 
     private SnapshotCodec() {}
@@ -110,8 +117,9 @@ final class SnapshotCodec {
             throw new SnapshotException("snapshot header mismatch: not a Replicode guest snapshot (bad magic)");
         }
         int version = b.getShort() & 0xFFFF;
-        if (version != VERSION) {
-            throw new SnapshotException("snapshot version " + version + " is not supported (this build reads " + VERSION + ")");
+        if (version < OLDEST_VERSION || version > VERSION) {
+            throw new SnapshotException("snapshot version " + version + " is not supported (this build reads "
+                    + OLDEST_VERSION + ".." + VERSION + ")");
         }
         int flags = b.getShort() & 0xFFFF;
         if ((flags & ~FLAG_DEFLATE) != 0) {
@@ -148,7 +156,7 @@ final class SnapshotCodec {
             throw new SnapshotException("snapshot checksum mismatch: the body is corrupt");
         }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(raw))) {
-            reader.read(in);
+            reader.read(in, version);
             if (in.available() != 0) {
                 throw new SnapshotException("snapshot has " + in.available() + " trailing bytes");
             }
