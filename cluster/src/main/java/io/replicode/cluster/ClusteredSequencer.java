@@ -86,6 +86,7 @@ public final class ClusteredSequencer extends VerticleBase {
     private long wakeTimer = -1;
     private long wakeAtNs = Long.MAX_VALUE;
     private int term;
+    private boolean stopped;
 
     // what an operator sees
     private String state = "following";
@@ -134,6 +135,7 @@ public final class ClusteredSequencer extends VerticleBase {
 
     @Override
     public Future<?> stop() {
+        stopped = true;
         vertx.cancelTimer(recheckTimer);
         stepDown("stopping", "this member is stopping");
         owner.close();
@@ -147,6 +149,10 @@ public final class ClusteredSequencer extends VerticleBase {
 
     /** Whether this member should be sequencing, and starts or stops accordingly. */
     private void reconsider() {
+        if (stopped) {
+            // A membership or ownership event queued before stop() must not start a new term.
+            return;
+        }
         boolean active = sequencer != null || starting;
         if (!owner.isLocal()) {
             if (active) {

@@ -405,6 +405,7 @@ public final class ReplicaVerticle extends VerticleBase {
                     .put("waitMode", s.waitMode())
                     .put("memoryPages", s.memoryPages())
                     .put("openConnections", s.openConnections())
+                    .put("duplicateBatchesDropped", s.duplicateBatches())
                     .put("restoredFrom", restoredFrom)
                     .put("snapshotsTaken", snapshotsTaken)
                     .put("malformedFrames", malformed);
