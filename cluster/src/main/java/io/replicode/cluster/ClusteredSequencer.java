@@ -299,7 +299,7 @@ public final class ClusteredSequencer extends VerticleBase {
             return;
         }
         int g = batch.gateway();
-        if (g < 1 || lossCut.contains(g)) {
+        if (g < 1 || g > io.replicode.nat.ConnectionIds.MAX_GATEWAY || lossCut.contains(g)) {
             malformed++;
             return;
         }
