@@ -191,7 +191,8 @@ public final class ClusteredSequencer extends VerticleBase {
                         ? history.syncToRingEnd().compose(c2 -> Future.fromCompletionStage(writer.recover(c2)))
                         : Future.succeededFuture(c))
                 .compose(c -> history.batchTable().map(table -> new Object[] {c, table}))
-                .onComplete(ar -> {
+                // The history completes on its own context: continue on this one, which alone drives the sequencer.
+                .onComplete(ar -> context.runOnContext(v -> {
                     if (myTerm != term) {
                         return;
                     }
@@ -219,7 +220,7 @@ public final class ClusteredSequencer extends VerticleBase {
                         return;
                     }
                     begin(writer, c, table, t0);
-                });
+                }));
     }
 
     private void begin(RingbufferFrameLog writer, RingCursor c, Map<Integer, Long> table, long t0) {
@@ -247,7 +248,7 @@ public final class ClusteredSequencer extends VerticleBase {
             sequencer.requestTimer(clockNs.getAsLong());
         }
         say(app + ": sequencing from frame " + (lastSeq + 1) + " in epoch " + epoch + " (took over in " + lastTakeoverMs + " ms)");
-        Future.all(consumers.stream().map(MessageConsumer::completion).toList()).onComplete(ar -> {
+        Future.all(consumers.stream().map(MessageConsumer::completion).toList()).onComplete(ar -> context.runOnContext(v -> {
             if (sequencer == null) {
                 return;
             }
@@ -256,7 +257,7 @@ public final class ClusteredSequencer extends VerticleBase {
                     .put("lastSeq", lastSeq));
             cutLostGateways();
             pump();
-        });
+        }));
     }
 
     private void stepDown(String newState, String reason) {
@@ -401,6 +402,11 @@ public final class ClusteredSequencer extends VerticleBase {
     // ------------------------------------------------------------------------------------------ output
 
     private void pump() {
+        if (io.vertx.core.Vertx.currentContext() != context) {
+            // Only this verticle's context may drive the (single-threaded) FrameSequencer.
+            context.runOnContext(v -> pump());
+            return;
+        }
         if (sequencer == null) {
             return;
         }
@@ -418,7 +424,9 @@ public final class ClusteredSequencer extends VerticleBase {
                     failed(err);
                     return;
                 }
-                history.appendOwn(frame, encoded).onComplete(ar -> {
+                // appendOwn completes on the history's context: come back to this one (the FrameSequencer is
+                // single-threaded; driving it from two event loops lost frames under load).
+                history.appendOwn(frame, encoded).onComplete(ar -> context.runOnContext(v -> {
                     if (myTerm != term) {
                         return;
                     }
@@ -428,7 +436,7 @@ public final class ClusteredSequencer extends VerticleBase {
                     }
                     ready.put(frame.seq(), new Durable(frame, encoded));
                     publishReady();
-                });
+                }));
             });
         }
         scheduleWake();

@@ -99,6 +99,50 @@ class ClusteredSequencerTest {
         }
     }
 
+    @Test
+    void thousands_of_batches_under_load_become_one_gapless_chain_with_every_batch_once() throws Exception {
+        try (TestCluster cluster = TestCluster.start(1);
+             ReplayLog log = ReplayLog.open(dir.resolve("log"), "kv", ReplayLog.Options.DEFAULT)) {
+            Vertx vertx = cluster.member(0).vertx();
+            var hz = cluster.hz(0);
+            ConcurrentLinkedQueue<Frame> frames = new ConcurrentLinkedQueue<>();
+            ConcurrentLinkedQueue<IngressAck> acks = new ConcurrentLinkedQueue<>();
+            vertx.eventBus().<Buffer>consumer(Addresses.frames("kv"), m -> frames.add(FrameCodec.decode(m.body().getBytes())));
+            vertx.eventBus().<Buffer>consumer(Addresses.acks(7), m -> acks.add(IngressAck.decode(m.body().getBytes())));
+            MemberHistory history = new MemberHistory("kv", log, hz, List.of(), List::of, MemberHistory.Options.DEFAULT, null);
+            vertx.deployVerticle(history).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            // Small frames, so batches span many frames and appends overlap.
+            ClusteredSequencer sequencer = new ClusteredSequencer("kv", hz, history, new GatewayRegistry(hz),
+                    new FrameSequencer.Options(4, 64 << 10, 100_000L, 100_000), 1, System::nanoTime, null);
+            vertx.deployVerticle(sequencer).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            await(() -> !frames.isEmpty(), "the genesis frame");
+            int n = 3_000;
+            send(vertx, batch(1, new IngressEvent.Open(1, "resp")));
+            for (int i = 2; i <= n; i++) {
+                send(vertx, batch(i, new IngressEvent.Data(1, new byte[] {(byte) i})));
+            }
+            await(() -> acks.stream().anyMatch(a -> a.batchSeq() == n), "the ack of batch " + n);
+            List<Long> marks = new ArrayList<>();
+            long expect = 1;
+            for (Frame f : frames) {
+                assertEquals(expect++, f.seq(), "published frames are gapless and in order");
+                for (IngressEvent e : f.events()) {
+                    if (e instanceof IngressEvent.Batch m && m.gateway() == 7) {
+                        marks.add(m.batchSeq());
+                    }
+                }
+            }
+            List<Long> want = new ArrayList<>();
+            for (long i = 1; i <= n; i++) {
+                want.add(i);
+            }
+            assertEquals(want, marks);
+            long last = expect - 1;
+            await(() -> log.lastSeq() >= last, "the member's log to hold every published frame");
+            assertEquals(new ArrayList<>(frames), log.read(1, (int) last));
+        }
+    }
+
     private static void send(Vertx vertx, IngressBatch b) {
         vertx.eventBus().send(Addresses.ingress("kv"), Buffer.buffer(b.encode()));
     }
