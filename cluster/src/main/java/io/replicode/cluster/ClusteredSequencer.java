@@ -9,17 +9,16 @@ import io.replicode.nat.CodecException;
 import io.replicode.nat.IngressAck;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
-import io.replicode.nat.Output;
 import io.replicode.nat.OutputBatch;
 import io.replicode.replay.Frame;
 import io.replicode.sequencer.FrameSequencer;
+import io.replicode.sequencer.WakeTimer;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintWriter;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -62,7 +61,6 @@ public final class ClusteredSequencer extends VerticleBase {
     private final int minimumClusterSize;
     private final LongSupplier clockNs;
     private final PrintWriter out;
-    private final SecureRandom random = new SecureRandom();
 
     private PartitionOwner owner;
     private UUID membershipRegistration;
@@ -83,8 +81,7 @@ public final class ClusteredSequencer extends VerticleBase {
 
     private record Durable(Frame frame, byte[] encoded) {}
     private long nextToPublish;
-    private long wakeTimer = -1;
-    private long wakeAtNs = Long.MAX_VALUE;
+    private WakeTimer wake;
     private int term;
     private boolean stopped;
 
@@ -113,6 +110,7 @@ public final class ClusteredSequencer extends VerticleBase {
 
     @Override
     public Future<?> start() {
+        wake = new WakeTimer(vertx, clockNs, this::pump);
         owner = PartitionOwner.ofApp(hazelcast, app);
         owner.onChange(local -> context.runOnContext(v -> reconsider()));
         membershipRegistration = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
@@ -272,11 +270,7 @@ public final class ClusteredSequencer extends VerticleBase {
         ring = null;
         ready.clear();
         held.clear();
-        if (wakeTimer >= 0) {
-            vertx.cancelTimer(wakeTimer);
-            wakeTimer = -1;
-        }
-        wakeAtNs = Long.MAX_VALUE;
+        wake.cancel();
         state = newState;
         why = reason;
         if (was) {
@@ -357,11 +351,7 @@ public final class ClusteredSequencer extends VerticleBase {
             malformed++;
             return;
         }
-        for (Output o : batch.outputs()) {
-            if (o instanceof Output.TimerRequest t) {
-                sequencer.requestTimer(t.atNs());
-            }
-        }
+        sequencer.requestTimers(batch.outputs());
         pump();
     }
 
@@ -413,10 +403,10 @@ public final class ClusteredSequencer extends VerticleBase {
         long now = clockNs.getAsLong();
         Frame f;
         int myTerm = term;
-        while ((f = sequencer.next(now, entropy())) != null) {
+        while ((f = sequencer.next(now, wake.entropy())) != null) {
             Frame frame = f;
             byte[] encoded = sequencer.lastEncoded();
-            ring.append(frame).whenComplete((pos, err) -> {
+            ring.append(frame, encoded).whenComplete((pos, err) -> {
                 if (myTerm != term) {
                     return;
                 }
@@ -439,7 +429,7 @@ public final class ClusteredSequencer extends VerticleBase {
                 }));
             });
         }
-        scheduleWake();
+        wake.wakeAt(sequencer.wakeAtNs());
     }
 
     /** Publishes durable frames in seq order, acknowledges their batches, and lets the next frames be cut. */
@@ -486,33 +476,6 @@ public final class ClusteredSequencer extends VerticleBase {
         } else {
             stepDown("waiting", "a frame could not be made durable: " + err.getMessage());
         }
-    }
-
-    private void scheduleWake() {
-        long at = sequencer.wakeAtNs();
-        if (at == wakeAtNs) {
-            return;
-        }
-        if (wakeTimer >= 0) {
-            vertx.cancelTimer(wakeTimer);
-            wakeTimer = -1;
-        }
-        wakeAtNs = at;
-        if (at == Long.MAX_VALUE) {
-            return;
-        }
-        long delayMs = Math.max(1, (at - clockNs.getAsLong() + 999_999) / 1_000_000);
-        wakeTimer = vertx.setTimer(delayMs, id -> {
-            wakeTimer = -1;
-            wakeAtNs = Long.MAX_VALUE;
-            pump();
-        });
-    }
-
-    private byte[] entropy() {
-        byte[] e = new byte[16];
-        random.nextBytes(e);
-        return e;
     }
 
     /** What an operator sees (call on any thread; values may be a moment old). */

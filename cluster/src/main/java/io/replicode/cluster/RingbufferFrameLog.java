@@ -316,7 +316,11 @@ public final class RingbufferFrameLog {
      * ring and its synchronous backups hold it, or fails with a {@link RingLogException}.
      */
     public CompletableFuture<Long> append(Frame frame) {
-        byte[] bytes = FrameCodec.encode(frame);
+        return append(frame, FrameCodec.encode(frame));
+    }
+
+    /** As {@link #append(Frame)}, with the frame's encoding at hand (the sequencer hashed it already). */
+    public CompletableFuture<Long> append(Frame frame, byte[] bytes) {
         CompletableFuture<Long> done = new CompletableFuture<>();
         List<Pending> batch;
         synchronized (lock) {

@@ -181,6 +181,15 @@ public final class FrameSequencer {
         timers.add(atNs);
     }
 
+    /** The guest's timer requests among a replica's control outputs (anything else there is not for the sequencer). */
+    public void requestTimers(List<io.replicode.nat.Output> control) {
+        for (io.replicode.nat.Output o : control) {
+            if (o instanceof io.replicode.nat.Output.TimerRequest t) {
+                requestTimer(t.atNs());
+            }
+        }
+    }
+
     /** Frame {@code seq} is durable: with nothing left in flight, the next events are cut at once. */
     public void durable(long seq) {
         if (seq > lastDurableSeq) {

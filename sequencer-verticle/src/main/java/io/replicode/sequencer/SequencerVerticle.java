@@ -5,7 +5,6 @@ import io.replicode.nat.CodecException;
 import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
-import io.replicode.nat.Output;
 import io.replicode.nat.OutputBatch;
 import io.replicode.replay.Frame;
 import io.replicode.replay.ReplayLog;
@@ -14,7 +13,6 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
-import java.security.SecureRandom;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,11 +32,9 @@ public final class SequencerVerticle extends VerticleBase {
     private final ReplayLog log;
     private final FrameSequencer.Options options;
     private final LongSupplier clockNs;
-    private final SecureRandom random = new SecureRandom();
     private final Map<Integer, Long> lastBatchByGateway = new HashMap<>();
     private FrameSequencer sequencer;
-    private long wakeTimer = -1;
-    private long wakeAtNs = Long.MAX_VALUE;
+    private WakeTimer wake;
     private long malformed;
     private long duplicates;
     private long published;
@@ -65,6 +61,7 @@ public final class SequencerVerticle extends VerticleBase {
             lastTime = log.read(log.lastSeq(), 1).get(0).timeNs();
         }
         sequencer = new FrameSequencer(app, 1, options, log.lastSeq(), log.lastHash(), lastTime);
+        wake = new WakeTimer(vertx, clockNs, this::pump);
         MessageConsumer<Buffer> ingress = vertx.eventBus().consumer(Addresses.ingress(app), m -> onIngress(m.body()));
         MessageConsumer<Buffer> control = vertx.eventBus().consumer(Addresses.control(app), m -> onControl(m.body()));
         return Future.all(ingress.completion(), control.completion());
@@ -129,11 +126,7 @@ public final class SequencerVerticle extends VerticleBase {
             malformed++;
             return;
         }
-        for (Output o : batch.outputs()) {
-            if (o instanceof Output.TimerRequest t) {
-                sequencer.requestTimer(t.atNs());
-            }
-        }
+        sequencer.requestTimers(batch.outputs());
         pump();
     }
 
@@ -144,7 +137,7 @@ public final class SequencerVerticle extends VerticleBase {
         }
         long now = clockNs.getAsLong();
         Frame f;
-        while ((f = sequencer.next(now, entropy())) != null) {
+        while ((f = sequencer.next(now, wake.entropy())) != null) {
             Frame frame = f;
             byte[] encoded = sequencer.lastEncoded();
             log.append(frame, encoded).whenComplete((v, err) -> context.runOnContext(x -> {
@@ -160,34 +153,7 @@ public final class SequencerVerticle extends VerticleBase {
                 pump();
             }));
         }
-        scheduleWake();
-    }
-
-    private void scheduleWake() {
-        long at = sequencer.wakeAtNs();
-        if (at == wakeAtNs) {
-            return;
-        }
-        if (wakeTimer >= 0) {
-            vertx.cancelTimer(wakeTimer);
-            wakeTimer = -1;
-        }
-        wakeAtNs = at;
-        if (at == Long.MAX_VALUE) {
-            return;
-        }
-        long delayMs = Math.max(1, (at - clockNs.getAsLong() + 999_999) / 1_000_000);
-        wakeTimer = vertx.setTimer(delayMs, id -> {
-            wakeTimer = -1;
-            wakeAtNs = Long.MAX_VALUE;
-            pump();
-        });
-    }
-
-    private byte[] entropy() {
-        byte[] e = new byte[16];
-        random.nextBytes(e);
-        return e;
+        wake.wakeAt(sequencer.wakeAtNs());
     }
 
     /** What an operator sees of this sequencer. */
