@@ -7,16 +7,13 @@ import io.replicode.launcher.config.NodeConfig;
 import io.replicode.launcher.config.TcpBinding;
 import io.replicode.launcher.node.ClusterNode;
 import io.replicode.replica.module.Engine;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -118,25 +115,9 @@ final class NodeCommand implements Callable<Integer> {
         for (String r : roles) {
             roleSet.add(r.strip().toLowerCase(java.util.Locale.ROOT));
         }
-        try {
-            Files.createDirectories(node.dataDir());
-        } catch (IOException e) {
-            throw new UserError("cannot create the data directory " + node.dataDir().toAbsolutePath() + ": " + e,
-                    "choose a writable directory with --data DIR");
-        }
+        RunCommand.createDataDir(node.dataDir());
         ClusterNode running = ClusterNode.start(node, new ClusterNode.Options(roleSet, settings), out);
-        out.println("ready (Ctrl-C stops)");
-        out.flush();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            out.println("replicode: leaving the cluster");
-            out.flush();
-            running.close();
-            out.println("replicode: stopped");
-            out.flush();
-            stopped.countDown();
-        }, "replicode-shutdown"));
-        stopped.await();
+        RunCommand.serveUntilStopped(out, running::close, "replicode: leaving the cluster");
         return 0;
     }
 

@@ -77,22 +77,27 @@ final class RunCommand implements Callable<Integer> {
                 http, replicas, httpPort));
         createDataDir(node.dataDir());
         EmbeddedNode running = EmbeddedNode.start(node, out);
+        serveUntilStopped(out, running::close, "replicode: stopping");
+        return 0;
+    }
+
+    /** Prints "ready", then waits until the JVM is asked to stop (Ctrl-C, SIGTERM) and closes the node. */
+    static void serveUntilStopped(PrintWriter out, Runnable close, String stopping) throws InterruptedException {
         out.println("ready (Ctrl-C stops)");
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            out.println("replicode: stopping");
+            out.println(stopping);
             out.flush();
-            running.close();
+            close.run();
             out.println("replicode: stopped");
             out.flush();
             stopped.countDown();
         }, "replicode-shutdown"));
         stopped.await();
-        return 0;
     }
 
-    private static void createDataDir(Path dir) {
+    static void createDataDir(Path dir) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {

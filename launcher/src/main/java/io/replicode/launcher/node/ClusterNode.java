@@ -15,16 +15,12 @@ import io.replicode.gateway.tcp.TcpIngress;
 import io.replicode.launcher.UserError;
 import io.replicode.launcher.config.AppConfig;
 import io.replicode.launcher.config.NodeConfig;
-import io.replicode.launcher.config.TcpBinding;
 import io.replicode.nat.Addresses;
-import io.replicode.replay.LogCorruptedException;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replay.SnapshotStore;
 import io.replicode.replica.GuestConfig;
 import io.replicode.replica.module.GuestModule;
-import io.replicode.replica.module.ModuleRejectedException;
 import io.replicode.replica.verticle.ReplicaVerticle;
-import io.replicode.sequencer.FrameSequencer;
 import io.replicode.sequencer.SequencerVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.VertxOptions;
@@ -61,9 +57,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ClusterNode implements AutoCloseable {
     public static final Set<String> ROLES = Set.of("gateway", "sequencer", "replica");
-    private static final long START_TIMEOUT_SECONDS = 120;
     private static final long CLOSE_TIMEOUT_SECONDS = 30;
-    private static final long SNAPSHOT_EVERY_SECONDS = 60;
     private static final long RESEND_AFTER_MS = 2_000;
     private static final long RETENTION_EVERY_MS = 30_000;
     /** Replica ids are unique in the cluster: gateway id × this + the member's replica number. */
@@ -171,28 +165,15 @@ public final class ClusterNode implements AutoCloseable {
         if (!replica && !sequencer) {
             return;
         }
-        try {
-            rt.module = GuestModule.load(app.module(), config.engine());
-        } catch (ModuleRejectedException e) {
-            String what = e.fix() == null ? e.getMessage() : e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: "));
-            throw new UserError("app '" + app.name() + "': " + what, e.fix() == null ? "rebuild the module for wasm32-wasi" : e.fix());
-        }
+        rt.module = NodeParts.loadModule(app, config);
         Path appDir = config.dataDir().resolve(app.name());
-        GuestConfig wanted = GuestConfig.of(app.name(), app.listeners()).withLimits(app.limits())
-                .withArgs(app.args().isEmpty() ? List.of(app.name()) : app.args())
-                .withEnvironment(app.env())
-                .withPreopens(app.preopens());
+        GuestConfig wanted = NodeParts.wanted(app);
         var genesisMap = boot.hazelcast().<String, String>getMap("replicode.genesis");
         rt.genesis = Genesis.clustered(appDir, wanted, rt.module.sha256(), app.module(), SequencerVerticle.wallClockNs(), json -> {
             String had = genesisMap.putIfAbsent(app.name(), json);
             return had == null ? json : had;
         });
-        try {
-            rt.log = ReplayLog.open(appDir.resolve("log"), app.name(), ReplayLog.Options.DEFAULT.withFsync(config.fsync()));
-        } catch (LogCorruptedException e) {
-            String[] parts = e.getMessage().split("\\. Fix: ", 2);
-            throw new UserError("app '" + app.name() + "': " + parts[0], parts.length > 1 ? parts[1] : "restore the data directory");
-        }
+        rt.log = NodeParts.openLog(appDir, app, config);
         int replicas = replica ? config.replicas() : 0;
         for (int r = 1; r <= replicas; r++) {
             rt.stores.add(new SnapshotStore(appDir.resolve("replica-" + r).resolve("snapshots"), 2));
@@ -228,11 +209,8 @@ public final class ClusterNode implements AutoCloseable {
             }
         }
         if (sequencer) {
-            var batching = config.batching();
-            rt.sequencer = new ClusteredSequencer(app.name(), hz, rt.history, new GatewayRegistry(hz), new FrameSequencer.Options(
-                    batching.maxEventsPerFrame(), 64 << 10, TimeUnit.MILLISECONDS.toNanos(batching.intervalMs()), 100_000,
-                    config.snapshotEveryFrames(),
-                    config.snapshotEveryFrames() == 0 ? 0 : TimeUnit.SECONDS.toNanos(SNAPSHOT_EVERY_SECONDS)),
+            rt.sequencer = new ClusteredSequencer(app.name(), hz, rt.history, new GatewayRegistry(hz),
+                    NodeParts.sequencerOptions(config),
                     options.settings().minimumClusterSize(), SequencerVerticle::wallClockNs, out);
             await(boot.vertx().deployVerticle(rt.sequencer));
         }
@@ -272,17 +250,7 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     private void startGateway() {
-        List<GatewayConfig.App> list = new ArrayList<>();
-        for (AppRuntime rt : apps.values()) {
-            AppConfig a = rt.config;
-            GatewayConfig.App app = GatewayConfig.App.of(a.name(), a.listeners()).withHttp(a.httpListener())
-                    .withLimits(new GatewayConfig.Limits(a.limits().receiveBufferBytes(), a.limits().sendWindowBytes(),
-                            64L << 20, 16L << 20, a.maxConnections()));
-            for (TcpBinding b : a.tcp()) {
-                app = app.withTcp(b.port(), b.listener());
-            }
-            list.add(app);
-        }
+        List<GatewayConfig.App> list = NodeParts.gatewayApps(apps.values().stream().map(rt -> rt.config).toList());
         GatewayConfig gc = GatewayConfig.of(gatewayId, config.host(), list).withHttpPort(config.httpPort())
                 .withStatusProvider(this::status);
         gateway = new GatewayVerticle(gc, out, new GatewayVerticle.ClusterLink(this::unavailable, RESEND_AFTER_MS));
@@ -436,18 +404,6 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     private static <T> T await(Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while starting", e);
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("a component did not start within " + START_TIMEOUT_SECONDS + " s", e);
-        }
+        return NodeParts.await(f);
     }
 }

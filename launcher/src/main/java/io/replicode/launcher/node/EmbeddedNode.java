@@ -7,16 +7,12 @@ import io.replicode.gateway.tcp.TcpIngress;
 import io.replicode.launcher.UserError;
 import io.replicode.launcher.config.AppConfig;
 import io.replicode.launcher.config.NodeConfig;
-import io.replicode.launcher.config.TcpBinding;
 import io.replicode.nat.ConnectionIds;
-import io.replicode.replay.LogCorruptedException;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replay.SnapshotStore;
 import io.replicode.replica.GuestConfig;
 import io.replicode.replica.module.GuestModule;
-import io.replicode.replica.module.ModuleRejectedException;
 import io.replicode.replica.verticle.ReplicaVerticle;
-import io.replicode.sequencer.FrameSequencer;
 import io.replicode.sequencer.SequencerVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -40,7 +36,6 @@ import java.util.concurrent.TimeUnit;
  * {@code <data>/<app>/replica-<n>/snapshots}.
  */
 public final class EmbeddedNode implements AutoCloseable {
-    private static final long START_TIMEOUT_SECONDS = 120;
     private static final long CLOSE_TIMEOUT_SECONDS = 30;
 
     /** What runs for one app. Replicas are replaced when one is rebuilt after a divergence. */
@@ -99,8 +94,6 @@ public final class EmbeddedNode implements AutoCloseable {
                 String app, int replica);
     }
 
-    /** A frame asks for a snapshot at least this often (besides every N frames). */
-    private static final long SNAPSHOT_EVERY_SECONDS = 60;
     /** How often each app's log is trimmed to its replicas' oldest snapshot. */
     private static final long RETENTION_EVERY_MS = 30_000;
 
@@ -168,34 +161,15 @@ public final class EmbeddedNode implements AutoCloseable {
     }
 
     private static AppRuntime startApp(Vertx vertx, NodeConfig node, AppConfig app, int gatewayId, PrintWriter out) {
-        GuestModule module;
-        try {
-            module = GuestModule.load(app.module(), node.engine());
-        } catch (ModuleRejectedException e) {
-            String what = e.fix() == null ? e.getMessage() : e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: "));
-            throw new UserError("app '" + app.name() + "': " + what,
-                    e.fix() == null ? "rebuild the module for wasm32-wasi" : e.fix());
-        }
+        GuestModule module = NodeParts.loadModule(app, node);
         Path appDir = node.dataDir().resolve(app.name());
-        GuestConfig wanted = GuestConfig.of(app.name(), app.listeners()).withLimits(app.limits())
-                .withArgs(app.args().isEmpty() ? List.of(app.name()) : app.args())
-                .withEnvironment(app.env())
-                .withPreopens(app.preopens());
-        GuestConfig genesis = Genesis.loadOrCreate(appDir, wanted, module.sha256(), app.module(), SequencerVerticle.wallClockNs());
-        ReplayLog log;
-        try {
-            log = ReplayLog.open(appDir.resolve("log"), app.name(), ReplayLog.Options.DEFAULT.withFsync(node.fsync()));
-        } catch (LogCorruptedException e) {
-            String[] parts = e.getMessage().split("\\. Fix: ", 2);
-            throw new UserError("app '" + app.name() + "': " + parts[0], parts.length > 1 ? parts[1] : "restore the data directory");
-        }
+        GuestConfig genesis = Genesis.loadOrCreate(appDir, NodeParts.wanted(app), module.sha256(), app.module(),
+                SequencerVerticle.wallClockNs());
+        ReplayLog log = NodeParts.openLog(appDir, app, node);
         if (log.recovery().tornTail() != null) {
             out.println(app.name() + ": replay log: " + log.recovery().tornTail());
         }
-        var batching = node.batching();
-        SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, new FrameSequencer.Options(
-                batching.maxEventsPerFrame(), 64 << 10, TimeUnit.MILLISECONDS.toNanos(batching.intervalMs()), 100_000,
-                node.snapshotEveryFrames(), node.snapshotEveryFrames() == 0 ? 0 : TimeUnit.SECONDS.toNanos(SNAPSHOT_EVERY_SECONDS)),
+        SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, NodeParts.sequencerOptions(node),
                 SequencerVerticle::wallClockNs);
         AppRuntime runtime = new AppRuntime(app, module, genesis, log, sequencer);
         try {
@@ -292,17 +266,7 @@ public final class EmbeddedNode implements AutoCloseable {
     }
 
     private static GatewayConfig gatewayConfig(NodeConfig node, int gatewayId, Map<String, AppRuntime> apps) {
-        List<GatewayConfig.App> list = new ArrayList<>();
-        for (AppRuntime rt : apps.values()) {
-            AppConfig a = rt.config();
-            GatewayConfig.App app = GatewayConfig.App.of(a.name(), a.listeners()).withHttp(a.httpListener())
-                    .withLimits(new GatewayConfig.Limits(a.limits().receiveBufferBytes(), a.limits().sendWindowBytes(),
-                            64L << 20, 16L << 20, a.maxConnections()));
-            for (TcpBinding b : a.tcp()) {
-                app = app.withTcp(b.port(), b.listener());
-            }
-            list.add(app);
-        }
+        List<GatewayConfig.App> list = NodeParts.gatewayApps(apps.values().stream().map(AppRuntime::config).toList());
         EmbeddedNodeStatus status = new EmbeddedNodeStatus(apps);
         return GatewayConfig.of(gatewayId, node.host(), list).withHttpPort(node.httpPort())
                 .withStatusProvider(status::collect);
@@ -413,18 +377,6 @@ public final class EmbeddedNode implements AutoCloseable {
     }
 
     private static <T> T await(Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while starting", e);
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("a component did not start within " + START_TIMEOUT_SECONDS + " s", e);
-        }
+        return NodeParts.await(f);
     }
 }

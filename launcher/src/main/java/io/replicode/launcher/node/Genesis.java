@@ -44,17 +44,9 @@ public final class Genesis {
         try {
             Files.createDirectories(appDir);
             if (!Files.exists(file)) {
-                byte[] seed = new byte[32];
-                new SecureRandom().nextBytes(seed);
-                GuestConfig config = wanted.withGenesis(seed, nowNs);
-                JsonObject json = describe(config, moduleSha256).put("seed", HexFormat.of().formatHex(seed)).put("timeNs", nowNs);
-                if (modulePath != null) {
-                    json.put("modulePath", modulePath.toAbsolutePath().normalize().toString());
-                }
-                Path tmp = appDir.resolve("genesis.json.tmp");
-                Files.writeString(tmp, json.encodePrettily(), StandardCharsets.UTF_8);
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                return config;
+                JsonObject json = fresh(wanted, moduleSha256, modulePath, nowNs);
+                write(file, json);
+                return wanted.withGenesis(HexFormat.of().parseHex(json.getString("seed")), nowNs);
             }
             JsonObject have = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
             for (String key : want.fieldNames()) {
@@ -87,19 +79,11 @@ public final class Genesis {
         try {
             Files.createDirectories(appDir);
             if (!Files.exists(file)) {
-                byte[] seed = new byte[32];
-                new SecureRandom().nextBytes(seed);
-                JsonObject fresh = describe(wanted, moduleSha256).put("seed", HexFormat.of().formatHex(seed)).put("timeNs", nowNs);
-                if (modulePath != null) {
-                    fresh.put("modulePath", modulePath.toAbsolutePath().normalize().toString());
-                }
-                JsonObject cluster = new JsonObject(shared.apply(fresh.encode()));
+                JsonObject cluster = new JsonObject(shared.apply(fresh(wanted, moduleSha256, modulePath, nowNs).encode()));
                 if (modulePath != null) {
                     cluster.put("modulePath", modulePath.toAbsolutePath().normalize().toString());
                 }
-                Path tmp = appDir.resolve("genesis.json.tmp");
-                Files.writeString(tmp, cluster.encodePrettily(), StandardCharsets.UTF_8);
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                write(file, cluster);
             } else {
                 JsonObject mine = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
                 JsonObject cluster = new JsonObject(shared.apply(mine.copy().put("modulePath", (String) null).encode()));
@@ -119,6 +103,24 @@ public final class Genesis {
                     "remove the member's data directory of the app; it then joins from a peer's snapshot");
         }
         return loadOrCreate(appDir, wanted, moduleSha256, modulePath, nowNs);
+    }
+
+    /** A new genesis: {@link #describe} plus a fresh seed, the time and (remembered only) the module's path. */
+    private static JsonObject fresh(GuestConfig wanted, String moduleSha256, Path modulePath, long nowNs) {
+        byte[] seed = new byte[32];
+        new SecureRandom().nextBytes(seed);
+        JsonObject json = describe(wanted, moduleSha256).put("seed", HexFormat.of().formatHex(seed)).put("timeNs", nowNs);
+        if (modulePath != null) {
+            json.put("modulePath", modulePath.toAbsolutePath().normalize().toString());
+        }
+        return json;
+    }
+
+    /** Writes {@code json} to {@code file} atomically (a temporary file moved over it). */
+    private static void write(Path file, JsonObject json) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, json.encodePrettily(), StandardCharsets.UTF_8);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Everything that decides the guest's behaviour besides the seed and time. */

@@ -37,4 +37,25 @@ class GenesisTest {
                 () -> Genesis.loadOrCreate(dir, wanted.withLimits(GuestLimits.DEFAULT.withCallDepth(99)), "abc", 1));
         assertTrue(limits.getMessage().contains("limits"), limits.getMessage());
     }
+
+    @Test
+    void cluster_members_share_the_first_members_genesis_and_one_from_another_history_is_refused() {
+        java.util.Map<String, String> cluster = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.function.UnaryOperator<String> shared = json -> {
+            String had = cluster.putIfAbsent("kv", json);
+            return had == null ? json : had;
+        };
+        GuestConfig wanted = GuestConfig.of("kv", List.of("resp"));
+        GuestConfig first = Genesis.clustered(dir.resolve("m0"), wanted, "abc", null, 42, shared);
+        GuestConfig second = Genesis.clustered(dir.resolve("m1"), wanted, "abc", null, 99, shared);
+        assertEquals(42, second.genesisTimeNs(), "a later member adopts the cluster's genesis time");
+        assertArrayEquals(first.genesisSeed(), second.genesisSeed(), "and its seed");
+        assertEquals(first, Genesis.clustered(dir.resolve("m1"), wanted, "abc", null, 7, shared), "a restart keeps it");
+
+        Genesis.loadOrCreate(dir.resolve("other"), wanted, "abc", 5);
+        UserError e = assertThrows(UserError.class, () -> Genesis.clustered(dir.resolve("other"), wanted, "abc", null, 5, shared));
+        assertTrue(e.getMessage().contains("genesis of another history"), e.getMessage());
+        UserError module = assertThrows(UserError.class, () -> Genesis.clustered(dir.resolve("m2"), wanted, "def", null, 5, shared));
+        assertTrue(module.getMessage().contains("module"), module.getMessage());
+    }
 }
