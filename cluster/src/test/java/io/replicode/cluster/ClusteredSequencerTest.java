@@ -52,18 +52,11 @@ class ClusteredSequencerTest {
     void gateway_batches_enter_the_history_once_and_in_order_and_are_acknowledged_when_durable() throws Exception {
         try (TestCluster cluster = TestCluster.start(1);
              ReplayLog log = ReplayLog.open(dir.resolve("log"), "kv", ReplayLog.Options.DEFAULT)) {
-            Vertx vertx = cluster.member(0).vertx();
-            var hz = cluster.hz(0);
-            ConcurrentLinkedQueue<Frame> frames = new ConcurrentLinkedQueue<>();
-            ConcurrentLinkedQueue<IngressAck> acks = new ConcurrentLinkedQueue<>();
-            vertx.eventBus().<Buffer>consumer(Addresses.frames("kv"), m -> frames.add(FrameCodec.decode(m.body().getBytes())));
-            vertx.eventBus().<Buffer>consumer(Addresses.acks(7), m -> acks.add(IngressAck.decode(m.body().getBytes())));
-            MemberHistory history = new MemberHistory("kv", log, hz, List.of(), List::of, MemberHistory.Options.DEFAULT, null);
-            vertx.deployVerticle(history).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            ClusteredSequencer sequencer = new ClusteredSequencer("kv", hz, history, new GatewayRegistry(hz),
-                    new FrameSequencer.Options(256, 64 << 10, 2_000_000L, 100_000), 1, System::nanoTime, null);
-            vertx.deployVerticle(sequencer).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            await(() -> !frames.isEmpty(), "the genesis frame");
+            Running run = start(cluster, log, new FrameSequencer.Options(256, 64 << 10, 2_000_000L, 100_000));
+            Vertx vertx = run.vertx();
+            ConcurrentLinkedQueue<Frame> frames = run.frames();
+            ConcurrentLinkedQueue<IngressAck> acks = run.acks();
+            ClusteredSequencer sequencer = run.sequencer();
 
             long c = 42;
             byte[] b = "b".getBytes(StandardCharsets.UTF_8);
@@ -103,19 +96,11 @@ class ClusteredSequencerTest {
     void thousands_of_batches_under_load_become_one_gapless_chain_with_every_batch_once() throws Exception {
         try (TestCluster cluster = TestCluster.start(1);
              ReplayLog log = ReplayLog.open(dir.resolve("log"), "kv", ReplayLog.Options.DEFAULT)) {
-            Vertx vertx = cluster.member(0).vertx();
-            var hz = cluster.hz(0);
-            ConcurrentLinkedQueue<Frame> frames = new ConcurrentLinkedQueue<>();
-            ConcurrentLinkedQueue<IngressAck> acks = new ConcurrentLinkedQueue<>();
-            vertx.eventBus().<Buffer>consumer(Addresses.frames("kv"), m -> frames.add(FrameCodec.decode(m.body().getBytes())));
-            vertx.eventBus().<Buffer>consumer(Addresses.acks(7), m -> acks.add(IngressAck.decode(m.body().getBytes())));
-            MemberHistory history = new MemberHistory("kv", log, hz, List.of(), List::of, MemberHistory.Options.DEFAULT, null);
-            vertx.deployVerticle(history).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             // Small frames, so batches span many frames and appends overlap.
-            ClusteredSequencer sequencer = new ClusteredSequencer("kv", hz, history, new GatewayRegistry(hz),
-                    new FrameSequencer.Options(4, 64 << 10, 100_000L, 100_000), 1, System::nanoTime, null);
-            vertx.deployVerticle(sequencer).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            await(() -> !frames.isEmpty(), "the genesis frame");
+            Running run = start(cluster, log, new FrameSequencer.Options(4, 64 << 10, 100_000L, 100_000));
+            Vertx vertx = run.vertx();
+            ConcurrentLinkedQueue<Frame> frames = run.frames();
+            ConcurrentLinkedQueue<IngressAck> acks = run.acks();
             int n = 3_000;
             send(vertx, batch(1, new IngressEvent.Open(1, "resp")));
             for (int i = 2; i <= n; i++) {
@@ -141,6 +126,26 @@ class ClusteredSequencerTest {
             await(() -> log.lastSeq() >= last, "the member's log to hold every published frame");
             assertEquals(new ArrayList<>(frames), log.read(1, (int) last));
         }
+    }
+
+    /** A member history and a clustered sequencer of "kv" on the one member, and what gateway 7 would see. */
+    private record Running(Vertx vertx, ClusteredSequencer sequencer, ConcurrentLinkedQueue<Frame> frames,
+                           ConcurrentLinkedQueue<IngressAck> acks) {}
+
+    private static Running start(TestCluster cluster, ReplayLog log, FrameSequencer.Options options) throws Exception {
+        Vertx vertx = cluster.member(0).vertx();
+        var hz = cluster.hz(0);
+        ConcurrentLinkedQueue<Frame> frames = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<IngressAck> acks = new ConcurrentLinkedQueue<>();
+        vertx.eventBus().<Buffer>consumer(Addresses.frames("kv"), m -> frames.add(FrameCodec.decode(m.body().getBytes())));
+        vertx.eventBus().<Buffer>consumer(Addresses.acks(7), m -> acks.add(IngressAck.decode(m.body().getBytes())));
+        MemberHistory history = new MemberHistory("kv", log, hz, List.of(), List::of, MemberHistory.Options.DEFAULT, null);
+        vertx.deployVerticle(history).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        ClusteredSequencer sequencer = new ClusteredSequencer("kv", hz, history, new GatewayRegistry(hz), options, 1,
+                System::nanoTime, null);
+        vertx.deployVerticle(sequencer).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        await(() -> !frames.isEmpty(), "the genesis frame");
+        return new Running(vertx, sequencer, frames, acks);
     }
 
     private static void send(Vertx vertx, IngressBatch b) {
