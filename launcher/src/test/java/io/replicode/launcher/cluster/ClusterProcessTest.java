@@ -241,6 +241,11 @@ class ClusterProcessTest {
     void kill_nine_of_the_sequencing_member_under_load_loses_and_repeats_no_acknowledged_write() throws Exception {
         Member sequencer = sequencerOfKv();
         List<Member> others = members.subList(0, 3).stream().filter(m -> m != sequencer).toList();
+        // A client of the member about to die: its gateway is then in kv's history, and its loss must be sequenced.
+        int lostGateway = sequencer.status().getJsonObject("pipeline").getJsonObject("cluster").getInteger("gatewayId");
+        try (Jedis doomed = new Jedis("127.0.0.1", sequencer.respPort, 20_000)) {
+            assertEquals("OK", doomed.set("doomed", "x"));
+        }
         long killNs;
         long failoverMs;
         try (Writers writers = new Writers(others, 100_000)) {
@@ -268,6 +273,13 @@ class ClusterProcessTest {
         assertTrue(failoverMs >= 0, "writes resume after the sequencer's member is killed:\n" + others.get(0).tail());
         Member successor = sequencerOfKv();
         assertTrue(successor != sequencer);
+        String lostLine = "kv: gateway " + lostGateway + " left the cluster";
+        long lostDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.readString(successor.output).contains(lostLine) && System.nanoTime() < lostDeadline) {
+            Thread.sleep(100);
+        }
+        assertTrue(Files.readString(successor.output).contains(lostLine), "the successor sequences the dead member's gateway loss:\n"
+                + successor.tail());
         long resent = 0;
         for (Member m : live()) {
             resent += m.status().getJsonObject("unacknowledgedBatches").getLong("resent");
