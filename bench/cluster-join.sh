@@ -52,7 +52,8 @@ histories=("$@")
 cluster_port="${CLUSTER_PORT:-5701}" # member i: cluster port CLUSTER_PORT + i
 port_shift="${PORT_SHIFT:-0}"        # member i: --port-offset PORT_SHIFT + 100 i (HTTP 8080 + it, RESP 6380 + it)
 
-die() { echo "bench: $*" >&2; exit 2; }
+# shellcheck source=lib/proc.sh
+source "$root/bench/lib/proc.sh"
 
 for h in "${histories[@]}"; do [[ $h =~ ^[1-9][0-9]*$ ]] || die "history sizes must be positive integers, not '$h'"; done
 for v in cluster_port port_shift; do [[ ${!v} =~ ^[0-9]+$ ]] || die "${v^^} must be a number, not '${!v}'"; done
@@ -68,13 +69,6 @@ for tool in java curl jq redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || die "$tool is missing. Fix: apt-get install -y curl jq redis-tools (and a Java 17 JDK)"
 done
 
-busy_ports() { # port...: prints those of the ports something on 127.0.0.1 already accepts connections on
-  local p taken=()
-  for p in "$@"; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then taken+=("$p"); fi
-  done
-  echo "${taken[*]}"
-}
 all_ports=("${cluster_ports[@]}")
 for o in "${offsets[@]}"; do all_ports+=($((8080 + o)) $((6380 + o))); done
 busy="$(busy_ports "${all_ports[@]}")"
@@ -87,25 +81,7 @@ declare -A member_pid=()  # member index -> pid of its java
 load_pids=()              # redis-benchmark processes of the history build
 live_pid=""               # the live load (its own process group, see start_live)
 
-alive() { # pid: running (an exited child stays a zombie until waited for; that is not running)
-  local state
-  state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-  [[ -n $state && $state != Z* ]]
-}
 
-stop_pids() { # pid...: TERM, then KILL what still runs after stop_timeout; reap
-  (($#)) || return 0
-  kill -TERM "$@" 2>/dev/null || true
-  local deadline=$((SECONDS + stop_timeout)) pid
-  for pid in "$@"; do
-    while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
-    if alive "$pid"; then
-      echo "bench: pid $pid did not stop within ${stop_timeout}s of TERM: KILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
-}
 
 stop_loads() {
   ((${#load_pids[@]})) || return 0
@@ -145,11 +121,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-log_tail() { # file
-  echo "---- last lines of $1:" >&2
-  tail -n 30 "$1" >&2 || true
-  echo "----" >&2
-}
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 

@@ -42,7 +42,8 @@ etcd_peer_ports=(2380 22380 32380)
 rc_cluster_ports=(5701 5702 5703)
 rc_offsets=(0 100 200)
 
-die() { echo "bench: $*" >&2; exit 2; }
+# shellcheck source=lib/proc.sh
+source "$root/bench/lib/proc.sh"
 
 # ---- arguments and tools -------------------------------------------------------------------------------
 
@@ -75,14 +76,6 @@ if ((${#missing[@]})); then
   exit 2
 fi
 
-# busy_ports port...: prints those of the ports something on 127.0.0.1 already accepts connections on.
-busy_ports() {
-  local p taken=()
-  for p in "$@"; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then taken+=("$p"); fi
-  done
-  echo "${taken[*]}"
-}
 etcd_ports=("${etcd_client_ports[@]}" "${etcd_peer_ports[@]}")
 rc_ports=("${rc_cluster_ports[@]}")
 for o in "${rc_offsets[@]}"; do rc_ports+=($((8080 + o))); done
@@ -98,24 +91,10 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/bench-etcd.XXXXXX")"
 pids=()
 wrk_pid=""
 
-alive() { # pid: running (an exited child stays a zombie until waited for; that is not running)
-  local state
-  state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-  [[ -n $state && $state != Z* ]]
-}
 
 stop_all() { # TERM every pid started, KILL what still runs after stop_timeout, reap them all
   ((${#pids[@]})) || return 0
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  local deadline=$((SECONDS + stop_timeout)) pid
-  for pid in "${pids[@]}"; do
-    while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
-    if alive "$pid"; then
-      echo "bench: pid $pid did not stop within ${stop_timeout}s of TERM: KILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${pids[@]}"
   pids=()
 }
 
@@ -131,11 +110,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-log_tail() { # file
-  echo "---- last lines of $1:" >&2
-  tail -n 30 "$1" >&2 || true
-  echo "----" >&2
-}
 
 # ---- wrk ---------------------------------------------------------------------------------------------
 
