@@ -20,6 +20,7 @@ import java.util.List;
  *   6 GatewayLost  (the connection field holds the gateway id, -1 for all)
  *   7 SnapshotRequest  (the connection field is -1)
  *   8 Batch      batchSeq: i64 (the connection field holds the gateway id, 0 for the sequencer's own events)
+ *   9 Restart    (the connection field is -1)
  * output:               type u8 | body
  *   1 Send       connection i64 | offset i64 | u32 length + bytes
  *   2 Close      connection i64 | offset i64
@@ -28,6 +29,7 @@ import java.util.List;
  *   5 Timer      atNs i64
  *   6 Log        fd u8 | u32 length + bytes
  *   7 Stopped    reason: u16 length + UTF-8
+ *   8 Recovered  report: u16 length + UTF-8
  * list:                 count u32 | items
  * </pre>
  * Decoding checks every length against the bytes that remain and a caller's cap before allocating, and
@@ -76,6 +78,8 @@ public final class EventCodec {
             b.put((byte) 7).putLong(-1);
         } else if (e instanceof IngressEvent.Batch m) {
             b.put((byte) 8).putLong(m.gateway()).putLong(m.batchSeq());
+        } else if (e instanceof IngressEvent.Restart) {
+            b.put((byte) 9).putLong(-1);
         } else {
             throw new IllegalArgumentException("unknown event " + e);
         }
@@ -119,6 +123,11 @@ public final class EventCodec {
                     }
                     return new IngressEvent.Batch((int) conn, batchSeq);
                 }
+                case 9:
+                    if (conn != -1) {
+                        throw new CodecException("restart event has connection field " + conn + ", not -1", at);
+                    }
+                    return new IngressEvent.Restart();
                 default:
                     throw new CodecException("unknown event type " + type, at);
             }
@@ -206,6 +215,9 @@ public final class EventCodec {
         if (o instanceof Output.Log l) {
             return 1 + 1 + 4 + l.bytes().length;
         }
+        if (o instanceof Output.Recovered r) {
+            return 1 + 2 + utf8(r.report()).length;
+        }
         return 1 + 2 + utf8(((Output.Stopped) o).reason()).length;
     }
 
@@ -225,6 +237,9 @@ public final class EventCodec {
         } else if (o instanceof Output.Stopped s) {
             b.put((byte) 7);
             putShortString(b, s.reason());
+        } else if (o instanceof Output.Recovered r) {
+            b.put((byte) 8);
+            putShortString(b, r.report());
         }
     }
 
@@ -252,6 +267,8 @@ public final class EventCodec {
                 }
                 case 7:
                     return new Output.Stopped(getShortString(b, "reason"));
+                case 8:
+                    return new Output.Recovered(getShortString(b, "report"));
                 default:
                     throw new CodecException("unknown output type " + type, at);
             }

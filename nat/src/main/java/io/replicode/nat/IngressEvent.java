@@ -9,7 +9,8 @@ import java.util.Objects;
  */
 public sealed interface IngressEvent
         permits IngressEvent.Open, IngressEvent.Data, IngressEvent.HalfClose, IngressEvent.Reset,
-                IngressEvent.Window, IngressEvent.GatewayLost, IngressEvent.SnapshotRequest, IngressEvent.Batch {
+                IngressEvent.Window, IngressEvent.GatewayLost, IngressEvent.SnapshotRequest, IngressEvent.Batch,
+                IngressEvent.Restart {
 
     /** The virtual connection this event is about (-1 for events about no single connection). */
     long connection();
@@ -101,6 +102,19 @@ public sealed interface IngressEvent
             }
         }
 
+        @Override
+        public long connection() {
+            return -1;
+        }
+    }
+
+    /**
+     * An operator asked to restart the app (for example {@code ./replicode restart --app APP}): the guest module
+     * starts afresh at this frame on the same files, its connections are reset, and a stopped app runs again.
+     * It travels in a gateway's ingress batch, so every replica restarts at the same frame. The guest does not
+     * see it.
+     */
+    record Restart() implements IngressEvent {
         @Override
         public long connection() {
             return -1;

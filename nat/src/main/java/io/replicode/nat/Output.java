@@ -9,7 +9,7 @@ import java.util.Objects;
  */
 public sealed interface Output
         permits Output.Send, Output.Close, Output.Reset, Output.Window, Output.TimerRequest,
-                Output.Log, Output.Stopped {
+                Output.Log, Output.Stopped, Output.Recovered {
 
     /** Bytes for {@code connection}, starting at stream offset {@code offset} (0 for the first byte). */
     record Send(long connection, long offset, byte[] bytes) implements Output {
@@ -72,6 +72,17 @@ public sealed interface Output
     record Stopped(String reason) implements Output {
         public Stopped {
             Objects.requireNonNull(reason, "reason");
+        }
+    }
+
+    /**
+     * The app met a fault at this frame and goes on: the supervisor rolled the poisonous input back and reset
+     * the connections that sent it, restarted the module on the same files, or restarted it on request.
+     * {@code report} says which, the same on every replica. A gateway that saw the app stop serves it again.
+     */
+    record Recovered(String report) implements Output {
+        public Recovered {
+            Objects.requireNonNull(report, "report");
         }
     }
 }

@@ -66,7 +66,7 @@ class CodecFuzzTest {
             }
             byte[] again = batch.encode();
             assertEquals(batch, IngressBatch.decode(again));
-            if (batch.events().stream().noneMatch(e -> e instanceof IngressEvent.SnapshotRequest)) {
+            if (batch.events().stream().noneMatch(CodecFuzzTest::writesFixedConnection)) {
                 assertArrayEquals(input, again, "re-encoding gives the decoded bytes");
             }
         });
@@ -104,11 +104,15 @@ class CodecFuzzTest {
         byte[] again = EventCodec.encodeEvents(events);
         assertEquals(events, EventCodec.decodeEvents(again));
         // A SnapshotRequest's connection field is always written as -1, whatever was read.
-        if (events.stream().noneMatch(e -> e instanceof IngressEvent.SnapshotRequest)) {
+        if (events.stream().noneMatch(CodecFuzzTest::writesFixedConnection)) {
             assertArrayEquals(input, again, "re-encoding gives the decoded bytes");
         } else {
             assertEquals(input.length, again.length);
         }
+    }
+
+    private static boolean writesFixedConnection(IngressEvent e) {
+        return e instanceof IngressEvent.SnapshotRequest;
     }
 
     private static void checkOutputs(byte[] input) {
@@ -127,7 +131,7 @@ class CodecFuzzTest {
         int n = r.nextInt(6);
         for (int i = 0; i < n; i++) {
             long conn = ConnectionIds.of(r.nextInt(4), 1 + r.nextInt(1000));
-            events.add(switch (r.nextInt(8)) {
+            events.add(switch (r.nextInt(9)) {
                 case 0 -> new IngressEvent.Open(conn, r.nextBoolean() ? "resp" : "lïstener-" + r.nextInt(100));
                 case 1 -> new IngressEvent.Data(conn, Fuzz.bytes(r, r.nextInt(r.nextBoolean() ? 8 : 120)));
                 case 2 -> new IngressEvent.HalfClose(conn);
@@ -135,6 +139,7 @@ class CodecFuzzTest {
                 case 4 -> new IngressEvent.Window(conn, r.nextInt(1 << 20));
                 case 5 -> new IngressEvent.GatewayLost(r.nextInt(3) - 1);
                 case 6 -> new IngressEvent.Batch(r.nextInt(4), r.nextBoolean() ? r.nextInt(100) : r.nextLong(Long.MAX_VALUE));
+                case 7 -> new IngressEvent.Restart();
                 default -> new IngressEvent.SnapshotRequest();
             });
         }
@@ -146,13 +151,14 @@ class CodecFuzzTest {
         int n = r.nextInt(6);
         for (int i = 0; i < n; i++) {
             long conn = ConnectionIds.of(r.nextInt(4), 1 + r.nextInt(1000));
-            outputs.add(switch (r.nextInt(7)) {
+            outputs.add(switch (r.nextInt(8)) {
                 case 0 -> new Output.Send(conn, r.nextInt(1 << 20), Fuzz.bytes(r, r.nextInt(r.nextBoolean() ? 8 : 120)));
                 case 1 -> new Output.Close(conn, r.nextInt(1 << 20));
                 case 2 -> new Output.Reset(conn);
                 case 3 -> new Output.Window(conn, r.nextInt(1 << 16));
                 case 4 -> new Output.TimerRequest(r.nextLong());
                 case 5 -> new Output.Log(1 + r.nextInt(2), Fuzz.bytes(r, r.nextInt(40)));
+                case 6 -> new Output.Recovered("rolled back frame " + r.nextInt(100) + ": reset connection 7");
                 default -> new Output.Stopped("trap: ünreachable (frame " + r.nextInt(100) + ")");
             });
         }

@@ -74,6 +74,9 @@ final class FrameText {
             return "batch gateway=" + b.gateway() + " seq=" + b.batchSeq()
                     + (b.gateway() == IngressEvent.Batch.SEQUENCER ? " (sequencer)" : "");
         }
+        if (e instanceof IngressEvent.Restart) {
+            return "restart (requested by an operator)";
+        }
         return "snapshot request";
     }
 
@@ -114,6 +117,9 @@ final class FrameText {
         if (o instanceof Output.Log l) {
             return (l.fd() == 1 ? "stdout " : l.fd() == 2 ? "stderr " : "fd " + l.fd() + " ") + l.bytes().length + " bytes "
                     + preview(l.bytes());
+        }
+        if (o instanceof Output.Recovered r) {
+            return "recovered: " + r.report();
         }
         return "stopped: " + ((Output.Stopped) o).reason();
     }
@@ -218,6 +224,8 @@ final class FrameText {
             o.put("type", "gateway-lost").put("gateway", g.gateway() == IngressEvent.GatewayLost.ALL ? "all" : g.gateway());
         } else if (e instanceof IngressEvent.Batch b) {
             o.put("type", "batch").put("gateway", b.gateway()).put("batchSeq", b.batchSeq());
+        } else if (e instanceof IngressEvent.Restart) {
+            o.put("type", "restart");
         } else {
             o.put("type", "snapshot-request");
         }

@@ -1,46 +1,53 @@
 package io.replicode.replica.machine;
 
-import com.dylibso.chicory.runtime.ExportFunction;
-import com.dylibso.chicory.runtime.GlobalInstance;
-import com.dylibso.chicory.runtime.ImportValues;
-import com.dylibso.chicory.runtime.Instance;
-import com.dylibso.chicory.runtime.Memory;
-import com.dylibso.chicory.wasm.types.MemoryLimits;
 import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
 import io.replicode.replay.Frame;
 import io.replicode.replica.GuestConfig;
 import io.replicode.replica.module.GuestModule;
-import io.replicode.replica.module.ModuleFacts;
-import io.replicode.replica.module.ModuleRejectedException;
-import io.replicode.replica.wasi.GuestExit;
 import io.replicode.replica.wasi.WasiHost;
-import io.replicode.replica.wasi.WasiPreview1;
+import io.replicode.replica.wasi.net.StreamSocket;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.Semaphore;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
- * The deterministic guest machine: one WASI module instance driven by frames.
+ * The deterministic guest machine: an app's guest driven by frames, and the supervisor that keeps it serving.
  *
  * <p>{@link #apply(Frame)} feeds a frame's events to the guest's virtual sockets, runs the guest until it
- * waits for input again (or stops), and returns what it produced. The machine is a plain synchronous
- * object with no Vert.x in sight: the same frames give the same outputs, digests and snapshots on every
- * replica, engine and JVM. It is not thread-safe; one owner drives it.
+ * waits for input again, and returns what it produced. The machine is a plain synchronous object with no
+ * Vert.x in sight: the same frames give the same outputs, digests and snapshots on every replica, engine
+ * and JVM. It is not thread-safe; one owner drives it.
  *
- * <p>A module built with asyncify parks between frames: the host unwinds the guest's stack into linear
- * memory and returns, so the whole state is memory + globals + host state, which {@link #snapshot()}
- * copies. Other modules run on a dedicated thread that blocks inside the waiting host call.
+ * <p><b>Supervision.</b> A fault at frame N (trap, exhausted fuel or call depth, {@code proc_exit}, a host rule
+ * broken) does not end the app. Every replica handles it the same way, because every decision below depends
+ * only on the state before frame N and on frame N:
+ * <ol>
+ *   <li><b>Roll back the poison</b> (snapshot-capable guests): the guest goes back to its state before frame N
+ *       (an in-memory checkpoint plus the frames applied since, replayed) and frame N is applied again
+ *       without the input of the connections that caused the fault. Those are found by trials: first with
+ *       every connection of the frame and of the guest cut; if that runs, a binary search over the connections
+ *       (in id order) finds, one by one, the connections whose input brings the fault back. They are reset
+ *       (the guest sees a reset, the client a TCP reset); every other connection keeps its session and the
+ *       app its data. See {@link SupervisionPolicy} for the bounds.
+ *   <li><b>Restart</b> when rollback is impossible (a guest on a blocking thread has no checkpoint) or the fault
+ *       does not depend on any connection's input: the module starts afresh on the same files (as a supervisor
+ *       restarts a crashed process), with every connection reset. After
+ *       {@link SupervisionPolicy#crashLoopFaults()} such faults within
+ *       {@link SupervisionPolicy#crashLoopWindowFrames()} frames the app stops, and says why.
+ *   <li>A stopped app answers every new connection with a reset until an {@link IngressEvent.Restart} frame
+ *       (an operator's {@code ./replicode restart}) starts it again, on the same files.
+ * </ol>
+ * Each recovery is an {@link Output.Recovered} output and part of the state (snapshot and digest), so status,
+ * logs and {@code replay verify} show it.
  *
  * <p>Before the guest sees a frame's events, the second copy of a gateway's ingress batch (resent after a
- * sequencer failover) is dropped, by the batch marks in the frames and a table that is part of the state
- * ({@code DuplicateBatchFilter} below).
+ * sequencer failover) is dropped ({@link DuplicateBatchFilter}).
  */
 public final class GuestMachine implements AutoCloseable {
     /** Life cycle of a machine. */
@@ -50,86 +57,47 @@ public final class GuestMachine implements AutoCloseable {
         STOPPED
     }
 
-    /** wasi-libc's _start returns (instead of calling proc_exit) when main returned 0. */
-    private static final String NORMAL_EXIT = "exit: status 0";
-
     private final GuestModule module;
     private final GuestConfig config;
-    private final WasiHost host;
-    private final Instance instance;
-    private final ModuleFacts facts;
-    private final boolean asyncify;
-    private final ExportFunction start;
-    private final GlobalInstance fuel;
-    private final GlobalInstance depth;
-
+    private final SupervisionPolicy policy;
     private final DuplicateBatchFilter batches = new DuplicateBatchFilter();
-    private State state = State.NEW;
-    private String stopReason;
+    private final FaultRecord faults = new FaultRecord();
+    private GuestProcess process;
     private long lastSeq;
     private boolean closed;
 
-    // asyncify parking
-    private ExportFunction startUnwind;
-    private ExportFunction stopUnwind;
-    private ExportFunction startRewind;
-    private ExportFunction stopRewind;
-    private int asyncifyBufStart;
-    private int asyncifyBufEnd;
-    private boolean unwinding;
-    private boolean rewinding;
+    /**
+     * The rollback point: the process state after frame {@link #checkpointSeq} (null: a fresh process at
+     * genesis) and the frames applied to the process since, with the events it really got. Not replicated
+     * state: any replica's checkpoint leads to the same state before a frame.
+     */
+    private byte[] checkpoint;
+    private long checkpointSeq;
+    private final List<Applied> sinceCheckpoint = new ArrayList<>();
+    private long sinceCheckpointBytes;
 
-    // thread parking
-    private Thread guestThread;
-    private final Semaphore toGuest = new Semaphore(0);
-    private final Semaphore toMachine = new Semaphore(0);
-    private volatile Throwable guestFailure;
-    private volatile boolean guestFinished;
-    private volatile boolean closing;
+    /** One frame as the current process got it. */
+    private record Applied(long seq, long timeNs, byte[] entropy, List<IngressEvent> events) {}
 
-    private GuestMachine(GuestModule module, GuestConfig config) {
+    private GuestMachine(GuestModule module, GuestConfig config, SupervisionPolicy policy) {
         this.module = module;
         this.config = config;
-        this.facts = module.facts();
-        this.asyncify = module.snapshotCapable();
-        this.host = new WasiHost(config);
-        int limit = config.limits().memoryPages();
-        if (facts.memoryInitialPages() > limit) {
-            throw new ModuleRejectedException("the module needs " + facts.memoryInitialPages()
-                    + " memory pages at start, above the app's limit of " + limit + " pages",
-                    "raise limits.memoryPages for app '" + config.app() + "' or link with a smaller stack/data");
-        }
-        int max = facts.memoryMaximumPages() < 0 ? limit : Math.min(limit, facts.memoryMaximumPages());
-        Instance.Builder b = Instance.builder(module.chicoryModule())
-                .withImportValues(ImportValues.builder().withFunctions(WasiPreview1.functions(host)).build())
-                .withMemoryLimits(new MemoryLimits(facts.memoryInitialPages(), max))
-                .withStart(false);
-        if (module.machineFactory() != null) {
-            b.withMachineFactory(module.machineFactory());
-        }
-        this.instance = b.build();
-        this.start = instance.export("_start");
-        this.fuel = instance.global(facts.fuelGlobal());
-        this.depth = instance.global(facts.depthGlobal());
-        instance.global(facts.depthLimitGlobal()).setValue(config.limits().callDepth());
-        if (asyncify) {
-            startUnwind = instance.export("asyncify_start_unwind");
-            stopUnwind = instance.export("asyncify_stop_unwind");
-            startRewind = instance.export("asyncify_start_rewind");
-            stopRewind = instance.export("asyncify_stop_rewind");
-            host.bind(instance.memory(), new AsyncifyParking());
-        } else {
-            host.bind(instance.memory(), new ThreadParking());
-        }
+        this.policy = policy;
+        this.process = new GuestProcess(module, config, new WasiHost(config));
     }
 
     /** A machine for {@code module} at genesis; nothing runs until the first frame. */
     public static GuestMachine create(GuestModule module, GuestConfig config) {
-        return new GuestMachine(module, config);
+        return new GuestMachine(module, config, SupervisionPolicy.DEFAULT);
+    }
+
+    /** A machine supervised by {@code policy} (tests use small bounds). */
+    public static GuestMachine create(GuestModule module, GuestConfig config, SupervisionPolicy policy) {
+        return new GuestMachine(module, config, policy);
     }
 
     public State state() {
-        return state;
+        return process.state();
     }
 
     public long lastSeq() {
@@ -138,23 +106,26 @@ public final class GuestMachine implements AutoCloseable {
 
     /** Why the app stopped, or null. */
     public String stopReason() {
-        return stopReason;
+        return process.faulted() ? process.fault() : null;
     }
 
     public WasiHost host() {
-        return host;
+        return process.host();
     }
 
     public GuestStatus status() {
-        return new GuestStatus(config.app(), state, stopReason, lastSeq, module.engine().name().toLowerCase(),
-                asyncify ? "asyncify" : "thread", asyncify, instance.memory().pages(), host.fuelConsumed(),
-                host.network().connections().size(), host.openDescriptors(), batches.duplicateBatches(),
-                batches.duplicateEvents());
+        WasiHost host = process.host();
+        return new GuestStatus(config.app(), state(), stopReason(), lastSeq, module.engine().name().toLowerCase(),
+                process.snapshotCapable() ? "asyncify" : "thread", process.snapshotCapable(), process.memoryPages(),
+                host.fuelConsumed(), host.network().connectionCount(), host.openDescriptors(),
+                batches.duplicateBatches(), batches.duplicateEvents(), faults.restarts(), faults.rollbacks(),
+                faults.connectionsCut(), faults.lastFault());
     }
 
     /**
-     * Applies the next frame: its events reach the guest's sockets, the guest runs until it waits again
-     * or stops, and everything it produced is returned. Frames must come in seq order without gaps.
+     * Applies the next frame: its events reach the guest's sockets, the guest runs until it waits again (after
+     * a recovery if it faulted), and everything it produced is returned. Frames must come in seq order
+     * without gaps.
      */
     public List<Output> apply(Frame frame) {
         if (closed) {
@@ -165,146 +136,286 @@ public final class GuestMachine implements AutoCloseable {
                     + " next, got " + frame.seq() + "; frames must be applied in order without gaps");
         }
         lastSeq = frame.seq();
-        host.beginFrame(frame.seq(), frame.timeNs(), frame.entropy());
         // Even a stopped app keeps the table, so its snapshot and digest stay those of every replica.
         List<IngressEvent> events = batches.filter(frame.events());
-        if (state == State.STOPPED) {
-            for (IngressEvent e : events) {
-                if (e instanceof IngressEvent.Open open) {
-                    host.outputs().add(new Output.Reset(open.connection()));
-                }
-            }
-            return host.outputs().drain();
+        boolean restartRequested = events.stream().anyMatch(e -> e instanceof IngressEvent.Restart);
+        if (restartRequested) {
+            events = events.stream().filter(e -> !(e instanceof IngressEvent.Restart)).toList();
+            faults.forgetRecentFaults();
+            List<Output> out = restart(frame, events, new ArrayList<>(),
+                    "restarted on request at frame " + frame.seq());
+            checkpointAfterRestart();
+            return out;
         }
+        if (process.faulted()) {
+            return refuseWhileStopped(frame, events);
+        }
+        List<Output> out = process.run(frame.seq(), frame.timeNs(), frame.entropy(), events);
+        if (!process.faulted()) {
+            remember(new Applied(frame.seq(), frame.timeNs(), frame.entropy(), events));
+            return out;
+        }
+        String fault = process.fault();
+        faults.fault(fault);
+        List<Output> recovered = rollBack(frame, events, fault);
+        if (recovered != null) {
+            return recovered;
+        }
+        List<Output> logs = out.stream().filter(o -> o instanceof Output.Log).collect(Collectors.toCollection(ArrayList::new));
+        List<Output> restarted = restartAfterFault(frame, events, fault, logs);
+        checkpointAfterRestart();
+        return restarted;
+    }
+
+    /** A stopped app: time goes on, new connections are reset, nothing runs. */
+    private List<Output> refuseWhileStopped(Frame frame, List<IngressEvent> events) {
+        WasiHost host = process.host();
+        host.beginFrame(frame.seq(), frame.timeNs(), frame.entropy());
         for (IngressEvent e : events) {
-            host.network().onEvent(e);
-        }
-        if (asyncify) {
-            GuestThreads.call(() -> {
-                runParked();
-                return null;
-            });
-        } else {
-            runThreaded();
-        }
-        if (state != State.STOPPED) {
-            host.network().flushWindows();
+            if (e instanceof IngressEvent.Open open) {
+                host.outputs().add(new Output.Reset(open.connection()));
+            }
         }
         return host.outputs().drain();
     }
 
-    private void runParked() {
-        fuel.setValue(config.limits().fuelPerFrame());
-        try {
-            if (state == State.NEW) {
-                placeAsyncifyBuffer();
-                state = State.PARKED;
-                start.apply();
-            } else {
-                rewinding = true;
-                startRewind.apply(asyncifyBufStart);
-                start.apply();
+    // ---- rollback ----
+
+    /** Outputs of frame N with the poisonous connections cut, or null when rollback cannot help. */
+    private List<Output> rollBack(Frame frame, List<IngressEvent> events, String fault) {
+        if (!process.snapshotCapable()) {
+            return null;
+        }
+        GuestProcess before = rebuild();
+        if (before == null) {
+            return null;
+        }
+        TreeSet<Long> open = connectionIds(before);
+        TreeSet<Long> suspects = new TreeSet<>(open);
+        for (IngressEvent e : events) {
+            if (e.connection() >= 0) {
+                suspects.add(e.connection());
             }
-            accountFuel();
-            if (unwinding) {
-                unwinding = false;
-                stopUnwind.apply();
-                if (depth.getValue() != 0) {
-                    throw new IllegalStateException("call depth " + depth.getValue() + " after a full unwind");
+        }
+        if (suspects.isEmpty()) {
+            before.close();
+            return null;
+        }
+        List<Long> remaining = new ArrayList<>(suspects);
+        Trial ok = trial(before, frame, events, new TreeSet<>(suspects), open);
+        int trials = 1;
+        if (ok.faulted()) {
+            ok.close();
+            return null;
+        }
+        // Invariant: `ok` ran with culprits + remaining[lo..] cut; keeping every remaining connection faults.
+        List<Long> culprits = new ArrayList<>();
+        int lo = 0;
+        while (trials < policy.maxRollbackTrials()) {
+            int hi = remaining.size();
+            while (hi - lo > 1 && trials < policy.maxRollbackTrials()) {
+                int mid = (lo + hi) >>> 1;
+                Trial t = trialCutting(frame, events, culprits, remaining.subList(mid, remaining.size()), open);
+                trials++;
+                if (t == null || t.faulted()) {
+                    if (t != null) {
+                        t.close();
+                    }
+                    hi = mid;
+                } else {
+                    ok.close();
+                    ok = t;
+                    lo = mid;
                 }
-            } else {
-                stop(NORMAL_EXIT);
             }
-        } catch (Throwable t) {
-            accountFuel();
-            stop(reasonFor(t));
+            if (hi - lo > 1) {
+                break;
+            }
+            culprits.add(remaining.remove(lo));
+            if (lo == remaining.size() || trials >= policy.maxRollbackTrials()) {
+                break;
+            }
+            Trial alone = trialCutting(frame, events, culprits, List.of(), open);
+            trials++;
+            if (alone != null && !alone.faulted()) {
+                ok.close();
+                ok = alone;
+                break;
+            }
+            if (alone != null) {
+                alone.close();
+            }
+        }
+        process.close();
+        process = ok.process();
+        remember(new Applied(frame.seq(), frame.timeNs(), frame.entropy(), ok.events()));
+        faults.rolledBack(ok.cut().size());
+        List<Output> out = new ArrayList<>(ok.outputs());
+        for (long c : ok.cut()) {
+            out.add(new Output.Reset(c));
+        }
+        out.add(new Output.Recovered(fault + ": rolled back and applied again without the input of "
+                + describe(ok.cut()) + " (reset); " + (suspects.size() - ok.cut().size())
+                + " other connection(s) unaffected, " + trials + " trial(s)"));
+        return out;
+    }
+
+    private Trial trialCutting(Frame frame, List<IngressEvent> events, List<Long> culprits, List<Long> more, TreeSet<Long> open) {
+        GuestProcess p = rebuild();
+        if (p == null) {
+            return null;
+        }
+        TreeSet<Long> cut = new TreeSet<>(culprits);
+        cut.addAll(more);
+        return trial(p, frame, events, cut, open);
+    }
+
+    /** Runs frame N on {@code p} (the state before it) with the connections in {@code cut} reset instead of served. */
+    private static Trial trial(GuestProcess p, Frame frame, List<IngressEvent> events, TreeSet<Long> cut, TreeSet<Long> open) {
+        List<IngressEvent> effective = new ArrayList<>();
+        for (long c : cut) {
+            if (open.contains(c)) {
+                effective.add(new IngressEvent.Reset(c));
+            }
+        }
+        for (IngressEvent e : events) {
+            if (e.connection() < 0 || !cut.contains(e.connection())) {
+                effective.add(e);
+            }
+        }
+        List<Output> out = p.run(frame.seq(), frame.timeNs(), frame.entropy(), effective);
+        return new Trial(p, List.copyOf(effective), out, cut);
+    }
+
+    /** One attempt at frame N. */
+    private record Trial(GuestProcess process, List<IngressEvent> events, List<Output> outputs, TreeSet<Long> cut) {
+        boolean faulted() {
+            return process.faulted();
+        }
+
+        void close() {
+            process.close();
+        }
+    }
+
+    /** The process as it was before the current frame: the checkpoint, then the frames applied since; null if that fails. */
+    private GuestProcess rebuild() {
+        GuestProcess p = new GuestProcess(module, config, new WasiHost(config));
+        try {
+            if (checkpoint != null) {
+                p.restore(checkpoint, maxSnapshotBytes());
+            }
+            for (Applied a : sinceCheckpoint) {
+                p.run(a.seq(), a.timeNs(), a.entropy(), a.events());
+                if (p.faulted()) {
+                    p.close();
+                    return null;
+                }
+            }
+            return p;
+        } catch (RuntimeException e) {
+            p.close();
+            return null;
+        }
+    }
+
+    private void remember(Applied a) {
+        if (!process.snapshotCapable()) {
+            return;
+        }
+        sinceCheckpoint.add(a);
+        for (IngressEvent e : a.events()) {
+            sinceCheckpointBytes += e instanceof IngressEvent.Data d ? d.bytes().length + 16 : 16;
+        }
+        if (sinceCheckpoint.size() >= policy.checkpointEveryFrames() || sinceCheckpointBytes >= policy.checkpointMaxBytes()) {
+            takeCheckpoint();
+        }
+    }
+
+    private void takeCheckpoint() {
+        checkpoint = process.checkpoint();
+        checkpointSeq = lastSeq;
+        sinceCheckpoint.clear();
+        sinceCheckpointBytes = 0;
+    }
+
+    /** A restarted process cannot be rebuilt from the old checkpoint: the new one starts here. */
+    private void checkpointAfterRestart() {
+        if (process.snapshotCapable() && !process.faulted()) {
+            takeCheckpoint();
+        } else {
+            checkpoint = null;
+            sinceCheckpoint.clear();
+            sinceCheckpointBytes = 0;
+        }
+    }
+
+    // ---- restart ----
+
+    /**
+     * The fault did not go away without any connection's input, or cannot be rolled back: a new process on the
+     * same files, unless the app faulted too often lately; then it stops.
+     */
+    private List<Output> restartAfterFault(Frame frame, List<IngressEvent> events, String fault, List<Output> out) {
+        while (true) {
+            int recent = faults.restartFault(frame.seq(), policy.crashLoopWindowFrames());
+            if (recent >= policy.crashLoopFaults()) {
+                String reason = "crash loop: " + recent + " faults within " + policy.crashLoopWindowFrames()
+                        + " frames; last: " + fault + ". Fix: correct the module, then ./replicode restart --app " + config.app();
+                process.end(reason);
+                out.addAll(process.host().outputs().drain());
+                out.add(new Output.Stopped(reason));
+                return out;
+            }
+            out = restart(frame, events, out, fault + ": module restarted on the same files (fault " + recent + " of "
+                    + policy.crashLoopFaults() + " allowed within " + policy.crashLoopWindowFrames() + " frames)");
+            if (!process.faulted()) {
+                return out;
+            }
+            fault = process.fault();
+            faults.fault(fault);
+            out.removeIf(o -> !(o instanceof Output.Log || o instanceof Output.Reset || o instanceof Output.Recovered));
+            events = List.of();
         }
     }
 
     /**
-     * The asyncify data buffer lives at the top of the C stack: the stack pointer is lowered below it
-     * before the guest starts, so neither the stack, the heap nor static data ever touch it.
+     * Replaces the process with a new one on the same files and runs it at this frame. Every connection the old one
+     * had, and every connection opened in this frame, is reset; the frame's other events reach nobody.
      */
-    private void placeAsyncifyBuffer() {
-        GlobalInstance sp = instance.global(facts.stackPointerGlobal());
-        int top = (int) sp.getValue() & ~15;
-        int size = config.limits().asyncifyBufferBytes();
-        if (top - size < 1024) {
-            throw new ModuleRejectedException("the C stack (top at " + top + ") is too small to hold the "
-                    + size + "-byte asyncify buffer", "link with -Wl,-z,stack-size=1048576 or lower limits.asyncifyBufferBytes");
-        }
-        asyncifyBufEnd = top;
-        asyncifyBufStart = top - size;
-        sp.setValue(asyncifyBufStart);
-    }
-
-    private void runThreaded() {
-        fuel.setValue(config.limits().fuelPerFrame());
-        if (state == State.NEW) {
-            state = State.PARKED;
-            guestThread = GuestThreads.dedicated(this::threadBody, "replicode-guest-" + config.app());
-            guestThread.start();
-        } else {
-            toGuest.release();
-        }
-        toMachine.acquireUninterruptibly();
-        accountFuel();
-        if (guestFinished) {
-            Throwable t = guestFailure;
-            stop(t == null ? NORMAL_EXIT : reasonFor(t));
-        }
-    }
-
-    private void threadBody() {
-        try {
-            start.apply();
-        } catch (Throwable t) {
-            guestFailure = t;
-        } finally {
-            guestFinished = true;
-            toMachine.release();
-        }
-    }
-
-    private void accountFuel() {
-        long left = fuel.getValue();
-        long budget = config.limits().fuelPerFrame();
-        host.addFuelConsumed(left < 0 ? budget : budget - left);
-    }
-
-    private void stop(String reason) {
-        state = State.STOPPED;
-        stopReason = reason + " (frame " + lastSeq + ")";
-        host.appStopped();
-        host.outputs().add(new Output.Stopped(stopReason));
-    }
-
-    /** The stop reason for a throwable that ended the guest: identical on every engine and replica. */
-    private String reasonFor(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof GuestExit exit) {
-                return "exit: status " + exit.status();
-            }
-            if (c instanceof GuestFault fault) {
-                return "fault: " + fault.getMessage();
+    private List<Output> restart(Frame frame, List<IngressEvent> events, List<Output> out, String report) {
+        TreeSet<Long> reset = connectionIds(process);
+        for (IngressEvent e : events) {
+            if (e instanceof IngressEvent.Open o) {
+                reset.add(o.connection());
             }
         }
-        if (fuel.getValue() < 0) {
-            return "fuel exhausted: more than " + config.limits().fuelPerFrame() + " instructions in one frame";
+        GuestProcess old = process;
+        WasiHost host = WasiHost.restartedFrom(old.host());
+        old.close();
+        process = new GuestProcess(module, config, host);
+        faults.restarted();
+        for (long c : reset) {
+            out.add(new Output.Reset(c));
         }
-        if (depth.getValue() > config.limits().callDepth()) {
-            return "trap: call stack exhausted (depth limit " + config.limits().callDepth() + ")";
+        out.add(new Output.Recovered(report + "; " + reset.size() + " connection(s) reset"));
+        List<IngressEvent> kept = events.stream().filter(e -> e.connection() < 0).toList();
+        out.addAll(process.run(frame.seq(), frame.timeNs(), frame.entropy(), kept));
+        return out;
+    }
+
+    private static TreeSet<Long> connectionIds(GuestProcess p) {
+        TreeSet<Long> ids = new TreeSet<>();
+        for (StreamSocket s : p.host().network().connections()) {
+            ids.add(s.connection());
         }
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof StackOverflowError) {
-                // Only reachable if the guest thread's stack is smaller than the depth limit needs.
-                return "trap: call stack exhausted (JVM stack)";
-            }
-            if (c instanceof com.dylibso.chicory.wasm.ChicoryException && c.getMessage() != null) {
-                return "trap: " + TrapMessages.canonical(c.getMessage());
-            }
-        }
-        return "host error: " + t;
+        return ids;
+    }
+
+    private static String describe(TreeSet<Long> connections) {
+        String list = connections.stream().limit(8).map(ConnectionIds::format).collect(Collectors.joining(", "));
+        return (connections.size() == 1 ? "connection " : connections.size() + " connections ") + list
+                + (connections.size() > 8 ? ", ..." : "");
     }
 
     /** Stops the guest thread, if any. The machine cannot be used afterwards. */
@@ -314,16 +425,7 @@ public final class GuestMachine implements AutoCloseable {
             return;
         }
         closed = true;
-        if (guestThread != null && !guestFinished) {
-            closing = true;
-            guestThread.interrupt();
-            toGuest.release();
-            try {
-                guestThread.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        process.close();
     }
 
     // ---- snapshot, restore, digest ----
@@ -337,20 +439,27 @@ public final class GuestMachine implements AutoCloseable {
     /** Loads a snapshot into this fresh machine (same module and config); the next frame continues from it. */
     public void restore(byte[] snapshot) {
         requireSnapshotCapable("restore");
-        if (state != State.NEW || lastSeq != 0) {
+        if (process.state() != State.NEW || lastSeq != 0) {
             throw new IllegalStateException("restore needs a fresh machine; app '" + config.app() + "' already ran frame " + lastSeq);
         }
-        long maxBytes = (long) config.limits().memoryPages() * 65536L + config.limits().fsQuotaBytes() + (64L << 20);
-        SnapshotCodec.decode(snapshot, maxBytes, this::readState);
+        SnapshotCodec.decode(snapshot, maxSnapshotBytes(), this::readState);
+        lastSeq = process.lastSeq();
+        if (!process.faulted()) {
+            takeCheckpoint();
+        }
     }
 
-    /** SHA-256 of the canonical state (memory, globals, tables, host state); equal states have equal digests. */
+    /** SHA-256 of the canonical state (memory, globals, tables, host state, supervision); equal states, equal digests. */
     public byte[] digest() {
         return SnapshotCodec.digest(this::writeState);
     }
 
+    private long maxSnapshotBytes() {
+        return (long) config.limits().memoryPages() * 65536L + config.limits().fsQuotaBytes() + (64L << 20);
+    }
+
     private void requireSnapshotCapable(String what) {
-        if (!asyncify) {
+        if (!process.snapshotCapable()) {
             throw new IllegalStateException("app '" + config.app() + "' cannot " + what + ": its module "
                     + (module.facts().asyncified() ? "has no recognisable C stack pointer" : "was not built with asyncify")
                     + " and runs on a blocking thread. Fix: " + SnapshotCodec.ASYNCIFY_FIX);
@@ -358,292 +467,18 @@ public final class GuestMachine implements AutoCloseable {
     }
 
     private void writeState(DataOutputStream d) throws IOException {
-        d.writeUTF(module.sha256());
-        d.writeUTF(config.app());
-        d.writeByte(state.ordinal());
-        d.writeUTF(stopReason == null ? "" : stopReason);
-        d.writeLong(lastSeq);
-        d.writeInt(asyncifyBufStart);
-        d.writeInt(asyncifyBufEnd);
-        SnapshotCodec.writeMemory(d, instance.memory());
-        int globals = instance.globalCount();
-        d.writeInt(globals);
-        for (int i = 0; i < globals; i++) {
-            GlobalInstance g = instance.global(i);
-            d.writeLong(g.getValueLow());
-            d.writeLong(g.getValueHigh());
-        }
-        int tables = instance.tableCount();
-        d.writeInt(tables);
-        for (int t = 0; t < tables; t++) {
-            var table = instance.table(t);
-            d.writeInt(table.size());
-            for (int i = 0; i < table.size(); i++) {
-                d.writeInt(table.ref(i));
-            }
-        }
-        host.writeTo(d);
+        process.writeState(d);
         batches.writeTo(d);
+        faults.writeTo(d);
     }
 
     private void readState(DataInputStream d, int version) throws IOException {
-        String sha = d.readUTF();
-        if (!sha.equals(module.sha256())) {
-            throw new IOException("snapshot was taken with module " + sha.substring(0, Math.min(12, sha.length()))
-                    + ", this machine runs " + module.sha256().substring(0, 12));
-        }
-        String app = d.readUTF();
-        if (!app.equals(config.app())) {
-            throw new IOException("snapshot belongs to app '" + app + "', not '" + config.app() + "'");
-        }
-        int st = d.readByte();
-        if (st < 0 || st >= State.values().length) {
-            throw new IOException("snapshot has unknown machine state " + st);
-        }
-        String reason = d.readUTF();
-        long seq = d.readLong();
-        int bufStart = d.readInt();
-        int bufEnd = d.readInt();
-        SnapshotCodec.readMemory(d, instance.memory(), config.limits().memoryPages());
-        int globals = d.readInt();
-        if (globals != instance.globalCount()) {
-            throw new IOException("snapshot has " + globals + " globals, the module has " + instance.globalCount());
-        }
-        for (int i = 0; i < globals; i++) {
-            GlobalInstance g = instance.global(i);
-            g.setValueLow(d.readLong());
-            g.setValueHigh(d.readLong());
-        }
-        int tables = d.readInt();
-        if (tables != instance.tableCount()) {
-            throw new IOException("snapshot has " + tables + " tables, the module has " + instance.tableCount());
-        }
-        for (int t = 0; t < tables; t++) {
-            var table = instance.table(t);
-            int size = d.readInt();
-            if (size < 0 || size > 10_000_000) {
-                throw new IOException("snapshot table " + t + " has size " + size);
-            }
-            if (size > table.size() && table.grow(size - table.size(), -1, instance) < 0) {
-                throw new IOException("snapshot table " + t + " has size " + size + ", beyond the module's maximum");
-            }
-            for (int i = 0; i < size; i++) {
-                table.setRef(i, d.readInt(), instance);
-            }
-        }
-        host.readFrom(d);
+        process.readState(d);
         if (version >= 2) {
             batches.readFrom(d);
         }
-        state = State.values()[st];
-        stopReason = reason.isEmpty() ? null : reason;
-        lastSeq = seq;
-        asyncifyBufStart = bufStart;
-        asyncifyBufEnd = bufEnd;
-    }
-
-    // ---- duplicate batches ----
-
-    /**
-     * Drops the second copy of a gateway's ingress batch: part of the machine's replicated state (snapshotted,
-     * in the digest), so every replica drops exactly the same events.
-     *
-     * <p>A gateway resends the batches a dead sequencer did not acknowledge, so a batch may appear twice in the
-     * frame history. Sequencers put a {@link IngressEvent.Batch} mark before each batch's events; the events up
-     * to the next mark belong to that batch, even across frames. Rules, in event order:
-     * <ul>
-     *   <li>{@code Batch(0, _)} (the sequencer's own events): applied, never dropped.
-     *   <li>{@code Batch(g, s)}: a duplicate when {@code s} is at most the last batchSeq applied for {@code g};
-     *       then its events are dropped; otherwise {@code s} becomes the last batchSeq of {@code g}.
-     *   <li>Open, Data, HalfClose, Reset, Window: dropped while the current batch is a duplicate.
-     *   <li>{@code GatewayLost(g)}: never dropped; forgets {@code g} (all gateways for -1), whose next
-     *       incarnation counts from 1 again, and ends the current batch.
-     *   <li>SnapshotRequest: never dropped.
-     * </ul>
-     * Frames with no marks (logs written before marks existed) pass unchanged.
-     */
-    private static final class DuplicateBatchFilter {
-        /** Bytes of one table entry in a snapshot: gateway u32, batchSeq i64. */
-        private static final int ENTRY_BYTES = 4 + 8;
-
-        private final TreeMap<Integer, Long> lastBatch = new TreeMap<>();
-        private boolean skipping;
-        private long duplicateBatches;
-        private long duplicateEvents;
-
-        /** The events that reach the guest, in order: marks are consumed, the events of duplicate batches dropped. */
-        List<IngressEvent> filter(List<IngressEvent> events) {
-            List<IngressEvent> kept = null;
-            for (int i = 0; i < events.size(); i++) {
-                IngressEvent e = events.get(i);
-                boolean keep = admit(e);
-                if (kept == null && !keep) {
-                    kept = new ArrayList<>(events.subList(0, i));
-                } else if (kept != null && keep) {
-                    kept.add(e);
-                }
-            }
-            return kept == null ? events : kept;
+        if (version >= 3) {
+            faults.readFrom(d);
         }
-
-        private boolean admit(IngressEvent e) {
-            if (e instanceof IngressEvent.Batch mark) {
-                enter(mark);
-                return false;
-            }
-            if (e instanceof IngressEvent.GatewayLost lost) {
-                if (lost.gateway() == IngressEvent.GatewayLost.ALL) {
-                    lastBatch.clear();
-                } else {
-                    lastBatch.remove(lost.gateway());
-                }
-                skipping = false;
-                return true;
-            }
-            if (e instanceof IngressEvent.SnapshotRequest) {
-                return true;
-            }
-            if (skipping) {
-                duplicateEvents++;
-                return false;
-            }
-            return true;
-        }
-
-        private void enter(IngressEvent.Batch mark) {
-            if (mark.gateway() == IngressEvent.Batch.SEQUENCER) {
-                skipping = false;
-                return;
-            }
-            Long last = lastBatch.get(mark.gateway());
-            if (last != null && mark.batchSeq() <= last) {
-                skipping = true;
-                duplicateBatches++;
-            } else {
-                lastBatch.put(mark.gateway(), mark.batchSeq());
-                skipping = false;
-            }
-        }
-
-        /** Duplicate batches dropped since genesis. */
-        long duplicateBatches() {
-            return duplicateBatches;
-        }
-
-        /** Events of duplicate batches dropped since genesis. */
-        long duplicateEvents() {
-            return duplicateEvents;
-        }
-
-        /** Table count u32, each gateway u32 and last batchSeq i64 in gateway order, skipping u8, the two counters i64. */
-        void writeTo(DataOutputStream d) throws IOException {
-            d.writeInt(lastBatch.size());
-            for (Map.Entry<Integer, Long> e : lastBatch.entrySet()) {
-                d.writeInt(e.getKey());
-                d.writeLong(e.getValue());
-            }
-            d.writeBoolean(skipping);
-            d.writeLong(duplicateBatches);
-            d.writeLong(duplicateEvents);
-        }
-
-        /** Reads what {@link #writeTo} wrote into this (fresh) filter; only the canonical form is accepted. */
-        void readFrom(DataInputStream d) throws IOException {
-            int count = d.readInt();
-            if (count < 0 || (long) count * ENTRY_BYTES > d.available()) {
-                throw new IOException("snapshot batch table of " + Integer.toUnsignedString(count) + " gateways does not fit in the "
-                        + d.available() + " bytes that remain");
-            }
-            TreeMap<Integer, Long> table = new TreeMap<>();
-            int previous = 0;
-            for (int i = 0; i < count; i++) {
-                int gateway = d.readInt();
-                long batchSeq = d.readLong();
-                if (gateway <= previous || gateway > ConnectionIds.MAX_GATEWAY) {
-                    throw new IOException("snapshot batch table entry " + i + " has gateway " + gateway
-                            + " (gateways are 1.." + ConnectionIds.MAX_GATEWAY + ", in increasing order)");
-                }
-                if (batchSeq < 0) {
-                    throw new IOException("snapshot batch table has batchSeq " + batchSeq + " for gateway " + gateway);
-                }
-                table.put(gateway, batchSeq);
-                previous = gateway;
-            }
-            int flag = d.readUnsignedByte();
-            if (flag > 1) {
-                throw new IOException("snapshot batch skipping flag is " + flag + ", not 0 or 1");
-            }
-            long batches = d.readLong();
-            long events = d.readLong();
-            if (batches < 0 || events < 0) {
-                throw new IOException("snapshot duplicate counters are negative (" + batches + " batches, " + events + " events)");
-            }
-            lastBatch.clear();
-            lastBatch.putAll(table);
-            skipping = flag == 1;
-            duplicateBatches = batches;
-            duplicateEvents = events;
-        }
-    }
-
-    // ---- waiting ----
-
-    /** Parks by unwinding the guest's stack into the asyncify buffer; the next frame rewinds it. */
-    private final class AsyncifyParking implements WasiHost.Parking {
-        @Override
-        public void enter() {
-            if (rewinding) {
-                stopRewind.apply();
-                rewinding = false;
-            }
-        }
-
-        @Override
-        public boolean waitForNextFrame() {
-            Memory m = instance.memory();
-            m.writeI32(asyncifyBufStart, asyncifyBufStart + 8);
-            m.writeI32(asyncifyBufStart + 4, asyncifyBufEnd);
-            startUnwind.apply(asyncifyBufStart);
-            unwinding = true;
-            return true;
-        }
-
-        @Override
-        public void checkNotUnwinding(String importName) {
-            if (unwinding) {
-                throw new GuestFault("import " + importName + " ran while the guest was unwinding to park; the module's "
-                        + "asyncify import list misses the call that parked it. Fix: " + SnapshotCodec.ASYNCIFY_FIX);
-            }
-            if (rewinding && !isBlockingImport(importName)) {
-                throw new GuestFault("import " + importName + " ran while the guest was resuming; the module was not "
-                        + "asyncified with Replicode's import list. Fix: " + SnapshotCodec.ASYNCIFY_FIX);
-            }
-        }
-    }
-
-    private static boolean isBlockingImport(String name) {
-        return switch (name) {
-            case "poll_oneoff", "sock_accept", "sock_recv", "sock_send", "fd_read", "fd_write" -> true;
-            default -> false;
-        };
-    }
-
-    /** Parks by blocking the guest's own thread until the machine hands it the next frame. */
-    private final class ThreadParking implements WasiHost.Parking {
-        @Override
-        public void enter() {}
-
-        @Override
-        public boolean waitForNextFrame() {
-            toMachine.release();
-            toGuest.acquireUninterruptibly();
-            if (closing) {
-                throw new GuestFault("machine closed");
-            }
-            return false;
-        }
-
-        @Override
-        public void checkNotUnwinding(String importName) {}
     }
 }

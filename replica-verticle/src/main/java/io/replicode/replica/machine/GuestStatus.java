@@ -18,6 +18,10 @@ package io.replicode.replica.machine;
  * @param duplicateBatches  ingress batches dropped since genesis because the same (gateway, batchSeq) was
  *                          already applied (a gateway resent it after a sequencer failover); the same on every replica
  * @param duplicateEvents   events of those batches that did not reach the guest
+ * @param restarts          times the supervisor started the module afresh (after a fault, or on request)
+ * @param rollbacks         faulted frames applied again without the input of the connections that caused them
+ * @param connectionsCut    connections reset by those rollbacks
+ * @param lastFault         the last fault (trap, fuel, exit...) with its frame, or null
  */
 public record GuestStatus(
         String app,
@@ -32,4 +36,8 @@ public record GuestStatus(
         int openConnections,
         int openDescriptors,
         long duplicateBatches,
-        long duplicateEvents) {}
+        long duplicateEvents,
+        long restarts,
+        long rollbacks,
+        long connectionsCut,
+        String lastFault) {}

@@ -23,7 +23,7 @@ import java.util.zip.Inflater;
  * <pre>
  * header (24 bytes, big-endian):
  *   0  magic      8 bytes  "RPLCSNAP"
- *   8  version    u16      2 (version 1 is still read)
+ *   8  version    u16      3 (versions 1 and 2 are still read)
  *  10  flags      u16      bit 0: body is deflate-compressed
  *  12  rawLength  u32      length of the uncompressed body
  *  16  crc32c     u32      CRC32C of the uncompressed body
@@ -38,9 +38,12 @@ import java.util.zip.Inflater;
  *   bytes, backlogs), virtual filesystem, descriptors,
  *   since version 2, duplicate batches: table count (u32), then for each gateway in increasing order its
  *   id (u32) and last applied batchSeq (i64); skipping the current batch (u8, 0 or 1); duplicate
- *   batches dropped (i64); events dropped with them (i64).
+ *   batches dropped (i64); events dropped with them (i64),
+ *   since version 3, supervision: faults, restarts, rollbacks, connections cut (i64 each), last fault (UTF),
+ *   recent restart faults: count (u32) and their frames (i64 each, increasing).
  * </pre>
- * A version-1 body ends after the descriptors and restores with an empty table, not skipping, counters 0.
+ * A version-1 body ends after the descriptors and restores with an empty table, not skipping, counters 0; a
+ * version-2 body ends after the duplicate counters and restores with no faults recorded.
  * The digest of a machine is SHA-256 of the uncompressed body, so it does not depend on compression.
  */
 final class SnapshotCodec {
@@ -51,7 +54,7 @@ final class SnapshotCodec {
 
     private static final byte[] MAGIC = {'R', 'P', 'L', 'C', 'S', 'N', 'A', 'P'};
     /** The version written; every version from {@link #OLDEST_VERSION} up to it is read. */
-    static final int VERSION = 2;
+    static final int VERSION = 3;
     static final int OLDEST_VERSION = 1;
     private static final int FLAG_DEFLATE = 1;
     private static final int HEADER = 24;

@@ -96,8 +96,19 @@ public final class ReplicaVerticle extends VerticleBase {
     private volatile long appliedSeq;
     private boolean stopAnnounced;
     private volatile String restoredFrom = "genesis";
-    private long malformed;
-    private long snapshotsTaken;
+    private volatile long malformed;
+    private volatile long snapshotsTaken;
+    /** The machine's status after the last frame it applied: status requests read it without the guest thread. */
+    private volatile GuestStatus lastStatus;
+    /** The last full-state digest the replica computed (every {@value #STATE_DIGEST_EVERY_FRAMES} frames), and its frame. */
+    private volatile String lastStateDigest;
+    private volatile long lastStateDigestSeq;
+    /** Tasks handed to the guest thread and not finished: zero after a frame means the replica is idle. */
+    private final java.util.concurrent.atomic.AtomicInteger guestTasks = new java.util.concurrent.atomic.AtomicInteger();
+    private long idleDigestAtNs;
+    private boolean idleDigestScheduled;
+    /** An idle replica brings its status digest up to date at most this often (a digest hashes all guest memory). */
+    private static final long IDLE_DIGEST_INTERVAL_NS = 250_000_000L;
 
     /** Frames between full-state digests in the digest log. */
     public static final int STATE_DIGEST_EVERY_FRAMES = 100;
@@ -207,6 +218,12 @@ public final class ReplicaVerticle extends VerticleBase {
             }
         }
         appliedSeq = machine.lastSeq();
+        lastStatus = machine.status();
+        if (machine.state() == GuestMachine.State.STOPPED) {
+            System.err.println("replicode: " + app + " replica " + replica + ": the app is stopped since frame "
+                    + stoppedAt(machine.stopReason()) + ": " + machine.stopReason()
+                    + (machine.stopReason().contains("Fix:") ? "" : ". Fix: ./replicode restart --app " + app));
+        }
         synchronized (this.timers) {
             for (Output o : timers) {
                 this.timers.add(((Output.TimerRequest) o).atNs());
@@ -283,6 +300,7 @@ public final class ReplicaVerticle extends VerticleBase {
         noteGateways(f);
         List<Output> outputs = machine.apply(f);
         appliedSeq = f.seq();
+        lastStatus = machine.status();
         synchronized (timers) {
             timers.headSet(f.timeNs(), true).clear();
             for (Output o : outputs) {
@@ -307,7 +325,32 @@ public final class ReplicaVerticle extends VerticleBase {
             snapshots.save(f.seq(), machine.snapshot());
             snapshotsTaken++;
         }
+        digestWhenIdle();
         return null;
+    }
+
+    /**
+     * On the guest thread, when no other frame waits: the status digest is brought up to the last applied frame,
+     * at most every {@code IDLE_DIGEST_INTERVAL_NS}; sooner calls leave it to a timer. A busy replica shows
+     * the digest of its last periodic state digest instead.
+     */
+    private void digestWhenIdle() {
+        if (guestTasks.get() > 1 || lastStateDigestSeq == appliedSeq || machine == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (now - idleDigestAtNs >= IDLE_DIGEST_INTERVAL_NS) {
+            idleDigestAtNs = now;
+            lastStateDigest = HexFormat.of().formatHex(machine.digest());
+            lastStateDigestSeq = machine.lastSeq();
+        } else if (!idleDigestScheduled) {
+            idleDigestScheduled = true;
+            vertx.setTimer(Math.max(1, (IDLE_DIGEST_INTERVAL_NS - (now - idleDigestAtNs)) / 1_000_000), id -> onGuest(() -> {
+                idleDigestScheduled = false;
+                digestWhenIdle();
+                return null;
+            }));
+        }
     }
 
     /**
@@ -316,6 +359,10 @@ public final class ReplicaVerticle extends VerticleBase {
      */
     private void record(long seq, List<Output> outputs, boolean live) {
         byte[] state = seq % STATE_DIGEST_EVERY_FRAMES == 0 ? machine.digest() : null;
+        if (state != null) {
+            lastStateDigest = HexFormat.of().formatHex(state);
+            lastStateDigestSeq = seq;
+        }
         DigestLog.FrameDigest d = DigestLog.of(seq, outputs, state);
         digests.append(d);
         if (live) {
@@ -391,25 +438,44 @@ public final class ReplicaVerticle extends VerticleBase {
         return -1;
     }
 
-    /** Status with the digest of the replica's current state (computed on its guest thread). */
+    /**
+     * Status as of the last frame applied, with the last full-state digest the replica computed (and its frame).
+     * It never waits for the guest thread, which may be busy with a long frame.
+     */
     public Future<JsonObject> status() {
-        return onGuest(() -> {
-            GuestStatus s = machine.status();
-            return new JsonObject()
-                    .put("replica", replica)
-                    .put("lastSeq", s.lastSeq())
-                    .put("state", s.state().name())
-                    .put("stopReason", s.stopReason())
-                    .put("digest", HexFormat.of().formatHex(machine.digest()))
-                    .put("engine", s.engine())
-                    .put("waitMode", s.waitMode())
-                    .put("memoryPages", s.memoryPages())
-                    .put("openConnections", s.openConnections())
-                    .put("duplicateBatchesDropped", s.duplicateBatches())
-                    .put("restoredFrom", restoredFrom)
-                    .put("snapshotsTaken", snapshotsTaken)
-                    .put("malformedFrames", malformed);
-        });
+        GuestStatus s = lastStatus;
+        if (s == null) {
+            return Future.failedFuture("replica " + replica + " of '" + app + "' is still starting");
+        }
+        return Future.succeededFuture(new JsonObject()
+                .put("replica", replica)
+                .put("lastSeq", s.lastSeq())
+                .put("state", s.state().name())
+                .put("stopReason", s.stopReason())
+                .put("digest", lastStateDigest)
+                .put("digestSeq", lastStateDigestSeq)
+                .put("engine", s.engine())
+                .put("waitMode", s.waitMode())
+                .put("memoryPages", s.memoryPages())
+                .put("openConnections", s.openConnections())
+                .put("duplicateBatchesDropped", s.duplicateBatches())
+                .put("restarts", s.restarts())
+                .put("rollbacks", s.rollbacks())
+                .put("connectionsCut", s.connectionsCut())
+                .put("lastFault", s.lastFault())
+                .put("restoredFrom", restoredFrom)
+                .put("snapshotsTaken", snapshotsTaken)
+                .put("malformedFrames", malformed));
+    }
+
+    /** The frame number in a stop reason's "(frame N)", or "?" . */
+    private static String stoppedAt(String reason) {
+        var m = java.util.regex.Pattern.compile("\\(frame (\\d+)\\)").matcher(reason);
+        String at = "?";
+        while (m.find()) {
+            at = m.group(1);
+        }
+        return at;
     }
 
     public long appliedSeq() {
@@ -421,12 +487,15 @@ public final class ReplicaVerticle extends VerticleBase {
         if (guestThread.isShutdown()) {
             return Future.failedFuture("replica " + replica + " of '" + app + "' is stopped");
         }
+        guestTasks.incrementAndGet();
         guestThread.execute(() -> {
             try {
                 T r = task.call();
                 context.runOnContext(v -> done.complete(r));
             } catch (Throwable t) {
                 context.runOnContext(v -> done.fail(t));
+            } finally {
+                guestTasks.decrementAndGet();
             }
         });
         return done.future();

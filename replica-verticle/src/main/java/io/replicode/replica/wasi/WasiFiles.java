@@ -51,6 +51,25 @@ public final class WasiFiles {
         }
     }
 
+    /**
+     * Takes over {@code old}'s filesystem (whose descriptors are all closed) in place of this one's empty one, with
+     * the preopened directories at fds {@code firstFd}.. again: a restarted process finds the files it left.
+     */
+    void adopt(WasiFiles old, int firstFd) {
+        try {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            old.fs.writeTo(out);
+            out.flush();
+            host.fds.values().removeIf(d -> d instanceof Descriptor.Directory);
+            fs = VirtualFileSystem.readFrom(new DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())),
+                    host::frameTimeNs);
+        } catch (IOException e) {
+            throw new IllegalStateException("the files of app '" + host.config.app() + "' could not be carried over", e);
+        }
+        preopen(firstFd);
+    }
+
     void close(Descriptor d) {
         if (d instanceof Descriptor.Directory dir) {
             fs.close(dir.node);

@@ -143,6 +143,34 @@ public final class WasiHost {
         return fd;
     }
 
+    /**
+     * A host for a new process of the same app, as when a supervisor restarts a crashed server: the files, the
+     * clock, the random stream and the fuel count of {@code old} carry over; connections and descriptors do not.
+     * Every descriptor of {@code old} is closed (so files unlinked while open are released) and every connection
+     * it had is reset; {@code old} is not used again.
+     */
+    public static WasiHost restartedFrom(WasiHost old) {
+        WasiHost h = new WasiHost(old.config);
+        old.appStopped();
+        for (Descriptor d : old.fds.values()) {
+            old.files.close(d);
+        }
+        old.fds.clear();
+        h.frameTimeNs = old.frameTimeNs;
+        h.fuelConsumedNs = old.fuelConsumedNs;
+        try {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+            old.random.writeTo(out);
+            out.flush();
+            h.random.readFrom(new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("copying the random stream of app '" + old.config.app() + "' failed", e);
+        }
+        h.files.adopt(old.files, 3 + h.network.listeners().size());
+        return h;
+    }
+
     /** The app stopped: every connection is reset and the guest's socket descriptors are gone with it. */
     public void appStopped() {
         network.resetAll();

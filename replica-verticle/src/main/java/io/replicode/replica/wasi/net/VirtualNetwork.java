@@ -52,6 +52,11 @@ public final class VirtualNetwork {
         return List.copyOf(connections.values());
     }
 
+    /** Number of open connections, without copying them. */
+    public int connectionCount() {
+        return connections.size();
+    }
+
     public long refusedOpens() {
         return refusedOpens;
     }
