@@ -46,7 +46,7 @@ public record GatewayConfig(
     public static final long DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
     public static final int DEFAULT_STATUS_MAPPINGS = 100;
     /** Paths of the gateway's own HTTP API: no app may take these names. */
-    public static final Set<String> RESERVED_NAMES = Set.of("status", "health", "metrics", "ui");
+    public static final Set<String> RESERVED_NAMES = Set.of("status", "health", "metrics", "ui", "admin");
 
     public GatewayConfig {
         if (gatewayId < 0 || gatewayId > ConnectionIds.MAX_GATEWAY) {

@@ -122,6 +122,7 @@ public final class GatewayVerticle extends VerticleBase {
         Router router = Router.router(vertx);
         router.get("/health").handler(this::health);
         router.get("/status").handler(this::status);
+        router.post("/admin/apps/:app/restart").handler(this::restartApp);
         router.route().handler(ingress::handle);
         http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort())
                 .setHandle100ContinueAutomatically(true));
@@ -229,6 +230,41 @@ public final class GatewayVerticle extends VerticleBase {
         boolean up = !stopping && httpPort > 0;
         ctx.response().setStatusCode(up ? 200 : 503).putHeader("Content-Type", "application/json")
                 .end(new JsonObject().put("status", up ? "UP" : "DOWN").put("gateway", config.gatewayId()).encode() + "\n");
+    }
+
+    /**
+     * {@code POST /admin/apps/<app>/restart}: the app's module starts afresh on its files at the frame that carries
+     * the request (a stopped app serves again). Only loopback clients may ask until the admin API has a token.
+     */
+    private void restartApp(RoutingContext ctx) {
+        String app = ctx.pathParam("app");
+        String client = ctx.request().remoteAddress() == null ? "" : ctx.request().remoteAddress().hostAddress();
+        if (!isLoopback(client)) {
+            adminAnswer(ctx, 403, new JsonObject().put("error", "the admin API answers loopback clients only, not " + client)
+                    .put("fix", "run ./replicode restart on the node's machine"));
+            return;
+        }
+        if (config.apps().stream().noneMatch(a -> a.name().equals(app))) {
+            adminAnswer(ctx, 404, new JsonObject().put("error", "no app '" + app + "' on this node")
+                    .put("fix", "use one of " + config.apps().stream().map(GatewayConfig.App::name).toList()));
+            return;
+        }
+        String was = switchboard.stopReason(app);
+        switchboard.requestRestart(app);
+        adminAnswer(ctx, 202, new JsonObject().put("app", app).put("restart", "requested")
+                .put("wasStopped", was != null).put("stoppedReason", was));
+    }
+
+    private static boolean isLoopback(String address) {
+        try {
+            return java.net.InetAddress.getByName(address).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
+    private static void adminAnswer(RoutingContext ctx, int status, JsonObject body) {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode() + "\n");
     }
 
     private void status(RoutingContext ctx) {

@@ -41,6 +41,9 @@ public final class OutputRouter {
         /** The app stopped for {@code reason}. */
         void stopped(String app, String reason);
 
+        /** The app met a fault and goes on ({@code report} says how), or was restarted: it serves again. */
+        void recovered(String app, String report);
+
         /** The outputs of {@code connection} do not line up ({@code problem} says how); the router has forgotten it. */
         void misaligned(String app, long connection, String problem);
     }
@@ -156,6 +159,8 @@ public final class OutputRouter {
                 sink.log(app, l.fd(), l.bytes());
             } else if (o instanceof Output.Stopped s) {
                 sink.stopped(app, s.reason());
+            } else if (o instanceof Output.Recovered r) {
+                sink.recovered(app, r.report());
             }
             // TimerRequest is the sequencer's business; a gateway that gets one has nothing to do.
         }

@@ -46,6 +46,8 @@ public final class Switchboard implements OutputRouter.Sink {
     private final OutputRouter router;
     private final Map<String, GuestLog> logs = new HashMap<>();
     private final Map<String, String> stopped = new LinkedHashMap<>();
+    private final Map<String, Long> recoveries = new LinkedHashMap<>();
+    private final Map<String, String> lastRecovery = new LinkedHashMap<>();
     private final Map<String, Long> refused = new HashMap<>();
     private long malformed;
     private String lastMalformed;
@@ -227,6 +229,35 @@ public final class Switchboard implements OutputRouter.Sink {
             m.peer().abort("app '" + app + "' stopped: " + reason);
             finished(m.connection());
         }
+    }
+
+    @Override
+    public void recovered(String app, String report) {
+        recoveries.merge(app, 1L, Long::sum);
+        lastRecovery.put(app, report);
+        boolean wasStopped = stopped.remove(app) != null;
+        logs.get(app).flush();
+        out.println(app + ": recovered: " + report + (wasStopped ? " (serving again)" : ""));
+        out.flush();
+    }
+
+    /** Faults the app recovered from, and restarts, as this gateway saw them. */
+    public long recoveries(String app) {
+        return recoveries.getOrDefault(app, 0L);
+    }
+
+    /** The last recovery report of {@code app}, or null. */
+    public String lastRecovery(String app) {
+        return lastRecovery.get(app);
+    }
+
+    /**
+     * Asks for a restart of {@code app}: a {@link IngressEvent.Restart} in this gateway's next ingress batch, so every
+     * replica restarts the module at the same frame (its files stay). Works for a stopped app too.
+     */
+    public void requestRestart(String app) {
+        emit(app, new IngressEvent.Restart());
+        flush();
     }
 
     @Override

@@ -49,6 +49,8 @@ public final class StatusReport {
                     .put("eventBus", io.replicode.nat.Addresses.request(app.name()))
                     .put("connections", nat.count(app.name()))
                     .put("refused", switchboard.refused(app.name()))
+                    .put("recoveries", switchboard.recoveries(app.name()))
+                    .put("lastRecovery", switchboard.lastRecovery(app.name()))
                     .put("lastOutputSeq", router.lastSeq(app.name()))
                     .put("lastIngressBatch", switchboard.batcher().lastBatchSeq(app.name())));
         }

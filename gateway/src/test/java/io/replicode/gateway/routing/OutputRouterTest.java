@@ -50,6 +50,11 @@ class OutputRouterTest {
         }
 
         @Override
+        public void recovered(String app, String report) {
+            calls.add("recovered " + app + " " + report);
+        }
+
+        @Override
         public void misaligned(String app, long connection, String problem) {
             calls.add("misaligned " + ConnectionIds.counter(connection) + ": " + problem);
         }

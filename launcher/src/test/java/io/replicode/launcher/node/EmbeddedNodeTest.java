@@ -18,6 +18,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
@@ -181,63 +183,138 @@ class EmbeddedNodeTest {
     }
 
     @Test
-    void a_stopped_guest_resets_its_clients_and_refuses_new_ones() throws Exception {
+    void a_poisonous_request_resets_only_its_client_and_the_app_keeps_serving_across_a_node_restart() throws Exception {
         start("traps", "traps");
-        int port = port("traps");
-        try (Socket s = connect("traps")) {
-            s.getOutputStream().write(ascii("ok\n"));
-            assertArrayEquals(ascii("ok\n"), readExactly(s, 3));
-            s.getOutputStream().write(ascii("unreachable\n"));
-            try {
-                assertEquals(-1, s.getInputStream().read());
-            } catch (SocketException reset) {
-                // RST: as expected
-            }
+        try (Socket keeper = connect("traps"); Socket poison = connect("traps")) {
+            keeper.getOutputStream().write(ascii("ok\n"));
+            assertArrayEquals(ascii("ok\n"), readExactly(keeper, 3));
+            poison.getOutputStream().write(ascii("unreachable\n"));
+            assertClosedWithoutReply(poison);
+            keeper.getOutputStream().write(ascii("ok\n"));
+            assertArrayEquals(ascii("ok\n"), readExactly(keeper, 3), "the other client keeps its session");
         }
-        // A new client is refused: the connection is closed or reset without a reply.
-        try (Socket late = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            late.setSoTimeout(READ_TIMEOUT_MS);
-            late.getOutputStream().write(ascii("ok\n"));
-            assertEquals(-1, late.getInputStream().read(), "no reply from a stopped app");
-        } catch (SocketException refusedOrReset) {
-            // refused outright, or reset before or after our write: all mean "refused"
+        assertEquals("ok", call("traps", "ok"), "new clients are served");
+        JsonObject replicas = awaitReplicas(r -> r.getLong("rollbacks", 0L) == 1);
+        for (int i = 0; i < 3; i++) {
+            JsonObject r = replicas.getJsonArray("replicas").getJsonObject(i);
+            assertTrue(r.getString("lastFault").startsWith("trap: unreachable (frame "), r.encode());
+            assertEquals("PARKED", r.getString("state"));
         }
-        String status = node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS).encode();
-        assertTrue(status.contains("trap: unreachable"), status);
+        JsonObject app = appStatus();
+        assertEquals("running", app.getString("state"));
+        assertEquals(1L, app.getLong("recoveries"), app.encode());
+        assertTrue(app.getString("lastRecovery").contains("rolled back"), app.encode());
+        awaitOutput("traps: recovered: trap: unreachable");
+
+        node.close();
+        start("traps", "traps");
+        assertEquals("ok", call("traps", "ok"), "after a node restart the app still serves");
+        assertEquals("running", appStatus().getString("state"));
     }
 
     @Test
-    void an_app_stopped_before_a_restart_is_reported_stopped_after_it() throws Exception {
+    void an_app_that_exited_stays_stopped_across_a_node_restart_with_its_reason_until_restarted_by_hand() throws Exception {
         start("traps", "traps");
         try (Socket s = connect("traps")) {
-            s.getOutputStream().write(ascii("div0\n"));
-            try {
-                s.getInputStream().read();
-            } catch (SocketException reset) {
-                // the app stopped
-            }
+            s.getOutputStream().write(ascii("exit 0\n"));
+            assertClosedWithoutReply(s);
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (!node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS).encode().contains("integer divide by zero")) {
-            if (System.nanoTime() > deadline) {
-                fail("the stop never showed in /status");
-            }
-            Thread.sleep(10);
-        }
+        awaitApp(a -> "stopped".equals(a.getString("state")));
         node.close();
         start("traps", "traps");
-        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        JsonObject app = awaitApp(a -> "stopped".equals(a.getString("state")));
+        assertTrue(app.getString("stoppedReason").startsWith("exit: status 0 (frame "), app.encode());
+        awaitOutput("Fix: ./replicode restart --app traps");
+        try (Socket refused = new Socket(InetAddress.getLoopbackAddress(), port("traps"))) {
+            refused.setSoTimeout(READ_TIMEOUT_MS);
+            refused.getOutputStream().write(ascii("ok\n"));
+            assertClosedWithoutReply(refused);
+        } catch (SocketException refusedOrReset) {
+            // refused outright: a stopped app takes no clients
+        }
+
+        StringWriter said = new StringWriter();
+        var cli = io.replicode.launcher.ReplicodeCommand.commandLine();
+        cli.setOut(new PrintWriter(said, true));
+        int exit = cli.execute("restart", "--app", "traps", "--node", "http://127.0.0.1:" + node.httpPort());
+        assertEquals(0, exit, said.toString());
+        assertTrue(said.toString().contains("'traps' restarted: restarted on request at frame "), said.toString());
+        assertEquals("ok", call("traps", "ok"), "the app serves again");
+        JsonObject replicas = awaitReplicas(r -> r.getLong("restarts", 0L) == 1);
+        assertEquals("PARKED", replicas.getJsonArray("replicas").getJsonObject(0).getString("state"));
+
+        var cliError = io.replicode.launcher.ReplicodeCommand.commandLine();
+        StringWriter err = new StringWriter();
+        cliError.setErr(new PrintWriter(err, true));
+        assertEquals(2, cliError.execute("restart", "--app", "nope", "--node", "http://127.0.0.1:" + node.httpPort()));
+        assertTrue(err.toString().contains("Fix:"), err.toString());
+    }
+
+    /** The server closed or reset {@code s} without sending anything. */
+    private static void assertClosedWithoutReply(Socket s) throws IOException {
+        try {
+            assertEquals(-1, s.getInputStream().read(), "no reply");
+        } catch (SocketException reset) {
+            // RST: as expected
+        }
+    }
+
+    /** One line command on a new connection; its one-line reply. */
+    private String call(String app, String line) throws IOException {
+        try (Socket s = connect(app)) {
+            s.getOutputStream().write(ascii(line + "\n"));
+            return new String(readLine(s.getInputStream()), StandardCharsets.US_ASCII);
+        }
+    }
+
+    private JsonObject nodeStatus() throws Exception {
+        return node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+    }
+
+    private JsonObject appStatus() throws Exception {
+        return nodeStatus().getJsonArray("apps").getJsonObject(0);
+    }
+
+    private JsonObject awaitApp(java.util.function.Predicate<JsonObject> ready) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (true) {
-            var status = node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
-            var app = status.getJsonArray("apps").getJsonObject(0);
-            if ("stopped".equals(app.getString("state"))) {
-                assertTrue(String.valueOf(app.getString("stoppedReason")).contains("integer divide by zero"), app.encode());
-                break;
+            JsonObject app = appStatus();
+            if (ready.test(app)) {
+                return app;
             }
             if (System.nanoTime() > deadline) {
-                fail("after the restart the gateway still says: " + app.encode());
+                fail("the app never reached the expected state: " + app.encode());
             }
-            Thread.sleep(10);
+            Thread.sleep(20);
+        }
+    }
+
+    /** The pipeline part of /status for the (only) app: sequencer and replicas. */
+    private static JsonObject pipelineApp(JsonObject status) {
+        JsonObject pipeline = status.getJsonObject("pipeline");
+        JsonObject apps = pipeline == null ? null : pipeline.getJsonObject("apps");
+        return apps == null ? null : apps.getJsonObject("traps");
+    }
+
+    /** Waits until every replica of the (only) app satisfies {@code ready}; returns the app's pipeline status. */
+    private JsonObject awaitReplicas(java.util.function.Predicate<JsonObject> ready) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (true) {
+            JsonObject status = nodeStatus();
+            JsonObject app = pipelineApp(status);
+            JsonArray replicas = app == null ? new JsonArray() : app.getJsonArray("replicas", new JsonArray());
+            boolean all = replicas.size() == 3;
+            for (int i = 0; i < replicas.size(); i++) {
+                JsonObject r = replicas.getJsonObject(i);
+                all &= r.getString("unavailable") == null && ready.test(r);
+            }
+            if (all) {
+                return app;
+            }
+            if (System.nanoTime() > deadline) {
+                fail("the replicas never reached the expected state: " + status.encode());
+            }
+            Thread.sleep(20);
         }
     }
 

@@ -39,7 +39,8 @@ import java.util.stream.Collectors;
  *       does not depend on any connection's input: the module starts afresh on the same files (as a supervisor
  *       restarts a crashed process), with every connection reset. After
  *       {@link SupervisionPolicy#crashLoopFaults()} such faults within
- *       {@link SupervisionPolicy#crashLoopWindowFrames()} frames the app stops, and says why.
+ *       {@link SupervisionPolicy#crashLoopWindowFrames()} frames the app stops, and says why. A guest that ends
+ *       with status 0 finished on purpose: it stops at once.
  *   <li>A stopped app answers every new connection with a reset until an {@link IngressEvent.Restart} frame
  *       (an operator's {@code ./replicode restart}) starts it again, on the same files.
  * </ol>
@@ -156,6 +157,14 @@ public final class GuestMachine implements AutoCloseable {
             return out;
         }
         String fault = process.fault();
+        if (process.exitedCleanly()) {
+            // A program that ends with status 0 is done, not crashed: nothing to restart.
+            process.end(fault);
+            out = new ArrayList<>(out);
+            out.addAll(process.host().outputs().drain());
+            out.add(new Output.Stopped(fault));
+            return out;
+        }
         faults.fault(fault);
         List<Output> recovered = rollBack(frame, events, fault);
         if (recovered != null) {

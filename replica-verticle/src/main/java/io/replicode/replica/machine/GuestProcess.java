@@ -125,6 +125,11 @@ final class GuestProcess implements AutoCloseable {
         return stopReason;
     }
 
+    /** The guest ended on its own with status 0 (main returned 0 or proc_exit(0)): finished, not faulted. */
+    boolean exitedCleanly() {
+        return state == GuestMachine.State.STOPPED && stopReason.startsWith(NORMAL_EXIT + " (frame ");
+    }
+
     WasiHost host() {
         return host;
     }

@@ -194,7 +194,7 @@ class GuestBehaviourTest {
     @ValueSource(strings = {"unreachable:trap: unreachable", "oob:trap: out of bounds memory access",
             "div0:trap: integer divide by zero", "overflow:trap: integer overflow",
             "indirect:trap: indirect call type mismatch", "exit 3:exit: status 3"})
-    void traps_stop_the_app_with_a_reason_and_reset_connections(String spec) {
+    void a_trap_resets_only_the_connection_that_caused_it_and_the_app_goes_on(String spec) {
         String command = spec.substring(0, spec.indexOf(':'));
         String reason = spec.substring(spec.indexOf(':') + 1);
         for (Engine engine : Engine.values()) {
@@ -202,14 +202,20 @@ class GuestBehaviourTest {
                 assertEquals("ok", p.call("ok"));
                 p.machine.apply(p.script.next(open(1, "traps")));
                 p.call(command);
+                long poison = p.nextConn - 1;
                 List<Output> out = p.last;
                 String expected = reason + " (frame " + p.script.seq + ")";
-                assertEquals(List.of(new Output.Stopped(expected)), of(out, Output.Stopped.class), engine.name());
-                assertTrue(of(out, Output.Reset.class).stream().anyMatch(r -> r.connection() == 1),
-                        "the idle connection is reset too");
-                assertEquals(GuestMachine.State.STOPPED, p.machine.state());
-                List<Output> later = p.machine.apply(p.script.next(open(2, "traps"), data(2, "ok\n")));
-                assertEquals(List.of(new Output.Reset(2)), later, "a stopped app refuses new connections");
+                assertEquals(List.of(), of(out, Output.Stopped.class), engine.name());
+                assertEquals(List.of(new Output.Reset(poison)), of(out, Output.Reset.class),
+                        "only the connection that sent the command is reset");
+                Output.Recovered recovered = of(out, Output.Recovered.class).get(0);
+                assertTrue(recovered.report().startsWith(expected + ": rolled back"), recovered.report());
+                assertEquals(GuestMachine.State.PARKED, p.machine.state());
+                assertEquals(expected, p.machine.status().lastFault());
+                assertEquals(1, p.machine.status().rollbacks());
+                List<Output> later = p.machine.apply(p.script.next(data(1, "ok\n")));
+                assertEquals("ok\n", sent(later, 1), "the idle connection keeps its session");
+                assertEquals("ok", p.call("ok"), "new connections are served");
             }
         }
     }
@@ -228,23 +234,28 @@ class GuestBehaviourTest {
 
     @ParameterizedTest
     @EnumSource(Engine.class)
-    void recursion_within_the_depth_limit_succeeds_and_beyond_it_traps(Engine engine) {
+    void recursion_within_the_depth_limit_succeeds_and_beyond_it_is_rolled_back(Engine engine) {
         GuestConfig cfg = config("rec", "rec").withLimits(io.replicode.replica.GuestLimits.DEFAULT.withCallDepth(500));
         try (Session p = session("recursion", engine, cfg)) {
             assertEquals("depth 400 ok", p.call("recurse 400"));
             p.call("recurse 600");
-            assertEquals("trap: call stack exhausted (depth limit 500) (frame " + p.script.seq + ")", p.machine.stopReason());
+            assertEquals("trap: call stack exhausted (depth limit 500) (frame " + p.script.seq + ")", p.machine.status().lastFault());
+            assertEquals(List.of(new Output.Reset(p.nextConn - 1)), of(p.last, Output.Reset.class));
+            assertEquals("depth 300 ok", p.call("recurse 300"), "the app goes on after the rollback");
         }
     }
 
     @ParameterizedTest
     @EnumSource(Engine.class)
-    void endless_loop_stops_when_fuel_runs_out(Engine engine) {
+    void endless_loop_is_cut_when_fuel_runs_out_and_its_work_rolled_back(Engine engine) {
         GuestConfig cfg = config("loop", "loop").withLimits(io.replicode.replica.GuestLimits.DEFAULT.withFuelPerFrame(1_000_000));
         try (Session p = session("endless_loop", engine, cfg)) {
             p.call("spin");
             assertEquals("fuel exhausted: more than 1000000 instructions in one frame (frame " + p.script.seq + ")",
-                    p.machine.stopReason());
+                    p.machine.status().lastFault());
+            assertEquals(List.of(new Output.Reset(p.nextConn - 1)), of(p.last, Output.Reset.class));
+            assertEquals(GuestMachine.State.PARKED, p.machine.state(), "the spinning connection is cut, the app goes on");
+            assertEquals("count 0", p.call("count"), "the loop's increments were rolled back with its frame");
         }
     }
 

@@ -278,6 +278,14 @@ class SnapshotFuzzTest {
             field(b, fields, 1); // skipping
             field(b, fields, 8); // duplicate batches dropped
             field(b, fields, 8); // events dropped
+            for (int i = 0; i < 4; i++) { // faults, restarts, rollbacks, connections cut
+                field(b, fields, 8);
+            }
+            utf(b, fields); // last fault
+            long recent = field(b, fields, 4); // recent restart faults
+            for (int i = 0; i < recent; i++) {
+                field(b, fields, 8);
+            }
             assertEquals(body.length, b.position(), "the layout accounts for every byte of the body");
             return new Layout(body, fields, memoryContentStart, memoryEnd, fsStart, fsEnd);
         }

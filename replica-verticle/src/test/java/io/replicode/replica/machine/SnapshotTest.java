@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.replicode.nat.Output;
+import io.replicode.replay.Frame;
 import io.replicode.replica.module.Engine;
 import java.util.List;
 import java.util.Random;
@@ -51,10 +52,29 @@ class SnapshotTest {
              GuestMachine b = machine("traps", Engine.COMPILER, config("traps", "traps"))) {
             Guests.Script s = new Guests.Script();
             a.apply(s.next());
-            a.apply(s.next(open(1, "traps"), data(1, "div0\n")));
+            a.apply(s.next(open(1, "traps"), data(1, "exit 0\n")));
+            assertEquals(GuestMachine.State.STOPPED, a.state());
             b.restore(a.snapshot());
             assertEquals(GuestMachine.State.STOPPED, b.state());
             assertEquals(a.stopReason(), b.stopReason());
+        }
+    }
+
+    @Test
+    void snapshot_after_a_rollback_restores_the_fault_record_and_goes_on_alike() {
+        try (GuestMachine a = machine("traps", Engine.COMPILER, config("traps", "traps"));
+             GuestMachine b = machine("traps", Engine.INTERPRETER, config("traps", "traps"))) {
+            Guests.Script s = new Guests.Script();
+            a.apply(s.next());
+            a.apply(s.next(open(1, "traps"), data(1, "div0\n"), open(2, "traps")));
+            assertEquals(1, a.status().rollbacks());
+            b.restore(a.snapshot());
+            assertArrayEquals(a.digest(), b.digest());
+            assertEquals(a.status().lastFault(), b.status().lastFault());
+            assertEquals(1, b.status().rollbacks());
+            Frame next = s.next(data(2, "ok\n"));
+            assertEquals(a.apply(next), b.apply(next));
+            assertArrayEquals(a.digest(), b.digest());
         }
     }
 

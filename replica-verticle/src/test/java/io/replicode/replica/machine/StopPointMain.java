@@ -10,8 +10,8 @@ import io.replicode.replica.module.Engine;
 import java.util.HexFormat;
 
 /**
- * Runs the endless-loop and unbounded-recursion guests to their stop and prints where they stopped:
- * reason and full-state digest. {@link StopPointTest} runs it in JVMs with different {@code -Xss}.
+ * Runs the endless-loop and unbounded-recursion guests into their fault and prints where it happened:
+ * the fault and the full-state digest after the supervisor recovered. {@link StopPointTest} runs it in JVMs with different {@code -Xss}.
  */
 public final class StopPointMain {
     private StopPointMain() {}
@@ -23,14 +23,14 @@ public final class StopPointMain {
             Guests.Script s = new Guests.Script();
             m.apply(s.next());
             m.apply(s.next(open(1, "loop"), data(1, "spin\n")));
-            out.append("loop ").append(m.stopReason()).append(' ').append(HexFormat.of().formatHex(m.digest())).append('\n');
+            out.append("loop ").append(m.status().lastFault()).append(' ').append(HexFormat.of().formatHex(m.digest())).append('\n');
         }
         var recCfg = config("rec", "rec").withLimits(GuestLimits.DEFAULT.withCallDepth(50_000));
         try (GuestMachine m = machine("recursion", engine, recCfg)) {
             Guests.Script s = new Guests.Script();
             m.apply(s.next());
             m.apply(s.next(open(1, "rec"), data(1, "forever\n")));
-            out.append("recursion ").append(m.stopReason()).append(' ').append(HexFormat.of().formatHex(m.digest())).append('\n');
+            out.append("recursion ").append(m.status().lastFault()).append(' ').append(HexFormat.of().formatHex(m.digest())).append('\n');
         }
         return out.toString();
     }
