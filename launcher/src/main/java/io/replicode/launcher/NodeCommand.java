@@ -107,10 +107,9 @@ final class NodeCommand implements Callable<Integer> {
                     "add --cluster (with --cluster-members), or run a single node with ./replicode run");
         }
         PrintWriter out = spec.commandLine().getOut();
-        boolean configGiven = spec.commandLine().getParseResult().hasMatchedOption("--config");
-        NodeConfig node = withPortOffset(ConfigLoader.load(new ConfigLoader.Flags(config, configGiven, host, engine, data, apps,
-                tcp, http, replicas == null ? 1 : replicas, httpPort)), portOffset);
+        NodeConfig node = nodeConfig();
         ClusterSettings settings = settings();
+        ProcessLimits.report(node, ProcessLimits.Jvm.current(), out);
         Set<String> roleSet = new LinkedHashSet<>();
         for (String r : roles) {
             roleSet.add(r.strip().toLowerCase(java.util.Locale.ROOT));
@@ -119,6 +118,13 @@ final class NodeCommand implements Callable<Integer> {
         ClusterNode running = ClusterNode.start(node, new ClusterNode.Options(roleSet, settings), out);
         RunCommand.serveUntilStopped(out, running::close, "replicode: leaving the cluster");
         return 0;
+    }
+
+    /** The node these flags ask for (also what {@code jvm-heap node ...} sizes the heap from). */
+    NodeConfig nodeConfig() {
+        boolean configGiven = spec.commandLine().getParseResult().hasMatchedOption("--config");
+        return withPortOffset(ConfigLoader.load(new ConfigLoader.Flags(config, configGiven, host, engine, data, apps, tcp,
+                http, replicas == null ? 1 : replicas, httpPort)), portOffset);
     }
 
     private ClusterSettings settings() {

@@ -72,13 +72,19 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
-        boolean configGiven = spec.commandLine().getParseResult().hasMatchedOption("--config");
-        NodeConfig node = ConfigLoader.load(new ConfigLoader.Flags(config, configGiven, host, engine, data, apps, tcp,
-                http, replicas, httpPort));
+        NodeConfig node = nodeConfig();
+        ProcessLimits.report(node, ProcessLimits.Jvm.current(), out);
         createDataDir(node.dataDir());
         EmbeddedNode running = EmbeddedNode.start(node, out);
         serveUntilStopped(out, running::close, "replicode: stopping");
         return 0;
+    }
+
+    /** The node these flags ask for (also what {@code jvm-heap run ...} sizes the heap from). */
+    NodeConfig nodeConfig() {
+        boolean configGiven = spec.commandLine().getParseResult().hasMatchedOption("--config");
+        return ConfigLoader.load(new ConfigLoader.Flags(config, configGiven, host, engine, data, apps, tcp, http, replicas,
+                httpPort));
     }
 
     /** Prints "ready", then waits until the JVM is asked to stop (Ctrl-C, SIGTERM) and closes the node. */
