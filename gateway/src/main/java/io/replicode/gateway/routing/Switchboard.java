@@ -223,7 +223,8 @@ public final class Switchboard implements OutputRouter.Sink {
         logs.get(app).flush();
         List<NatTable.Mapping<Peer>> open = nat.of(app);
         out.println(app + ": stopped: " + reason + " (" + open.size() + " connections reset at gateway "
-                + config.gatewayId() + "; new ones are refused)");
+                + config.gatewayId() + "; new ones are refused)"
+                + (reason.contains("Fix:") ? "" : ". Fix: ./replicode restart --app " + app + " (the app's files are kept)"));
         out.flush();
         for (NatTable.Mapping<Peer> m : open) {
             m.peer().abort("app '" + app + "' stopped: " + reason);

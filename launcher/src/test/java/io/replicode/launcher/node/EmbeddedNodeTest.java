@@ -210,6 +210,14 @@ class EmbeddedNodeTest {
         start("traps", "traps");
         assertEquals("ok", call("traps", "ok"), "after a node restart the app still serves");
         assertEquals("running", appStatus().getString("state"));
+        node.close();
+        node = null;
+        StringWriter verify = new StringWriter();
+        var cli = io.replicode.launcher.ReplicodeCommand.commandLine();
+        cli.setOut(new PrintWriter(verify, true));
+        cli.setErr(new PrintWriter(verify, true));
+        assertEquals(0, cli.execute("replay", "verify", "--data", tmp.toString(), "--app", "traps"),
+                "replaying the log, rollback included, gives the recorded digests: " + verify);
     }
 
     @Test

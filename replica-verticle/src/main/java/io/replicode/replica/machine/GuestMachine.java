@@ -200,23 +200,43 @@ public final class GuestMachine implements AutoCloseable {
             return null;
         }
         TreeSet<Long> open = connectionIds(before);
-        TreeSet<Long> suspects = new TreeSet<>(open);
+        TreeSet<Long> active = new TreeSet<>();
         for (IngressEvent e : events) {
             if (e.connection() >= 0) {
-                suspects.add(e.connection());
+                active.add(e.connection());
             }
         }
-        if (suspects.isEmpty()) {
+        TreeSet<Long> idle = new TreeSet<>(open);
+        idle.removeAll(active);
+        // Most poison arrives in the faulted frame: first try to cut only the connections it carries, so the
+        // search below does not have to go through every idle connection of a busy app.
+        List<Long> remaining = new ArrayList<>(active);
+        Trial ok = null;
+        if (active.isEmpty()) {
             before.close();
-            return null;
+        } else {
+            ok = trial(before, frame, events, new TreeSet<>(active), open);
         }
-        List<Long> remaining = new ArrayList<>(suspects);
-        Trial ok = trial(before, frame, events, new TreeSet<>(suspects), open);
-        int trials = 1;
-        if (ok.faulted()) {
-            ok.close();
-            return null;
+        int trials = ok == null ? 0 : 1;
+        if (ok == null || ok.faulted()) {
+            if (ok != null) {
+                ok.close();
+            }
+            if (idle.isEmpty()) {
+                return null;
+            }
+            remaining.addAll(idle);
+            ok = trialCutting(frame, events, List.of(), remaining, open);
+            trials++;
+            if (ok == null || ok.faulted()) {
+                if (ok != null) {
+                    ok.close();
+                }
+                return null;
+            }
         }
+        TreeSet<Long> involved = new TreeSet<>(open);
+        involved.addAll(active);
         // Invariant: `ok` ran with culprits + remaining[lo..] cut; keeping every remaining connection faults.
         List<Long> culprits = new ArrayList<>();
         int lo = 0;
@@ -264,7 +284,7 @@ public final class GuestMachine implements AutoCloseable {
             out.add(new Output.Reset(c));
         }
         out.add(new Output.Recovered(fault + ": rolled back and applied again without the input of "
-                + describe(ok.cut()) + " (reset); " + (suspects.size() - ok.cut().size())
+                + describe(ok.cut()) + " (reset); " + (involved.size() - ok.cut().size())
                 + " other connection(s) unaffected, " + trials + " trial(s)"));
         return out;
     }

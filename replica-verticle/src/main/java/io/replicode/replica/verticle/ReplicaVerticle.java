@@ -219,11 +219,6 @@ public final class ReplicaVerticle extends VerticleBase {
         }
         appliedSeq = machine.lastSeq();
         lastStatus = machine.status();
-        if (machine.state() == GuestMachine.State.STOPPED) {
-            System.err.println("replicode: " + app + " replica " + replica + ": the app is stopped since frame "
-                    + stoppedAt(machine.stopReason()) + ": " + machine.stopReason()
-                    + (machine.stopReason().contains("Fix:") ? "" : ". Fix: ./replicode restart --app " + app));
-        }
         synchronized (this.timers) {
             for (Output o : timers) {
                 this.timers.add(((Output.TimerRequest) o).atNs());
@@ -466,16 +461,6 @@ public final class ReplicaVerticle extends VerticleBase {
                 .put("restoredFrom", restoredFrom)
                 .put("snapshotsTaken", snapshotsTaken)
                 .put("malformedFrames", malformed));
-    }
-
-    /** The frame number in a stop reason's "(frame N)", or "?" . */
-    private static String stoppedAt(String reason) {
-        var m = java.util.regex.Pattern.compile("\\(frame (\\d+)\\)").matcher(reason);
-        String at = "?";
-        while (m.find()) {
-            at = m.group(1);
-        }
-        return at;
     }
 
     public long appliedSeq() {
