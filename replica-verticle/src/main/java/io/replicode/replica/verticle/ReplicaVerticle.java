@@ -107,6 +107,7 @@ public final class ReplicaVerticle extends VerticleBase {
     private final java.util.concurrent.atomic.AtomicInteger guestTasks = new java.util.concurrent.atomic.AtomicInteger();
     private long idleDigestAtNs;
     private boolean idleDigestScheduled;
+    private volatile boolean stopping;
     /** An idle replica brings its status digest up to date at most this often (a digest hashes all guest memory). */
     private static final long IDLE_DIGEST_INTERVAL_NS = 250_000_000L;
 
@@ -166,6 +167,7 @@ public final class ReplicaVerticle extends VerticleBase {
 
     @Override
     public Future<?> stop() {
+        stopping = true;
         return onGuest(() -> {
             if (machine != null) {
                 machine.close();
@@ -320,17 +322,16 @@ public final class ReplicaVerticle extends VerticleBase {
             snapshots.save(f.seq(), machine.snapshot());
             snapshotsTaken++;
         }
-        digestWhenIdle();
         return null;
     }
 
     /**
-     * On the guest thread, when no other frame waits: the status digest is brought up to the last applied frame,
+     * On the guest thread, after each task, when no other task waits: the status digest is brought up to the last applied frame,
      * at most every {@code IDLE_DIGEST_INTERVAL_NS}; sooner calls leave it to a timer. A busy replica shows
      * the digest of its last periodic state digest instead.
      */
     private void digestWhenIdle() {
-        if (guestTasks.get() > 1 || lastStateDigestSeq == appliedSeq || machine == null) {
+        if (guestTasks.get() > 1 || lastStateDigestSeq == appliedSeq || machine == null || stopping) {
             return;
         }
         long now = System.nanoTime();
@@ -342,7 +343,6 @@ public final class ReplicaVerticle extends VerticleBase {
             idleDigestScheduled = true;
             vertx.setTimer(Math.max(1, (IDLE_DIGEST_INTERVAL_NS - (now - idleDigestAtNs)) / 1_000_000), id -> onGuest(() -> {
                 idleDigestScheduled = false;
-                digestWhenIdle();
                 return null;
             }));
         }
@@ -476,6 +476,7 @@ public final class ReplicaVerticle extends VerticleBase {
         guestThread.execute(() -> {
             try {
                 T r = task.call();
+                digestWhenIdle();
                 context.runOnContext(v -> done.complete(r));
             } catch (Throwable t) {
                 context.runOnContext(v -> done.fail(t));
