@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.replicode.replica.GuestConfig;
+import io.replicode.replica.GuestLimits;
 import io.replicode.replica.guests.KvGuest.Conn;
 import io.replicode.replica.guests.KvWire.Response;
 import io.replicode.replica.module.Engine;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -153,6 +156,46 @@ class KvBoundedWorkTest {
             assertEquals(OK, c.call(resp("SET", "one-more", "v")));
             assertTrue(c.call(resp("KEYS", "*")).startsWith("-ERR KEYS would examine 100001 keys"));
             stillServes(g);
+        }
+    }
+
+    @Test
+    void the_connection_cap_comes_from_replicode_max_connections() {
+        // The host's descriptor table must hold them too (stdio and listeners included): 1,024 by default.
+        GuestLimits d = GuestLimits.DEFAULT;
+        GuestLimits fds = new GuestLimits(d.memoryPages(), d.fuelPerFrame(), d.callDepth(), d.fsQuotaBytes(),
+                d.fsMaxInodes(), 2048, d.receiveBufferBytes(), d.sendWindowBytes(), d.listenBacklog(),
+                d.asyncifyBufferBytes(), d.maxLogBytesPerFrame());
+        GuestConfig config = GuestConfig.of("kv", KvGuest.LISTENERS).withLimits(fds)
+                .withEnvironment(Map.of("REPLICODE_MAX_CONNECTIONS", "1024"));
+        try (KvGuest g = KvGuest.start(FAST, config)) {
+            List<Conn> open = new ArrayList<>();
+            for (int i = 0; i < 1024; i++) {
+                open.add(g.open("resp"));
+                if (i % 100 == 99) {
+                    g.settle(); // stay within the listen backlog (128)
+                }
+            }
+            g.settle();
+            assertEquals("+PONG\r\n", open.get(1023).call(resp("PING")), "the 1024th connection is served");
+            assertEquals("*2\r\n$10\r\nmaxclients\r\n$4\r\n1024\r\n",
+                    open.get(0).call(resp("CONFIG", "GET", "maxclients")));
+            Conn extra = g.open("resp");
+            g.settle();
+            assertEquals("-ERR max number of clients reached\r\n", extra.take());
+            assertTrue(extra.closed);
+        }
+    }
+
+    @Test
+    void an_unusable_replicode_max_connections_falls_back_to_the_default_or_the_ceiling() {
+        for (String[] c : new String[][] {{"zero", "256"}, {"0", "256"}, {"100000", "4096"}}) {
+            GuestConfig config = GuestConfig.of("kv", KvGuest.LISTENERS)
+                    .withEnvironment(Map.of("REPLICODE_MAX_CONNECTIONS", c[0]));
+            try (KvGuest g = KvGuest.start(FAST, config)) {
+                assertEquals("*2\r\n$10\r\nmaxclients\r\n$" + c[1].length() + "\r\n" + c[1] + "\r\n",
+                        g.open("resp").call(resp("CONFIG", "GET", "maxclients")), "REPLICODE_MAX_CONNECTIONS=" + c[0]);
+            }
         }
     }
 
