@@ -14,10 +14,21 @@
 /* Adler-32 of data, continuing from `adler` (start with 1). */
 uint32_t adler32(uint32_t adler, const uint8_t *data, size_t len);
 
+/* Deflate blocks a zlib stream of n bytes may have: 16, plus one per 2 KiB.
+ * Every block costs a header, and a dynamic one rebuilds three Huffman
+ * tables (about 40,000 instructions) in ~11 bytes, so a stream of empty
+ * blocks costs far more than its size suggests; encoders (zlib, ours) make
+ * blocks of several KiB (zlib: 16 Ki symbols of at least a bit).  Callers charge this many blocks of work up front
+ * and the decoder refuses a stream with more. */
+#define FLATE_MAX_BLOCKS(n) (16 + (uint64_t)(n) / 2048)
+
 /* Inflates the zlib stream in[0, in_len) into out[0, out_cap).
  * Returns the number of bytes produced (the Adler-32 trailer is checked),
  * or -1 with *err set to a short reason ("truncated deflate stream",
- * "invalid distance", "inflated data larger than expected", ...). */
+ * "invalid distance", "inflated data larger than expected", ...), or
+ * FLATE_TOO_COSTLY when the stream has more than FLATE_MAX_BLOCKS(in_len)
+ * blocks (the decoder stops there). */
+#define FLATE_TOO_COSTLY (-2)
 long zlib_inflate(const uint8_t *in, size_t in_len, uint8_t *out,
                   size_t out_cap, const char **err);
 

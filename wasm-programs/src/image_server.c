@@ -51,11 +51,13 @@
  *
  * Work estimates per sample (one channel of one pixel), measured on the
  * built module with headroom: PNG decode COST_PNG_DECODE, encode
- * COST_PNG_ENCODE, PGM/PPM COST_PNM, plus COST_PER_BYTE per stored byte;
+ * COST_PNG_ENCODE, PGM/PPM COST_PNM, plus COST_PER_BYTE per stored byte
+ * and COST_DEFLATE_BLOCK per deflate block a PNG of that size may have;
  * operations: imageop_cost().  A 640x480 RGB photo takes about 1.2 * 10^8
  * to upload or thumbnail and 5 * 10^8 to re-encode at full size.
  */
 #include "bytebuf.h"
+#include "flate.h"
 #include "http.h"
 #include "imageops.h"
 #include "netloop.h"
@@ -85,6 +87,7 @@
 #define COST_PNG_ENCODE 540
 #define COST_PNM 25
 #define COST_PER_BYTE 10
+#define COST_DEFLATE_BLOCK 80000 /* header + three Huffman tables: 69,000 measured */
 
 static size_t max_image_bytes = 16u << 20;
 static uint64_t max_pixels = 4u << 20;
@@ -399,7 +402,12 @@ static uint64_t samples(uint32_t w, uint32_t h, uint32_t ch) {
 /* Decoding `bytes` bytes of an image of shape s. */
 static uint64_t decode_cost(const image_shape *s, size_t bytes) {
     uint64_t per = s->format == FMT_PNG ? COST_PNG_DECODE : COST_PNM;
-    return (uint64_t)bytes * COST_PER_BYTE +
+    /* A PNG's deflate blocks: as many as the decoder accepts for the size
+     * (FLATE_MAX_BLOCKS), each at the price of a Huffman table rebuild. */
+    uint64_t blocks = s->format == FMT_PNG
+                          ? FLATE_MAX_BLOCKS(bytes) * COST_DEFLATE_BLOCK
+                          : 0;
+    return (uint64_t)bytes * COST_PER_BYTE + blocks +
            samples(s->width, s->height, s->channels) * per;
 }
 
@@ -680,6 +688,7 @@ typedef struct {
     int fd;          /* temporary file of the body, -1 if none */
     char tmp[64];    /* its path */
     const char *err; /* the SEND fails with this once its bytes are read */
+    int refused;     /* files: refused and closing, input is dropped */
 } session;
 
 static unsigned long tmp_counter;
@@ -814,15 +823,50 @@ static void files_get(conn_t *c, const char *name) {
     bb_free(&b);
 }
 
+/* A refusal the client cannot recover from in-band (the bytes it sends
+ * next would be read as commands): say why, then close. */
+static void files_refuse(conn_t *c, session *s, const char *why) {
+    conn_printf(c, "ERROR: %s\n", why);
+    s->err = NULL;
+    s->state = FS_LINE;
+    s->refused = 1;
+    conn_close(c);
+}
+
+#define BAD_NAME "Bad file name. Fix: use 1 to 128 of A-Z a-z 0-9 . _ -, " \
+                 "not starting with '.' (no NUL, no '/')"
+
+/* The argument of a command at line[at]: valid_name, and no NUL inside
+ * (the line is binary; a NUL would cut the name short). */
+static int command_name_ok(const session *s, size_t at) {
+    const char *name = s->line + at;
+    size_t len = s->line_len - at;
+    return memchr(name, '\0', len) == NULL && valid_name(name, len);
+}
+
 static void files_command(conn_t *c, session *s) {
     char *line = s->line;
     if (s->line_len > 0 && line[s->line_len - 1] == '\r')
         line[--s->line_len] = '\0';
-    if (strncmp(line, "GET ", 4) == 0) {
-        files_get(c, line + 4);
-    } else if (strncmp(line, "SEND ", 5) == 0) {
+    if (s->line_len >= 4 && memcmp(line, "GET ", 4) == 0) {
+        /* A name that can never be stored is an error; any other invalid
+         * one (".part-1") is simply not found, as before. */
+        size_t len = s->line_len - 4;
+        const char *name = line + 4;
+        if (len == 0 || memchr(name, '\0', len) != NULL ||
+            memchr(name, '/', len) != NULL || strcmp(name, ".") == 0 ||
+            strcmp(name, "..") == 0)
+            conn_puts(c, "ERROR: " BAD_NAME "\n");
+        else
+            files_get(c, name);
+    } else if (s->line_len >= 5 && memcmp(line, "SEND ", 5) == 0) {
+        if (!command_name_ok(s, 5)) {
+            files_refuse(c, s, BAD_NAME);
+            s->line_len = 0;
+            return;
+        }
         snprintf(s->name, sizeof s->name, "%s", line + 5);
-        s->err = valid_name(line + 5, strlen(line + 5)) ? NULL : "Bad file name";
+        s->err = NULL;
         s->state = FS_SIZE;
         s->size_got = 0;
     } else if (s->line_len > 0) {
@@ -831,18 +875,29 @@ static void files_command(conn_t *c, session *s) {
     s->line_len = 0;
 }
 
-static void files_begin_body(session *s) {
+/* 0, or -1 after refusing a declared size over FILES_MAX_BYTES at once
+ * (waiting for its bytes would hold the connection for as long as the
+ * client likes, and reading them is pointless). */
+static int files_begin_body(conn_t *c, session *s) {
     s->left = (uint32_t)s->size_be[0] << 24 | (uint32_t)s->size_be[1] << 16 |
               (uint32_t)s->size_be[2] << 8 | s->size_be[3];
+    if (s->left > max_file_bytes) {
+        char why[160];
+        snprintf(why, sizeof why, "File too large: %lu bytes declared, the "
+                 "limit is %lu (FILES_MAX_BYTES)", (unsigned long)s->left,
+                 (unsigned long)max_file_bytes);
+        s->left = 0;
+        files_refuse(c, s, why);
+        return -1;
+    }
     s->state = FS_BODY;
-    if (s->err == NULL && s->left > max_file_bytes)
-        s->err = "File too large";
     if (s->err != NULL)
-        return;
+        return 0;
     snprintf(s->tmp, sizeof s->tmp, "%s/.part-%lu", FILES_DIR, ++tmp_counter);
     s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (s->fd < 0)
         s->err = storage_error(errno);
+    return 0;
 }
 
 static void files_drop_tmp(session *s) {
@@ -897,7 +952,8 @@ static size_t files_head(conn_t *c, session *s, const char *data, size_t len) {
         memcpy(s->size_be + s->size_got, data, n);
         s->size_got += n;
         if (s->size_got == 4) {
-            files_begin_body(s);
+            if (files_begin_body(c, s) != 0)
+                return len; /* refused and closing: the rest is dropped */
             if (s->left == 0)
                 files_end_body(c, s);
         }
@@ -920,7 +976,7 @@ static size_t files_head(conn_t *c, session *s, const char *data, size_t len) {
 }
 
 static void files_data(conn_t *c, session *s, const char *data, size_t len) {
-    while (len > 0) {
+    while (len > 0 && !s->refused) {
         size_t n = s->state == FS_BODY ? files_body(c, s, data, len)
                                        : files_head(c, s, data, len);
         data += n;

@@ -479,7 +479,12 @@ long zlib_inflate(const uint8_t *in, size_t in_len, uint8_t *out,
     s.out_cap = out_cap;
     int rc = zlib_header(&s);
     long last = 0;
+    uint64_t blocks = 0, max_blocks = FLATE_MAX_BLOCKS(in_len);
     while (rc == 0 && !last) {
+        if (++blocks > max_blocks) {
+            *err = "more deflate blocks than the stream's size allows";
+            return FLATE_TOO_COSTLY;
+        }
         last = getbits(&s, 1);
         long type = last < 0 ? -1 : getbits(&s, 2);
         if (type == 0)

@@ -41,20 +41,40 @@ void cmd_type(kv_call *k) {
 
 /* ---- KEYS and SCAN --------------------------------------------------- */
 
+/* Both are bounded: KEYS refuses a keyspace of more than KV_KEYS_MAX_KEYS
+ * keys, one SCAN call looks at no more than KV_SCAN_MAX_EXAMINED keys, and
+ * pattern matching counts its steps (KV_MATCH_MAX_STEPS per key and per
+ * call), so neither can run a frame out of fuel. */
+
 typedef struct {
     entry_list list;
-    const char *pat; /* NULL: every key */
-    size_t plen;
+    kv_glob glob;
+    int all;         /* no pattern, or "*" */
     size_t visited;  /* entries looked at, kept or not */
+    uint64_t steps;  /* glob steps */
+    int too_costly;  /* one key's match passed KV_MATCH_MAX_STEPS */
 } key_filter;
+
+static void filter_init(key_filter *f, const char *pat, size_t plen) {
+    memset(f, 0, sizeof *f);
+    f->all = pat == NULL || (plen == 1 && pat[0] == '*');
+    if (!f->all)
+        kv_glob_compile(&f->glob, pat, plen);
+}
 
 static void collect_live(kv_entry *e, void *arg) {
     key_filter *f = arg;
     f->visited++;
-    if (kv_expired(e, kv_now_ms))
+    if (f->too_costly || kv_expired(e, kv_now_ms))
         return;
-    if (f->pat != NULL && !kv_glob_match(f->pat, f->plen, e->key, e->klen, 0))
-        return;
+    if (!f->all) {
+        int m = kv_glob_run(&f->glob, e->key, e->klen, 0, &f->steps,
+                            f->steps + KV_MATCH_MAX_STEPS);
+        if (m < 0)
+            f->too_costly = 1;
+        if (m != 1)
+            return;
+    }
     entry_list_push(&f->list, e);
 }
 
@@ -64,15 +84,31 @@ static void reply_keys(kv_call *k, entry_list *l) {
         reply_bulk(k, l->items[i]->key, l->items[i]->klen);
 }
 
+static void reply_too_costly(kv_call *k) {
+    reply_error(k, "ERR pattern too costly: more than %d match steps on one "
+                "key. Fix: use fewer '*' between literal parts",
+                KV_MATCH_MAX_STEPS);
+}
+
 void cmd_keys(kv_call *k) {
-    key_filter f = {{0}, k->argv[1], k->argl[1], 0};
-    if (f.plen == 1 && f.pat[0] == '*')
-        f.pat = NULL;
+    if (kv_count() > KV_KEYS_MAX_KEYS) {
+        reply_error(k, "ERR KEYS would examine %zu keys, more than %d; use SCAN",
+                    kv_count(), KV_KEYS_MAX_KEYS);
+        return;
+    }
+    key_filter f;
+    filter_init(&f, k->argv[1], k->argl[1]);
     uint64_t cursor = 0;
     do {
         cursor = kv_scan(cursor, collect_live, &f);
-    } while (cursor != 0 && !f.list.failed);
-    if (f.list.failed)
+    } while (cursor != 0 && !f.list.failed && !f.too_costly &&
+             f.steps <= KV_MATCH_MAX_STEPS);
+    if (f.too_costly)
+        reply_too_costly(k);
+    else if (cursor != 0 && !f.list.failed)
+        reply_error(k, "ERR KEYS pattern needs more than %d match steps over "
+                    "the keyspace; use SCAN", KV_MATCH_MAX_STEPS);
+    else if (f.list.failed)
         reply_error(k, "ERR out of memory");
     else
         reply_keys(k, &f.list);
@@ -128,17 +164,24 @@ void cmd_scan(kv_call *k) {
     scan_args a;
     if (parse_scan(k, &a) != 0)
         return;
-    key_filter f = {{0}, a.pat, a.plen, 0};
-    if (f.plen == 1 && f.pat[0] == '*')
-        f.pat = NULL;
+    key_filter f;
+    filter_init(&f, a.pat, a.plen);
     /* As Redis: visit buckets until COUNT keys were looked at (or 10x COUNT
-     * buckets were), keeping the live ones that match. */
-    long long max_buckets = a.count > LLONG_MAX / 10 ? LLONG_MAX : a.count * 10;
+     * buckets were), keeping the live ones that match; and never more than
+     * KV_SCAN_MAX_EXAMINED keys or KV_MATCH_MAX_STEPS match steps, whatever
+     * COUNT says: the cursor tells the client where to go on. */
+    long long count = a.count < KV_SCAN_MAX_EXAMINED ? a.count : KV_SCAN_MAX_EXAMINED;
+    long long max_buckets = count * 10;
     uint64_t cursor = a.cursor;
     do {
         cursor = kv_scan(cursor, collect_live, &f);
-    } while (cursor != 0 && --max_buckets > 0 &&
-             (long long)f.visited < a.count && !f.list.failed);
+    } while (cursor != 0 && --max_buckets > 0 && (long long)f.visited < count &&
+             f.steps < KV_MATCH_MAX_STEPS && !f.list.failed && !f.too_costly);
+    if (f.too_costly) {
+        reply_too_costly(k);
+        entry_list_free(&f.list);
+        return;
+    }
     if (a.no_match)
         f.list.n = 0;
     reply_array(k, 2);

@@ -65,7 +65,7 @@ static void config_value(const char *name, char *out, size_t cap) {
     else if (strcmp(name, "maxmemory") == 0)
         snprintf(out, cap, "%zu", kv_memory_limit());
     else if (strcmp(name, "maxclients") == 0)
-        snprintf(out, cap, "%d", NETLOOP_MAX_CONNS);
+        snprintf(out, cap, "%d", netloop_max_conns());
     else if (strcmp(name, "proto-max-bulk-len") == 0)
         snprintf(out, cap, "%d", KV_MAX_VALUE_BYTES);
     else
@@ -196,7 +196,7 @@ static void info_server(char *out, size_t cap) {
 
 static void info_clients(char *out, size_t cap) {
     snprintf(out, cap, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%d\r\n",
-             kv_sessions_open, NETLOOP_MAX_CONNS);
+             kv_sessions_open, netloop_max_conns());
 }
 
 static void info_memory(char *out, size_t cap) {

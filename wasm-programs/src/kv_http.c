@@ -7,7 +7,9 @@
  *   DELETE /<key>         204, or 404
  *   GET|HEAD /[?prefix=p] 200 JSON array of the live keys (starting with p),
  *                         sorted bytewise, at most KV_HTTP_MAX_LIST_KEYS
- *                         (`X-Truncated: true` when there were more)
+ *                         (`X-Truncated: true` when there were more);
+ *                         503 on a store of more than KV_HTTP_MAX_LIST_SCAN
+ *                         keys (a sorted listing looks at every key)
  *   other methods         405 with Allow
  *
  * The key is the percent-decoded path without its leading '/' (binary safe,
@@ -178,6 +180,15 @@ static void list_keys(conn_t *c, const http_request *r) {
     long plen = http_query_param(r, "prefix", prefix, sizeof prefix);
     if (plen == -2) {
         respond_text(c, r, 400, "bad prefix parameter", "");
+        return;
+    }
+    if (kv_count() > KV_HTTP_MAX_LIST_SCAN) {
+        /* The listing is sorted, so it looks at every key in one frame. */
+        char why[200];
+        snprintf(why, sizeof why, "listing refused: the store has %zu keys, "
+                 "more than the %d one listing may examine. Fix: use SCAN "
+                 "on the RESP listener", kv_count(), KV_HTTP_MAX_LIST_SCAN);
+        respond_text(c, r, 503, why, "");
         return;
     }
     prefix_filter f = {{0}, prefix, plen < 0 ? 0 : (size_t)plen};

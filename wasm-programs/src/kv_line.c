@@ -29,6 +29,7 @@ int line_front_feed(session *s, const char *data, size_t len) {
     if (l->len + len > l->cap && l->start > 0) {
         memmove(l->buf, l->buf + l->start, l->len - l->start);
         l->len -= l->start;
+        l->searched -= l->start;
         l->start = 0;
     }
     if (l->len + len > l->cap) {
@@ -117,7 +118,14 @@ void line_front_run(conn_t *c, session *s) {
     while (!s->closed && conn_pending(c) < NETLOOP_OUT_HIGH_WATER) {
         char *b = l->buf + l->start;
         size_t n = l->len - l->start;
-        char *nl = n > 0 ? memchr(b, '\n', n) : NULL;
+        /* Search only the new bytes: a long line arriving in small pieces
+         * would otherwise be searched again from its start each time. */
+        if (l->searched < l->start)
+            l->searched = l->start;
+        char *nl = l->len > l->searched
+                       ? memchr(l->buf + l->searched, '\n', l->len - l->searched)
+                       : NULL;
+        l->searched = nl != NULL ? (size_t)(nl - l->buf) : l->len;
         size_t len = nl != NULL ? (size_t)(nl - b) : n;
         if (len > KV_MAX_LINE) {
             conn_puts(c, "ERR: Line too long\n");
@@ -138,5 +146,5 @@ void line_front_run(conn_t *c, session *s) {
         l->start += len + 1;
     }
     if (l->start == l->len)
-        l->start = l->len = 0;
+        l->start = l->len = l->searched = 0;
 }

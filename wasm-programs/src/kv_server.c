@@ -157,10 +157,21 @@ static void on_close(conn_t *c) {
     kv_sessions_open--;
 }
 
+static int expiry_tick(void);
+
 /* Active expiry: a sweep every KV_SWEEP_INTERVAL_MS while keys have a TTL.
  * The deadline is absolute, so the poll timeout asks for the same time
  * until it has come. */
 static int on_tick(void) {
+    /* A flush's entries are freed over the next frames, 1 ms apart. */
+    if (kv_lazy_free(KV_FREE_PER_TICK) != 0) {
+        int wait = expiry_tick();
+        return wait < 0 || wait > 1 ? 1 : wait;
+    }
+    return expiry_tick();
+}
+
+static int expiry_tick(void) {
     if (kv_count_volatile() == 0) {
         next_sweep_ms = 0;
         return -1;

@@ -1,4 +1,5 @@
 /* kv_store.c - see kv_store.h. */
+#define _GNU_SOURCE /* memmem */
 #include "kv_store.h"
 
 #include <stdlib.h>
@@ -359,13 +360,64 @@ void kv_set_expire(kv_entry *e, int64_t expire_ms) {
     e->expire_ms = expire_ms;
 }
 
+/* Tables emptied by kv_flush(), freed a bounded number of entries at a
+ * time by kv_lazy_free() (like Redis's lazyfree): freeing a million entries
+ * costs more than a frame's fuel. Their bytes stay charged until freed. */
+typedef struct {
+    kv_entry **b;
+    size_t size, next; /* buckets [next, size) are still to free */
+} dead_table;
+static dead_table *dead;
+static size_t n_dead, dead_cap;
+
+static int bury(const table *t) {
+    if (n_dead == dead_cap) {
+        size_t cap = dead_cap ? dead_cap * 2 : 4;
+        dead_table *d = realloc(dead, cap * sizeof *d);
+        if (d == NULL)
+            return -1;
+        dead = d;
+        dead_cap = cap;
+    }
+    dead[n_dead++] = (dead_table){t->b, t->size, 0};
+    return 0;
+}
+
+size_t kv_lazy_free(size_t max_work) {
+    for (size_t work = 0; n_dead > 0 && work < max_work; work++) {
+        dead_table *d = &dead[n_dead - 1];
+        if (d->next == d->size) {
+            free(d->b);
+            n_dead--;
+            continue;
+        }
+        kv_entry *e = d->b[d->next];
+        if (e == NULL) {
+            d->next++;
+            continue;
+        }
+        d->b[d->next] = e->next;
+        mem_used -= entry_bytes(e->klen) + value_bytes(e->vcap);
+        free(e->val);
+        free(e);
+    }
+    return n_dead;
+}
+
 void kv_flush(void) {
     for (int t = 0; t < 2; t++) {
+        if (ht[t].used > 0 && bury(&ht[t]) == 0) {
+            memset(&ht[t], 0, sizeof ht[t]);
+            continue;
+        }
+        /* Empty, or no memory to defer it: free it now. */
         for (size_t i = 0; i < ht[t].size; i++) {
             kv_entry *e = ht[t].b[i];
             while (e != NULL) {
                 kv_entry *next = e->next;
-                free_entry(e);
+                mem_used -= entry_bytes(e->klen) + value_bytes(e->vcap);
+                free(e->val);
+                free(e);
                 e = next;
             }
         }
@@ -375,7 +427,6 @@ void kv_flush(void) {
     rehash_idx = -1;
     sweep_cursor = 0;
     n_volatile = 0;
-    mem_used = 0;
     if (table_alloc(&ht[0], MIN_BUCKETS) != 0)
         ht[0].size = 0; /* retried by the next insert */
 }
@@ -526,33 +577,129 @@ static size_t match_one(const char *pat, size_t plen, size_t p,
     return fold(pc, nocase) == fold(c, nocase) ? 1 : 0;
 }
 
-int kv_glob_match(const char *pat, size_t plen, const char *s, size_t slen,
-                  int nocase) {
-    size_t p = 0, i = 0, star_p = 0, star_i = 0;
-    int have_star = 0;
-    while (i < slen) {
-        if (p < plen && pat[p] == '*') {
+/* Bytes of the pattern element at pat[p]; each element matches one byte. */
+static size_t atom_len(const char *pat, size_t plen, size_t p) {
+    if (pat[p] == '[') {
+        int hit;
+        return match_class(pat, plen, p, 0, 0, &hit);
+    }
+    return pat[p] == '\\' && p + 1 < plen ? 2 : 1;
+}
+
+void kv_glob_compile(kv_glob *g, const char *pat, size_t plen) {
+    memset(g, 0, sizeof *g);
+    g->pat = pat;
+    g->plen = plen;
+    size_t atoms = 0;
+    for (size_t p = 0; p < plen;) {
+        if (pat[p] == '*') {
+            if (!g->has_star) {
+                g->has_star = 1;
+                g->pre_end = p;
+                g->pre_atoms = atoms;
+            }
             while (p < plen && pat[p] == '*')
                 p++;
-            if (p == plen)
-                return 1;
-            have_star = 1;
+            g->suf_start = p;
+            g->suf_atoms = 0;
+            continue;
+        }
+        p += atom_len(pat, plen, p);
+        atoms++;
+        g->suf_atoms++;
+    }
+    g->min_len = atoms;
+    if (!g->has_star) {
+        g->pre_end = plen;
+        g->pre_atoms = atoms;
+        g->suf_start = plen;
+        g->suf_atoms = 0;
+    }
+}
+
+/* Matches the star-free pattern bytes [p, end) against exactly the bytes
+ * s[0, n) (n is their element count). */
+static int match_fixed(const char *pat, size_t p, size_t end, const char *s,
+                       size_t n, int nocase, uint64_t *steps) {
+    *steps += n;
+    for (size_t i = 0; i < n; i++) {
+        size_t used = match_one(pat, end, p, (unsigned char)s[i], nocase);
+        if (used == 0)
+            return 0;
+        p += used;
+    }
+    return 1;
+}
+
+/* memmem looks at about this many bytes for the cost of one matcher step. */
+#define KV_GLOB_BYTES_PER_STEP 16
+
+int kv_glob_run(const kv_glob *g, const char *s, size_t slen, int nocase,
+                uint64_t *steps, uint64_t max_steps) {
+    const char *pat = g->pat;
+    *steps += 1;
+    if (slen < g->min_len || (!g->has_star && slen != g->min_len))
+        return 0;
+    /* The parts before the first and after the last '*' are anchored. */
+    if (!match_fixed(pat, 0, g->pre_end, s, g->pre_atoms, nocase, steps))
+        return 0;
+    if (!g->has_star)
+        return 1;
+    if (!match_fixed(pat, g->suf_start, g->plen, s + slen - g->suf_atoms,
+                     g->suf_atoms, nocase, steps))
+        return 0;
+    /* Between them, "*seg*seg*...*": each segment at its leftmost place
+     * (greedy is exact for globs), re-tried one byte further on a mismatch.
+     * Quadratic at worst, so the steps are counted and bounded. */
+    size_t pend = g->suf_start;
+    size_t p = g->pre_end, i = g->pre_atoms, end = slen - g->suf_atoms;
+    size_t star_p = 0, star_i = 0;
+    for (;;) {
+        if (++*steps > max_steps)
+            return -1;
+        if (p < pend && pat[p] == '*') {
+            while (p < pend && pat[p] == '*')
+                p++;
+            if (p == pend)
+                return 1; /* the last '*' takes the rest */
+            size_t q = p;
+            while (pat[q] != '*' && pat[q] != '?' && pat[q] != '[' &&
+                   pat[q] != '\\')
+                q++; /* stops at the '*' that ends the middle part, at worst */
+            if (!nocase && pat[q] == '*') {
+                /* A literal segment: memmem (two-way, linear) finds its
+                 * leftmost place, and a later mismatch never needs to
+                 * move it. */
+                size_t m = q - p;
+                *steps += (end - i + m) / KV_GLOB_BYTES_PER_STEP;
+                const char *hit = memmem(s + i, end - i, pat + p, m);
+                if (hit == NULL)
+                    return 0;
+                i = (size_t)(hit - s) + m;
+                p = q;
+                continue;
+            }
             star_p = p;
             star_i = i;
             continue;
         }
-        size_t used = p < plen ? match_one(pat, plen, p, (unsigned char)s[i], nocase) : 0;
+        if (i == end)
+            return 0; /* a segment is left and no bytes */
+        size_t used = match_one(pat, pend, p, (unsigned char)s[i], nocase);
         if (used > 0) {
             p += used;
             i++;
             continue;
         }
-        if (!have_star)
-            return 0;
         p = star_p; /* let the last '*' take one more byte */
         i = ++star_i;
     }
-    while (p < plen && pat[p] == '*')
-        p++;
-    return p == plen;
+}
+
+int kv_glob_match(const char *pat, size_t plen, const char *s, size_t slen,
+                  int nocase) {
+    kv_glob g;
+    uint64_t steps = 0;
+    kv_glob_compile(&g, pat, plen);
+    return kv_glob_run(&g, s, slen, nocase, &steps, UINT64_MAX) == 1;
 }

@@ -62,8 +62,12 @@ void kv_set_expire(kv_entry *e, int64_t expire_ms);
 void kv_delete_entry(kv_entry *e);
 /* Deletes key if present and live; returns 1 if it was. */
 int kv_delete(const char *key, size_t klen, int64_t now_ms);
-/* Removes every key. */
+/* Removes every key at once; their memory is freed later, in steps of
+ * kv_lazy_free() (and stays charged against the limit until then). */
 void kv_flush(void);
+/* Frees up to max_work entries or buckets of flushed tables; returns
+ * nonzero while some are left. */
+size_t kv_lazy_free(size_t max_work);
 
 /* Keys in the table (expired ones not yet removed included, as Redis's
  * DBSIZE), keys with an expiry time, and bytes charged. */
@@ -98,7 +102,25 @@ size_t kv_sweep(int64_t now_ms, size_t max_buckets);
 int kv_expired(const kv_entry *e, int64_t now_ms);
 
 /* Glob match (Redis KEYS/SCAN MATCH syntax: * ? [abc] [^a-z] \x), binary
- * safe, iterative. nocase: ASCII case-insensitive. */
+ * safe, never recursive.  A pattern is compiled once per command (O(its
+ * length)); a match then checks the parts before the first and after the
+ * last '*' in place, and finds the segments between at their leftmost
+ * place, which is quadratic at worst (key bytes x segment bytes), so it
+ * counts its steps. */
+typedef struct {
+    const char *pat;
+    size_t plen;
+    int has_star;
+    size_t pre_end, pre_atoms; /* pat[0, pre_end): before the first '*' */
+    size_t suf_start, suf_atoms; /* pat[suf_start, plen): after the last */
+    size_t min_len;            /* bytes a matching key has at least */
+} kv_glob;
+void kv_glob_compile(kv_glob *g, const char *pat, size_t plen);
+/* 1 match, 0 no match, -1 when *steps would pass max_steps (undecided).
+ * Adds the steps taken to *steps. nocase: ASCII case-insensitive. */
+int kv_glob_run(const kv_glob *g, const char *s, size_t slen, int nocase,
+                uint64_t *steps, uint64_t max_steps);
+/* Compile and run without a step bound: for short, trusted strings. */
 int kv_glob_match(const char *pat, size_t plen, const char *s, size_t slen,
                   int nocase);
 

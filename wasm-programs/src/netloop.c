@@ -1,5 +1,6 @@
 /* netloop.c - see netloop.h. */
 #include "netloop.h"
+#include "errname.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,7 @@ static netloop_tick_fn tick_fn;
 static netloop_refusal_fn refusal_fn;
 
 static struct conn conns[NETLOOP_MAX_CONNS];
+static int max_conns; /* 0 until read from the environment */
 static int listen_fds[NETLOOP_MAX_LISTENERS];
 static int listen_nonblock[NETLOOP_MAX_LISTENERS];
 static const char *listen_names[NETLOOP_MAX_LISTENERS];
@@ -189,7 +191,7 @@ static void close_conn(struct conn *c) {
 }
 
 static struct conn *free_slot(void) {
-    for (int i = 0; i < NETLOOP_MAX_CONNS; i++)
+    for (int i = 0; i < max_conns; i++)
         if (conns[i].fd < 0)
             return &conns[i];
     return NULL;
@@ -361,6 +363,7 @@ static void parse_listen_names(void) {
 }
 
 static void setup_listeners(void) {
+    netloop_max_conns();
     const char *s = getenv("LISTEN_FDS");
     long n = 1;
     if (s != NULL && *s != '\0') {
@@ -391,6 +394,28 @@ static void setup_listeners(void) {
         conns[i].fd = -1;
 }
 
+int netloop_max_conns(void) {
+    if (max_conns > 0)
+        return max_conns;
+    max_conns = NETLOOP_DEFAULT_CONNS;
+    const char *s = getenv("REPLICODE_MAX_CONNECTIONS");
+    if (s == NULL || *s == '\0')
+        return max_conns;
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (*end != '\0' || n < 1) {
+        fprintf(stderr, "%s: bad REPLICODE_MAX_CONNECTIONS=%s (want 1..%d), "
+                "using %d\n", loop_name, s, NETLOOP_MAX_CONNS, max_conns);
+    } else if (n > NETLOOP_MAX_CONNS) {
+        fprintf(stderr, "%s: REPLICODE_MAX_CONNECTIONS=%ld is over this "
+                "guest's ceiling, using %d\n", loop_name, n, NETLOOP_MAX_CONNS);
+        max_conns = NETLOOP_MAX_CONNS;
+    } else {
+        max_conns = (int)n;
+    }
+    return max_conns;
+}
+
 static size_t build_pollfds(void) {
     size_t n = 0;
     for (int i = 0; i < n_listeners; i++) {
@@ -399,7 +424,7 @@ static size_t build_pollfds(void) {
         pfds[n] = (struct pollfd){.fd = listen_fds[i], .events = POLLIN};
         pfd_conn[n++] = NULL;
     }
-    for (int i = 0; i < NETLOOP_MAX_CONNS; i++) {
+    for (int i = 0; i < max_conns; i++) {
         struct conn *c = &conns[i];
         if (c->fd < 0)
             continue;
@@ -412,6 +437,14 @@ static size_t build_pollfds(void) {
             events |= POLLIN;
         if (pending(c) > 0)
             events |= POLLOUT;
+        /* wasi-libc's poll() fails the whole call with ENOSYS for an entry
+         * asking for neither POLLIN nor POLLOUT (it cannot subscribe to
+         * POLLHUP/POLLERR alone), so one connection waiting for nothing,
+         * e.g. half-closed with its request waiting for the guest's next
+         * work budget, would stop the loop. It is left out; whoever makes
+         * it wait (on_tick) wakes it. */
+        if (events == 0)
+            continue;
         pfds[n] = (struct pollfd){.fd = c->fd, .events = events};
         pfd_conn[n++] = c;
     }
@@ -437,8 +470,12 @@ static _Noreturn void run(void) {
         if (poll(pfds, n, timeout_ms) < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
-            fprintf(stderr, "%s: poll: %s\n", loop_name, strerror(errno));
-            exit(1);
+            /* Never fatal: say it, wait 1 ms (a timer frame in Replicode, so
+             * no spinning within a frame), and build the set again. */
+            fprintf(stderr, "%s: poll on %zu fds: %s (%s); retrying in 1 ms\n",
+                    loop_name, n, errname(errno), strerror(errno));
+            (void)poll(NULL, 0, 1);
+            continue;
         }
         for (size_t i = 0; i < n; i++) {
             short re = pfds[i].revents;

@@ -5,8 +5,10 @@
  * LISTEN_FDNAMES their colon-separated names.  Every socket is switched to
  * O_NONBLOCK and served from a single poll() loop:
  *
- *   - at most NETLOOP_MAX_CONNS connections; further ones are accepted and
- *     closed at once;
+ *   - at most REPLICODE_MAX_CONNECTIONS connections (environment; the
+ *     launcher sets it from the app's maxConnections; default
+ *     NETLOOP_DEFAULT_CONNS, at most NETLOOP_MAX_CONNS); further ones are
+ *     accepted and closed at once;
  *   - line mode: input is split at '\n' (a trailing '\r' is dropped) and each
  *     line is handed to the guest's handle_line(); a line longer than
  *     NETLOOP_MAX_LINE bytes gets "ERR line too long\n" and the connection is
@@ -17,14 +19,20 @@
  *     still handled, pending output is flushed, then the connection is closed
  *     (raw mode with an on_eof hook: the guest decides when to close);
  *   - a connection with NETLOOP_OUT_HIGH_WATER bytes of output pending is not
- *     read from until its peer reads.
+ *     read from until its peer reads;
+ *   - a connection the loop waits on for nothing (no input wanted, no output
+ *     pending: e.g. half-closed, its last request waiting for the guest's
+ *     next work budget) is left out of poll(), and a poll() error is logged
+ *     with its errno name and retried after a 1 ms wait (a timer frame in
+ *     Replicode), never an exit.
  */
 #ifndef NETLOOP_H
 #define NETLOOP_H
 
 #include <stddef.h>
 
-#define NETLOOP_MAX_CONNS 256
+#define NETLOOP_DEFAULT_CONNS 256
+#define NETLOOP_MAX_CONNS 4096 /* ceiling of REPLICODE_MAX_CONNECTIONS */
 #define NETLOOP_MAX_LINE 4096
 #define NETLOOP_MAX_LISTENERS 16
 /* Stop reading from a peer that does not read its replies. */
@@ -43,6 +51,8 @@ void conn_printf(conn_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Close after the queued output is flushed; no further input is handled. */
 void conn_close(conn_t *c);
+/* Connections served at once (REPLICODE_MAX_CONNECTIONS, see above). */
+int netloop_max_conns(void);
 /* Index (0 = fd 3) of the listening socket that accepted this connection. */
 int conn_listener(const conn_t *c);
 /* Name of listening socket i from LISTEN_FDNAMES, or "" if none. */
@@ -74,7 +84,7 @@ void netloop_on_drain(netloop_conn_fn on_drain);
 typedef int (*netloop_tick_fn)(void);
 void netloop_on_tick(netloop_tick_fn on_tick);
 /* refusal(listener) gives the bytes (a C string, or NULL for none) sent to a
- * connection accepted over NETLOOP_MAX_CONNS before it is closed. */
+ * connection accepted over netloop_max_conns() before it is closed. */
 typedef const char *(*netloop_refusal_fn)(int listener);
 void netloop_on_refusal(netloop_refusal_fn refusal);
 

@@ -438,7 +438,13 @@ static int decode_pixels(const png_info *pi, image_t *img, img_err *e) {
     const char *why = NULL;
     long got = zlib_inflate(pi->idat.data, pi->idat.len, raw, (size_t)raw_len, &why);
     int rc = 0;
-    if (got < 0)
+    if (got == FLATE_TOO_COSTLY)
+        rc = img_fail(e, 413, "PNG image data of %zu bytes has more than %llu "
+                      "deflate blocks (16 + 1 per 2 KiB), each with its own "
+                      "Huffman tables: too costly to decode. Fix: re-encode "
+                      "the image with a standard encoder",
+                      pi->idat.len, (unsigned long long)FLATE_MAX_BLOCKS(pi->idat.len));
+    else if (got < 0)
         rc = img_fail(e, 400, "bad PNG: image data: %s", why);
     else if ((uint64_t)got != raw_len)
         rc = img_fail(e, 400, "bad PNG: image data has %ld bytes, %llu expected",
