@@ -105,11 +105,10 @@ public final class ReplicaVerticle extends VerticleBase {
     private volatile long lastStateDigestSeq;
     /** Tasks handed to the guest thread and not finished: zero after a frame means the replica is idle. */
     private final java.util.concurrent.atomic.AtomicInteger guestTasks = new java.util.concurrent.atomic.AtomicInteger();
-    private long idleDigestAtNs;
     private boolean idleDigestScheduled;
     private volatile boolean stopping;
-    /** An idle replica brings its status digest up to date at most this often (a digest hashes all guest memory). */
-    private static final long IDLE_DIGEST_INTERVAL_NS = 250_000_000L;
+    /** How long a replica must be quiet before its status digest is brought up to date (it hashes all guest memory). */
+    private static final long IDLE_DIGEST_DELAY_MS = 200;
 
     /** Frames between full-state digests in the digest log. */
     public static final int STATE_DIGEST_EVERY_FRAMES = 100;
@@ -326,26 +325,24 @@ public final class ReplicaVerticle extends VerticleBase {
     }
 
     /**
-     * On the guest thread, after each task, when no other task waits: the status digest is brought up to the last applied frame,
-     * at most every {@code IDLE_DIGEST_INTERVAL_NS}; sooner calls leave it to a timer. A busy replica shows
-     * the digest of its last periodic state digest instead.
+     * On the guest thread, after each task: when the status digest is older than the last applied frame, a
+     * digest is taken once the replica has been quiet (no frame applied) for {@code IDLE_DIGEST_DELAY_MS}. A
+     * replica under steady load shows its last periodic state digest instead, and pays nothing for this.
      */
     private void digestWhenIdle() {
-        if (guestTasks.get() > 1 || lastStateDigestSeq == appliedSeq || machine == null || stopping) {
+        if (stopping || machine == null || idleDigestScheduled || lastStateDigestSeq == appliedSeq) {
             return;
         }
-        long now = System.nanoTime();
-        if (now - idleDigestAtNs >= IDLE_DIGEST_INTERVAL_NS) {
-            idleDigestAtNs = now;
-            lastStateDigest = HexFormat.of().formatHex(machine.digest());
-            lastStateDigestSeq = machine.lastSeq();
-        } else if (!idleDigestScheduled) {
-            idleDigestScheduled = true;
-            vertx.setTimer(Math.max(1, (IDLE_DIGEST_INTERVAL_NS - (now - idleDigestAtNs)) / 1_000_000), id -> onGuest(() -> {
-                idleDigestScheduled = false;
-                return null;
-            }));
-        }
+        idleDigestScheduled = true;
+        long seqWhenScheduled = appliedSeq;
+        vertx.setTimer(IDLE_DIGEST_DELAY_MS, id -> onGuest(() -> {
+            idleDigestScheduled = false;
+            if (!stopping && appliedSeq == seqWhenScheduled && guestTasks.get() == 1 && lastStateDigestSeq != appliedSeq) {
+                lastStateDigest = HexFormat.of().formatHex(machine.digest());
+                lastStateDigestSeq = machine.lastSeq();
+            }
+            return null;
+        }));
     }
 
     /**
