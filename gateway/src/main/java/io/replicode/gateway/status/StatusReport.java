@@ -49,6 +49,13 @@ public final class StatusReport {
                     .put("eventBus", io.replicode.nat.Addresses.request(app.name()))
                     .put("connections", nat.count(app.name()))
                     .put("refused", switchboard.refused(app.name()))
+                    .put("limits", switchboard.limits().json(app.name())
+                            .put("maxConnections", app.limits().maxConnections())
+                            .put("maxConnectionsPerClient", app.limits().maxConnectionsPerClient())
+                            .put("idleTimeoutMs", app.limits().idleTimeoutMs())
+                            .put("headerTimeoutMs", app.limits().headerTimeoutMs())
+                            .put("bodyTimeoutMs", app.limits().bodyTimeoutMs())
+                            .put("minBodyBytesPerSecond", app.limits().minBodyBytesPerSecond()))
                     .put("lastOutputSeq", router.lastSeq(app.name()))
                     .put("lastIngressBatch", switchboard.batcher().lastBatchSeq(app.name())));
         }

@@ -1,0 +1,70 @@
+package io.replicode.gateway.limits;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.OperatingSystemMXBean;
+import java.util.function.LongSupplier;
+
+/**
+ * Whether the process is close to its open-files limit, so the gateway stops accepting for a moment instead
+ * of failing accept after accept. The open count is sampled at most every {@link #SAMPLE_EVERY_MS} (counting
+ * a process's descriptors lists them all), and each accept since the sample counts as one more.
+ * Single-threaded; the caller passes the time in.
+ */
+public final class FilesBudget {
+    static final long SAMPLE_EVERY_MS = 100;
+
+    private final long limit;
+    private final long reserve;
+    private final LongSupplier openFiles;
+    private long sampledOpen;
+    private long sampledAtMs = Long.MIN_VALUE;
+    private long acceptedSinceSample;
+
+    /**
+     * @param limit     the process's open-files limit (Long.MAX_VALUE when unknown)
+     * @param openFiles the number open now
+     */
+    public FilesBudget(long limit, LongSupplier openFiles) {
+        this.limit = limit;
+        this.openFiles = openFiles;
+        // Headroom for what is not an accepted socket: replay logs, snapshots, jars, the event bus, a probe.
+        this.reserve = limit == Long.MAX_VALUE ? 0 : Math.max(64, limit / 20);
+    }
+
+    /** The budget of this process (com.sun.management.UnixOperatingSystemMXBean); unlimited elsewhere. */
+    public static FilesBudget ofProcess() {
+        OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.UnixOperatingSystemMXBean unix && unix.getMaxFileDescriptorCount() > 0) {
+            return new FilesBudget(unix.getMaxFileDescriptorCount(), unix::getOpenFileDescriptorCount);
+        }
+        return new FilesBudget(Long.MAX_VALUE, () -> 0);
+    }
+
+    /** Whether one more accepted connection would eat into the reserve. */
+    public boolean low(long nowMs) {
+        if (limit == Long.MAX_VALUE) {
+            return false;
+        }
+        if (nowMs - sampledAtMs >= SAMPLE_EVERY_MS || nowMs < sampledAtMs) {
+            sampledOpen = openFiles.getAsLong();
+            sampledAtMs = nowMs;
+            acceptedSinceSample = 0;
+        }
+        return sampledOpen + acceptedSinceSample + reserve >= limit;
+    }
+
+    /** A connection was accepted (one more descriptor until the next sample). */
+    public void accepted() {
+        acceptedSinceSample++;
+    }
+
+    /** The process's open-files limit, or Long.MAX_VALUE when unknown. */
+    public long limit() {
+        return limit;
+    }
+
+    /** Open descriptors at the last sample. */
+    public long lastOpen() {
+        return sampledOpen;
+    }
+}
