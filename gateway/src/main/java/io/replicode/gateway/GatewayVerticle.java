@@ -137,7 +137,10 @@ public final class GatewayVerticle extends VerticleBase {
         router.get("/status").handler(this::status);
         router.route().handler(ingress::handle);
         http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort())
-                .setHandle100ContinueAutomatically(true));
+                .setHandle100ContinueAutomatically(true)
+                // Detecting h2c holds a connection back from the connection handler until enough of the head
+                // arrived, so a slow head would never time out; the gateway speaks HTTP/1.1.
+                .setHttp2ClearTextEnabled(false));
         http.connectionHandler(heads::connected);
         http.requestHandler(router);
         String where = "http " + config.host() + ":" + config.httpPort() + " (the gateway's HTTP port)";
