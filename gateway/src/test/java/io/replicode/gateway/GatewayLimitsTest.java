@@ -46,8 +46,9 @@ class GatewayLimitsTest {
         GatewayConfig config = GatewayConfig.of(TestNode.GATEWAY, "127.0.0.1", List.of(
                         GatewayConfig.App.of("echo", List.of("main")).withTcp(0, "main")
                                 .withLimits(shortTimes.withMaxConnections(200).withMaxConnectionsPerClient(64)),
+                        // Default timeouts: kv's connections must be released without the idle timeout's help.
                         GatewayConfig.App.of("kv", List.of("resp", "http", "line")).withTcp(0, "resp")
-                                .withLimits(shortTimes.withMaxConnections(1000).withMaxConnectionsPerClient(64)),
+                                .withLimits(TestNode.LIMITS.withMaxConnections(1000).withMaxConnectionsPerClient(64)),
                         GatewayConfig.App.of("web", List.of("http"))
                                 .withLimits(shortTimes.withMaxConnections(100).withMaxConnectionsPerClient(1000)),
                         GatewayConfig.App.of("capped", List.of("http", "main")).withTcp(0, "main")
