@@ -109,7 +109,7 @@ final class HttpExchange extends GuestStream {
                 finish();
             } else {
                 // Paused by the gateway, or the client earned more time: look again when it would run out.
-                armBodyTimer(Math.max(limits.bodyTimeoutMs() / 4, body.deadlineMs(now) - now));
+                armBodyTimer(inbound.accepting() ? body.deadlineMs(now) - now : limits.bodyTimeoutMs());
             }
         });
     }

@@ -17,7 +17,8 @@ public final class FilesBudget {
     private final long reserve;
     private final LongSupplier openFiles;
     private long sampledOpen;
-    private long sampledAtMs = Long.MIN_VALUE;
+    private long sampledAtMs;
+    private boolean sampled;
     private long acceptedSinceSample;
 
     /**
@@ -45,7 +46,8 @@ public final class FilesBudget {
         if (limit == Long.MAX_VALUE) {
             return false;
         }
-        if (nowMs - sampledAtMs >= SAMPLE_EVERY_MS || nowMs < sampledAtMs) {
+        if (!sampled || nowMs - sampledAtMs >= SAMPLE_EVERY_MS || nowMs < sampledAtMs) {
+            sampled = true;
             sampledOpen = openFiles.getAsLong();
             sampledAtMs = nowMs;
             acceptedSinceSample = 0;
