@@ -45,8 +45,7 @@ public final class GatewayVerticle extends VerticleBase {
     private HttpServer http;
     private HeadTimeouts heads;
     private StatusGate statusGate;
-    private final AcceptPacer pacer = new AcceptPacer();
-    private final FilesBudget files = FilesBudget.ofProcess();
+    private final AcceptPacer pacer = new AcceptPacer(FilesBudget.ofProcess());
     private MessageConsumer<Object> outputs;
     private volatile int httpPort = -1;
     private volatile List<TcpIngress.Endpoint> endpoints = List.of();
@@ -123,11 +122,11 @@ public final class GatewayVerticle extends VerticleBase {
             startClusterLink();
         }
         eventBus = new EventBusIngress(vertx, switchboard);
-        tcp = new TcpIngress(vertx, switchboard, pacer, files);
+        tcp = new TcpIngress(vertx, switchboard, pacer);
         HttpIngress ingress = new HttpIngress(vertx, switchboard);
         // Heads are read before the app is known: the most patient app's header timeout holds for all.
         heads = new HeadTimeouts(vertx, config.apps().stream().mapToLong(a -> a.limits().headerTimeoutMs()).max()
-                .orElse(GatewayConfig.Limits.DEFAULT_HEADER_TIMEOUT_MS), pacer, files);
+                .orElse(GatewayConfig.Limits.DEFAULT_HEADER_TIMEOUT_MS), pacer);
         statusGate = new StatusGate(config.statusPerSecond(), config.statusBurst(), config.statusProvider(),
                 STATUS_PROVIDER_TIMEOUT_MS);
 
@@ -280,12 +279,12 @@ public final class GatewayVerticle extends VerticleBase {
                 .put("statusProviderCalls", statusGate.providerCalls())
                 .put("httpHeadTimeouts", heads.headTimeouts())
                 .put("httpKeepAliveClosed", heads.keepAliveClosed())
-                .put("httpFilesShort", heads.filesShort())
                 .put("httpConnections", heads.open())
                 .put("acceptPauses", pacer.pauses())
+                .put("acceptRefusedFilesShort", pacer.refused())
                 .put("acceptErrors", pacer.acceptErrors())
-                .put("openFilesLimit", files.limit() == Long.MAX_VALUE ? null : files.limit())
-                .put("openFilesSampled", files.lastOpen()));
+                .put("openFilesLimit", pacer.files().limit() == Long.MAX_VALUE ? null : pacer.files().limit())
+                .put("openFilesSampled", pacer.files().lastOpen()));
         if (config.statusProvider() == null) {
             return Future.succeededFuture(status);
         }

@@ -8,7 +8,6 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.replicode.gateway.limits.AcceptPacer;
-import io.replicode.gateway.limits.FilesBudget;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.ext.web.RoutingContext;
@@ -20,7 +19,7 @@ import java.util.Map;
  * The gateway's HTTP connections before a request reaches an app: each must send a complete request head
  * within {@code headerTimeoutMs} of opening, or of its previous response's end (keep-alive). A connection
  * that has not sent its first head by then gets 408 and is closed (a slow loris on headers); an idle
- * keep-alive connection is closed quietly. Also paces accepting when descriptors run short, as for TCP.
+ * keep-alive connection is closed quietly. Its listening channel is paced like the TCP ports ({@link AcceptPacer}).
  *
  * <p>Vert.x offers no per-connection head timeout nor a way to answer without a request, so this class reaches
  * the connection's Netty channel. Runs on the gateway's event loop.
@@ -29,17 +28,14 @@ public final class HeadTimeouts {
     private final Vertx vertx;
     private final long headerTimeoutMs;
     private final AcceptPacer pacer;
-    private final FilesBudget files;
     private final Map<HttpConnection, Watch> watches = new IdentityHashMap<>();
     private long headTimeouts;
     private long keepAliveClosed;
-    private long filesShort;
 
-    public HeadTimeouts(Vertx vertx, long headerTimeoutMs, AcceptPacer pacer, FilesBudget files) {
+    public HeadTimeouts(Vertx vertx, long headerTimeoutMs, AcceptPacer pacer) {
         this.vertx = vertx;
         this.headerTimeoutMs = headerTimeoutMs;
         this.pacer = pacer;
-        this.files = files;
     }
 
     /** One connection: its requests in progress and the timer that waits for its next head. */
@@ -74,18 +70,9 @@ public final class HeadTimeouts {
     /** A new HTTP connection (the server's connection handler). */
     public void connected(HttpConnection connection) {
         Channel channel = channel(connection);
-        if (channel != null && channel.parent() != null) {
+        if (channel != null) {
             pacer.watch(channel.parent());
         }
-        if (files.low(System.currentTimeMillis())) {
-            filesShort++;
-            if (channel != null && channel.parent() != null) {
-                pacer.pause(channel.parent());
-            }
-            connection.close();
-            return;
-        }
-        files.accepted();
         Watch w = new Watch(connection);
         watches.put(connection, w);
         connection.closeHandler(v -> {
@@ -143,11 +130,6 @@ public final class HeadTimeouts {
     /** Keep-alive connections closed for sending no next request in time. */
     public long keepAliveClosed() {
         return keepAliveClosed;
-    }
-
-    /** Connections closed at once because descriptors ran short. */
-    public long filesShort() {
-        return filesShort;
     }
 
     /** Open HTTP connections. */

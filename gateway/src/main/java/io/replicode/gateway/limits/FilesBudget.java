@@ -8,7 +8,7 @@ import java.util.function.LongSupplier;
  * Whether the process is close to its open-files limit, so the gateway stops accepting for a moment instead
  * of failing accept after accept. The open count is sampled at most every {@link #SAMPLE_EVERY_MS} (counting
  * a process's descriptors lists them all), and each accept since the sample counts as one more.
- * Single-threaded; the caller passes the time in.
+ * Thread-safe (the acceptor threads ask); the caller passes the time in.
  */
 public final class FilesBudget {
     static final long SAMPLE_EVERY_MS = 100;
@@ -29,11 +29,14 @@ public final class FilesBudget {
         this.limit = limit;
         this.openFiles = openFiles;
         // Headroom for what is not an accepted socket: replay logs, snapshots, jars, the event bus, a probe.
-        this.reserve = limit == Long.MAX_VALUE ? 0 : Math.max(64, limit / 20);
+        this.reserve = limit == Long.MAX_VALUE ? 0 : Math.max(128, limit / 10);
     }
 
     /** The budget of this process (com.sun.management.UnixOperatingSystemMXBean); unlimited elsewhere. */
     public static FilesBudget ofProcess() {
+        // The first log line reads the time-zone file; when descriptors run out that read fails and kills the
+        // thread that logs (seen: an event loop). Read it now, while descriptors are plenty.
+        java.util.TimeZone.getDefault();
         OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
         if (os instanceof com.sun.management.UnixOperatingSystemMXBean unix && unix.getMaxFileDescriptorCount() > 0) {
             return new FilesBudget(unix.getMaxFileDescriptorCount(), unix::getOpenFileDescriptorCount);
@@ -42,7 +45,7 @@ public final class FilesBudget {
     }
 
     /** Whether one more accepted connection would eat into the reserve. */
-    public boolean low(long nowMs) {
+    public synchronized boolean low(long nowMs) {
         if (limit == Long.MAX_VALUE) {
             return false;
         }
@@ -56,7 +59,7 @@ public final class FilesBudget {
     }
 
     /** A connection was accepted (one more descriptor until the next sample). */
-    public void accepted() {
+    public synchronized void accepted() {
         acceptedSinceSample++;
     }
 
@@ -66,7 +69,7 @@ public final class FilesBudget {
     }
 
     /** Open descriptors at the last sample. */
-    public long lastOpen() {
+    public synchronized long lastOpen() {
         return sampledOpen;
     }
 }

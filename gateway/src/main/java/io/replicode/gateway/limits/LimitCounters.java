@@ -29,10 +29,9 @@ public final class LimitCounters {
         return m == null ? 0 : m.getOrDefault(reason, 0L);
     }
 
-    /** Connections of {@code app} refused before they opened (unavailable, full, per-client cap, files short). */
+    /** Connections of {@code app} refused before they opened (unavailable, full, per-client cap). */
     public long refused(String app) {
-        return count(app, Reason.UNAVAILABLE) + count(app, Reason.APP_FULL) + count(app, Reason.CLIENT_CAP)
-                + count(app, Reason.FILES_SHORT);
+        return count(app, Reason.UNAVAILABLE) + count(app, Reason.APP_FULL) + count(app, Reason.CLIENT_CAP);
     }
 
     public long discarded(String app) {

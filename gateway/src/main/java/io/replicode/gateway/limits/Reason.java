@@ -11,9 +11,7 @@ public enum Reason {
     /** No byte moved either way for {@code idleTimeoutMs}. */
     IDLE_TIMEOUT("idleTimeout"),
     /** An HTTP request body came slower than the body timeout allows. */
-    BODY_TIMEOUT("bodyTimeout"),
-    /** Accepting paused: the process is close to its open-files limit. */
-    FILES_SHORT("filesShort");
+    BODY_TIMEOUT("bodyTimeout");
 
     private final String key;
 

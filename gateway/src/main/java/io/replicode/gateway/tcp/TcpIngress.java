@@ -3,7 +3,6 @@ package io.replicode.gateway.tcp;
 import io.replicode.gateway.GatewayConfig;
 import io.replicode.gateway.ListenException;
 import io.replicode.gateway.limits.AcceptPacer;
-import io.replicode.gateway.limits.FilesBudget;
 import io.replicode.gateway.limits.Reason;
 import io.replicode.gateway.limits.Refusal;
 import io.replicode.gateway.routing.NatTable;
@@ -33,17 +32,15 @@ public final class TcpIngress {
     private final List<NetServer> servers = new ArrayList<>();
     private final List<Endpoint> endpoints = new ArrayList<>();
     private final AcceptPacer pacer;
-    private final FilesBudget files;
 
     /** How long a refused RESP client may take to read its error before the socket is reset. */
     static final long REFUSAL_LINGER_MS = 1_000;
     static final String RESP_FULL = "-ERR max number of clients reached\r\n";
 
-    public TcpIngress(Vertx vertx, Switchboard switchboard, AcceptPacer pacer, FilesBudget files) {
+    public TcpIngress(Vertx vertx, Switchboard switchboard, AcceptPacer pacer) {
         this.vertx = vertx;
         this.switchboard = switchboard;
         this.pacer = pacer;
-        this.files = files;
     }
 
     /** Binds every app's TCP ports; fails with a {@link ListenException} naming the first port that could not be bound. */
@@ -81,20 +78,7 @@ public final class TcpIngress {
 
     private void accept(NetSocket socket, GatewayConfig.App app, GatewayConfig.TcpBinding binding) {
         TcpControl control = new TcpControl(socket);
-        io.netty.channel.Channel server = control.serverChannel();
-        if (server != null) {
-            pacer.watch(server);
-        }
-        if (files.low(System.currentTimeMillis())) {
-            // Near the open-files limit: this one goes (freeing its descriptor), and accepting pauses a moment.
-            switchboard.count(app.name(), Reason.FILES_SHORT);
-            if (server != null) {
-                pacer.pause(server);
-            }
-            control.reset();
-            return;
-        }
-        files.accepted();
+        pacer.watch(control.serverChannel());
         String client = socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress();
         Refusal refusal = switchboard.admit(app.name(), client);
         if (refusal != null) {

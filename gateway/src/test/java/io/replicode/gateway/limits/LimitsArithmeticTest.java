@@ -14,10 +14,10 @@ class LimitsArithmeticTest {
         AtomicLong open = new AtomicLong(100);
         FilesBudget budget = new FilesBudget(1_000, open::get);
         assertFalse(budget.low(1_000));
-        for (int i = 0; i < 836; i++) {
+        for (int i = 0; i < 772; i++) {
             budget.accepted();
         }
-        assertTrue(budget.low(1_050), "100 open + 836 accepted since the sample + 64 reserve reach 1,000");
+        assertTrue(budget.low(1_050), "100 open + 772 accepted since the sample + 128 reserve reach 1,000");
         open.set(150);
         assertFalse(budget.low(1_200), "a fresh sample sees the accepted ones closed again");
         for (int i = 0; i < 100_000; i++) {
