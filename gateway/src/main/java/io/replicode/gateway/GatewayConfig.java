@@ -105,19 +105,23 @@ public record GatewayConfig(
     }
 
     public GatewayConfig withHttpPort(int port) {
-        return new GatewayConfig(gatewayId, host, port, apps, requestTimeoutMs, statusMappings, statusProvider, firstConnectionCounter, statusPerSecond, statusBurst);
+        return new GatewayConfig(gatewayId, host, port, apps, requestTimeoutMs, statusMappings, statusProvider,
+                firstConnectionCounter, statusPerSecond, statusBurst);
     }
 
     public GatewayConfig withRequestTimeoutMs(long ms) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, ms, statusMappings, statusProvider, firstConnectionCounter, statusPerSecond, statusBurst);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, ms, statusMappings, statusProvider,
+                firstConnectionCounter, statusPerSecond, statusBurst);
     }
 
     public GatewayConfig withStatusMappings(int n) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, n, statusProvider, firstConnectionCounter, statusPerSecond, statusBurst);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, n, statusProvider,
+                firstConnectionCounter, statusPerSecond, statusBurst);
     }
 
     public GatewayConfig withStatusProvider(Supplier<Future<JsonObject>> provider) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, provider, firstConnectionCounter, statusPerSecond, statusBurst);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, provider,
+                firstConnectionCounter, statusPerSecond, statusBurst);
     }
 
     /** {@code GET /status} limited to {@code perSecond} per client address, after a burst of {@code burst}. */
@@ -127,7 +131,8 @@ public record GatewayConfig(
     }
 
     public GatewayConfig withFirstConnectionCounter(long counter) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, statusProvider, counter, statusPerSecond, statusBurst);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, statusProvider,
+                counter, statusPerSecond, statusBurst);
     }
 
     /** The app named {@code name}, or null. */

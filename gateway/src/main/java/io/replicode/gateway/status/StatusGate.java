@@ -39,7 +39,10 @@ public final class StatusGate {
         return waitMs;
     }
 
-    /** The pipeline's status, or an {@code {"error": ...}} when it failed or took longer than the timeout; null without a provider. */
+    /**
+     * The pipeline's status, or an {@code {"error": ...}} when it failed or took longer than the timeout; null
+     * without a provider.
+     */
     public Future<JsonObject> pipeline() {
         if (provider == null) {
             return Future.succeededFuture(null);
