@@ -31,6 +31,9 @@ import java.util.function.Supplier;
  *                         gateway restarted under the same id should start above every counter of its
  *                         previous run: replicas that replay the log send outputs for the old connections,
  *                         and those must not land on a new connection with the same id
+ * @param statusPerSecond  {@code GET /status} requests one client address may make per second, after a burst
+ *                         of {@code statusBurst}; beyond, 429 with Retry-After
+ * @param statusBurst      requests a client address may make at once
  */
 public record GatewayConfig(
         int gatewayId,
@@ -40,11 +43,15 @@ public record GatewayConfig(
         long requestTimeoutMs,
         int statusMappings,
         Supplier<Future<JsonObject>> statusProvider,
-        long firstConnectionCounter) {
+        long firstConnectionCounter,
+        double statusPerSecond,
+        int statusBurst) {
 
     public static final int DEFAULT_HTTP_PORT = 8080;
     public static final long DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
     public static final int DEFAULT_STATUS_MAPPINGS = 100;
+    public static final double DEFAULT_STATUS_PER_SECOND = 2;
+    public static final int DEFAULT_STATUS_BURST = 10;
     /** Paths of the gateway's own HTTP API: no app may take these names. */
     public static final Set<String> RESERVED_NAMES = Set.of("status", "health", "metrics", "ui", "admin");
 
@@ -61,6 +68,10 @@ public record GatewayConfig(
         if (firstConnectionCounter < 1 || firstConnectionCounter > ConnectionIds.MAX_COUNTER / 2) {
             throw new IllegalArgumentException("first connection counter " + firstConnectionCounter + " is outside 1.."
                     + ConnectionIds.MAX_COUNTER / 2 + " (half the counter space, so a run never runs out)");
+        }
+        if (!(statusPerSecond > 0) || statusBurst < 1) {
+            throw new IllegalArgumentException("status rate " + statusPerSecond + "/s with burst " + statusBurst
+                    + "; Fix: use a positive rate and a burst of at least 1");
         }
         if (statusMappings < 0) {
             throw new IllegalArgumentException("status mappings " + statusMappings + " must not be negative");
@@ -90,27 +101,38 @@ public record GatewayConfig(
     /** A gateway on {@code host}:8080 for {@code apps}, with default timeouts and no status provider. */
     public static GatewayConfig of(int gatewayId, String host, List<App> apps) {
         return new GatewayConfig(gatewayId, host, DEFAULT_HTTP_PORT, apps, DEFAULT_REQUEST_TIMEOUT_MS,
-                DEFAULT_STATUS_MAPPINGS, null, 1);
+                DEFAULT_STATUS_MAPPINGS, null, 1, DEFAULT_STATUS_PER_SECOND, DEFAULT_STATUS_BURST);
     }
 
     public GatewayConfig withHttpPort(int port) {
-        return new GatewayConfig(gatewayId, host, port, apps, requestTimeoutMs, statusMappings, statusProvider, firstConnectionCounter);
+        return new GatewayConfig(gatewayId, host, port, apps, requestTimeoutMs, statusMappings, statusProvider,
+                firstConnectionCounter, statusPerSecond, statusBurst);
     }
 
     public GatewayConfig withRequestTimeoutMs(long ms) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, ms, statusMappings, statusProvider, firstConnectionCounter);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, ms, statusMappings, statusProvider,
+                firstConnectionCounter, statusPerSecond, statusBurst);
     }
 
     public GatewayConfig withStatusMappings(int n) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, n, statusProvider, firstConnectionCounter);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, n, statusProvider,
+                firstConnectionCounter, statusPerSecond, statusBurst);
     }
 
     public GatewayConfig withStatusProvider(Supplier<Future<JsonObject>> provider) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, provider, firstConnectionCounter);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, provider,
+                firstConnectionCounter, statusPerSecond, statusBurst);
+    }
+
+    /** {@code GET /status} limited to {@code perSecond} per client address, after a burst of {@code burst}. */
+    public GatewayConfig withStatusRate(double perSecond, int burst) {
+        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, statusProvider,
+                firstConnectionCounter, perSecond, burst);
     }
 
     public GatewayConfig withFirstConnectionCounter(long counter) {
-        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, statusProvider, counter);
+        return new GatewayConfig(gatewayId, host, httpPort, apps, requestTimeoutMs, statusMappings, statusProvider,
+                counter, statusPerSecond, statusBurst);
     }
 
     /** The app named {@code name}, or null. */
@@ -184,16 +206,41 @@ public record GatewayConfig(
         }
     }
 
-    /** A TCP port whose connections carry raw bytes to the guest listener {@code listener}. */
-    public record TcpBinding(int port, String listener) {
+    /**
+     * A TCP port whose connections carry raw bytes to the guest listener {@code listener}; {@code protocol}
+     * says how a connection the gateway refuses is told.
+     */
+    public record TcpBinding(int port, String listener, Protocol protocol) {
         public TcpBinding {
             requirePort(port, "TCP port");
             Objects.requireNonNull(listener, "listener");
+            Objects.requireNonNull(protocol, "protocol");
+        }
+
+        /** A binding whose protocol follows the listener's name ({@link Protocol#of}). */
+        public TcpBinding(int port, String listener) {
+            this(port, listener, Protocol.of(listener));
         }
     }
 
+    /** What a TCP listener speaks, as far as the gateway's own answers go. */
+    public enum Protocol {
+        /** Refusals and timeouts are a TCP reset: the gateway cannot speak for the app. */
+        RAW,
+        /** Redis protocol: a refused client reads {@code -ERR max number of clients reached}, as from Redis. */
+        RESP;
+
+        /** RESP for a listener named "resp" or "redis", RAW otherwise. */
+        public static Protocol of(String listener) {
+            return listener.equals("resp") || listener.equals("redis") ? RESP : RAW;
+        }
+    }
+
+
     /**
-     * Bounds of an app's connections at the gateway.
+     * Bounds of an app's connections at the gateway, and the time a client may take. Hitting one gives the
+     * client a clear answer (HTTP 408/429/503, RESP {@code -ERR max number of clients reached}, or a TCP reset)
+     * and is counted per app and reason in {@code /status}.
      *
      * @param receiveBufferBytes  the guest's per-connection receive buffer: the gateway never has more client
      *                            bytes in flight to the guest than this; must equal the app's GuestLimits
@@ -201,10 +248,25 @@ public record GatewayConfig(
      *                            for a client at once; must equal the app's GuestLimits
      * @param maxRequestBodyBytes largest HTTP request body or event-bus request; larger ones get 413
      * @param maxReplyBytes       largest event-bus reply (it is collected whole before the reply is sent)
-     * @param maxConnections      open virtual connections of the app at this gateway; more are refused
+     * @param maxConnections      open virtual connections of the app at this gateway; more are refused (503)
+     * @param maxConnectionsPerClient open connections of the app from one client address; more are refused (429)
+     * @param idleTimeoutMs       a connection on which no byte moved either way for this long is closed
+     * @param headerTimeoutMs     an HTTP request head must be complete this long after the connection opened or
+     *                            its previous response ended (408 and close). Heads are read before the app is
+     *                            known, so the HTTP server uses the largest value among the apps
+     * @param bodyTimeoutMs       an HTTP request body may take this long, plus one second per
+     *                            {@code minBodyBytesPerSecond} bytes received (408 otherwise); time the gateway
+     *                            itself paused reading (the guest's window was full) does not count
+     * @param minBodyBytesPerSecond the slowest body rate that keeps extending {@code bodyTimeoutMs}
      */
     public record Limits(int receiveBufferBytes, long sendWindowBytes, long maxRequestBodyBytes, long maxReplyBytes,
-                         int maxConnections) {
+                         int maxConnections, int maxConnectionsPerClient, long idleTimeoutMs, long headerTimeoutMs,
+                         long bodyTimeoutMs, long minBodyBytesPerSecond) {
+        public static final int DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 64;
+        public static final long DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+        public static final long DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+        public static final long DEFAULT_BODY_TIMEOUT_MS = 20_000;
+        public static final long DEFAULT_MIN_BODY_BYTES_PER_SECOND = 500;
         public static final Limits DEFAULT = new Limits(256 << 10, 256 << 10, 64L << 20, 16L << 20, 10_000);
 
         public Limits {
@@ -213,14 +275,40 @@ public record GatewayConfig(
             require(maxRequestBodyBytes >= 0, "maxRequestBodyBytes", maxRequestBodyBytes);
             require(maxReplyBytes >= 0 && maxReplyBytes <= Integer.MAX_VALUE - 8, "maxReplyBytes", maxReplyBytes);
             require(maxConnections >= 1, "maxConnections", maxConnections);
+            require(maxConnectionsPerClient >= 1, "maxConnectionsPerClient", maxConnectionsPerClient);
+            require(idleTimeoutMs >= 1, "idleTimeoutMs", idleTimeoutMs);
+            require(headerTimeoutMs >= 1, "headerTimeoutMs", headerTimeoutMs);
+            require(bodyTimeoutMs >= 1, "bodyTimeoutMs", bodyTimeoutMs);
+            require(minBodyBytesPerSecond >= 1, "minBodyBytesPerSecond", minBodyBytesPerSecond);
+        }
+
+        /** Limits with the default client cap and timeouts (the per-client cap never above {@code maxConnections}). */
+        public Limits(int receiveBufferBytes, long sendWindowBytes, long maxRequestBodyBytes, long maxReplyBytes,
+                      int maxConnections) {
+            this(receiveBufferBytes, sendWindowBytes, maxRequestBodyBytes, maxReplyBytes, maxConnections,
+                    Math.min(maxConnections, DEFAULT_MAX_CONNECTIONS_PER_CLIENT), DEFAULT_IDLE_TIMEOUT_MS,
+                    DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MIN_BODY_BYTES_PER_SECOND);
         }
 
         public Limits withMaxRequestBodyBytes(long bytes) {
-            return new Limits(receiveBufferBytes, sendWindowBytes, bytes, maxReplyBytes, maxConnections);
+            return new Limits(receiveBufferBytes, sendWindowBytes, bytes, maxReplyBytes, maxConnections,
+                    maxConnectionsPerClient, idleTimeoutMs, headerTimeoutMs, bodyTimeoutMs, minBodyBytesPerSecond);
         }
 
         public Limits withMaxConnections(int n) {
-            return new Limits(receiveBufferBytes, sendWindowBytes, maxRequestBodyBytes, maxReplyBytes, n);
+            return new Limits(receiveBufferBytes, sendWindowBytes, maxRequestBodyBytes, maxReplyBytes, n,
+                    maxConnectionsPerClient, idleTimeoutMs, headerTimeoutMs, bodyTimeoutMs, minBodyBytesPerSecond);
+        }
+
+        public Limits withMaxConnectionsPerClient(int n) {
+            return new Limits(receiveBufferBytes, sendWindowBytes, maxRequestBodyBytes, maxReplyBytes, maxConnections,
+                    n, idleTimeoutMs, headerTimeoutMs, bodyTimeoutMs, minBodyBytesPerSecond);
+        }
+
+        /** The idle, header and body timeouts, and the body rate that extends the body timeout. */
+        public Limits withTimeouts(long idleMs, long headerMs, long bodyMs, long minBodyBytesPerSecond) {
+            return new Limits(receiveBufferBytes, sendWindowBytes, maxRequestBodyBytes, maxReplyBytes, maxConnections,
+                    maxConnectionsPerClient, idleMs, headerMs, bodyMs, minBodyBytesPerSecond);
         }
 
         private static void require(boolean ok, String name, long value) {

@@ -1,8 +1,12 @@
 package io.replicode.gateway;
 
 import io.replicode.gateway.eventbus.EventBusIngress;
+import io.replicode.gateway.http.HeadTimeouts;
 import io.replicode.gateway.http.HttpIngress;
+import io.replicode.gateway.limits.AcceptPacer;
+import io.replicode.gateway.limits.FilesBudget;
 import io.replicode.gateway.routing.Switchboard;
+import io.replicode.gateway.status.StatusGate;
 import io.replicode.gateway.status.StatusReport;
 import io.replicode.gateway.tcp.TcpIngress;
 import io.replicode.nat.Addresses;
@@ -20,7 +24,6 @@ import io.vertx.ext.web.RoutingContext;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One gateway of a node: the apps' TCP ports, HTTP at {@code /<app>/...} with {@code /status} and
@@ -40,6 +43,9 @@ public final class GatewayVerticle extends VerticleBase {
     private TcpIngress tcp;
     private EventBusIngress eventBus;
     private HttpServer http;
+    private HeadTimeouts heads;
+    private StatusGate statusGate;
+    private final AcceptPacer pacer = new AcceptPacer(FilesBudget.ofProcess());
     private MessageConsumer<Object> outputs;
     private volatile int httpPort = -1;
     private volatile List<TcpIngress.Endpoint> endpoints = List.of();
@@ -116,16 +122,26 @@ public final class GatewayVerticle extends VerticleBase {
             startClusterLink();
         }
         eventBus = new EventBusIngress(vertx, switchboard);
-        tcp = new TcpIngress(vertx, switchboard);
+        tcp = new TcpIngress(vertx, switchboard, pacer);
         HttpIngress ingress = new HttpIngress(vertx, switchboard);
+        // Heads are read before the app is known: the most patient app's header timeout holds for all.
+        heads = new HeadTimeouts(vertx, config.apps().stream().mapToLong(a -> a.limits().headerTimeoutMs()).max()
+                .orElse(GatewayConfig.Limits.DEFAULT_HEADER_TIMEOUT_MS), pacer);
+        statusGate = new StatusGate(config.statusPerSecond(), config.statusBurst(), config.statusProvider(),
+                STATUS_PROVIDER_TIMEOUT_MS);
 
         Router router = Router.router(vertx);
+        router.route().handler(heads::headArrived);
         router.get("/health").handler(this::health);
         router.get("/status").handler(this::status);
         router.post("/admin/apps/:app/restart").handler(this::restartApp);
         router.route().handler(ingress::handle);
         http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort())
-                .setHandle100ContinueAutomatically(true));
+                .setHandle100ContinueAutomatically(true)
+                // Detecting h2c holds a connection back from the connection handler until enough of the head
+                // arrived, so a slow head would never time out; the gateway speaks HTTP/1.1.
+                .setHttp2ClearTextEnabled(false));
+        http.connectionHandler(heads::connected);
         http.requestHandler(router);
         String where = "http " + config.host() + ":" + config.httpPort() + " (the gateway's HTTP port)";
         Future<HttpServer> httpListening = http.listen()
@@ -268,6 +284,14 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     private void status(RoutingContext ctx) {
+        var client = ctx.request().remoteAddress();
+        long waitMs = statusGate.admit(client == null ? null : client.hostAddress(), System.currentTimeMillis());
+        if (waitMs > 0) {
+            ctx.response().putHeader("Retry-After", Long.toString((waitMs + 999) / 1000));
+            HttpIngress.error(ctx.response(), 429, "/status is limited to " + config.statusPerSecond()
+                    + " requests per second per client address (burst " + config.statusBurst() + ")");
+            return;
+        }
         statusJson().onComplete(ar -> ctx.response().putHeader("Content-Type", "application/json")
                 .end(ar.result().encodePrettily() + "\n"));
     }
@@ -286,17 +310,21 @@ public final class GatewayVerticle extends VerticleBase {
                 status.put("unavailable", why);
             }
         }
+        status.put("limits", new JsonObject()
+                .put("statusRateLimited", statusGate.limited())
+                .put("statusProviderCalls", statusGate.providerCalls())
+                .put("httpHeadTimeouts", heads.headTimeouts())
+                .put("httpKeepAliveClosed", heads.keepAliveClosed())
+                .put("httpConnections", heads.open())
+                .put("acceptPauses", pacer.pauses())
+                .put("acceptRefusedFilesShort", pacer.refused())
+                .put("acceptErrors", pacer.acceptErrors())
+                .put("openFilesLimit", pacer.files().limit() == Long.MAX_VALUE ? null : pacer.files().limit())
+                .put("openFilesSampled", pacer.files().lastOpen()));
         if (config.statusProvider() == null) {
             return Future.succeededFuture(status);
         }
-        Future<JsonObject> pipeline;
-        try {
-            pipeline = config.statusProvider().get().timeout(STATUS_PROVIDER_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-        } catch (RuntimeException e) {
-            pipeline = Future.failedFuture(e);
-        }
-        return pipeline.transform(ar -> Future.succeededFuture(status.put("pipeline", ar.succeeded() ? ar.result()
-                : new JsonObject().put("error", "status provider failed: " + ar.cause()))));
+        return statusGate.pipeline().map(pipeline -> status.put("pipeline", pipeline));
     }
 
     private Future<Void> closeAll() {

@@ -54,6 +54,8 @@ final class TestNode implements AutoCloseable {
                         GatewayConfig.App.of("halt", List.of("http", "main")).withTcp(0, "main").withLimits(LIMITS)))
                 .withHttpPort(0)
                 .withRequestTimeoutMs(TIMEOUT_MS)
+                // Tests poll /status often; GatewayLimitsTest checks the default rate.
+                .withStatusRate(1_000, 1_000)
                 .withStatusProvider(() -> Future.succeededFuture(new JsonObject().put("replicas", PipelineStandIn.REPLICAS)))),
                 Map.of("echo", new PipelineStandIn.Guest("echo_server", List.of("main"))), List.of("web", "halt"));
     }

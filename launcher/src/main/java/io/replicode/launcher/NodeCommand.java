@@ -163,7 +163,7 @@ final class NodeCommand implements Callable<Integer> {
                 tcp.add(new TcpBinding(shift(b.port(), offset, "app '" + a.name() + "' TCP port"), b.listener()));
             }
             apps.add(new AppConfig(a.name(), a.module(), a.listeners(), tcp, a.limits(), a.maxConnections(), a.args(), a.env(),
-                    a.preopens(), a.httpListener()));
+                    a.preopens(), a.httpListener(), a.clients()));
         }
         return new NodeConfig(node.host(), node.engine(), node.dataDir(), node.batching(), apps,
                 shift(node.httpPort(), offset, "HTTP port"), node.replicas(), node.fsync(), node.snapshotEveryFrames());

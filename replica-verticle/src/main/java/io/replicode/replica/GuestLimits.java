@@ -74,6 +74,11 @@ public record GuestLimits(
                 sendWindowBytes, listenBacklog, asyncifyBufferBytes, maxLogBytesPerFrame);
     }
 
+    public GuestLimits withMaxOpenFds(int fds) {
+        return new GuestLimits(memoryPages, fuelPerFrame, callDepth, fsQuotaBytes, fsMaxInodes, fds, receiveBufferBytes,
+                sendWindowBytes, listenBacklog, asyncifyBufferBytes, maxLogBytesPerFrame);
+    }
+
     public GuestLimits withSendWindowBytes(long bytes) {
         return new GuestLimits(memoryPages, fuelPerFrame, callDepth, fsQuotaBytes, fsMaxInodes, maxOpenFds, receiveBufferBytes,
                 bytes, listenBacklog, asyncifyBufferBytes, maxLogBytesPerFrame);

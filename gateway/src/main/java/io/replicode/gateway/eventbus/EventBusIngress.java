@@ -83,10 +83,10 @@ public final class EventBusIngress {
                     + app.limits().maxRequestBodyBytes() + " bytes (the app's maxRequestBodyBytes)");
             return;
         }
-        String refusal = switchboard.refusal(app.name());
+        io.replicode.gateway.limits.Refusal refusal = switchboard.admit(app.name(), null);
         if (refusal != null) {
-            switchboard.countRefused(app.name());
-            message.fail(UNAVAILABLE, refusal);
+            switchboard.count(app.name(), refusal.reason());
+            message.fail(UNAVAILABLE, refusal.message());
             return;
         }
         GatewayConfig.Limits limits = app.limits();

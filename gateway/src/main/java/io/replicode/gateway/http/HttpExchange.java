@@ -5,6 +5,10 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
+import io.replicode.gateway.GatewayConfig;
+import io.replicode.gateway.limits.BodyDeadline;
+import io.replicode.gateway.limits.IdleTimer;
+import io.replicode.gateway.limits.Reason;
 import io.replicode.gateway.routing.GuestStream;
 import io.replicode.gateway.routing.Switchboard;
 import io.replicode.nat.IngressEvent;
@@ -26,8 +30,10 @@ import java.util.Set;
  * piece granted back to the guest once written, so a slow client stalls the guest and not the gateway.
  *
  * <p>If the exchange fails before the response head reached the client, the client gets a JSON error
- * (502 bad response or reset, 503 app stopped, 504 no answer in time, 413 body too large); after it, the
- * client's connection is reset. A client that goes away mid-exchange resets the guest's connection.
+ * (502 bad response or reset, 503 app stopped, 504 no answer in time, 413 body too large, 408 body too
+ * slow or nothing moved for the idle timeout); after it, the client's connection is reset. A client that goes
+ * away mid-exchange resets the guest's connection. A body must keep pace with the app's body timeout
+ * ({@link BodyDeadline}): a slow loris gets 408 and its connection closed.
  */
 final class HttpExchange extends GuestStream {
     /** Response headers that belong to one hop, not to the message: Vert.x sets its own. */
@@ -52,16 +58,27 @@ final class HttpExchange extends GuestStream {
     private boolean done;
     private Future<Void> lastWrite = Future.succeededFuture();
     private long timer = -1;
+    private final GatewayConfig.Limits limits;
+    private final BodyDeadline body;
+    private final IdleTimer idle;
+    private long bodyTimer = -1;
 
     HttpExchange(long id, String app, HttpServerRequest request, HttpRequest head, Switchboard switchboard, Vertx vertx,
-                 int receiveBufferBytes, long sendWindowBytes, long maxBodyBytes, long timeoutMs) {
-        super(id, app, switchboard, receiveBufferBytes, sendWindowBytes);
+                 GatewayConfig.Limits limits, long timeoutMs) {
+        super(id, app, switchboard, limits.receiveBufferBytes(), limits.sendWindowBytes());
         this.request = request;
         this.response = request.response();
         this.vertx = vertx;
-        this.maxBodyBytes = maxBodyBytes;
+        this.limits = limits;
+        this.maxBodyBytes = limits.maxRequestBodyBytes();
         this.timeoutMs = timeoutMs;
         this.head = head;
+        this.body = new BodyDeadline(limits.bodyTimeoutMs(), limits.minBodyBytesPerSecond(), nowMs());
+        this.idle = new IdleTimer(vertx, limits.idleTimeoutMs(), this::onIdle);
+    }
+
+    private static long nowMs() {
+        return System.nanoTime() / 1_000_000;
     }
 
     /** Sends the request head and starts streaming the body; call once the connection is open (after its Open event). */
@@ -73,6 +90,38 @@ final class HttpExchange extends GuestStream {
         response.closeHandler(v -> onClientGone());
         response.exceptionHandler(t -> onClientGone());
         updateReading();
+        armBodyTimer(limits.bodyTimeoutMs());
+    }
+
+    private void armBodyTimer(long ms) {
+        bodyTimer = vertx.setTimer(Math.max(1, ms), t -> {
+            bodyTimer = -1;
+            if (done || requestEnded) {
+                return;
+            }
+            long now = nowMs();
+            if (body.expired(now)) {
+                switchboard.count(app, Reason.BODY_TIMEOUT);
+                fail(408, "request body to app '" + app + "' too slow: " + bodyBytes + " bytes in "
+                        + limits.bodyTimeoutMs() + " ms plus 1 s per " + limits.minBodyBytesPerSecond()
+                        + " bytes (the app's bodyTimeoutMs and minBodyBytesPerSecond)");
+                switchboard.emit(app, new IngressEvent.Reset(id));
+                finish();
+            } else {
+                // Paused by the gateway, or the client earned more time: look again when it would run out.
+                armBodyTimer(inbound.accepting() ? body.deadlineMs(now) - now : limits.bodyTimeoutMs());
+            }
+        });
+    }
+
+    private void onIdle() {
+        if (!done) {
+            switchboard.count(app, Reason.IDLE_TIMEOUT);
+            fail(408, "no byte moved to or from app '" + app + "' for " + limits.idleTimeoutMs()
+                    + " ms (the app's idleTimeoutMs)");
+            switchboard.emit(app, new IngressEvent.Reset(id));
+            finish();
+        }
     }
 
     // ---- client to guest ----
@@ -82,6 +131,8 @@ final class HttpExchange extends GuestStream {
             return;
         }
         bodyBytes += buffer.length();
+        body.received(buffer.length());
+        idle.touch();
         if (bodyBytes > maxBodyBytes) {
             // Too large for the app: the guest's connection is reset before it saw the whole request.
             fail(413, "request body larger than " + maxBodyBytes + " bytes (the app's maxRequestBodyBytes)");
@@ -121,6 +172,7 @@ final class HttpExchange extends GuestStream {
         } else {
             request.pause();
         }
+        body.paused(!inbound.accepting(), nowMs());
     }
 
     private void onClientGone() {
@@ -141,7 +193,10 @@ final class HttpExchange extends GuestStream {
         if (!done && !responseEnded) {
             handle(wire.response(bytes));
         }
-        lastWrite.onComplete(ar -> delivered(n, !done));
+        lastWrite.onComplete(ar -> {
+            idle.touch();
+            delivered(n, !done);
+        });
     }
 
     @Override
@@ -266,8 +321,9 @@ final class HttpExchange extends GuestStream {
         if (!response.headWritten()) {
             response.headers().clear();
             response.setChunked(false);
-            if (status == 413) {
-                HttpIngress.tooLarge(request, message);
+            if (status == 413 || status == 408) {
+                // The client may still be sending a body we will not read: its connection goes.
+                HttpIngress.closing(request, status, message);
             } else {
                 HttpIngress.error(response, status, message);
             }
@@ -286,8 +342,13 @@ final class HttpExchange extends GuestStream {
 
     private void cleanUp() {
         cancelTimer();
+        idle.cancel();
+        if (bodyTimer != -1) {
+            vertx.cancelTimer(bodyTimer);
+            bodyTimer = -1;
+        }
         wire.close();
-        inbound.discard();
+        discardInbound();
         if (!requestEnded) {
             // Let Vert.x read (and drop) the rest of the body, so the client's connection can be reused.
             request.handler(b -> { });

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.replicode.gateway.GatewayConfig;
+import io.replicode.gateway.limits.Refusal;
 import io.replicode.gateway.routing.NatTable;
 import io.replicode.gateway.routing.Switchboard;
 import io.vertx.core.Future;
@@ -23,7 +24,8 @@ import java.util.Set;
 /**
  * HTTP ingress: {@code /<app>/<path>} becomes a fresh virtual connection to the app's HTTP listener
  * carrying the request as {@code <path>} ({@link HttpExchange}). Unknown apps get 404, bodies declared
- * larger than the app's limit 413 before anything reaches the guest, stopped apps 503 with the reason.
+ * larger than the app's limit 413 before anything reaches the guest, stopped or full apps 503 with the
+ * reason, a client address over the app's per-client cap 429 (both with {@code Retry-After}).
  */
 public final class HttpIngress {
     /** Request headers that belong to the client's hop; the guest's connection is one request long. */
@@ -74,18 +76,24 @@ public final class HttpIngress {
                     + " bytes (the app's maxRequestBodyBytes)");
             return;
         }
-        String refusal = switchboard.refusal(name);
+        String client = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+        Refusal refusal = switchboard.admit(name, client);
         if (refusal != null) {
-            switchboard.countRefused(name);
-            error(response, 503, refusal);
+            switchboard.count(name, refusal.reason());
+            response.putHeader("Retry-After", "1");
+            if (declared != 0 && !request.isEnded()) {
+                // A body would follow: the connection goes, rather than reading what the app will not take.
+                closing(request, refusal.httpStatus(), refusal.message());
+            } else {
+                error(response, refusal.httpStatus(), refusal.message());
+            }
             return;
         }
         HttpRequest head = head(request, name, rest);
         GatewayConfig.Limits limits = app.limits();
         NatTable.Mapping<?> m = switchboard.open(name, app.httpListener(), NatTable.Kind.HTTP,
-                request.remoteAddress() + " " + request.method() + " " + request.uri(),
-                id -> new HttpExchange(id, name, request, head, switchboard, vertx, limits.receiveBufferBytes(),
-                        limits.sendWindowBytes(), limits.maxRequestBodyBytes(), config.requestTimeoutMs()));
+                request.remoteAddress() + " " + request.method() + " " + request.uri(), client,
+                id -> new HttpExchange(id, name, request, head, switchboard, vertx, limits, config.requestTimeoutMs()));
         ((HttpExchange) m.peer()).start();
     }
 
@@ -134,8 +142,13 @@ public final class HttpIngress {
      * would otherwise read and drop all of it to keep the connection).
      */
     static void tooLarge(HttpServerRequest request, String message) {
+        closing(request, 413, message);
+    }
+
+    /** Answers {@code status} with {@code message} and closes the client's connection, without reading on. */
+    static void closing(HttpServerRequest request, int status, String message) {
         request.response().putHeader("Connection", "close");
-        error(request.response(), 413, message).onComplete(ar -> request.connection().close());
+        error(request.response(), status, message).onComplete(ar -> request.connection().close());
     }
 
     /** Ends {@code response} with {@code status} and {@code {"error": message}}. */

@@ -16,6 +16,7 @@ public abstract class GuestStream implements Peer {
     private final long sendWindowBytes;
     /** Guest bytes taken for the client that have not been granted back to the guest yet. */
     private long pendingToClient;
+    private boolean inboundDiscarded;
 
     protected GuestStream(long id, String app, Switchboard switchboard, int receiveBufferBytes, long sendWindowBytes) {
         this.id = id;
@@ -52,6 +53,18 @@ public abstract class GuestStream implements Peer {
             return false;
         }
         return true;
+    }
+
+    /**
+     * The connection ends before the guest read all the client sent: what is held here and what the guest
+     * was sent but did not consume are dropped, and counted for {@code /status}.
+     */
+    protected final void discardInbound() {
+        if (!inboundDiscarded) {
+            inboundDiscarded = true;
+            switchboard.discarded(app, inbound.heldBytes() + inbound.inFlightBytes());
+        }
+        inbound.discard();
     }
 
     @Override

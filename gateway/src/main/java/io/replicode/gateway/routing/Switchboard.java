@@ -2,6 +2,10 @@ package io.replicode.gateway.routing;
 
 import io.replicode.gateway.GatewayConfig;
 import io.replicode.gateway.GuestLog;
+import io.replicode.gateway.limits.ClientCounts;
+import io.replicode.gateway.limits.LimitCounters;
+import io.replicode.gateway.limits.Reason;
+import io.replicode.gateway.limits.Refusal;
 import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
@@ -48,7 +52,8 @@ public final class Switchboard implements OutputRouter.Sink {
     private final Map<String, String> stopped = new LinkedHashMap<>();
     private final Map<String, Long> recoveries = new LinkedHashMap<>();
     private final Map<String, String> lastRecovery = new LinkedHashMap<>();
-    private final Map<String, Long> refused = new HashMap<>();
+    private final LimitCounters limits = new LimitCounters();
+    private final ClientCounts clients = new ClientCounts();
     private long malformed;
     private String lastMalformed;
 
@@ -79,38 +84,56 @@ public final class Switchboard implements OutputRouter.Sink {
     // ---- external ends in ----
 
     /**
-     * Why a new connection of {@code app} cannot be opened now (the app stopped, or has as many open as
-     * its limit allows), or null when it can.
+     * Why a new connection of {@code app} from {@code client} (an address; null when there is none, as for
+     * event-bus requests) cannot be opened now: the app stopped, has as many open as its limit allows, or
+     * this client has as many as its per-client cap allows. Null when it can. The caller counts a refusal
+     * with {@link #count}.
      */
-    public String refusal(String app) {
+    public Refusal admit(String app, String client) {
         String unavailable = availability.get();
         if (unavailable != null) {
-            return "app '" + app + "' is unavailable at this gateway: " + unavailable;
+            return new Refusal(Reason.UNAVAILABLE, "app '" + app + "' is unavailable at this gateway: " + unavailable);
         }
         String reason = stopped.get(app);
         if (reason != null) {
-            return "app '" + app + "' stopped: " + reason;
+            return new Refusal(Reason.UNAVAILABLE, "app '" + app + "' stopped: " + reason);
         }
-        GatewayConfig.App a = config.app(app);
-        if (nat.count(app) >= a.limits().maxConnections()) {
-            return "app '" + app + "' has " + nat.count(app) + " open connections at this gateway, its limit"
-                    + " (maxConnections)";
+        GatewayConfig.Limits limits = config.app(app).limits();
+        if (nat.count(app) >= limits.maxConnections()) {
+            return new Refusal(Reason.APP_FULL, "app '" + app + "' has " + nat.count(app)
+                    + " open connections at this gateway, its limit (maxConnections)");
+        }
+        if (client != null && clients.count(app, client) >= limits.maxConnectionsPerClient()) {
+            return new Refusal(Reason.CLIENT_CAP, "client " + client + " has " + clients.count(app, client)
+                    + " open connections to app '" + app + "', its limit (maxConnectionsPerClient)");
         }
         return null;
     }
 
-    /** Counts a connection refused for {@link #refusal}. */
-    public void countRefused(String app) {
-        refused.merge(app, 1L, Long::sum);
+    /** Counts a refusal or a timeout of {@code app}. */
+    public void count(String app, Reason reason) {
+        limits.add(app, reason);
+    }
+
+    /** Counts {@code bytes} of client input to {@code app} dropped because the connection closed before the guest read them. */
+    public void discarded(String app, long bytes) {
+        limits.discarded(app, bytes);
     }
 
     /**
      * Opens a virtual connection of {@code app}'s {@code listener} for a new external end; the guest is
-     * told at once. The caller checked {@link #refusal} first.
+     * told at once. The caller checked {@link #admit} first.
      */
     public NatTable.Mapping<Peer> open(String app, String listener, NatTable.Kind kind, String external,
                                        LongFunction<Peer> peer) {
+        return open(app, listener, kind, external, null, peer);
+    }
+
+    /** As {@link #open(String, String, NatTable.Kind, String, LongFunction)}, counted against {@code client}'s cap. */
+    public NatTable.Mapping<Peer> open(String app, String listener, NatTable.Kind kind, String external, String client,
+                                       LongFunction<Peer> peer) {
         NatTable.Mapping<Peer> m = nat.open(app, listener, kind, external, transport.nowMs(), peer);
+        clients.opened(m.connection(), app, client);
         router.track(m.connection(), app);
         emit(app, new IngressEvent.Open(m.connection(), listener));
         return m;
@@ -129,6 +152,7 @@ public final class Switchboard implements OutputRouter.Sink {
     /** A peer is done: its connection leaves the NAT and later outputs for it are dropped. */
     public void finished(long connection) {
         nat.remove(connection);
+        clients.closed(connection);
         router.forget(connection);
     }
 
@@ -304,8 +328,19 @@ public final class Switchboard implements OutputRouter.Sink {
         return stopped.get(app);
     }
 
+    /** Connections of {@code app} refused before they opened, for any reason. */
     public long refused(String app) {
-        return refused.getOrDefault(app, 0L);
+        return limits.refused(app);
+    }
+
+    /** Refusals, timeouts and discarded input, per app and reason. */
+    public LimitCounters limits() {
+        return limits;
+    }
+
+    /** Open connections per client address. */
+    public ClientCounts clients() {
+        return clients;
     }
 
     /** Messages dropped because they could not be decoded. */

@@ -51,6 +51,13 @@ public final class StatusReport {
                     .put("refused", switchboard.refused(app.name()))
                     .put("recoveries", switchboard.recoveries(app.name()))
                     .put("lastRecovery", switchboard.lastRecovery(app.name()))
+                    .put("limits", switchboard.limits().json(app.name())
+                            .put("maxConnections", app.limits().maxConnections())
+                            .put("maxConnectionsPerClient", app.limits().maxConnectionsPerClient())
+                            .put("idleTimeoutMs", app.limits().idleTimeoutMs())
+                            .put("headerTimeoutMs", app.limits().headerTimeoutMs())
+                            .put("bodyTimeoutMs", app.limits().bodyTimeoutMs())
+                            .put("minBodyBytesPerSecond", app.limits().minBodyBytesPerSecond()))
                     .put("lastOutputSeq", router.lastSeq(app.name()))
                     .put("lastIngressBatch", switchboard.batcher().lastBatchSeq(app.name())));
         }

@@ -1,10 +1,13 @@
 package io.replicode.gateway.tcp;
 
+import io.replicode.gateway.limits.IdleTimer;
+import io.replicode.gateway.limits.Reason;
 import io.replicode.gateway.routing.InboundWindow;
 import io.replicode.gateway.routing.GuestStream;
 import io.replicode.gateway.routing.Switchboard;
 import io.replicode.nat.IngressEvent;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
 
@@ -22,22 +25,28 @@ import io.vertx.core.net.NetSocket;
  *       memory.</li>
  * </ul>
  * The client's FIN reaches the guest (as a half-close) only after every byte before it, and the socket is
- * closed once both sides have sent FIN. Every method runs on the gateway's event loop.
+ * closed once both sides have sent FIN. Once the guest sent its FIN the socket is read again whatever the
+ * window, so the client's FIN or reset is seen and the connection released; input beyond the window is then
+ * dropped and counted (the guest will most likely never read it: it closed). A connection on which no byte
+ * moved either way for the app's idle timeout is reset. Every method runs on the gateway's event loop.
  */
 final class TcpConnection extends GuestStream {
     private final NetSocket socket;
     private final TcpControl control;
+    private final IdleTimer idle;
     private Future<Void> lastWrite = Future.succeededFuture();
     private boolean clientFin;
     private boolean guestFin;
     /** The gateway closed (or reset) the socket: its closing is no news to the guest. */
     private boolean closedByGateway;
 
-    TcpConnection(long id, String app, NetSocket socket, int receiveBufferBytes, long sendWindowBytes,
-                  Switchboard switchboard) {
+    TcpConnection(long id, String app, NetSocket socket, TcpControl control, int receiveBufferBytes,
+                  long sendWindowBytes, long idleTimeoutMs, Vertx vertx, Switchboard switchboard) {
         super(id, app, switchboard, receiveBufferBytes, sendWindowBytes);
         this.socket = socket;
-        this.control = new TcpControl(socket, this::onClientFin);
+        this.control = control;
+        this.idle = new IdleTimer(vertx, idleTimeoutMs, this::onIdle);
+        control.onInputShutdown(this::onClientFin);
         socket.handler(this::onClientData);
         socket.closeHandler(v -> onSocketClosed());
         // An I/O error (e.g. the client reset the connection) is followed by the close handler.
@@ -50,8 +59,14 @@ final class TcpConnection extends GuestStream {
         if (closedByGateway || clientFin) {
             return;
         }
+        if (guestFin && !inbound.accepting()) {
+            // The guest closed and its window is full: nothing will read this.
+            switchboard.discarded(app, buffer.length());
+            return;
+        }
+        idle.touch();
         inbound.data(buffer.getBytes());
-        control.reading(inbound.accepting());
+        control.reading(guestFin || inbound.accepting());
     }
 
     private void onClientFin() {
@@ -59,17 +74,33 @@ final class TcpConnection extends GuestStream {
             return;
         }
         clientFin = true;
+        idle.touch();
         inbound.end();
         closeIfBothFinished();
     }
 
     private void onSocketClosed() {
+        idle.cancel();
         if (!closedByGateway) {
             // The client went away (RST, or an error) before both sides finished: the guest sees a reset.
             closedByGateway = true;
-            inbound.discard();
+            discardInbound();
             switchboard.emit(app, new IngressEvent.Reset(id));
             switchboard.finished(id);
+        }
+    }
+
+    private void onIdle() {
+        if (closedByGateway) {
+            // Closing waits for the guest's last bytes, which a client that reads nothing never takes.
+            control.reset();
+        } else {
+            switchboard.count(app, Reason.IDLE_TIMEOUT);
+            closedByGateway = true;
+            discardInbound();
+            switchboard.emit(app, new IngressEvent.Reset(id));
+            switchboard.finished(id);
+            control.reset();
         }
     }
 
@@ -81,8 +112,12 @@ final class TcpConnection extends GuestStream {
         if (!admitSent(n) || closedByGateway) {
             return;
         }
+        idle.touch();
         lastWrite = socket.write(Buffer.buffer(bytes));
-        lastWrite.onSuccess(v -> delivered(n, !closedByGateway));
+        lastWrite.onSuccess(v -> {
+            idle.touch();
+            delivered(n, !closedByGateway);
+        });
     }
 
     @Override
@@ -90,6 +125,10 @@ final class TcpConnection extends GuestStream {
         guestFin = true;
         if (closeIfBothFinished()) {
             return;
+        }
+        if (!closedByGateway) {
+            // Read on, so the client's FIN or reset is seen even when the window stays full.
+            control.reading(true);
         }
         lastWrite.onComplete(ar -> {
             if (!closedByGateway) {
@@ -101,7 +140,7 @@ final class TcpConnection extends GuestStream {
     @Override
     public void guestConsumed(int bytes) {
         if (admitConsumed(bytes) && !closedByGateway) {
-            control.reading(inbound.accepting());
+            control.reading(guestFin || inbound.accepting());
         }
     }
 
@@ -109,7 +148,7 @@ final class TcpConnection extends GuestStream {
     public void guestReset() {
         if (!closedByGateway) {
             closedByGateway = true;
-            inbound.discard();
+            discardInbound();
             control.reset();
         }
         switchboard.finished(id);
@@ -119,7 +158,7 @@ final class TcpConnection extends GuestStream {
     public void abort(String reason) {
         if (!closedByGateway) {
             closedByGateway = true;
-            inbound.discard();
+            discardInbound();
             control.reset();
         }
     }
@@ -132,7 +171,7 @@ final class TcpConnection extends GuestStream {
         closedByGateway = true;
         if (!inbound.endDelivered()) {
             // The guest finished before reading all the client sent: like TCP closing with unread input.
-            inbound.discard();
+            discardInbound();
             switchboard.emit(app, new IngressEvent.Reset(id));
         }
         switchboard.finished(id);

@@ -20,6 +20,7 @@ import io.vertx.core.net.NetSocket;
  *       Vert.x's queue but reports channel events (the FIN) at once, so the end of input could overtake
  *       data. With auto-read off, Netty stops reading and the FIN stays behind the bytes.</li>
  *   <li>Abortive close (RST) for a guest reset, via {@code SO_LINGER 0}.</li>
+ *   <li>The listening channel that accepted the connection, so accepting can be paused.</li>
  * </ul>
  * Call from the socket's event loop only.
  */
@@ -27,9 +28,10 @@ final class TcpControl {
     private final NetSocket socket;
     private final Channel channel;
     private boolean reading = true;
+    private Runnable onInputShutdown = () -> { };
 
-    /** Enables half-closure on {@code socket}; {@code onInputShutdown} runs when the client's FIN arrives. */
-    TcpControl(NetSocket socket, Runnable onInputShutdown) {
+    /** Enables half-closure on {@code socket}; the client's FIN is reported to {@link #onInputShutdown}. */
+    TcpControl(NetSocket socket) {
         this.socket = socket;
         NetSocketInternal internal = (NetSocketInternal) socket;
         this.channel = internal.channelHandlerContext().channel();
@@ -41,6 +43,38 @@ final class TcpControl {
                 onInputShutdown.run();
             }
         });
+    }
+
+    /** {@code handler} runs when the client's FIN arrives. */
+    void onInputShutdown(Runnable handler) {
+        this.onInputShutdown = handler;
+    }
+
+    /** The listening channel that accepted this connection (for pausing accepts), or null. */
+    Channel serverChannel() {
+        return channel.parent();
+    }
+
+    /**
+     * Refuses the connection with {@code message} (nothing for an empty one): the message and FIN are sent, what
+     * the client sends is read and dropped, and the socket is closed at the client's FIN or after
+     * {@code lingerMs}, whichever is first. Closing at once with unread input would send a reset that may
+     * destroy the message before the client reads it.
+     */
+    void refuse(byte[] message, io.vertx.core.Vertx vertx, long lingerMs) {
+        if (message.length == 0) {
+            reset();
+            return;
+        }
+        socket.handler(b -> { });
+        socket.exceptionHandler(t -> { });
+        long timer = vertx.setTimer(lingerMs, t -> reset());
+        onInputShutdown = () -> {
+            vertx.cancelTimer(timer);
+            socket.close();
+        };
+        socket.closeHandler(v -> vertx.cancelTimer(timer));
+        socket.write(io.vertx.core.buffer.Buffer.buffer(message)).onComplete(ar -> shutdownOutput());
     }
 
     /** Starts or stops reading from the client; bytes already read may still arrive once after stopping. */

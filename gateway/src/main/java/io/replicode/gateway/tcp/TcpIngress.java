@@ -2,6 +2,9 @@ package io.replicode.gateway.tcp;
 
 import io.replicode.gateway.GatewayConfig;
 import io.replicode.gateway.ListenException;
+import io.replicode.gateway.limits.AcceptPacer;
+import io.replicode.gateway.limits.Reason;
+import io.replicode.gateway.limits.Refusal;
 import io.replicode.gateway.routing.NatTable;
 import io.replicode.gateway.routing.Switchboard;
 import io.vertx.core.Future;
@@ -9,13 +12,16 @@ import io.vertx.core.Vertx;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The gateway's TCP ports: each accepted socket becomes a virtual connection to the listener its port is
  * bound to, carrying raw bytes both ways ({@link TcpConnection}). A connection the app cannot take (it
- * stopped, or has too many) is reset at once.
+ * stopped, has {@code maxConnections}, or the client address has {@code maxConnectionsPerClient}) is refused
+ * at once: a RESP listener's client reads {@code -ERR max number of clients reached} (as from Redis), any
+ * other is reset. When the process runs short of descriptors, accepting pauses ({@link AcceptPacer}).
  */
 public final class TcpIngress {
     /** One bound port. */
@@ -25,10 +31,16 @@ public final class TcpIngress {
     private final Switchboard switchboard;
     private final List<NetServer> servers = new ArrayList<>();
     private final List<Endpoint> endpoints = new ArrayList<>();
+    private final AcceptPacer pacer;
 
-    public TcpIngress(Vertx vertx, Switchboard switchboard) {
+    /** How long a refused RESP client may take to read its error before the socket is reset. */
+    static final long REFUSAL_LINGER_MS = 1_000;
+    static final String RESP_FULL = "-ERR max number of clients reached\r\n";
+
+    public TcpIngress(Vertx vertx, Switchboard switchboard, AcceptPacer pacer) {
         this.vertx = vertx;
         this.switchboard = switchboard;
+        this.pacer = pacer;
     }
 
     /** Binds every app's TCP ports; fails with a {@link ListenException} naming the first port that could not be bound. */
@@ -41,7 +53,7 @@ public final class TcpIngress {
                 int index = endpoints.size();
                 endpoints.add(null);
                 NetServer server = vertx.createNetServer(new NetServerOptions().setHost(config.host()).setPort(b.port()));
-                server.connectHandler(socket -> accept(socket, app, b.listener()));
+                server.connectHandler(socket -> accept(socket, app, b));
                 servers.add(server);
                 String where = "tcp " + config.host() + ":" + b.port() + " for app '" + app.name() + "' listener '"
                         + b.listener() + "'";
@@ -64,17 +76,30 @@ public final class TcpIngress {
         return Future.join(closing).mapEmpty();
     }
 
-    private void accept(NetSocket socket, GatewayConfig.App app, String listener) {
-        String refusal = switchboard.refusal(app.name());
+    private void accept(NetSocket socket, GatewayConfig.App app, GatewayConfig.TcpBinding binding) {
+        TcpControl control = new TcpControl(socket);
+        pacer.watch(control.serverChannel());
+        String client = socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress();
+        Refusal refusal = switchboard.admit(app.name(), client);
         if (refusal != null) {
-            switchboard.countRefused(app.name());
-            new TcpControl(socket, () -> { }).reset();
+            switchboard.count(app.name(), refusal.reason());
+            control.refuse(refusalMessage(binding.protocol(), refusal), vertx, REFUSAL_LINGER_MS);
             return;
         }
         String external = socket.remoteAddress() + " -> :" + socket.localAddress().port();
         GatewayConfig.Limits limits = app.limits();
-        switchboard.open(app.name(), listener, NatTable.Kind.TCP, external,
-                id -> new TcpConnection(id, app.name(), socket, limits.receiveBufferBytes(), limits.sendWindowBytes(),
-                        switchboard));
+        switchboard.open(app.name(), binding.listener(), NatTable.Kind.TCP, external, client,
+                id -> new TcpConnection(id, app.name(), socket, control, limits.receiveBufferBytes(),
+                        limits.sendWindowBytes(), limits.idleTimeoutMs(), vertx, switchboard));
+    }
+
+    /** What a refused client reads before the connection closes: empty for a reset. */
+    static byte[] refusalMessage(GatewayConfig.Protocol protocol, Refusal refusal) {
+        if (protocol != GatewayConfig.Protocol.RESP) {
+            return new byte[0];
+        }
+        String line = refusal.reason() == Reason.APP_FULL || refusal.reason() == Reason.CLIENT_CAP ? RESP_FULL
+                : "-ERR " + refusal.message().replace('\r', ' ').replace('\n', ' ') + "\r\n";
+        return line.getBytes(StandardCharsets.UTF_8);
     }
 }

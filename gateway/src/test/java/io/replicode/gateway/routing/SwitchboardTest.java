@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.replicode.gateway.GatewayConfig;
+import io.replicode.gateway.limits.Reason;
+import io.replicode.gateway.limits.Refusal;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
@@ -27,7 +29,8 @@ class SwitchboardTest {
             GatewayConfig.of(GATEWAY, "127.0.0.1", List.of(
                     GatewayConfig.App.of("kv", List.of("resp", "http"))
                             .withLimits(GatewayConfig.Limits.DEFAULT.withMaxConnections(2)),
-                    GatewayConfig.App.of("image", List.of("http")))),
+                    GatewayConfig.App.of("image", List.of("http"))
+                            .withLimits(GatewayConfig.Limits.DEFAULT.withMaxConnectionsPerClient(2)))),
             new Switchboard.Transport() {
                 @Override
                 public void publish(String app, IngressBatch batch) {
@@ -137,10 +140,27 @@ class SwitchboardTest {
     void connections_beyond_the_limit_are_refused() {
         open("kv", new Recorder());
         long second = open("kv", new Recorder());
-        assertTrue(board.refusal("kv").contains("2 open connections"), board.refusal("kv"));
+        Refusal full = board.admit("kv", "10.0.0.9");
+        assertEquals(Reason.APP_FULL, full.reason());
+        assertEquals(503, full.httpStatus());
+        assertTrue(full.message().contains("2 open connections"), full.message());
         board.finished(second);
-        assertNull(board.refusal("kv"));
-        assertNull(board.refusal("image"));
+        assertNull(board.admit("kv", "10.0.0.9"));
+        assertNull(board.admit("image", null));
+    }
+
+    @Test
+    void one_client_address_is_capped_and_released_when_its_connections_finish() {
+        long first = board.open("image", "http", NatTable.Kind.TCP, "a", "10.0.0.1", id -> new Recorder()).connection();
+        board.open("image", "http", NatTable.Kind.TCP, "b", "10.0.0.1", id -> new Recorder());
+        Refusal capped = board.admit("image", "10.0.0.1");
+        assertEquals(Reason.CLIENT_CAP, capped.reason());
+        assertEquals(429, capped.httpStatus());
+        assertNull(board.admit("image", "10.0.0.2"), "another address is not capped");
+        board.finished(first);
+        board.finished(first);
+        assertNull(board.admit("image", "10.0.0.1"));
+        assertEquals(1, board.clients().count("image", "10.0.0.1"));
     }
 
     @Test
@@ -152,7 +172,7 @@ class SwitchboardTest {
         outputs("kv", 1, new Output.Log(2, "bye".getBytes(StandardCharsets.UTF_8)), new Output.Stopped("exit: status 1"));
         assertEquals(List.of("abort app 'kv' stopped: exit: status 1"), kv.calls);
         assertEquals(List.of(), image.calls);
-        assertEquals("app 'kv' stopped: exit: status 1", board.refusal("kv"));
+        assertEquals(new Refusal(Reason.UNAVAILABLE, "app 'kv' stopped: exit: status 1"), board.admit("kv", null));
         assertEquals("exit: status 1", board.stopReason("kv"));
         assertEquals(0, board.nat().count("kv"));
         assertTrue(log.toString().contains("[kv] bye"), log.toString());

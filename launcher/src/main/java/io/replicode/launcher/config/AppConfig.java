@@ -19,10 +19,11 @@ import java.util.Objects;
  * @param env            the guest's environment, in order (LISTEN_FDS and LISTEN_FDNAMES are added)
  * @param preopens       directories the guest gets, each a private in-memory directory
  * @param httpListener   the listener the gateway's HTTP ingress at /&lt;name&gt;/ reaches, or null for none
+ * @param clients        what the gateway allows the app's clients (per-address cap, timeouts)
  */
 public record AppConfig(String name, Path module, List<String> listeners, List<TcpBinding> tcp, GuestLimits limits,
                         int maxConnections, List<String> args, Map<String, String> env, List<String> preopens,
-                        String httpListener) {
+                        String httpListener, ClientLimits clients) {
     /** The directories a guest gets when the config names none. */
     public static final List<String> DEFAULT_PREOPENS = List.of("/data");
 
@@ -30,6 +31,15 @@ public record AppConfig(String name, Path module, List<String> listeners, List<T
     public AppConfig(String name, Path module, List<String> listeners, List<TcpBinding> tcp, GuestLimits limits,
                      int maxConnections) {
         this(name, module, listeners, tcp, limits, maxConnections, List.of(), Map.of(), DEFAULT_PREOPENS, null);
+    }
+
+    /** An app whose clients get the gateway's defaults. */
+    public AppConfig(String name, Path module, List<String> listeners, List<TcpBinding> tcp, GuestLimits limits,
+                     int maxConnections, List<String> args, Map<String, String> env, List<String> preopens,
+                     String httpListener) {
+        this(name, module, listeners, tcp, limits, maxConnections, args, env, preopens, httpListener,
+                ClientLimits.DEFAULT.withMaxConnectionsPerClient(Math.max(1,
+                        Math.min(maxConnections, ClientLimits.DEFAULT.maxConnectionsPerClient()))));
     }
 
     public AppConfig {
@@ -56,5 +66,6 @@ public record AppConfig(String name, Path module, List<String> listeners, List<T
         if (maxConnections < 1) {
             throw new IllegalArgumentException("app '" + name + "' maxConnections = " + maxConnections + " must be >= 1");
         }
+        Objects.requireNonNull(clients, "clients");
     }
 }

@@ -41,6 +41,8 @@ public final class ConfigLoader {
     static final Pattern LISTENER_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,32}");
     static final String DEFAULT_LISTENER = "main";
     static final int DEFAULT_MAX_CONNECTIONS = 1024;
+    /** The guest environment variable that tells the guest the app's maxConnections. */
+    public static final String MAX_CONNECTIONS_ENV = "REPLICODE_MAX_CONNECTIONS";
     private static final String APP_EXAMPLE = "--app echo=wasm-programs/wasm/echo_server.wasm";
     private static final String TCP_EXAMPLE = "--tcp 7007=echo or --tcp 7007=echo:main";
 
@@ -121,7 +123,17 @@ public final class ConfigLoader {
         final List<String> listeners = new ArrayList<>();
         List<PortDraft> tcp = new ArrayList<>();
         GuestLimits limits = GuestLimits.DEFAULT;
+        /** Where limits.maxOpenFds was set, or null when it is the default. */
+        String maxOpenFdsOrigin;
         int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        /** Null until the config sets it: then the default, lowered to maxConnections. */
+        Integer maxConnectionsPerClient;
+        long idleTimeoutMs = ClientLimits.DEFAULT.idleTimeoutMs();
+        long headerTimeoutMs = ClientLimits.DEFAULT.headerTimeoutMs();
+        long bodyTimeoutMs = ClientLimits.DEFAULT.bodyTimeoutMs();
+        long minBodyBytesPerSecond = ClientLimits.DEFAULT.minBodyBytesPerSecond();
+        /** Where maxConnectionsPerClient was set, for the error when it exceeds maxConnections. */
+        String perClientOrigin;
         final List<String> args = new ArrayList<>();
         final Map<String, String> env = new java.util.LinkedHashMap<>();
         List<String> preopens = AppConfig.DEFAULT_PREOPENS;
@@ -218,7 +230,8 @@ public final class ConfigLoader {
             throw where.error(at, "app name '" + name + "' is not allowed",
                     "use lower case letters, digits, '-' and '_', starting with a letter (at most 32)");
         }
-        where.checkKeys(o, at, "module", "listeners", "tcp", "limits", "maxConnections", "args", "env", "preopens", "http");
+        where.checkKeys(o, at, "module", "listeners", "tcp", "limits", "maxConnections", "gateway", "args", "env",
+                "preopens", "http");
         if (!o.containsKey("module")) {
             throw where.error(at, "app '" + name + "' has no module", "add \"module\": \"path/to/app.wasm\"");
         }
@@ -252,10 +265,17 @@ public final class ConfigLoader {
             }
         }
         if (o.containsKey("limits")) {
-            d.limits = readLimits(where, at + ".limits", where.object(o.getValue("limits"), at + ".limits"));
+            JsonObject limits = where.object(o.getValue("limits"), at + ".limits");
+            d.limits = readLimits(where, at + ".limits", limits);
+            if (limits.containsKey("maxOpenFds")) {
+                d.maxOpenFdsOrigin = at + ".limits.maxOpenFds";
+            }
         }
         if (o.containsKey("maxConnections")) {
             d.maxConnections = (int) where.integer(o.getValue("maxConnections"), at + ".maxConnections", 1, 1 << 20);
+        }
+        if (o.containsKey("gateway")) {
+            readClientLimits(where, at + ".gateway", where.object(o.getValue("gateway"), at + ".gateway"), d);
         }
         if (o.containsKey("http")) {
             Object h = o.getValue("http");
@@ -296,6 +316,30 @@ public final class ConfigLoader {
             d.preopens = List.copyOf(dirs);
         }
         return d;
+    }
+
+    /** The app's {@code "gateway"} object: what the gateway allows its clients (see {@link ClientLimits}). */
+    private static void readClientLimits(Where where, String at, JsonObject g, AppDraft d) {
+        where.checkKeys(g, at, "maxConnectionsPerClient", "idleTimeoutMs", "headerTimeoutMs", "bodyTimeoutMs",
+                "minBodyBytesPerSecond");
+        if (g.containsKey("maxConnectionsPerClient")) {
+            d.maxConnectionsPerClient = (int) where.integer(g.getValue("maxConnectionsPerClient"),
+                    at + ".maxConnectionsPerClient", 1, 1 << 20);
+            d.perClientOrigin = where.file + " " + at + ".maxConnectionsPerClient";
+        }
+        if (g.containsKey("idleTimeoutMs")) {
+            d.idleTimeoutMs = where.integer(g.getValue("idleTimeoutMs"), at + ".idleTimeoutMs", 1_000, 86_400_000);
+        }
+        if (g.containsKey("headerTimeoutMs")) {
+            d.headerTimeoutMs = where.integer(g.getValue("headerTimeoutMs"), at + ".headerTimeoutMs", 100, 600_000);
+        }
+        if (g.containsKey("bodyTimeoutMs")) {
+            d.bodyTimeoutMs = where.integer(g.getValue("bodyTimeoutMs"), at + ".bodyTimeoutMs", 100, 3_600_000);
+        }
+        if (g.containsKey("minBodyBytesPerSecond")) {
+            d.minBodyBytesPerSecond = where.integer(g.getValue("minBodyBytesPerSecond"), at + ".minBodyBytesPerSecond",
+                    1, 1L << 30);
+        }
     }
 
     /**
@@ -447,8 +491,46 @@ public final class ConfigLoader {
                             : "run from the Replicode directory, or correct the module path in the config file");
         }
         String httpListener = d.http == null ? (listeners.contains("http") ? "http" : null) : d.http.isEmpty() ? null : d.http;
-        return new AppConfig(d.name, module, listeners, tcp, d.limits, d.maxConnections, d.args, d.env, d.preopens,
-                httpListener);
+        int perClient = d.maxConnectionsPerClient != null ? d.maxConnectionsPerClient
+                : Math.min(d.maxConnections, ClientLimits.DEFAULT.maxConnectionsPerClient());
+        if (perClient > d.maxConnections) {
+            throw new UserError(d.perClientOrigin + ": maxConnectionsPerClient " + perClient + " is above app '" + d.name
+                    + "' maxConnections " + d.maxConnections + ", so it could never hold",
+                    "lower apps." + d.name + ".gateway.maxConnectionsPerClient, or raise apps." + d.name + ".maxConnections");
+        }
+        ClientLimits clients = new ClientLimits(perClient, d.idleTimeoutMs, d.headerTimeoutMs, d.bodyTimeoutMs,
+                d.minBodyBytesPerSecond);
+        // The guest's own connection table is sized from this (unless the config sets it), so that what the
+        // gateway admits is what the guest accepts.
+        Map<String, String> env = new LinkedHashMap<>(d.env);
+        env.putIfAbsent(MAX_CONNECTIONS_ENV, Integer.toString(d.maxConnections));
+        return new AppConfig(d.name, module, listeners, tcp, descriptorsFor(d, listeners.size()), d.maxConnections, d.args,
+                env, d.preopens, httpListener, clients);
+    }
+
+    /** Descriptors a guest needs besides its connections: stdio, and room for files it opens. */
+    static final int SPARE_GUEST_FDS = 64;
+
+    /**
+     * The app's limits with room for every connection the gateway admits: stdio, the listeners, the preopens and
+     * {@value #SPARE_GUEST_FDS} spare descriptors on top of maxConnections. A default maxOpenFds is raised to
+     * that; one the config sets too low is refused, so what the user configures is what holds.
+     */
+    private static GuestLimits descriptorsFor(AppDraft d, int listeners) {
+        long needed = (long) d.maxConnections + 3 + listeners + d.preopens.size() + SPARE_GUEST_FDS;
+        if (d.limits.maxOpenFds() >= needed) {
+            return d.limits;
+        }
+        if (d.maxOpenFdsOrigin != null) {
+            throw new UserError(d.maxOpenFdsOrigin + " = " + d.limits.maxOpenFds() + " leaves the guest fewer descriptors than the "
+                    + d.maxConnections + " connections app '" + d.name + "' admits (it needs " + needed + ")",
+                    "raise it to " + needed + " or more, or lower apps." + d.name + ".maxConnections");
+        }
+        if (needed > 65536) {
+            throw new UserError("app '" + d.name + "' maxConnections " + d.maxConnections + " needs " + needed
+                    + " guest descriptors, more than the 65536 a guest may have", "lower apps." + d.name + ".maxConnections");
+        }
+        return d.limits.withMaxOpenFds((int) needed);
     }
 
     private static void checkListener(String name, String where) {

@@ -67,7 +67,9 @@ final class NodeParts {
         for (AppConfig a : apps) {
             GatewayConfig.App app = GatewayConfig.App.of(a.name(), a.listeners()).withHttp(a.httpListener())
                     .withLimits(new GatewayConfig.Limits(a.limits().receiveBufferBytes(), a.limits().sendWindowBytes(),
-                            64L << 20, 16L << 20, a.maxConnections()));
+                            64L << 20, 16L << 20, a.maxConnections(), a.clients().maxConnectionsPerClient(),
+                            a.clients().idleTimeoutMs(), a.clients().headerTimeoutMs(), a.clients().bodyTimeoutMs(),
+                            a.clients().minBodyBytesPerSecond()));
             for (TcpBinding b : a.tcp()) {
                 app = app.withTcp(b.port(), b.listener());
             }

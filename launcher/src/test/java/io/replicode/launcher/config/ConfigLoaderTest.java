@@ -68,10 +68,53 @@ class ConfigLoaderTest {
                 + " \"env\": {\"B\": \"2\", \"A\": \"1\"}, \"preopens\": [\"/data\", \"/tmp\"], \"tcp\": [{\"port\": 7101}]}}}");
         AppConfig app = ConfigLoader.load(flags(config, true, List.of(), List.of()), tmp).apps().get(0);
         assertEquals(List.of("probe", "-v"), app.args());
-        assertEquals(List.of("B", "A"), List.copyOf(app.env().keySet()), "environment keeps the file's order");
+        assertEquals(List.of("B", "A", "REPLICODE_MAX_CONNECTIONS"), List.copyOf(app.env().keySet()),
+                "environment keeps the file's order; the guest learns its maxConnections last");
         assertEquals(List.of("/data", "/tmp"), app.preopens());
         AppConfig defaults = fromRepo(List.of(), List.of()).apps().get(0);
         assertEquals(List.of("/data"), defaults.preopens());
+    }
+
+    @Test
+    void client_limits_come_from_the_apps_gateway_object_and_reach_the_guest_as_maxConnections() throws IOException {
+        Path module = TestGuests.module("probe");
+        Path config = writeConfig("{\"apps\": {\"probe\": {\"module\": \"" + module + "\", \"maxConnections\": 100,"
+                + " \"gateway\": {\"maxConnectionsPerClient\": 8, \"idleTimeoutMs\": 60000, \"headerTimeoutMs\": 5000,"
+                + " \"bodyTimeoutMs\": 30000, \"minBodyBytesPerSecond\": 1000}, \"tcp\": [{\"port\": 7101}]}}}");
+        AppConfig app = ConfigLoader.load(flags(config, true, List.of(), List.of()), tmp).apps().get(0);
+        assertEquals(new ClientLimits(8, 60_000, 5_000, 30_000, 1_000), app.clients());
+        assertEquals("100", app.env().get(ConfigLoader.MAX_CONNECTIONS_ENV));
+
+        AppConfig kv = fromRepo(List.of(), List.of()).apps().get(0);
+        assertEquals(ClientLimits.DEFAULT, kv.clients());
+        assertEquals("1024", kv.env().get(ConfigLoader.MAX_CONNECTIONS_ENV));
+    }
+
+    @Test
+    void the_users_own_max_connections_variable_is_kept() throws IOException {
+        Path module = TestGuests.module("probe");
+        Path config = writeConfig("{\"apps\": {\"probe\": {\"module\": \"" + module + "\", \"maxConnections\": 10,"
+                + " \"env\": {\"REPLICODE_MAX_CONNECTIONS\": \"5\"}, \"tcp\": [{\"port\": 7101}]}}}");
+        AppConfig app = ConfigLoader.load(flags(config, true, List.of(), List.of()), tmp).apps().get(0);
+        assertEquals("5", app.env().get(ConfigLoader.MAX_CONNECTIONS_ENV));
+        assertEquals(10, app.clients().maxConnectionsPerClient(), "the default cap is lowered to maxConnections");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "\"gateway\": {\"idleTimeoutMs\": 0}|gateway.idleTimeoutMs",
+            "\"gateway\": {\"headerTimeoutMs\": \"10s\"}|gateway.headerTimeoutMs",
+            "\"gateway\": {\"bodyTimeoutMs\": -1}|gateway.bodyTimeoutMs",
+            "\"gateway\": {\"minBodyBytesPerSecond\": 0}|gateway.minBodyBytesPerSecond",
+            "\"gateway\": {\"idleTimeout\": 5}|unknown key 'idleTimeout'",
+            "\"gateway\": 5|apps.probe.gateway",
+            "\"maxConnections\": 10, \"gateway\": {\"maxConnectionsPerClient\": 11}|maxConnectionsPerClient 11 is above"})
+    void bad_client_limits_are_refused_by_name(String entry) throws IOException {
+        String[] parts = entry.split("\\|");
+        Path module = TestGuests.module("probe");
+        UserError e = loadError(writeConfig("{\"apps\": {\"probe\": {\"module\": \"" + module + "\", " + parts[0]
+                + ", \"tcp\": [{\"port\": 7101}]}}}"));
+        assertTrue(e.getMessage().contains(parts[1]), e.getMessage());
     }
 
     @Test
