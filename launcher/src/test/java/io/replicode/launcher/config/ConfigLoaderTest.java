@@ -91,6 +91,23 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void the_guest_gets_a_descriptor_for_every_connection_the_gateway_admits() throws IOException {
+        AppConfig kv = fromRepo(List.of(), List.of()).apps().get(0);
+        assertEquals(1024 + 3 + 3 + 1 + ConfigLoader.SPARE_GUEST_FDS, kv.limits().maxOpenFds(),
+                "stdio, three listeners, /data and spare descriptors on top of 1024 connections");
+        Path module = TestGuests.module("probe");
+        Path small = writeConfig("{\"apps\": {\"probe\": {\"module\": \"" + module + "\", \"maxConnections\": 10,"
+                + " \"tcp\": [{\"port\": 7101}]}}}");
+        AppConfig probe = ConfigLoader.load(flags(small, true, List.of(), List.of()), tmp).apps().get(0);
+        assertEquals(io.replicode.replica.GuestLimits.DEFAULT.maxOpenFds(), probe.limits().maxOpenFds(),
+                "a default that is large enough stays");
+        UserError e = loadError(writeConfig("{\"apps\": {\"probe\": {\"module\": \"" + module + "\", \"maxConnections\": 2000,"
+                + " \"limits\": {\"maxOpenFds\": 1024}, \"tcp\": [{\"port\": 7101}]}}}"));
+        assertTrue(e.getMessage().contains("apps.probe.limits.maxOpenFds = 1024 leaves the guest fewer descriptors"), e.getMessage());
+        assertTrue(e.fix().contains("raise it to 2069"), e.fix());
+    }
+
+    @Test
     void the_users_own_max_connections_variable_is_kept() throws IOException {
         Path module = TestGuests.module("probe");
         Path config = writeConfig("{\"apps\": {\"probe\": {\"module\": \"" + module + "\", \"maxConnections\": 10,"
@@ -153,7 +170,8 @@ class ConfigLoaderTest {
     void app_flag_chooses_which_apps_run() {
         NodeConfig node = fromRepo(List.of("probe=" + TestGuests.module("probe")), List.of("7010=probe"));
         assertEquals(List.of("probe"), node.apps().stream().map(AppConfig::name).toList());
-        assertEquals(GuestLimits.DEFAULT, node.apps().get(0).limits());
+        assertEquals(GuestLimits.DEFAULT.withMaxOpenFds(1024 + 3 + 1 + 1 + ConfigLoader.SPARE_GUEST_FDS), node.apps().get(0).limits(),
+                "default limits, with a descriptor for each of the 1024 connections it admits");
     }
 
     @Test
