@@ -68,9 +68,10 @@ public final class GuestMachine implements AutoCloseable {
     private boolean closed;
 
     /**
-     * The rollback point: the process state after frame {@link #checkpointSeq} (null: a fresh process at
-     * genesis) and the frames applied to the process since, with the events it really got. Not replicated
-     * state: any replica's checkpoint leads to the same state before a frame.
+     * The rollback point: the state after frame {@link #checkpointSeq} (null: a fresh process at genesis), either
+     * the replica's last snapshot or a checkpoint of the process taken here when snapshots are rare, and the
+     * frames applied to the process since, with the events it really got. Not replicated state: any replica's
+     * checkpoint leads to the same state before a frame.
      */
     private byte[] checkpoint;
     private long checkpointSeq;
@@ -362,7 +363,12 @@ public final class GuestMachine implements AutoCloseable {
     }
 
     private void takeCheckpoint() {
-        checkpoint = process.checkpoint();
+        checkpointAt(process.checkpoint());
+    }
+
+    /** {@code state} (a process checkpoint or a whole machine snapshot) is the state after the current frame. */
+    private void checkpointAt(byte[] state) {
+        checkpoint = state;
         checkpointSeq = lastSeq;
         sinceCheckpoint.clear();
         sinceCheckpointBytes = 0;
@@ -462,7 +468,12 @@ public final class GuestMachine implements AutoCloseable {
     /** The full state as a versioned, checksummed snapshot; only between frames and for asyncified guests. */
     public byte[] snapshot() {
         requireSnapshotCapable("snapshot");
-        return SnapshotCodec.encode(this::writeState, true);
+        byte[] snapshot = SnapshotCodec.encode(this::writeState, true);
+        if (!process.faulted()) {
+            // The snapshot the replica takes anyway is also the rollback point: no second copy of the state.
+            checkpointAt(snapshot);
+        }
+        return snapshot;
     }
 
     /** Loads a snapshot into this fresh machine (same module and config); the next frame continues from it. */
@@ -474,7 +485,7 @@ public final class GuestMachine implements AutoCloseable {
         SnapshotCodec.decode(snapshot, maxSnapshotBytes(), this::readState);
         lastSeq = process.lastSeq();
         if (!process.faulted()) {
-            takeCheckpoint();
+            checkpointAt(snapshot);
         }
     }
 

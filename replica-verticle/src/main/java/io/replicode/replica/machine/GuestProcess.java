@@ -315,12 +315,18 @@ final class GuestProcess implements AutoCloseable {
 
     // ---- snapshot, restore, digest ----
 
-    /** Loads a process state written by {@link #writeState} into this fresh process. */
+    /**
+     * Loads a process state written by {@link #writeState} into this fresh process; {@code snapshot} may be a whole
+     * machine snapshot, whose parts after the process state are not the process's business.
+     */
     void restore(byte[] snapshot, long maxBytes) {
         if (state != GuestMachine.State.NEW || lastSeq != 0) {
             throw new IllegalStateException("restore needs a fresh process; app '" + config.app() + "' already ran frame " + lastSeq);
         }
-        SnapshotCodec.decode(snapshot, maxBytes, (d, version) -> readState(d));
+        SnapshotCodec.decode(snapshot, maxBytes, (d, version) -> {
+            readState(d);
+            d.skipNBytes(d.available());
+        });
     }
 
     /** The process state alone, uncompressed: a checkpoint to roll back to. */

@@ -9,12 +9,14 @@ package io.replicode.replica.machine;
  * @param crashLoopWindowFrames the window of that count, in frames
  * @param maxRollbackTrials     re-runs of one faulted frame while narrowing its poisonous connections; when they are
  *                              used up, every connection not yet shown harmless is cut
- * @param checkpointEveryFrames frames between in-memory rollback checkpoints (a rollback replays at most this many)
+ * @param checkpointEveryFrames frames after which the machine takes its own in-memory rollback checkpoint when the
+ *                              replica took no snapshot meanwhile (each snapshot is a rollback point too); a
+ *                              rollback replays at most this many frames
  * @param checkpointMaxBytes    input bytes between checkpoints, whichever comes first
  */
 public record SupervisionPolicy(int crashLoopFaults, int crashLoopWindowFrames, int maxRollbackTrials,
                                 int checkpointEveryFrames, long checkpointMaxBytes) {
-    public static final SupervisionPolicy DEFAULT = new SupervisionPolicy(5, 1000, 16, 1000, 16L << 20);
+    public static final SupervisionPolicy DEFAULT = new SupervisionPolicy(5, 1000, 16, 2000, 32L << 20);
 
     public SupervisionPolicy {
         if (crashLoopFaults < 1 || crashLoopWindowFrames < 1 || maxRollbackTrials < 1 || checkpointEveryFrames < 1

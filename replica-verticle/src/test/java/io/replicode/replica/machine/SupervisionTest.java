@@ -176,6 +176,20 @@ class SupervisionTest {
     }
 
     @Test
+    void a_guest_on_a_blocking_thread_is_restarted_on_a_new_thread() {
+        try (GuestMachine m = GuestMachine.create(module("echo_server.plain", Engine.COMPILER), config("echo", "echo"))) {
+            Guests.Script s = new Guests.Script();
+            m.apply(s.next());
+            assertEquals("thread", m.status().waitMode());
+            assertEquals("abc", sent(m.apply(s.next(open(1, "echo"), data(1, "abc"))), 1));
+            List<Output> out = m.apply(s.next(new IngressEvent.Restart()));
+            assertEquals(List.of(new Output.Reset(1)), of(out, Output.Reset.class));
+            assertEquals("xyz", sent(m.apply(s.next(open(2, "echo"), data(2, "xyz"))), 2), "the new process serves");
+            assertEquals(GuestMachine.State.PARKED, m.state());
+        }
+    }
+
+    @Test
     void the_crash_loop_counts_only_faults_within_its_window() {
         FaultRecord r = new FaultRecord();
         assertEquals(1, r.restartFault(10, 100));
