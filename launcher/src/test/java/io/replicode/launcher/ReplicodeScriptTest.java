@@ -134,6 +134,37 @@ class ReplicodeScriptTest {
                 && r.err.contains("LimitNOFILE=65536"), r.err);
     }
 
+    @Test
+    void three_first_runs_at_the_same_moment_build_once_and_all_start() throws Exception {
+        // A fresh clone: no jar yet. A stand-in mvn takes a while and "builds" it, counting its runs.
+        Files.delete(root.resolve("launcher/target/replicode.jar"));
+        Path builds = tmp.resolve("mvn-calls.txt");
+        Path mvn = tmp.resolve("bin/mvn");
+        Files.writeString(mvn, String.join("\n",
+                "#!/bin/sh",
+                "echo start >> '" + builds + "'",
+                "sleep 2",
+                "echo x > launcher/target/replicode.jar",
+                "echo end >> '" + builds + "'", ""));
+        Files.setPosixFilePermissions(mvn, PosixFilePermissions.fromString("rwxr-xr-x"));
+        List<java.util.concurrent.CompletableFuture<Run>> runs = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            runs.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return replicode("", "-Xmx300m", "replay", "verify", "--data", "d");
+                } catch (IOException | InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }));
+        }
+        for (var f : runs) {
+            Run r = f.get(60, TimeUnit.SECONDS);
+            assertEquals(0, r.exit, r.err);
+            assertTrue(r.out.startsWith("java -Dreplicode.fake=1 -Xmx300m -jar "), "every member starts: " + r.out);
+        }
+        assertEquals(List.of("start", "end"), Files.readAllLines(builds), "one build, the others waited for it");
+    }
+
     private static long hardLimit() throws IOException, InterruptedException {
         Process p = new ProcessBuilder("bash", "-c", "ulimit -Hn").start();
         String s = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
