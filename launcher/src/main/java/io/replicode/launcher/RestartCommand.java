@@ -21,7 +21,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "restart", mixinStandardHelpOptions = true,
         description = {"Restarts an app's guest module on its files, on every replica at the same frame.",
-                "A stopped app (crash loop, exit) serves again; no data is wiped. Its open connections are reset."},
+                "A stopped app (crash loop, exit) serves again. Its files (/data) are kept; what the guest",
+                "kept only in memory starts afresh, as after a process restart (the kv app keeps its keys",
+                "in memory). Its open connections are reset."},
         footer = {"", "Exit status: 0 restarted, 1 requested but not seen running in time, 2 usage or connection error."})
 public final class RestartCommand implements Callable<Integer> {
     @Spec
