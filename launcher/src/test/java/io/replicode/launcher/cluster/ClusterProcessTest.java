@@ -7,6 +7,8 @@ import io.replicode.launcher.TestGuests;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
@@ -234,6 +236,37 @@ class ClusterProcessTest {
 
     private List<Member> live() {
         return members.stream().filter(Member::alive).toList();
+    }
+
+    @Test
+    @Order(0)
+    void replicode_restart_through_one_member_restarts_the_app_on_every_member_at_the_same_frame() throws Exception {
+        Member via = members.get(1);
+        assertEquals(2, via.put("before", "1").statusCode() / 100);
+        StringWriter said = new StringWriter();
+        var cli = io.replicode.launcher.ReplicodeCommand.commandLine();
+        cli.setOut(new PrintWriter(said, true));
+        assertEquals(0, cli.execute("restart", "--app", "kv", "--node", "http://127.0.0.1:" + via.httpPort), said.toString());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (live().stream().anyMatch(m -> restartsOfKv(m) != 1)) {
+            assertTrue(System.nanoTime() < deadline, "not every member restarted kv once: " + said);
+            Thread.sleep(100);
+        }
+        replicasAgree(live());
+        assertEquals(2, members.get(2).put("after", "2").statusCode() / 100, "the restarted app takes writes");
+        for (Member m : live()) {
+            assertEquals("running", m.status().getJsonArray("apps").getJsonObject(0).getString("state"), m.toString());
+        }
+    }
+
+    /** Restarts of kv's replica on {@code m}, or -1 while it does not answer. */
+    private static long restartsOfKv(Member m) {
+        try {
+            JsonObject r = m.kv().getJsonArray("replicas").getJsonObject(0);
+            return r.getLong("restarts", -1L);
+        } catch (Exception e) {
+            return -1;
+        }
     }
 
     @Test
