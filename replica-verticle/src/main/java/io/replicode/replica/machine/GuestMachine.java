@@ -68,13 +68,12 @@ public final class GuestMachine implements AutoCloseable {
     private boolean closed;
 
     /**
-     * The rollback point: the state after frame {@link #checkpointSeq} (null: a fresh process at genesis), either
+     * The rollback point: the state after some earlier frame (null: a fresh process at genesis), either
      * the replica's last snapshot or a checkpoint of the process taken here when snapshots are rare, and the
      * frames applied to the process since, with the events it really got. Not replicated state: any replica's
      * checkpoint leads to the same state before a frame.
      */
     private byte[] checkpoint;
-    private long checkpointSeq;
     private final List<Applied> sinceCheckpoint = new ArrayList<>();
     private long sinceCheckpointBytes;
 
@@ -369,7 +368,6 @@ public final class GuestMachine implements AutoCloseable {
     /** {@code state} (a process checkpoint or a whole machine snapshot) is the state after the current frame. */
     private void checkpointAt(byte[] state) {
         checkpoint = state;
-        checkpointSeq = lastSeq;
         sinceCheckpoint.clear();
         sinceCheckpointBytes = 0;
     }
