@@ -4,8 +4,6 @@ import com.hazelcast.config.Config;
 import com.hazelcast.config.InvalidConfigurationException;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
-import com.hazelcast.config.RingbufferConfig;
-import com.hazelcast.config.SplitBrainProtectionConfig;
 import com.hazelcast.config.XmlConfigBuilder;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,32 +18,20 @@ import java.util.regex.Pattern;
  * Where this member listens and who its peers are; builds the Hazelcast {@link Config} of the member.
  *
  * <p>The base configuration is {@code conf/cluster.xml} (a copy travels in this module's jar); this record
- * supplies what differs per member or per cluster size: the port and interface, the full member list,
- * the minimum cluster size of split-brain protection and the frame rings' capacity and backups.
+ * supplies what differs per member: the port and interface and the full member list. The frames themselves are
+ * not in Hazelcast: each app's Raft group ({@link RaftMember}) orders and stores them.
  *
  * @param host               IP address this member binds to and announces (127.0.0.1 on one machine)
  * @param port               Hazelcast port of this member
  * @param members            every member of the cluster as {@code ip:port}, this one included, the same list on all
- * @param minimumClusterSize members a member must see to append frames (default: a majority of {@code members});
- *                           1 turns split-brain protection off (Hazelcast's own minimum is 2)
- * @param ringCapacity       frames each app's ring keeps before overwriting the oldest
+ * @param minimumClusterSize members a member's gateway must see to take new clients (default: a majority of
+ *                           {@code members}); below it the member is cut off from the majority and says so
  * @param baseConfig         a Hazelcast XML file to start from, or null for the bundled {@code conf/cluster.xml}
  */
-public record ClusterSettings(String host, int port, List<String> members, int minimumClusterSize, int ringCapacity,
-                             Path baseConfig) {
+public record ClusterSettings(String host, int port, List<String> members, int minimumClusterSize, Path baseConfig) {
 
     /** The bundled copy of {@code conf/cluster.xml}. */
     public static final String BASE_CONFIG_RESOURCE = "/io/replicode/cluster/cluster.xml";
-    /** Name of the split-brain protection that guards the frame rings (declared in cluster.xml). */
-    public static final String SPLIT_BRAIN_PROTECTION = "replicode-majority";
-    /** The ring configuration every app's frame ring matches (declared in cluster.xml). */
-    public static final String FRAME_RING_PATTERN = RingbufferFrameLog.RING_PREFIX + "*";
-    /** Synchronous backups of a frame ring are capped here: three copies survive any two member losses. */
-    public static final int MAX_SYNC_BACKUPS = 2;
-    public static final int DEFAULT_RING_CAPACITY = 100_000;
-    /** A ring's slots are allocated up front ({@code capacity} references per copy): bound it. */
-    public static final int MAX_RING_CAPACITY = 10_000_000;
-    public static final int MIN_RING_CAPACITY = 16;
     /** Hazelcast holds at most 7 copies of a partition; a cluster of more members is not our use. */
     public static final int MAX_MEMBERS = 64;
 
@@ -72,15 +58,11 @@ public record ClusterSettings(String host, int port, List<String> members, int m
             throw new IllegalArgumentException("minimum cluster size " + minimumClusterSize + " is outside 1.." + members.size()
                     + " (the number of members listed)");
         }
-        if (ringCapacity < MIN_RING_CAPACITY || ringCapacity > MAX_RING_CAPACITY) {
-            throw new IllegalArgumentException("ring capacity " + ringCapacity + " is outside " + MIN_RING_CAPACITY + ".."
-                    + MAX_RING_CAPACITY);
-        }
     }
 
-    /** This member among {@code members}, with a majority as minimum size and the default ring capacity. */
+    /** This member among {@code members}, with a majority as minimum size. */
     public static ClusterSettings of(String host, int port, List<String> members) {
-        return new ClusterSettings(host, port, members, majority(members.size()), DEFAULT_RING_CAPACITY, null);
+        return new ClusterSettings(host, port, members, majority(members.size()), null);
     }
 
     /** Parses {@code ip:port,ip:port,...} (the {@code --cluster-members} flag). */
@@ -102,20 +84,11 @@ public record ClusterSettings(String host, int port, List<String> members, int m
     }
 
     public ClusterSettings withMinimumClusterSize(int size) {
-        return new ClusterSettings(host, port, members, size, ringCapacity, baseConfig);
-    }
-
-    public ClusterSettings withRingCapacity(int capacity) {
-        return new ClusterSettings(host, port, members, minimumClusterSize, capacity, baseConfig);
+        return new ClusterSettings(host, port, members, size, baseConfig);
     }
 
     public ClusterSettings withBaseConfig(Path file) {
-        return new ClusterSettings(host, port, members, minimumClusterSize, ringCapacity, file);
-    }
-
-    /** Synchronous backups of each frame ring: every other member, up to {@link #MAX_SYNC_BACKUPS}. */
-    public int ringBackupCount() {
-        return Math.min(MAX_SYNC_BACKUPS, members.size() - 1);
+        return new ClusterSettings(host, port, members, minimumClusterSize, file);
     }
 
     /** A new Hazelcast configuration for this member (a Config serves one instance: build one per member). */
@@ -129,24 +102,6 @@ public record ClusterSettings(String host, int port, List<String> members, int m
         join.getAutoDetectionConfig().setEnabled(false);
         join.getTcpIpConfig().setEnabled(true).setMembers(new ArrayList<>(members));
 
-        SplitBrainProtectionConfig protection = config.getSplitBrainProtectionConfigs().get(SPLIT_BRAIN_PROTECTION);
-        RingbufferConfig ring = config.getRingbufferConfigs().get(FRAME_RING_PATTERN);
-        if (protection == null || ring == null) {
-            throw new IllegalStateException("Hazelcast base configuration " + baseName() + " lacks the split-brain-protection '"
-                    + SPLIT_BRAIN_PROTECTION + "' or the ringbuffer '" + FRAME_RING_PATTERN + "'. Fix: start from "
-                    + "conf/cluster.xml of the Replicode repository");
-        }
-        // Hazelcast refuses a minimum below 2; a minimum of 1 means no protection (a cluster of one member).
-        boolean protect = minimumClusterSize >= 2;
-        protection.setEnabled(protect);
-        if (protect) {
-            protection.setMinimumClusterSize(minimumClusterSize);
-        }
-        ring.setCapacity(ringCapacity)
-                .setBackupCount(ringBackupCount())
-                .setAsyncBackupCount(0)
-                .setTimeToLiveSeconds(0)
-                .setSplitBrainProtectionName(protect ? SPLIT_BRAIN_PROTECTION : null);
         return config;
     }
 

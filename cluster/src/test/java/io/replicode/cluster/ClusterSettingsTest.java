@@ -9,9 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.InMemoryFormat;
-import com.hazelcast.config.RingbufferConfig;
-import com.hazelcast.config.SplitBrainProtectionConfig;
-import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +21,7 @@ class ClusterSettingsTest {
     private static final List<String> THREE = List.of("127.0.0.1:5701", "127.0.0.1:5702", "127.0.0.1:5703");
 
     @Test
-    void three_members_give_tcp_join_short_heartbeat_and_majority_protected_rings() {
+    void three_members_give_tcp_join_and_short_heartbeats() {
         Config c = ClusterSettings.of("127.0.0.1", 5702, THREE).toConfig();
 
         assertEquals("replicode", c.getClusterName());
@@ -37,23 +34,10 @@ class ClusterSettingsTest {
         assertEquals("1", c.getProperty("hazelcast.heartbeat.interval.seconds"));
         assertEquals("5", c.getProperty("hazelcast.max.no.heartbeat.seconds"));
 
-        SplitBrainProtectionConfig protection = c.getSplitBrainProtectionConfig(ClusterSettings.SPLIT_BRAIN_PROTECTION);
-        assertTrue(protection.isEnabled());
-        assertEquals(2, protection.getMinimumClusterSize());
-        assertEquals(SplitBrainProtectionOn.WRITE, protection.getProtectOn());
-
-        // The wildcard matches every app's ring.
-        RingbufferConfig ring = c.findRingbufferConfig(RingbufferFrameLog.ringName("kv"));
-        assertEquals(ClusterSettings.DEFAULT_RING_CAPACITY, ring.getCapacity());
-        assertEquals(2, ring.getBackupCount());
-        assertEquals(0, ring.getAsyncBackupCount());
-        assertEquals(0, ring.getTimeToLiveSeconds());
-        assertEquals(InMemoryFormat.BINARY, ring.getInMemoryFormat());
-        assertEquals(ClusterSettings.SPLIT_BRAIN_PROTECTION, ring.getSplitBrainProtectionName());
     }
 
     @Test
-    void backups_are_the_other_members_up_to_two_and_the_minimum_is_a_majority() {
+    void the_minimum_is_a_majority() {
         int[][] cases = {{1, 0, 1}, {2, 1, 2}, {3, 2, 2}, {4, 2, 3}, {5, 2, 3}};
         for (int[] c : cases) {
             List<String> members = new java.util.ArrayList<>();
@@ -61,16 +45,8 @@ class ClusterSettingsTest {
                 members.add("127.0.0.1:" + (5701 + i));
             }
             ClusterSettings s = ClusterSettings.of("127.0.0.1", 5701, members);
-            assertEquals(c[1], s.ringBackupCount(), "backups of " + c[0] + " members");
             assertEquals(c[2], s.minimumClusterSize(), "minimum of " + c[0] + " members");
         }
-    }
-
-    @Test
-    void a_cluster_of_one_runs_without_split_brain_protection() {
-        Config c = ClusterSettings.of("127.0.0.1", 5701, List.of("127.0.0.1:5701")).toConfig();
-        assertFalse(c.getSplitBrainProtectionConfig(ClusterSettings.SPLIT_BRAIN_PROTECTION).isEnabled());
-        assertNull(c.findRingbufferConfig(RingbufferFrameLog.ringName("kv")).getSplitBrainProtectionName());
     }
 
     @Test
@@ -81,7 +57,6 @@ class ClusterSettingsTest {
         assertThrows(IllegalArgumentException.class, () -> ClusterSettings.parseMembers("127.0.0.1:5701,127.0.0.1"));
         assertThrows(IllegalArgumentException.class, () -> ClusterSettings.parseMembers("300.0.0.1:5701"));
         assertThrows(IllegalArgumentException.class, () -> ClusterSettings.of("127.0.0.1", 5701, THREE).withMinimumClusterSize(4));
-        assertThrows(IllegalArgumentException.class, () -> ClusterSettings.of("127.0.0.1", 5701, THREE).withRingCapacity(0));
         assertEquals(THREE, ClusterSettings.parseMembers(" 127.0.0.1:5701, 127.0.0.1:5702,127.0.0.1:5703 "));
     }
 
@@ -92,11 +67,6 @@ class ClusterSettingsTest {
         Files.writeString(other, bundled.replace("<cluster-name>replicode</cluster-name>", "<cluster-name>staging</cluster-name>"));
         assertEquals("staging", ClusterSettings.of("127.0.0.1", 5701, THREE).withBaseConfig(other).toConfig().getClusterName());
 
-        Path noRing = dir.resolve("no-ring.xml");
-        Files.writeString(noRing, bundled.replace("replicode.frames.*", "something.else.*"));
-        var e = assertThrows(IllegalStateException.class,
-                () -> ClusterSettings.of("127.0.0.1", 5701, THREE).withBaseConfig(noRing).toConfig());
-        assertTrue(e.getMessage().contains("replicode.frames.*") && e.getMessage().contains("Fix:"), e.getMessage());
     }
 
     @Test

@@ -19,11 +19,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code replicode node --cluster}: one member of a Replicode cluster on Hazelcast. */
+/** {@code replicode node --cluster}: one member of a Replicode cluster (Raft on Apache Ratis, Hazelcast membership). */
 @Command(name = "node",
-        description = {"Runs one member of a Replicode cluster (Vert.x clustered with Hazelcast): the apps' frames are",
-                "kept in replicated Hazelcast ringbuffers, sequenced by the member owning each app's ring, and applied by",
-                "replicas on every member. Serves until Ctrl-C; a member that restarts catches up from its peers."},
+        description = {"Runs one member of a Replicode cluster: each app's frames are cut by the leader of its Raft group",
+                "(Apache Ratis), committed once a majority of members has them on disk, and applied by replicas on every",
+                "member; Hazelcast carries membership and the event bus. Serves until Ctrl-C; a member that restarts,",
+                "or a whole cluster, continues from its Raft log. Each member also listens on its cluster port + 1000 (Raft)."},
         sortOptions = false,
         footer = {"",
                 "Three members on one machine:",
@@ -52,12 +53,8 @@ final class NodeCommand implements Callable<Integer> {
     String clusterMembers;
 
     @Option(names = "--cluster-min-size", paramLabel = "N",
-            description = "Members a member must see to sequence (default: a majority of the listed members).")
+            description = "Members a gateway must see to take new clients (default: a majority of the listed members).")
     Integer minSize;
-
-    @Option(names = "--cluster-ring-capacity", paramLabel = "FRAMES",
-            description = "Frames each app's Hazelcast ringbuffer keeps (default: " + ClusterSettings.DEFAULT_RING_CAPACITY + ").")
-    Integer ringCapacity;
 
     @Option(names = "--cluster-config", paramLabel = "FILE", description = "Hazelcast XML to start from instead of conf/cluster.xml.")
     Path clusterConfig;
@@ -134,9 +131,6 @@ final class NodeCommand implements Callable<Integer> {
             ClusterSettings s = ClusterSettings.of(clusterHost, clusterPort, members);
             if (minSize != null) {
                 s = s.withMinimumClusterSize(minSize);
-            }
-            if (ringCapacity != null) {
-                s = s.withRingCapacity(ringCapacity);
             }
             if (clusterConfig != null) {
                 s = s.withBaseConfig(clusterConfig);

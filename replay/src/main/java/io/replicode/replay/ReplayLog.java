@@ -312,6 +312,24 @@ public final class ReplayLog implements AutoCloseable {
         return append(frame, payload);
     }
 
+    /**
+     * Forces every frame appended so far to disk, whatever the fsync policy: a cluster member keeps its log
+     * without fsync (its Raft log is the durable copy) and calls this before it names a frame in a snapshot.
+     */
+    public void sync() {
+        synchronized (lock) {
+            if (writer == null || closed || readOnly) {
+                return;
+            }
+            try {
+                writer.force(false);
+            } catch (IOException e) {
+                throw new UncheckedIOException("replay log fsync of `" + dir + "` failed: " + e.getMessage()
+                        + ". Fix: check the disk (space, permissions)", e);
+            }
+        }
+    }
+
     /** Frames from {@code fromSeq} on, at most {@code max}, in order; fewer when the log ends first. */
     public List<Frame> read(long fromSeq, int max) {
         List<Frame> out = new ArrayList<>();

@@ -2,12 +2,12 @@ package io.replicode.launcher.node;
 
 import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
+import io.replicode.cluster.AppStateMachine;
 import io.replicode.cluster.ClusterBoot;
 import io.replicode.cluster.ClusterSettings;
-import io.replicode.cluster.ClusteredSequencer;
 import io.replicode.cluster.GatewayRegistry;
-import io.replicode.cluster.MemberHistory;
-import io.replicode.cluster.SnapshotService;
+import io.replicode.cluster.LeaderSequencer;
+import io.replicode.cluster.RaftMember;
 import io.replicode.gateway.GatewayConfig;
 import io.replicode.gateway.GatewayVerticle;
 import io.replicode.gateway.ListenException;
@@ -16,6 +16,7 @@ import io.replicode.launcher.UserError;
 import io.replicode.launcher.config.AppConfig;
 import io.replicode.launcher.config.NodeConfig;
 import io.replicode.nat.Addresses;
+import io.replicode.replay.Frame;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replay.SnapshotStore;
 import io.replicode.replica.GuestConfig;
@@ -38,22 +39,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One member of a Replicode cluster ({@code replicode node --cluster}): a Vert.x instance clustered with Hazelcast
- * that runs the roles it is given for every configured app.
+ * (membership, the event bus, the cluster-wide genesis) and a Raft server (Apache Ratis, {@link RaftMember}) that
+ * orders and stores every app's frames.
  *
  * <ul>
- *   <li>{@code replica}: the member keeps the app's history in its own replay log ({@link MemberHistory}: from the
- *       sequencer's frames, gaps read back from the frame ring, a peer's snapshot when it is new or far behind), runs
- *       {@code --replicas} replicas on it, and serves its snapshots to joining members;</li>
- *   <li>{@code sequencer}: the member holds a share of the frame rings and sequences the apps whose ring partition
- *       it owns ({@link ClusteredSequencer}); without this role it is a Hazelcast lite member;</li>
+ *   <li>{@code sequencer}/{@code replica}: the member is a Raft peer of every app's group. Its state machine
+ *       ({@link AppStateMachine}) applies committed frames to the member's history (its replay log), from which its
+ *       {@code --replicas} replicas read; when its Raft server leads an app's group it sequences the app
+ *       ({@link LeaderSequencer}). Without {@code replica} it runs no replicas (and keeps its Raft log unpurged).</li>
  *   <li>{@code gateway}: TCP and HTTP ports (plus {@code --port-offset}) and the event-bus request address, with a
  *       gateway id of its own in the cluster ({@link GatewayRegistry}).</li>
  * </ul>
  *
- * A member without the sequencer role is a Hazelcast lite member (it holds no ring copies). A member with it holds
- * ring partitions from the moment it joins (Vert.x's cluster manager needs data members to join at all); its
- * sequencer starts only once its history has caught up, so a ring partition that moves to a new member has no
- * sequencer for that long, and the gateways resend meanwhile.
+ * A member with neither {@code sequencer} nor {@code replica} is gateway-only: a Hazelcast lite member with no Raft
+ * server; it is not listed in the data members' {@code --cluster-members}.
  */
 public final class ClusterNode implements AutoCloseable {
     public static final Set<String> ROLES = Set.of("gateway", "sequencer", "replica");
@@ -83,8 +82,9 @@ public final class ClusterNode implements AutoCloseable {
         GuestConfig genesis;
         ReplayLog log;
         final List<SnapshotStore> stores = new ArrayList<>();
-        MemberHistory history;
-        ClusteredSequencer sequencer;
+        AppStateMachine machine;
+        volatile LeaderSequencer sequencer;
+        volatile String joinedFrom = "";
         final List<ReplicaVerticle> replicas = new ArrayList<>();
         final List<String> replicaDeployments = new ArrayList<>();
 
@@ -94,6 +94,7 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     private final ClusterBoot boot;
+    private RaftMember raft;
     private final NodeConfig config;
     private final Options options;
     private final Map<String, AppRuntime> apps = new LinkedHashMap<>();
@@ -117,9 +118,10 @@ public final class ClusterNode implements AutoCloseable {
                     + MAX_REPLICAS_PER_MEMBER + " replicas per member; add members to have more");
         }
         long t0 = System.nanoTime();
+        boolean data = options.roles().contains("sequencer") || options.roles().contains("replica");
         ClusterBoot boot;
         try {
-            boot = await(ClusterBoot.start(options.settings(), new VertxOptions(), !options.roles().contains("sequencer")));
+            boot = await(ClusterBoot.start(options.settings(), new VertxOptions(), !data));
         } catch (RuntimeException e) {
             throw new UserError(e.getMessage().split("\\. Fix: ")[0], "check that port " + options.settings().port()
                     + " is free and every member has the same --cluster-members");
@@ -130,7 +132,13 @@ public final class ClusterNode implements AutoCloseable {
             int gatewayId = new GatewayRegistry(hz).allocate(hz.getCluster().getLocalMember().getUuid().toString());
             node = new ClusterNode(boot, config, options, gatewayId, out);
             for (AppConfig app : config.apps()) {
-                node.startApp(app);
+                node.openApp(app);
+            }
+            if (data) {
+                node.startRaft();
+            }
+            for (AppRuntime rt : node.apps.values()) {
+                node.startReplicasAndSequencer(rt);
             }
             if (options.roles().contains("gateway")) {
                 node.startGateway();
@@ -157,7 +165,8 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
-    private void startApp(AppConfig app) {
+    /** Module, cluster-wide genesis, the member's history (log) and state machine of one app. */
+    private void openApp(AppConfig app) {
         AppRuntime rt = new AppRuntime(app);
         apps.put(app.name(), rt);
         boolean replica = options.roles().contains("replica");
@@ -173,45 +182,130 @@ public final class ClusterNode implements AutoCloseable {
             String had = genesisMap.putIfAbsent(app.name(), json);
             return had == null ? json : had;
         });
-        rt.log = NodeParts.openLog(appDir, app, config);
+        // The Raft log is the durable copy of every frame (fsynced by a majority before it commits); the member's
+        // replay log is rebuilt from it after a crash, so it is written without fsync.
+        rt.log = NodeParts.openLog(appDir, app, io.replicode.replay.ReplayLog.FsyncPolicy.NEVER);
         int replicas = replica ? config.replicas() : 0;
         for (int r = 1; r <= replicas; r++) {
             rt.stores.add(new SnapshotStore(appDir.resolve("replica-" + r).resolve("snapshots"), 2));
         }
-        HazelcastInstance hz = boot.hazelcast();
-        String me = hz.getCluster().getLocalMember().getUuid().toString();
-        rt.history = new MemberHistory(app.name(), rt.log, hz, rt.stores, () -> {
-            List<String> peers = new ArrayList<>();
-            for (Member m : hz.getCluster().getMembers()) {
-                if (!m.localMember()) {
-                    peers.add(m.getUuid().toString());
+        String memberFrames = Addresses.memberFrames(app.name());
+        io.vertx.core.eventbus.DeliveryOptions localOnly = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
+        rt.machine = new AppStateMachine(app.name(), rt.log, rt.stores, new AppStateMachine.Listener() {
+            @Override
+            public void applied(Frame frame, byte[] bytes) {
+                boot.vertx().eventBus().publish(memberFrames, io.vertx.core.buffer.Buffer.buffer(bytes), localOnly);
+            }
+
+            @Override
+            public void leaderReady(long term) {
+                LeaderSequencer s = rt.sequencer;
+                if (s != null) {
+                    s.leaderReady(term);
+                }
+                genesisMap.putIfAbsent(GROUP_FORMED_PREFIX + app.name(), "term " + term);
+            }
+
+            @Override
+            public void leaderChanged(String leader, long term) {
+                LeaderSequencer s = rt.sequencer;
+                if (s != null) {
+                    s.leaderChanged(leader, term);
                 }
             }
-            return peers;
-        }, MemberHistory.Options.DEFAULT, out);
-        rt.history.onFellBehind(() -> restartReplicas(rt));
+
+            @Override
+            public void installed(long seq) {
+                rt.joinedFrom = "a snapshot at frame " + seq + " installed by the leader";
+                say(app.name() + ": history continues from " + rt.joinedFrom);
+                if (!rt.replicas.isEmpty()) {
+                    restartReplicas(rt);
+                }
+            }
+        });
+    }
+
+    /** Key in the genesis map saying an app's Raft group was formed (a member starting later joins it). */
+    private static final String GROUP_FORMED_PREFIX = "raft-group:";
+
+    /**
+     * Starts this member's Raft server: groups in its storage are recovered; an app's group missing there is formed
+     * from the member list when the cluster never formed it, or joined (this member asks the leader to add it).
+     */
+    private void startRaft() {
+        Map<org.apache.ratis.protocol.RaftGroupId, AppStateMachine> byGroup = new LinkedHashMap<>();
+        for (AppRuntime rt : apps.values()) {
+            byGroup.put(RaftMember.groupOf(rt.config.name()), rt.machine);
+        }
+        ClusterSettings s = options.settings();
+        String self = s.host() + ":" + s.port();
         try {
-            await(boot.vertx().deployVerticle(rt.history));
-        } catch (io.replicode.cluster.RingLogException e) {
-            if (e.reason() != io.replicode.cluster.RingLogException.Reason.RING_RESTARTED) {
-                throw e;
-            }
-            throw new UserError("app '" + app.name() + "': this member's log holds frames up to " + rt.log.lastSeq()
-                    + " but the cluster's frame ring does not (" + e.getMessage().split("\\. Fix: ")[0] + "). Every member"
-                    + " holding the ring was stopped; restarting a whole cluster from its members' logs is not supported yet",
-                    "keep a majority of the members running and restart members one at a time; to start the cluster over,"
-                            + " remove the members' data directories");
+            raft = RaftMember.start(RaftMember.Options.of(config.dataDir().resolve("raft"), self, s.members()), gid -> {
+                AppStateMachine m = byGroup.get(gid);
+                if (m == null) {
+                    throw new IllegalStateException("the Raft storage of this member holds group " + gid + " of an app that"
+                            + " is not configured here. Fix: configure every app the cluster runs, or remove "
+                            + config.dataDir().resolve("raft").resolve(gid.getUuid().toString()));
+                }
+                return m;
+            });
+        } catch (IllegalStateException | java.io.UncheckedIOException e) {
+            String[] parts = e.getMessage().split("\\. Fix: ", 2);
+            throw new UserError(parts[0], parts.length > 1 ? parts[1] : "see docs/clustering.md");
         }
-        if (replica) {
-            SnapshotService.serve(boot.vertx(), me, app.name(), rt.stores, rt.log);
-            for (int r = 1; r <= replicas; r++) {
-                deployReplica(rt, r);
+        var genesisMap = boot.hazelcast().<String, String>getMap("replicode.genesis");
+        for (AppRuntime rt : apps.values()) {
+            String app = rt.config.name();
+            if (raft.hasGroup(app)) {
+                rt.joinedFrom = "its own Raft log and snapshot (frame " + rt.log.lastSeq() + ")";
+                continue;
+            }
+            boolean formed = genesisMap.containsKey(GROUP_FORMED_PREFIX + app);
+            boolean listed = s.members().contains(self);
+            if (!formed && listed) {
+                raft.join(app, true);
+                rt.joinedFrom = "a new Raft group of the " + s.members().size() + " listed members";
+            } else {
+                raft.join(app, false);
+                rt.joinedFrom = "joining the running group (a snapshot from the leader)";
+                requestMembership(rt);
             }
         }
-        if (sequencer) {
-            rt.sequencer = new ClusteredSequencer(app.name(), hz, rt.history, new GatewayRegistry(hz),
-                    NodeParts.sequencerOptions(config),
-                    options.settings().minimumClusterSize(), SequencerVerticle::wallClockNs, out);
+    }
+
+    /** Asks the app's leader, over the event bus, to add this member to the group; retried until it is in. */
+    private void requestMembership(AppRuntime rt) {
+        String app = rt.config.name();
+        JsonObject me = new JsonObject().put("peer", raft.id().toString())
+                .put("address", RaftMember.raftAddress(options.settings().host() + ":" + options.settings().port()));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
+        boot.vertx().setPeriodic(0, 2_000, id -> {
+            if (closed || System.nanoTime() > deadline) {
+                boot.vertx().cancelTimer(id);
+                if (!closed) {
+                    say(app + ": no leader added this member within 600 s; is a majority of the group up?");
+                }
+                return;
+            }
+            boot.vertx().eventBus().<JsonObject>request(LeaderSequencer.joinAddress(app), me,
+                    new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(30_000)).onSuccess(reply -> {
+                        if (boot.vertx().cancelTimer(id)) {
+                            say(app + ": added to the Raft group by the leader (" + reply.body().getString("members") + ")");
+                        }
+                    });
+        });
+    }
+
+    private void startReplicasAndSequencer(AppRuntime rt) {
+        if (rt.machine == null) {
+            return;
+        }
+        for (int r = 1; r <= rt.stores.size(); r++) {
+            deployReplica(rt, r);
+        }
+        if (raft != null) {
+            rt.sequencer = new LeaderSequencer(rt.config.name(), boot.hazelcast(), raft, rt.machine,
+                    new GatewayRegistry(boot.hazelcast()), NodeParts.sequencerOptions(config), SequencerVerticle::wallClockNs, out);
             await(boot.vertx().deployVerticle(rt.sequencer));
         }
     }
@@ -233,7 +327,7 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
-    /** After the member's log restarted from a peer's snapshot: the replicas start again from it. */
+    /** After the member's history restarted from an installed snapshot: the replicas start again from it. */
     private void restartReplicas(AppRuntime rt) {
         List<String> old;
         synchronized (rt) {
@@ -301,16 +395,17 @@ public final class ClusterNode implements AutoCloseable {
     private void describe(long startMs) {
         ClusterSettings s = options.settings();
         HazelcastInstance hz = boot.hazelcast();
-        out.println("replicode node: member " + s.host() + ":" + s.port() + " of " + s.members().size() + " listed ("
+        out.println("replicode node: member " + s.host() + ":" + s.port() + (raft == null ? "" : " (Raft peer " + raft.id()
+                + " on " + RaftMember.raftAddress(s.host() + ":" + s.port()) + ")") + " of " + s.members().size() + " listed ("
                 + hz.getCluster().getMembers().size() + " up, minimum " + s.minimumClusterSize() + "), roles "
                 + String.join(",", new TreeSet<>(options.roles())) + ", gateway id " + gatewayId + ", data "
                 + config.dataDir().toAbsolutePath().normalize() + ", started in " + startMs + " ms (joined the cluster in "
                 + boot.joinMs() + " ms)");
         for (AppRuntime rt : apps.values()) {
             AppConfig a = rt.config;
-            if (rt.history != null) {
-                out.println(a.name() + ": history at frame " + rt.log.lastSeq() + " (" + rt.history.status().getString("joinedFrom")
-                        + ", " + rt.history.joinMs() + " ms), " + rt.stores.size() + " replica(s) here");
+            if (rt.machine != null) {
+                out.println(a.name() + ": history at frame " + rt.log.lastSeq() + " (from " + rt.joinedFrom + "), "
+                        + rt.stores.size() + " replica(s) here");
             }
             if (gateway != null) {
                 for (TcpIngress.Endpoint e : gateway.tcpEndpoints()) {
@@ -347,8 +442,12 @@ public final class ClusterNode implements AutoCloseable {
         for (AppRuntime rt : apps.values()) {
             JsonObject a = new JsonObject();
             appsJson.put(rt.config.name(), a);
-            if (rt.history != null) {
-                a.put("history", rt.history.status());
+            if (rt.machine != null) {
+                a.put("history", new JsonObject(new LinkedHashMap<>(rt.machine.counters())).put("logFirstSeq", rt.log.firstSeq())
+                        .put("logLastSeq", rt.log.lastSeq()).put("joinedFrom", rt.joinedFrom));
+            }
+            if (raft != null) {
+                a.put("raft", raftStatus(rt.config.name()));
             }
             if (rt.sequencer != null) {
                 a.put("sequencer", rt.sequencer.status());
@@ -367,6 +466,25 @@ public final class ClusterNode implements AutoCloseable {
         return Future.join(all).map(v -> new JsonObject().put("cluster", cluster).put("apps", appsJson));
     }
 
+    /** This member's view of an app's Raft group: role, leader, term, indexes, peers. */
+    private JsonObject raftStatus(String app) {
+        try {
+            var d = raft.division(app);
+            var info = d.getInfo();
+            JsonArray peers = new JsonArray();
+            for (org.apache.ratis.protocol.RaftPeer p : d.getGroup().getPeers()) {
+                peers.add(p.getId().toString());
+            }
+            return new JsonObject().put("peer", raft.id().toString()).put("role", info.getCurrentRole().name())
+                    .put("leader", info.getLeaderId() == null ? null : info.getLeaderId().toString())
+                    .put("term", info.getCurrentTerm()).put("leaderReady", info.isLeader() && info.isLeaderReady())
+                    .put("commitIndex", d.getRaftLog().getLastCommittedIndex())
+                    .put("appliedIndex", info.getLastAppliedIndex()).put("peers", peers);
+        } catch (java.io.IOException | RuntimeException e) {
+            return new JsonObject().put("unavailable", String.valueOf(e.getMessage()));
+        }
+    }
+
     public int httpPort() {
         return gateway == null ? -1 : gateway.httpPort();
     }
@@ -383,6 +501,9 @@ public final class ClusterNode implements AutoCloseable {
         }
         closed = true;
         closeQuietly(boot);
+        if (raft != null) {
+            raft.close();
+        }
         for (AppRuntime rt : apps.values()) {
             if (rt.log != null) {
                 rt.log.close();

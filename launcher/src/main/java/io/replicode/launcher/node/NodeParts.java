@@ -45,8 +45,13 @@ final class NodeParts {
 
     /** Opens the app's replay log under {@code appDir/log}; a corrupt log is a {@link UserError}. */
     static ReplayLog openLog(Path appDir, AppConfig app, NodeConfig node) {
+        return openLog(appDir, app, node.fsync());
+    }
+
+    /** As {@link #openLog(Path, AppConfig, NodeConfig)} with the given fsync policy. */
+    static ReplayLog openLog(Path appDir, AppConfig app, ReplayLog.FsyncPolicy fsync) {
         try {
-            return ReplayLog.open(appDir.resolve("log"), app.name(), ReplayLog.Options.DEFAULT.withFsync(node.fsync()));
+            return ReplayLog.open(appDir.resolve("log"), app.name(), ReplayLog.Options.DEFAULT.withFsync(fsync));
         } catch (LogCorruptedException e) {
             String[] parts = e.getMessage().split("\\. Fix: ", 2);
             throw new UserError("app '" + app.name() + "': " + parts[0], parts.length > 1 ? parts[1] : "restore the data directory");

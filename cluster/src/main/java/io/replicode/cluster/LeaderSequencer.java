@@ -1,0 +1,514 @@
+package io.replicode.cluster;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.core.HazelcastInstance;
+import io.replicode.nat.Addresses;
+import io.replicode.nat.CodecException;
+import io.replicode.nat.ConnectionIds;
+import io.replicode.nat.IngressAck;
+import io.replicode.nat.IngressBatch;
+import io.replicode.nat.IngressEvent;
+import io.replicode.nat.OutputBatch;
+import io.replicode.replay.Frame;
+import io.replicode.sequencer.FrameSequencer;
+import io.replicode.sequencer.WakeTimer;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.function.LongSupplier;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftPeer;
+
+/**
+ * The ordering context of one app in a cluster: it runs on the member whose Raft server leads the app's group,
+ * from the moment that leader is ready (it has applied every entry before its term) until it loses leadership.
+ *
+ * <p>It cuts frames with the same {@link FrameSequencer} the single node uses, seeded from the last frame of the
+ * history (seq, hash, time, so time never decreases across leaders), in epoch = the Raft term. The durability step
+ * is a Raft commit: each frame is sent through this member's own {@link RaftClient} and is committed once a majority
+ * of members has it on disk; only then is it published on {@link Addresses#frames} and are the gateways' batches in it
+ * acknowledged. The state machine fences frames of an older term ({@link AppStateMachine}); a frame that did not take
+ * (lost leadership, a timeout, a stale or duplicate reply) stops this run, and the sequencer starts again from the
+ * history when it still leads.
+ *
+ * <p>Batches are taken in each gateway's order from the table "last batchSeq per gateway" the history's marks give:
+ * one seen before is acknowledged again, not sequenced; one after a gap waits for the missing ones, which the gateway
+ * resends. Replicas also drop a repeated batch by its mark, so even a batch the table missed is applied once.
+ */
+public final class LeaderSequencer extends VerticleBase {
+    /** Batches of one gateway held while an earlier one is missing. */
+    private static final int MAX_HELD_PER_GATEWAY = 1024;
+    private static final long RESUME_CHECK_MS = 100;
+
+    private final String app;
+    private final HazelcastInstance hazelcast;
+    private final RaftMember raft;
+    private final AppStateMachine machine;
+    private final GatewayRegistry registry;
+    private final FrameSequencer.Options options;
+    private final LongSupplier clockNs;
+    private final PrintWriter out;
+
+    private UUID membershipRegistration;
+    private WakeTimer wake;
+
+    // the current run (null/empty while not sequencing)
+    private FrameSequencer sequencer;
+    private RaftClient client;
+    private long epoch;
+    private int run;
+    private int inFlight;
+    private long readyTerm = -1;
+    private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+    private final Map<Integer, Long> offered = new HashMap<>();
+    private final Map<Integer, Long> durable = new HashMap<>();
+    private final Map<Integer, TreeMap<Long, IngressBatch>> held = new HashMap<>();
+    private final Set<Integer> lossCut = new HashSet<>();
+    private final TreeMap<Long, Committed> committed = new TreeMap<>();
+    private long nextToPublish;
+    private boolean stopped;
+
+    private record Committed(Frame frame, byte[] encoded) {}
+
+    // what an operator sees
+    private String state = "following";
+    private String why = "";
+    private volatile String leader = "";
+    private long runs;
+    private long published;
+    private long duplicates;
+    private long heldBatches;
+    private long refusedBatches;
+    private long malformed;
+    private long notTaken;
+    private long lastStartMs = -1;
+
+    public LeaderSequencer(String app, HazelcastInstance hazelcast, RaftMember raft, AppStateMachine machine,
+                           GatewayRegistry registry, FrameSequencer.Options options, LongSupplier clockNs, PrintWriter out) {
+        this.app = app;
+        this.hazelcast = hazelcast;
+        this.raft = raft;
+        this.machine = machine;
+        this.registry = registry;
+        this.options = options;
+        this.clockNs = clockNs;
+        this.out = out;
+    }
+
+    @Override
+    public Future<?> start() {
+        wake = new WakeTimer(vertx, clockNs, this::pump);
+        membershipRegistration = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
+            @Override
+            public void memberAdded(MembershipEvent event) {
+                context.runOnContext(v -> cutLostGateways());
+            }
+
+            @Override
+            public void memberRemoved(MembershipEvent event) {
+                context.runOnContext(v -> cutLostGateways());
+            }
+        });
+        vertx.setPeriodic(RESUME_CHECK_MS, id -> resumeIfLeading());
+        return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<?> stop() {
+        stopped = true;
+        stepDown("stopping", "this member is stopping");
+        try {
+            hazelcast.getCluster().removeMembershipListener(membershipRegistration);
+        } catch (RuntimeException e) {
+            // Hazelcast is already down.
+        }
+        return Future.succeededFuture();
+    }
+
+    // ------------------------------------------------------------------------------------------ Raft events
+
+    /** The state machine says this member leads in {@code term} and has applied everything before it (any thread). */
+    public void leaderReady(long term) {
+        context.runOnContext(v -> {
+            readyTerm = term;
+            if (sequencer == null && !stopped) {
+                begin(term);
+            }
+        });
+    }
+
+    /** The group's leader changed (any thread). */
+    public void leaderChanged(String newLeader, long term) {
+        leader = newLeader == null ? "" : newLeader;
+        context.runOnContext(v -> {
+            if (!raft.id().toString().equals(newLeader)) {
+                readyTerm = -1;
+                if (sequencer != null) {
+                    stepDown("following", "the leader is now " + (newLeader == null ? "unknown" : newLeader) + " (term " + term + ")");
+                } else {
+                    state = "following";
+                    why = "the leader is " + (newLeader == null ? "unknown" : newLeader);
+                }
+            }
+        });
+    }
+
+    /** After a run stopped while this member still leads: start again once its frames are settled. */
+    private void resumeIfLeading() {
+        if (stopped || sequencer != null || inFlight > 0) {
+            return;
+        }
+        try {
+            var division = raft.division(app);
+            if (readyTerm < 0 && division.getInfo().isLeader() && division.getInfo().isLeaderReady()) {
+                // The ready event came before this verticle was deployed (or was missed).
+                readyTerm = division.getInfo().getCurrentTerm();
+            }
+            if (readyTerm < 0) {
+                return;
+            }
+            if (division.getInfo().isLeader() && division.getInfo().isLeaderReady()
+                    && division.getInfo().getCurrentTerm() == readyTerm
+                    && division.getInfo().getLastAppliedIndex() >= division.getRaftLog().getLastCommittedIndex()) {
+                begin(readyTerm);
+            }
+        } catch (java.io.IOException e) {
+            readyTerm = -1;
+        }
+    }
+
+    private void begin(long term) {
+        long t0 = System.nanoTime();
+        long lastSeq = machine.log().lastSeq();
+        epoch = term;
+        run++;
+        sequencer = new FrameSequencer(app, epoch, options, lastSeq, machine.log().lastHash(), machine.lastTimeNs());
+        try {
+            client = raft.localClient(app);
+        } catch (RuntimeException e) {
+            sequencer = null;
+            state = "waiting";
+            why = "no Raft client: " + e.getMessage();
+            return;
+        }
+        Map<Integer, Long> table = machine.batchTable();
+        offered.clear();
+        offered.putAll(table);
+        durable.clear();
+        durable.putAll(table);
+        held.clear();
+        lossCut.clear();
+        committed.clear();
+        nextToPublish = lastSeq + 1;
+        consumers.add(vertx.eventBus().<Buffer>consumer(Addresses.ingress(app), m -> onIngress(m.body())));
+        consumers.add(vertx.eventBus().<Buffer>consumer(Addresses.control(app), m -> onControl(m.body())));
+        consumers.add(vertx.eventBus().<JsonObject>consumer(joinAddress(app), this::onJoin));
+        runs++;
+        state = "sequencing";
+        why = "";
+        lastStartMs = (System.nanoTime() - t0) / 1_000_000;
+        if (lastSeq == 0) {
+            // Genesis: an empty frame starts the guest, so it listens before the first client arrives.
+            sequencer.requestTimer(clockNs.getAsLong());
+        }
+        say(app + ": sequencing from frame " + (lastSeq + 1) + " as Raft leader in term " + term);
+        int myRun = run;
+        Future.all(consumers.stream().map(MessageConsumer::completion).toList()).onComplete(ar -> context.runOnContext(v -> {
+            if (sequencer == null || myRun != run) {
+                return;
+            }
+            vertx.eventBus().publish(Addresses.sequencer(app), new JsonObject().put("app", app).put("state", "sequencing")
+                    .put("epoch", epoch).put("member", raft.id().toString()).put("lastSeq", lastSeq));
+            cutLostGateways();
+            pump();
+        }));
+    }
+
+    private void stepDown(String newState, String reason) {
+        run++;
+        boolean was = sequencer != null;
+        for (MessageConsumer<?> c : consumers) {
+            c.unregister();
+        }
+        consumers.clear();
+        sequencer = null;
+        committed.clear();
+        held.clear();
+        if (wake != null) {
+            wake.cancel();
+        }
+        state = newState;
+        why = reason;
+        if (was) {
+            say(app + ": sequencer stopped: " + reason);
+        }
+    }
+
+    /** Where a new member asks the leader of {@code app}'s group to add it (request/reply, JSON). */
+    public static String joinAddress(String app) {
+        return "replicode.raft." + app + ".join";
+    }
+
+    /** A member asks to be added to the group: it becomes a voter once Ratis has brought it up to date. */
+    private void onJoin(io.vertx.core.eventbus.Message<JsonObject> m) {
+        String peer = m.body() == null ? null : m.body().getString("peer");
+        String address = m.body() == null ? null : m.body().getString("address");
+        if (peer == null || address == null) {
+            malformed++;
+            m.fail(400, "a join request names its peer and Raft address");
+            return;
+        }
+        List<RaftPeer> voters;
+        try {
+            voters = new ArrayList<>(raft.division(app).getGroup().getPeers());
+        } catch (java.io.IOException e) {
+            m.fail(503, "the group of '" + app + "' is not on this member: " + e.getMessage());
+            return;
+        }
+        if (voters.stream().anyMatch(p -> p.getId().toString().equals(peer))) {
+            m.reply(new JsonObject().put("members", describe(voters)));
+            return;
+        }
+        voters.add(RaftPeer.newBuilder().setId(peer).setAddress(address).build());
+        say(app + ": adding member " + peer + " (" + address + ") to the Raft group");
+        raft.setVoters(app, voters).whenComplete((reply, err) -> context.runOnContext(v -> {
+            if (err != null || !reply.isSuccess()) {
+                String why = err != null ? err.getMessage() : String.valueOf(reply.getException());
+                say(app + ": adding member " + peer + " failed: " + why);
+                m.fail(503, why);
+                return;
+            }
+            raft.resetClient(app);
+            m.reply(new JsonObject().put("members", describe(voters)));
+        }));
+    }
+
+    private static String describe(List<RaftPeer> peers) {
+        return String.join(",", peers.stream().map(p -> p.getId().toString()).toList());
+    }
+
+    // ------------------------------------------------------------------------------------------ input
+
+    private void onIngress(Buffer body) {
+        if (sequencer == null) {
+            return;
+        }
+        IngressBatch batch;
+        try {
+            batch = IngressBatch.decode(body.getBytes());
+        } catch (CodecException e) {
+            malformed++;
+            return;
+        }
+        int g = batch.gateway();
+        if (g < 1 || g > ConnectionIds.MAX_GATEWAY) {
+            malformed++;
+            return;
+        }
+        if (lossCut.contains(g)) {
+            // Its loss is being cut; the gateway, back after a partition, starts over with a fresh batch table.
+            refusedBatches++;
+            return;
+        }
+        Long last = offered.get(g);
+        if (last != null && batch.batchSeq() <= last) {
+            duplicates++;
+            Long d = durable.get(g);
+            if (d != null && d >= batch.batchSeq()) {
+                ack(g, d);
+            }
+            return;
+        }
+        if (last != null && batch.batchSeq() > last + 1) {
+            TreeMap<Long, IngressBatch> h = held.computeIfAbsent(g, k -> new TreeMap<>());
+            if (h.size() < MAX_HELD_PER_GATEWAY) {
+                h.put(batch.batchSeq(), batch);
+                heldBatches++;
+            } else {
+                refusedBatches++;
+            }
+            return;
+        }
+        if (!take(batch)) {
+            return;
+        }
+        TreeMap<Long, IngressBatch> h = held.get(g);
+        while (h != null && !h.isEmpty() && h.firstKey() <= offered.get(g) + 1) {
+            IngressBatch next = h.pollFirstEntry().getValue();
+            if (next.batchSeq() == offered.get(g) + 1 && !take(next)) {
+                break;
+            }
+        }
+        pump();
+    }
+
+    private boolean take(IngressBatch batch) {
+        if (!sequencer.offerBatch(batch, clockNs.getAsLong())) {
+            // Full: the gateway resends it when no ack comes.
+            refusedBatches++;
+            return false;
+        }
+        offered.put(batch.gateway(), batch.batchSeq());
+        return true;
+    }
+
+    private void onControl(Buffer body) {
+        if (sequencer == null) {
+            return;
+        }
+        OutputBatch batch;
+        try {
+            batch = OutputBatch.decode(body.getBytes());
+        } catch (CodecException e) {
+            malformed++;
+            return;
+        }
+        sequencer.requestTimers(batch.outputs());
+        pump();
+    }
+
+    /**
+     * Cuts a GatewayLost frame for each gateway in this app's history whose member is no longer in the cluster (or
+     * that no member registered: a gateway of the cluster before a full restart). A gateway with connections in the
+     * app sent at least their Open, so it is in the batch table; its loss takes it out again, so it is cut once.
+     */
+    private void cutLostGateways() {
+        if (sequencer == null) {
+            return;
+        }
+        Set<String> live = new HashSet<>();
+        for (Member m : hazelcast.getCluster().getMembers()) {
+            live.add(m.getUuid().toString());
+        }
+        List<Integer> known = new ArrayList<>(offered.keySet());
+        known.removeAll(lossCut);
+        if (known.isEmpty()) {
+            return;
+        }
+        int myRun = run;
+        vertx.executeBlocking(() -> registry.lostAmong(known, live), false).onSuccess(lost -> {
+            if (myRun != run || sequencer == null) {
+                return;
+            }
+            for (int g : lost) {
+                if (lossCut.add(g)) {
+                    sequencer.offerOwn(new IngressEvent.GatewayLost(g), clockNs.getAsLong());
+                    held.remove(g);
+                    say(app + ": gateway " + g + " left the cluster: its connections are reset");
+                }
+            }
+            pump();
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------ output
+
+    private void pump() {
+        if (io.vertx.core.Vertx.currentContext() != context) {
+            // Only this verticle's context may drive the (single-threaded) FrameSequencer.
+            context.runOnContext(v -> pump());
+            return;
+        }
+        if (sequencer == null) {
+            return;
+        }
+        long now = clockNs.getAsLong();
+        Frame f;
+        int myRun = run;
+        while ((f = sequencer.next(now, wake.entropy())) != null) {
+            Frame frame = f;
+            byte[] encoded = sequencer.lastEncoded();
+            inFlight++;
+            client.async().send(Message.valueOf(org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations
+                    .unsafeWrap(encoded))).whenComplete((reply, err) -> context.runOnContext(v -> {
+                        inFlight--;
+                        if (myRun != run) {
+                            return;
+                        }
+                        String outcome = err != null ? "failed: " + err.getMessage()
+                                : !reply.isSuccess() ? "refused: " + reply.getException()
+                                : reply.getMessage().getContent().toStringUtf8();
+                        if (!"applied".equals(outcome)) {
+                            notTaken++;
+                            if (err != null || !reply.isSuccess()) {
+                                raft.resetClient(app);
+                            }
+                            stepDown("waiting", "frame " + frame.seq() + " did not take (" + outcome + ")");
+                            return;
+                        }
+                        committed.put(frame.seq(), new Committed(frame, encoded));
+                        publishCommitted();
+                    }));
+        }
+        wake.wakeAt(sequencer.wakeAtNs());
+    }
+
+    /** Publishes committed frames in seq order, acknowledges their batches, and lets the next frames be cut. */
+    private void publishCommitted() {
+        while (!committed.isEmpty() && committed.firstKey() == nextToPublish) {
+            Committed c = committed.pollFirstEntry().getValue();
+            Frame f = c.frame();
+            vertx.eventBus().publish(Addresses.frames(app), Buffer.buffer(c.encoded()));
+            published++;
+            nextToPublish++;
+            sequencer.durable(f.seq());
+            Map<Integer, Long> acked = new LinkedHashMap<>();
+            for (IngressEvent e : f.events()) {
+                if (e instanceof IngressEvent.Batch m && m.gateway() > 0) {
+                    acked.merge(m.gateway(), m.batchSeq(), Math::max);
+                } else if (e instanceof IngressEvent.GatewayLost lost && lost.gateway() > 0) {
+                    offered.remove(lost.gateway());
+                    durable.remove(lost.gateway());
+                    lossCut.remove(lost.gateway());
+                }
+            }
+            for (Map.Entry<Integer, Long> a : acked.entrySet()) {
+                durable.merge(a.getKey(), a.getValue(), Math::max);
+                ack(a.getKey(), a.getValue());
+            }
+        }
+        pump();
+    }
+
+    private void ack(int gateway, long batchSeq) {
+        vertx.eventBus().send(Addresses.acks(gateway), Buffer.buffer(new IngressAck(app, batchSeq).encode()));
+    }
+
+    /** What an operator sees (call on any thread; values may be a moment old). */
+    public JsonObject status() {
+        FrameSequencer s = sequencer;
+        return new JsonObject().put("state", state).put("reason", why).put("leader", leader).put("epoch", epoch)
+                .put("runs", runs).put("lastSeq", s == null ? null : s.lastSeq())
+                .put("pendingEvents", s == null ? 0 : s.pendingEvents()).put("publishedFrames", published)
+                .put("framesNotTaken", notTaken).put("duplicateBatches", duplicates).put("heldBatches", heldBatches)
+                .put("refusedBatches", refusedBatches).put("malformedMessages", malformed)
+                .put("lastStartMs", lastStartMs);
+    }
+
+    /** Whether this member sequences the app now. */
+    public boolean sequencing() {
+        return "sequencing".equals(state);
+    }
+
+    private void say(String line) {
+        if (out != null) {
+            out.println(line);
+            out.flush();
+        }
+    }
+}

@@ -1,0 +1,280 @@
+package io.replicode.cluster;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+
+/**
+ * This member's Raft server (Apache Ratis, gRPC transport): one server per member process, one Raft group per app
+ * (group id derived from the app's name), storage under {@code <data>/raft}.
+ *
+ * <p>One group per app, not a fixed set of groups: leadership, snapshots and log purging are then per app, as the
+ * sequencer and the replicas' snapshots are; the cost is a heartbeat stream per app and peer, fine for the tens of
+ * apps a member hosts.
+ *
+ * <p><b>Peer ids</b> are stable: the member's listed address ({@code host:port} of {@code --cluster-members}) turned
+ * into {@code host_port}, written to {@code <data>/raft/peer-id} at the first start. A member started later with the
+ * same data directory but another address is refused (its id would change under the group). Every member can compute
+ * every other member's id and Raft address ({@link #raftAddress}: the listed host, the listed port +
+ * {@link #RAFT_PORT_OFFSET}) from the list, so the first start of a cluster forms each group from the list.
+ *
+ * <p><b>Timeouts.</b> Ratis's default election timeout (150-300 ms) caused spurious elections on a loaded 2-core box;
+ * 1-2 s keeps leadership stable under load and failover below about 2 s.
+ */
+public final class RaftMember implements AutoCloseable {
+    /** A member's Raft port is its Hazelcast port plus this. */
+    public static final int RAFT_PORT_OFFSET = 1000;
+
+    /**
+     * @param dir              Raft storage ({@code <data>/raft})
+     * @param self             this member's listed address, {@code host:port}
+     * @param members          every listed member, this one included
+     * @param electionMinMs    election timeout range
+     * @param snapshotEveryIndexes Ratis asks the state machines for a snapshot after this many log entries
+     */
+    public record Options(Path dir, String self, List<String> members, int electionMinMs, int electionMaxMs,
+                          long snapshotEveryIndexes) {
+        public Options {
+            members = List.copyOf(members);
+        }
+
+        public static Options of(Path dir, String self, List<String> members) {
+            return new Options(dir, self, members, 1000, 2000, 2_000);
+        }
+    }
+
+    private final Options options;
+    private final RaftPeerId id;
+    private final RaftProperties properties;
+    private final RaftServer server;
+    private final Map<String, RaftClient> clients = new ConcurrentHashMap<>();
+    private final ClientId adminClientId = ClientId.randomId();
+    private final AtomicLong callIds = new AtomicLong();
+
+    private RaftMember(Options options, RaftPeerId id, RaftProperties properties, RaftServer server) {
+        this.options = options;
+        this.id = id;
+        this.properties = properties;
+        this.server = server;
+    }
+
+    /** The Raft group of {@code app}: the same id on every member. */
+    public static RaftGroupId groupOf(String app) {
+        return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("replicode app " + app).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** The peer id of the member listed as {@code hostPort}. */
+    public static RaftPeerId peerIdOf(String hostPort) {
+        return RaftPeerId.valueOf(hostPort.replace(':', '_'));
+    }
+
+    /** The Raft address of the member listed as {@code hostPort}: same host, port + {@link #RAFT_PORT_OFFSET}. */
+    public static String raftAddress(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        int port = Integer.parseInt(hostPort.substring(colon + 1)) + RAFT_PORT_OFFSET;
+        if (port > 65535) {
+            throw new IllegalArgumentException("member " + hostPort + ": its Raft port would be " + port
+                    + " (the cluster port + " + RAFT_PORT_OFFSET + "). Fix: give cluster ports below " + (65536 - RAFT_PORT_OFFSET));
+        }
+        return hostPort.substring(0, colon) + ":" + port;
+    }
+
+    public static RaftPeer peerOf(String hostPort) {
+        return RaftPeer.newBuilder().setId(peerIdOf(hostPort)).setAddress(raftAddress(hostPort)).build();
+    }
+
+    /**
+     * Starts this member's Raft server. Groups found in the storage are recovered at once (their state machines come
+     * from {@code machineOf}); {@link #join} adds the others.
+     */
+    public static RaftMember start(Options options, java.util.function.Function<RaftGroupId, AppStateMachine> machineOf) {
+        RaftPeerId id = stablePeerId(options.dir(), options.self());
+        RaftProperties p = new RaftProperties();
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+        String address = raftAddress(options.self());
+        GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
+        GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
+        RaftServerConfigKeys.setStorageDir(p, List.of(options.dir().toFile()));
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(options.electionMinMs(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(options.electionMaxMs(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(options.electionMinMs(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(options.electionMaxMs(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, options.snapshotEveryIndexes());
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("1MB"));
+        try {
+            RaftServer server = RaftServer.newBuilder().setServerId(id).setProperties(p)
+                    .setStateMachineRegistry(machineOf::apply)
+                    .setOption(RaftStorage.StartupOption.RECOVER).build();
+            RaftMember member = new RaftMember(options, id, p, server);
+            server.start();
+            return member;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Raft server on " + address + " did not start: " + e.getMessage() + ". Fix: check"
+                    + " that port " + address.substring(address.lastIndexOf(':') + 1) + " is free (the cluster port + "
+                    + RAFT_PORT_OFFSET + ") and that " + options.dir() + " is writable", e);
+        }
+    }
+
+    /** Reads {@code <dir>/peer-id}, writing it at the first start; refuses a data directory of another address. */
+    static RaftPeerId stablePeerId(Path dir, String self) {
+        RaftPeerId wanted = peerIdOf(self);
+        Path file = dir.resolve("peer-id");
+        try {
+            Files.createDirectories(dir);
+            if (Files.exists(file)) {
+                String had = Files.readString(file, StandardCharsets.UTF_8).strip();
+                if (!had.equals(wanted.toString())) {
+                    throw new IllegalStateException("this data directory belongs to Raft peer " + had + ", but this member is"
+                            + " listed as " + self + " (peer " + wanted + "). Fix: start it with the address it had ("
+                            + had.replace('_', ':') + "), or give it an empty --data directory to join as a new member");
+                }
+            } else {
+                Files.writeString(file, wanted + "\n", StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read or write " + file + ": " + e.getMessage()
+                    + ". Fix: make the data directory writable", e);
+        }
+        return wanted;
+    }
+
+    /** Whether this member's storage already holds the group of {@code app} (recovered at start). */
+    public boolean hasGroup(String app) {
+        for (RaftGroupId g : server.getGroupIds()) {
+            if (g.equals(groupOf(app))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Adds the group of {@code app} to this server: formed from every listed member when {@code bootstrap} (the
+     * first start of a cluster), else with no peers (a new member waiting for the leader to add it).
+     */
+    public void join(String app, boolean bootstrap) {
+        List<RaftPeer> peers = new ArrayList<>();
+        if (bootstrap) {
+            for (String m : options.members()) {
+                peers.add(peerOf(m));
+            }
+        }
+        RaftGroup group = RaftGroup.valueOf(groupOf(app), peers);
+        try {
+            RaftClientReply r = server.groupManagement(GroupManagementRequest.newAdd(adminClientId, id,
+                    callIds.incrementAndGet(), group, true));
+            if (!r.isSuccess()) {
+                throw new IllegalStateException("Raft group of '" + app + "' not added: " + r.getException());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Raft group of '" + app + "' not added: " + e.getMessage(), e);
+        }
+    }
+
+    public RaftServer.Division division(String app) throws IOException {
+        return server.getDivision(groupOf(app));
+    }
+
+    /**
+     * The client this member's sequencer sends its frames with: aimed at this member (the leader), no retries (a
+     * frame that did not take is cut again by whoever leads next, never resent by an old leader).
+     */
+    public RaftClient localClient(String app) {
+        return clients.computeIfAbsent(app, a -> {
+            RaftGroup group;
+            try {
+                group = division(a).getGroup();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return RaftClient.newBuilder().setProperties(properties).setRaftGroup(group).setLeaderId(id)
+                    .setRetryPolicy(RetryPolicies.noRetry()).build();
+        });
+    }
+
+    /** Drops the cached client of {@code app} (after the group's configuration changed, or it failed). */
+    public void resetClient(String app) {
+        RaftClient c = clients.remove(app);
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // Closing a client that failed: nothing to keep.
+            }
+        }
+    }
+
+    /**
+     * Changes the voters of {@code app}'s group (run on the leader): Ratis first brings new peers up to date (from a
+     * snapshot when the log behind it is purged), then commits the new configuration.
+     */
+    public CompletableFuture<RaftClientReply> setVoters(String app, List<RaftPeer> voters) {
+        return CompletableFuture.supplyAsync(() -> {
+            RaftGroup group;
+            try {
+                group = division(app).getGroup();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            try (RaftClient admin = RaftClient.newBuilder().setProperties(properties).setRaftGroup(group).setLeaderId(id)
+                    .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(3,
+                            TimeDuration.valueOf(500, TimeUnit.MILLISECONDS))).build()) {
+                return admin.admin().setConfiguration(voters);
+            } catch (IOException e) {
+                throw new UncheckedIOException("changing the members of '" + app + "' failed: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    public RaftPeerId id() {
+        return id;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    @Override
+    public void close() {
+        for (String app : List.copyOf(clients.keySet())) {
+            resetClient(app);
+        }
+        try {
+            server.close();
+        } catch (IOException e) {
+            // Best effort at shutdown; the log is durable up to what was acknowledged.
+        }
+    }
+}
