@@ -9,10 +9,17 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
 /**
  * One member of a Replicode cluster: a clustered Vert.x whose cluster manager is Hazelcast configured from
- * {@link ClusterSettings}. The Hazelcast instance is exposed for what Vert.x does not offer (ringbuffers,
- * partition ownership).
+ * {@link ClusterSettings}. The Hazelcast instance is exposed for what Vert.x does not offer (membership events,
+ * small maps).
+ *
+ * <p>Identity: a member is named by its Vert.x node id, which stays the same for the life of the process. Hazelcast
+ * gives a member a new UUID every time it merges back after a split or a long pause, so nothing may key on that.
  */
 public final class ClusterBoot {
+    static final long EVENT_BUS_PING_MS = 1_000;
+    static final long EVENT_BUS_PING_REPLY_MS = 2_000;
+    static final int EVENT_BUS_CONNECT_TIMEOUT_MS = 2_000;
+
     private final ClusterSettings settings;
     private final Vertx vertx;
     private final HazelcastClusterManager manager;
@@ -36,9 +43,8 @@ public final class ClusterBoot {
     }
 
     /**
-     * As {@link #start(ClusterSettings, VertxOptions)}; a {@code liteMember} holds no partitions (no frame ring
-     * copies, never a sequencer) until {@link #promote()}d: a member joins this way, catches up, then takes its
-     * share of the data.
+     * As {@link #start(ClusterSettings, VertxOptions)}; a {@code liteMember} holds no Hazelcast partitions (a
+     * gateway-only member).
      */
     public static Future<ClusterBoot> start(ClusterSettings settings, VertxOptions options, boolean liteMember) {
         Config config;
@@ -50,7 +56,11 @@ public final class ClusterBoot {
         config.setLiteMember(liteMember);
         HazelcastClusterManager manager = new HazelcastClusterManager(config);
         VertxOptions vertxOptions = new VertxOptions(options);
-        vertxOptions.getEventBusOptions().setHost(settings.host());
+        vertxOptions.getEventBusOptions().setHost(settings.host())
+                // A connection to a member across a healed partition is found dead by these pings; with Vert.x's
+                // defaults (20 s) messages waited on stale connections for seconds after the heal.
+                .setClusterPingInterval(EVENT_BUS_PING_MS).setClusterPingReplyInterval(EVENT_BUS_PING_REPLY_MS)
+                .setConnectTimeout(EVENT_BUS_CONNECT_TIMEOUT_MS);
         long startNs = System.nanoTime();
         return Vertx.builder().with(vertxOptions).withClusterManager(manager).buildClustered()
                 .recover(e -> Future.failedFuture(new IllegalStateException("cluster member " + settings.host() + ":"
@@ -81,14 +91,17 @@ public final class ClusterBoot {
         return hazelcast().getCluster().getMembers().size();
     }
 
-    /** Makes this lite member a data member: partitions (and the frame rings in them) start migrating to it. */
-    public void promote() {
-        if (hazelcast().getCluster().getLocalMember().isLiteMember()) {
-            hazelcast().getCluster().promoteLocalLiteMember();
-        }
+    /** This member's Vert.x node id: stable for the life of the process, unlike its Hazelcast UUID. */
+    public String nodeId() {
+        return manager.getNodeId();
     }
 
-    /** Leaves the cluster (the partitions this member owns migrate first) and closes Vert.x. */
+    /** Node ids of the members this member sees now, itself included. */
+    public java.util.Set<String> liveNodeIds() {
+        return java.util.Set.copyOf(manager.getNodes());
+    }
+
+    /** Leaves the cluster and closes Vert.x. */
     public Future<Void> close() {
         return vertx.close();
     }

@@ -17,7 +17,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * registry remembers which member holds it, so the sequencer can cut a {@code GatewayLost} frame for the gateways of
  * a member that left.
  *
- * <p>A Hazelcast map {@value #MAP} from gateway id to member UUID, with the cluster's usual backups. An id is taken by
+ * <p>A Hazelcast map {@value #MAP} from gateway id to the member's Vert.x node id (stable across Hazelcast merges,
+ * unlike the member's Hazelcast UUID), with the cluster's usual backups. An id is taken by
  * {@code putIfAbsent} of a random id (2^24 of them), so two members starting at once never share one, and an id is
  * never reused while its entry exists. Entries are kept after their member left (one per member process started;
  * each app's sequencer cuts the loss of the gateways in its own history once).
@@ -32,7 +33,7 @@ public final class GatewayRegistry {
         this.map = hazelcast.getMap(MAP);
     }
 
-    /** Takes a fresh gateway id for the member {@code memberUuid}. */
+    /** Takes a fresh gateway id for the member whose node id is {@code memberUuid}. */
     public int allocate(String memberUuid) {
         for (int i = 0; i < MAX_TRIES; i++) {
             int id = 1 + ThreadLocalRandom.current().nextInt(ConnectionIds.MAX_GATEWAY);
@@ -45,7 +46,7 @@ public final class GatewayRegistry {
     }
 
     /**
-     * Those of {@code gateways} that are lost: registered to a member not in {@code liveMembers} (UUIDs), or not
+     * Those of {@code gateways} that are lost: registered to a member not in {@code liveMembers} (node ids), or not
      * registered at all (a gateway of an earlier cluster, before every member restarted).
      */
     public List<Integer> lostAmong(Collection<Integer> gateways, Set<String> liveMembers) {
@@ -59,6 +60,11 @@ public final class GatewayRegistry {
         }
         lost.sort(null);
         return lost;
+    }
+
+    /** Puts {@code gateway -> memberUuid} again (after a merge, in case the entry was on the side that lost it). */
+    public void reassert(int gateway, String memberUuid) {
+        map.put(gateway, memberUuid);
     }
 
     public int size() {

@@ -67,7 +67,8 @@ public final class RaftMember implements AutoCloseable {
         }
 
         public static Options of(Path dir, String self, List<String> members) {
-            return new Options(dir, self, members, 1000, 2000, 2_000);
+            return new Options(dir, self, members, Integer.getInteger("replicode.raft.electionMinMs", 1000),
+                    Integer.getInteger("replicode.raft.electionMaxMs", 2000), 2_000);
         }
     }
 
@@ -77,6 +78,8 @@ public final class RaftMember implements AutoCloseable {
     private final RaftServer server;
     private final Map<String, RaftClient> clients = new ConcurrentHashMap<>();
     private final ClientId adminClientId = ClientId.randomId();
+    /** The client id of this member's own sequencer's entries (retry cache keys are (client id, call id)). */
+    private final ClientId localClientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
 
     private RaftMember(Options options, RaftPeerId id, RaftProperties properties, RaftServer server) {
@@ -118,10 +121,18 @@ public final class RaftMember implements AutoCloseable {
     public static RaftMember start(Options options, java.util.function.Function<RaftGroupId, AppStateMachine> machineOf) {
         RaftPeerId id = stablePeerId(options.dir(), options.self());
         RaftProperties p = new RaftProperties();
-        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
         String address = raftAddress(options.self());
-        GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
-        GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
+        String host = address.substring(0, address.lastIndexOf(':'));
+        int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+        if ("netty".equals(System.getProperty("replicode.raft.rpc", "grpc"))) {
+            RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
+            org.apache.ratis.netty.NettyConfigKeys.Server.setHost(p, host);
+            org.apache.ratis.netty.NettyConfigKeys.Server.setPort(p, port);
+        } else {
+            RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+            GrpcConfigKeys.Server.setHost(p, host);
+            GrpcConfigKeys.Server.setPort(p, port);
+        }
         RaftServerConfigKeys.setStorageDir(p, List.of(options.dir().toFile()));
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(options.electionMinMs(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(options.electionMaxMs(), TimeUnit.MILLISECONDS));
@@ -133,6 +144,9 @@ public final class RaftMember implements AutoCloseable {
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("1MB"));
+        // Commit-index entries would double the entries per frame; a restarted member learns the commit index from
+        // the leader instead.
+        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
         try {
             RaftServer server = RaftServer.newBuilder().setServerId(id).setProperties(p)
                     .setStateMachineRegistry(machineOf::apply)
@@ -222,6 +236,25 @@ public final class RaftMember implements AutoCloseable {
             return RaftClient.newBuilder().setProperties(properties).setRaftGroup(group).setLeaderId(id)
                     .setRetryPolicy(RetryPolicies.noRetry()).build();
         });
+    }
+
+    /**
+     * Submits one entry for {@code app}'s group straight to this member's server (no client, no network hop): the
+     * leader's sequencer sends its frames this way. Entries submitted from one thread are appended in that order.
+     * The reply completes once the entry is committed by a majority and applied here, or fails (this member is not
+     * the leader, or lost leadership before the entry committed).
+     */
+    public CompletableFuture<RaftClientReply> submitLocal(String app, byte[] entry) {
+        org.apache.ratis.protocol.RaftClientRequest request = org.apache.ratis.protocol.RaftClientRequest.newBuilder()
+                .setClientId(localClientId).setServerId(id).setGroupId(groupOf(app)).setCallId(callIds.incrementAndGet())
+                .setMessage(org.apache.ratis.protocol.Message.valueOf(
+                        org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations.unsafeWrap(entry)))
+                .setType(org.apache.ratis.protocol.RaftClientRequest.writeRequestType()).build();
+        try {
+            return server.submitClientRequestAsync(request);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /** Drops the cached client of {@code app} (after the group's configuration changed, or it failed). */

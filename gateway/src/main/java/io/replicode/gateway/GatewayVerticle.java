@@ -187,6 +187,19 @@ public final class GatewayVerticle extends VerticleBase {
         }
     }
 
+    /**
+     * This member was cut off from the cluster long enough to be removed, and is back: the majority has declared this
+     * gateway lost (every guest reset its connections at one frame), so its clients are cut off with {@code reason},
+     * batches not yet acknowledged are dropped, and new connections start afresh. Any thread.
+     */
+    public void rejoined(String reason) {
+        context.runOnContext(v -> {
+            switchboard.shutdown(reason);
+            unacked.clear();
+            switchboard.availability(cluster.unavailable());
+        });
+    }
+
     /** Ingress batches sent in a cluster and not yet acknowledged (for /status). */
     public io.replicode.gateway.routing.UnackedBatches unacked() {
         return unacked;

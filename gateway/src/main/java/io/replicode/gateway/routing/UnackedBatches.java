@@ -64,6 +64,11 @@ public final class UnackedBatches {
         return m != null && !m.isEmpty() && m.firstEntry().getValue().atMs() < beforeMs;
     }
 
+    /** Forgets every batch (the gateway reset all its connections: what they carried will not be resent). */
+    public void clear() {
+        byApp.clear();
+    }
+
     public int count(String app) {
         TreeMap<Long, Sent> m = byApp.get(app);
         return m == null ? 0 : m.size();

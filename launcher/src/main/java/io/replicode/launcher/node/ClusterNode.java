@@ -129,8 +129,9 @@ public final class ClusterNode implements AutoCloseable {
         HazelcastInstance hz = boot.hazelcast();
         ClusterNode node = null;
         try {
-            int gatewayId = new GatewayRegistry(hz).allocate(hz.getCluster().getLocalMember().getUuid().toString());
+            int gatewayId = new GatewayRegistry(hz).allocate(boot.nodeId());
             node = new ClusterNode(boot, config, options, gatewayId, out);
+            node.healAfterMerges();
             for (AppConfig app : config.apps()) {
                 node.openApp(app);
             }
@@ -163,6 +164,33 @@ public final class ClusterNode implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * After a split or a pause long enough for the others to remove this member, Hazelcast merges it back
+     * (MERGING, MERGED). Vert.x republishes this member's consumers itself; this member puts its gateway id back in
+     * the registry and, as the majority has cut this gateway's connections meanwhile, resets its clients. Raft needs
+     * nothing: the member's Raft server catches up from the leader (entries or a snapshot).
+     */
+    private void healAfterMerges() {
+        boot.hazelcast().getLifecycleService().addLifecycleListener(event -> {
+            switch (event.getState()) {
+                case MERGING -> say("cluster: this member was cut off from the cluster and is merging back");
+                case MERGED -> boot.vertx().executeBlocking(() -> {
+                    new GatewayRegistry(boot.hazelcast()).reassert(gatewayId, boot.nodeId());
+                    if (gateway != null) {
+                        gateway.rejoined("this member was cut off from the cluster; reconnect");
+                    }
+                    say("cluster: merged back (" + boot.clusterSize() + " members); gateway " + gatewayId
+                            + " serves again, its earlier connections were reset");
+                    return null;
+                }, false);
+                case MERGE_FAILED -> say("cluster: merging back into the cluster failed. Fix: restart this member");
+                default -> {
+                    // STARTING, STARTED, SHUTTING_DOWN, SHUTDOWN, CLIENT_*: nothing to do.
+                }
+            }
+        });
     }
 
     /** Module, cluster-wide genesis, the member's history (log) and state machine of one app. */
@@ -304,7 +332,7 @@ public final class ClusterNode implements AutoCloseable {
             deployReplica(rt, r);
         }
         if (raft != null) {
-            rt.sequencer = new LeaderSequencer(rt.config.name(), boot.hazelcast(), raft, rt.machine,
+            rt.sequencer = new LeaderSequencer(rt.config.name(), boot.hazelcast(), boot::liveNodeIds, raft, rt.machine,
                     new GatewayRegistry(boot.hazelcast()), NodeParts.sequencerOptions(config), SequencerVerticle::wallClockNs, out);
             await(boot.vertx().deployVerticle(rt.sequencer));
         }
