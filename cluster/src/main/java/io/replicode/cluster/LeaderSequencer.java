@@ -229,6 +229,7 @@ public final class LeaderSequencer extends VerticleBase {
         consumers.add(vertx.eventBus().<Buffer>consumer(Addresses.ingress(app), m -> onIngress(m.body())));
         consumers.add(vertx.eventBus().<Buffer>consumer(Addresses.control(app), m -> onControl(m.body())));
         consumers.add(vertx.eventBus().<JsonObject>consumer(joinAddress(app), this::onJoin));
+        consumers.add(vertx.eventBus().<JsonObject>consumer(removeAddress(app), this::onRemove));
         runs++;
         state = "sequencing";
         why = "";
@@ -306,6 +307,45 @@ public final class LeaderSequencer extends VerticleBase {
             }
             raft.resetClient(app);
             m.reply(new JsonObject().put("members", describe(voters)));
+        }));
+    }
+
+    /** Where an operator's command asks the leader of {@code app}'s group to remove a member (request/reply, JSON). */
+    public static String removeAddress(String app) {
+        return "replicode.raft." + app + ".remove";
+    }
+
+    /** Removes a member (dead or leaving) from the group: the majority is then counted without it. */
+    private void onRemove(io.vertx.core.eventbus.Message<JsonObject> m) {
+        String peer = m.body() == null ? null : m.body().getString("peer");
+        if (peer == null) {
+            malformed++;
+            m.fail(400, "a remove request names the peer");
+            return;
+        }
+        List<RaftPeer> voters;
+        try {
+            voters = new ArrayList<>(raft.division(app).getGroup().getPeers());
+        } catch (java.io.IOException e) {
+            m.fail(503, "the group of '" + app + "' is not on this member: " + e.getMessage());
+            return;
+        }
+        if (!voters.removeIf(p -> p.getId().toString().equals(peer))) {
+            m.reply(new JsonObject().put("removed", false).put("members", describe(voters)));
+            return;
+        }
+        if (voters.isEmpty()) {
+            m.fail(409, "'" + peer + "' is the last member of the group of '" + app + "'");
+            return;
+        }
+        say(app + ": removing member " + peer + " from the Raft group");
+        raft.setVoters(app, voters).whenComplete((reply, err) -> context.runOnContext(v -> {
+            if (err != null || !reply.isSuccess()) {
+                String why = err != null ? err.getMessage() : String.valueOf(reply.getException());
+                m.fail(503, why);
+                return;
+            }
+            m.reply(new JsonObject().put("removed", true).put("members", describe(voters)));
         }));
     }
 

@@ -66,9 +66,14 @@ public final class RaftMember implements AutoCloseable {
             members = List.copyOf(members);
         }
 
-        public static Options of(Path dir, String self, List<String> members) {
+        /**
+         * Options for a member whose replicas snapshot every {@code snapshotEveryFrames} frames (0: never): Raft asks
+         * for a snapshot after twice that many entries, so the newest replica snapshot is always recent enough.
+         */
+        public static Options of(Path dir, String self, List<String> members, long snapshotEveryFrames) {
             return new Options(dir, self, members, Integer.getInteger("replicode.raft.electionMinMs", 1000),
-                    Integer.getInteger("replicode.raft.electionMaxMs", 2000), 2_000);
+                    Integer.getInteger("replicode.raft.electionMaxMs", 2000),
+                    snapshotEveryFrames <= 0 ? Long.MAX_VALUE / 4 : Math.max(100, 2 * snapshotEveryFrames));
         }
     }
 

@@ -135,6 +135,7 @@ public final class GatewayVerticle extends VerticleBase {
         router.get("/health").handler(this::health);
         router.get("/status").handler(this::status);
         router.post("/admin/apps/:app/restart").handler(this::restartApp);
+        router.post("/admin/cluster/remove-member").handler(this::removeMember);
         router.route().handler(ingress::handle);
         http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort())
                 .setHandle100ContinueAutomatically(true)
@@ -282,6 +283,30 @@ public final class GatewayVerticle extends VerticleBase {
         switchboard.requestRestart(app);
         adminAnswer(ctx, 202, new JsonObject().put("app", app).put("restart", "requested")
                 .put("wasStopped", was != null).put("stoppedReason", was));
+    }
+
+    /** Address (this process only) where the cluster member removes a member from every app's Raft group. */
+    public static final String REMOVE_MEMBER_ADDRESS = "replicode.admin.remove-member";
+
+    private void removeMember(RoutingContext ctx) {
+        String client = ctx.request().remoteAddress() == null ? "" : ctx.request().remoteAddress().hostAddress();
+        if (!isLoopback(client)) {
+            adminAnswer(ctx, 403, new JsonObject().put("error", "the admin API answers loopback clients only, not " + client)
+                    .put("fix", "run ./replicode remove-member on a member's machine"));
+            return;
+        }
+        String member = ctx.request().getParam("member");
+        if (cluster == null || member == null || member.isBlank()) {
+            adminAnswer(ctx, cluster == null ? 404 : 400, new JsonObject()
+                    .put("error", cluster == null ? "this node is not a cluster member" : "no member given")
+                    .put("fix", "POST /admin/cluster/remove-member?member=HOST:PORT to a member of the cluster"));
+            return;
+        }
+        vertx.eventBus().<JsonObject>request(REMOVE_MEMBER_ADDRESS, new JsonObject().put("member", member),
+                new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true).setSendTimeout(60_000))
+                .onSuccess(reply -> adminAnswer(ctx, 200, reply.body()))
+                .onFailure(t -> adminAnswer(ctx, 503, new JsonObject().put("error", t.getMessage())
+                        .put("fix", "check that a majority of the members is up, then try again")));
     }
 
     private static boolean isLoopback(String address) {

@@ -98,6 +98,8 @@ public final class ClusterNode implements AutoCloseable {
     private final NodeConfig config;
     private final Options options;
     private final Map<String, AppRuntime> apps = new LinkedHashMap<>();
+    /** Gateways of other members that run replicas: they take outputs from their own, so ours do not send them any. */
+    private volatile Set<Integer> selfServed = Set.of();
     private final int gatewayId;
     private GatewayVerticle gateway;
     private final PrintWriter out;
@@ -132,6 +134,8 @@ public final class ClusterNode implements AutoCloseable {
             int gatewayId = new GatewayRegistry(hz).allocate(boot.nodeId());
             node = new ClusterNode(boot, config, options, gatewayId, out);
             node.healAfterMerges();
+            node.followSelfServedGateways(data && options.roles().contains("replica") && config.replicas() > 0);
+            node.serveMemberRemoval();
             for (AppConfig app : config.apps()) {
                 node.openApp(app);
             }
@@ -178,6 +182,9 @@ public final class ClusterNode implements AutoCloseable {
                 case MERGING -> say("cluster: this member was cut off from the cluster and is merging back");
                 case MERGED -> boot.vertx().executeBlocking(() -> {
                     new GatewayRegistry(boot.hazelcast()).reassert(gatewayId, boot.nodeId());
+                    if (options.roles().contains("replica") && config.replicas() > 0 && options.roles().contains("gateway")) {
+                        boot.hazelcast().<Integer, String>getMap(SELF_SERVED_MAP).put(gatewayId, boot.nodeId());
+                    }
                     if (gateway != null) {
                         gateway.rejoined("this member was cut off from the cluster; reconnect");
                     }
@@ -190,6 +197,67 @@ public final class ClusterNode implements AutoCloseable {
                     // STARTING, STARTED, SHUTTING_DOWN, SHUTDOWN, CLIENT_*: nothing to do.
                 }
             }
+        });
+    }
+
+    /** Map of the gateways that take outputs from their own member's replicas (gateway id -> node id). */
+    private static final String SELF_SERVED_MAP = "replicode.gateways.self-served";
+
+    /**
+     * Outputs from the local replica: a gateway on a member with replicas is served by them alone (no copy of every
+     * output from every member crossing the network). This member says so for its own gateway, and refreshes every
+     * second which other gateways do; until a gateway is known to be self-served, ours send it outputs as well.
+     */
+    private void followSelfServedGateways(boolean mine) {
+        var map = boot.hazelcast().<Integer, String>getMap(SELF_SERVED_MAP);
+        if (mine && options.roles().contains("gateway")) {
+            map.put(gatewayId, boot.nodeId());
+        }
+        boot.vertx().setPeriodic(1_000, id -> boot.vertx().executeBlocking(() -> {
+            Set<String> live = boot.liveNodeIds();
+            Set<Integer> served = new java.util.HashSet<>();
+            for (var e : map.entrySet()) {
+                if (e.getKey() != gatewayId && live.contains(e.getValue())) {
+                    served.add(e.getKey());
+                }
+            }
+            selfServed = Set.copyOf(served);
+            return null;
+        }, false));
+    }
+
+    /**
+     * {@code POST /admin/cluster/remove-member?member=HOST:PORT} (via the gateway): removes that member from every
+     * app's Raft group, through each group's leader. Replies with what each app's group holds now.
+     */
+    private void serveMemberRemoval() {
+        boot.vertx().eventBus().<JsonObject>localConsumer(GatewayVerticle.REMOVE_MEMBER_ADDRESS, m -> {
+            String member = m.body().getString("member", "");
+            String peer;
+            try {
+                ClusterSettings.parseMembers(member);
+                peer = RaftMember.peerIdOf(member.strip()).toString();
+            } catch (IllegalArgumentException e) {
+                m.fail(400, e.getMessage());
+                return;
+            }
+            JsonObject result = new JsonObject().put("member", member).put("peer", peer);
+            List<Future<?>> all = new ArrayList<>();
+            for (AppRuntime rt : apps.values()) {
+                String app = rt.config.name();
+                all.add(boot.vertx().eventBus().<JsonObject>request(LeaderSequencer.removeAddress(app),
+                        new JsonObject().put("peer", peer), new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(30_000))
+                        .onSuccess(r -> result.put(app, r.body()))
+                        .onFailure(t -> result.put(app, new JsonObject().put("error", t.getMessage()))));
+            }
+            Future.join(all).onComplete(ar -> {
+                if (ar.succeeded()) {
+                    say("cluster: member " + member + " removed from the Raft groups: " + result.encode());
+                    m.reply(result);
+                } else {
+                    m.fail(503, "not removed from every group: " + result.encode());
+                }
+            });
         });
     }
 
@@ -268,7 +336,7 @@ public final class ClusterNode implements AutoCloseable {
         ClusterSettings s = options.settings();
         String self = s.host() + ":" + s.port();
         try {
-            raft = RaftMember.start(RaftMember.Options.of(config.dataDir().resolve("raft"), self, s.members()), gid -> {
+            raft = RaftMember.start(RaftMember.Options.of(config.dataDir().resolve("raft"), self, s.members(), config.snapshotEveryFrames()), gid -> {
                 AppStateMachine m = byGroup.get(gid);
                 if (m == null) {
                     throw new IllegalStateException("the Raft storage of this member holds group " + gid + " of an app that"
@@ -342,7 +410,8 @@ public final class ClusterNode implements AutoCloseable {
         ReplicaVerticle v = new ReplicaVerticle(rt.config.name(), gatewayId * (MAX_REPLICAS_PER_MEMBER + 1) + r, rt.module,
                 rt.genesis, rt.log, rt.stores.get(r - 1),
                 new ReplicaVerticle.Options(4096, options.roles().contains("gateway") ? Set.of(gatewayId) : Set.of())
-                        .withMemberFrames(Addresses.memberFrames(rt.config.name())));
+                        .withMemberFrames(Addresses.memberFrames(rt.config.name()))
+                        .withOutputsFor(g -> g == gatewayId || !selfServed.contains(g)));
         String id = await(boot.vertx().deployVerticle(v));
         synchronized (rt) {
             if (rt.replicas.size() >= r) {
@@ -463,8 +532,7 @@ public final class ClusterNode implements AutoCloseable {
         }
         JsonObject cluster = new JsonObject().put("members", members).put("minimum", options.settings().minimumClusterSize())
                 .put("listed", options.settings().members().size()).put("gatewayId", gatewayId)
-                .put("roles", new JsonArray(List.copyOf(new TreeSet<>(options.roles()))))
-                .put("safe", hz.getPartitionService().isClusterSafe());
+                .put("roles", new JsonArray(List.copyOf(new TreeSet<>(options.roles()))));
         JsonObject appsJson = new JsonObject();
         List<Future<JsonObject>> all = new ArrayList<>();
         for (AppRuntime rt : apps.values()) {

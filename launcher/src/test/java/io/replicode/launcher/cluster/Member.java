@@ -87,6 +87,29 @@ final class Member {
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
+    /** SIGTERM, then waits for the process to end (a clean leave). */
+    void terminate() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(30, TimeUnit.SECONDS);
+            throw new AssertionError(this + " did not end within 60 s of SIGTERM:\n" + tail());
+        }
+    }
+
+    /** kill -STOP (true) or kill -CONT (false). */
+    void pause(boolean stop) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("kill", stop ? "-STOP" : "-CONT", Long.toString(process.pid())).inheritIO().start();
+        if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new AssertionError("kill " + (stop ? "-STOP" : "-CONT") + " " + process.pid() + " failed");
+        }
+    }
+
+    /** The address this member is listed under in --cluster-members. */
+    String listed() {
+        return "127.0.0.1:" + clusterPort;
+    }
+
     boolean alive() {
         return process != null && process.isAlive();
     }

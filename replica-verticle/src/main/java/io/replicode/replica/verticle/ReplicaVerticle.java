@@ -52,7 +52,7 @@ public final class ReplicaVerticle extends VerticleBase {
      */
     public record Options(int maxBufferedFrames, java.util.Set<Integer> gateways,
                           java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> machines,
-                          String memberFramesAddress) {
+                          String memberFramesAddress, java.util.function.IntPredicate outputsFor) {
         public static final Options DEFAULT = new Options(4096, java.util.Set.of());
 
         public Options {
@@ -61,12 +61,12 @@ public final class ReplicaVerticle extends VerticleBase {
         }
 
         public Options(int maxBufferedFrames, java.util.Set<Integer> gateways) {
-            this(maxBufferedFrames, gateways, GuestMachine::create, null);
+            this(maxBufferedFrames, gateways, GuestMachine::create, null, g -> true);
         }
 
         /** The same options with another way to make machines. */
         public Options withMachines(java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> factory) {
-            return new Options(maxBufferedFrames, gateways, factory, memberFramesAddress);
+            return new Options(maxBufferedFrames, gateways, factory, memberFramesAddress, outputsFor);
         }
 
         /**
@@ -74,7 +74,15 @@ public final class ReplicaVerticle extends VerticleBase {
          * are in the member's log) instead of from the sequencer's cluster-wide publication.
          */
         public Options withMemberFrames(String address) {
-            return new Options(maxBufferedFrames, gateways, machines, address);
+            return new Options(maxBufferedFrames, gateways, machines, address, outputsFor);
+        }
+
+        /**
+         * In a cluster member: outputs go only to the gateways this predicate accepts. A gateway on a member that runs
+         * replicas of the app takes its answers from those, so other members' replicas need not send it theirs.
+         */
+        public Options withOutputsFor(java.util.function.IntPredicate accept) {
+            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, accept);
         }
     }
 
@@ -406,6 +414,9 @@ public final class ReplicaVerticle extends VerticleBase {
             }
         }
         for (var e : byGateway.entrySet()) {
+            if (!options.outputsFor().test(e.getKey())) {
+                continue;
+            }
             vertx.eventBus().send(Addresses.outputs(e.getKey()),
                     Buffer.buffer(new OutputBatch(app, replica, seq, e.getValue()).encode()));
         }
