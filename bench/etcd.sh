@@ -78,6 +78,7 @@ fi
 
 etcd_ports=("${etcd_client_ports[@]}" "${etcd_peer_ports[@]}")
 rc_ports=("${rc_cluster_ports[@]}")
+for p in "${rc_cluster_ports[@]}"; do rc_ports+=($((p + 1000))); done # each member's Raft port
 for o in "${rc_offsets[@]}"; do rc_ports+=($((8080 + o))); done
 to_check=()
 if ((want_etcd)); then to_check+=("${etcd_ports[@]}"); fi

@@ -47,11 +47,14 @@ import org.apache.ratis.util.TimeDuration;
  * {@link #RAFT_PORT_OFFSET}) from the list, so the first start of a cluster forms each group from the list.
  *
  * <p><b>Timeouts.</b> Ratis's default election timeout (150-300 ms) caused spurious elections on a loaded 2-core box;
- * 1-2 s keeps leadership stable under load and failover below about 2 s.
+ * 1-2 s kept leadership stable but failover took 2.6 s (kill -9 to the first acknowledged write); 700-1400 ms is the
+ * compromise (heartbeats every 350 ms).
  */
 public final class RaftMember implements AutoCloseable {
     /** A member's Raft port is its Hazelcast port plus this. */
     public static final int RAFT_PORT_OFFSET = 1000;
+    static final int ELECTION_MIN_MS = 700;
+    static final int ELECTION_MAX_MS = 1400;
 
     /**
      * @param dir              Raft storage ({@code <data>/raft})
@@ -71,8 +74,8 @@ public final class RaftMember implements AutoCloseable {
          * for a snapshot after twice that many entries, so the newest replica snapshot is always recent enough.
          */
         public static Options of(Path dir, String self, List<String> members, long snapshotEveryFrames) {
-            return new Options(dir, self, members, Integer.getInteger("replicode.raft.electionMinMs", 1000),
-                    Integer.getInteger("replicode.raft.electionMaxMs", 2000),
+            return new Options(dir, self, members, Integer.getInteger("replicode.raft.electionMinMs", ELECTION_MIN_MS),
+                    Integer.getInteger("replicode.raft.electionMaxMs", ELECTION_MAX_MS),
                     snapshotEveryFrames <= 0 ? Long.MAX_VALUE / 4 : Math.max(100, 2 * snapshotEveryFrames));
         }
     }
@@ -286,7 +289,11 @@ public final class RaftMember implements AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            try (RaftClient admin = RaftClient.newBuilder().setProperties(properties).setRaftGroup(group).setLeaderId(id)
+            // A configuration change waits for new peers to catch up (a snapshot install): give it time.
+            RaftProperties adminProperties = new RaftProperties(properties);
+            org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(adminProperties,
+                    TimeDuration.valueOf(60, TimeUnit.SECONDS));
+            try (RaftClient admin = RaftClient.newBuilder().setProperties(adminProperties).setRaftGroup(group).setLeaderId(id)
                     .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(3,
                             TimeDuration.valueOf(500, TimeUnit.MILLISECONDS))).build()) {
                 return admin.admin().setConfiguration(voters);

@@ -137,7 +137,14 @@ public final class ClusterNode implements AutoCloseable {
             node.followSelfServedGateways(data && options.roles().contains("replica") && config.replicas() > 0);
             node.serveMemberRemoval();
             for (AppConfig app : config.apps()) {
-                node.openApp(app);
+                try {
+                    node.openApp(app);
+                } catch (java.io.UncheckedIOException e) {
+                    String[] parts = String.valueOf(e.getMessage()).split("\\. Fix: ", 2);
+                    throw new UserError("app '" + app.name() + "': " + parts[0] + (e.getCause() == null ? ""
+                            : " (" + e.getCause() + ")"), parts.length > 1 ? parts[1]
+                            : "make the data directory " + config.dataDir() + " writable, or choose another with --data");
+                }
             }
             if (data) {
                 node.startRaft();
@@ -375,7 +382,12 @@ public final class ClusterNode implements AutoCloseable {
         JsonObject me = new JsonObject().put("peer", raft.id().toString())
                 .put("address", RaftMember.raftAddress(options.settings().host() + ":" + options.settings().port()));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
-        boot.vertx().setPeriodic(0, 2_000, id -> {
+        java.util.concurrent.atomic.AtomicBoolean asking = new java.util.concurrent.atomic.AtomicBoolean();
+        boot.vertx().setPeriodic(0, 1_000, id -> {
+            if (!asking.compareAndSet(false, true)) {
+                // One request at a time: a configuration change in progress is not asked for again.
+                return;
+            }
             if (closed || System.nanoTime() > deadline) {
                 boot.vertx().cancelTimer(id);
                 if (!closed) {
@@ -384,10 +396,11 @@ public final class ClusterNode implements AutoCloseable {
                 return;
             }
             boot.vertx().eventBus().<JsonObject>request(LeaderSequencer.joinAddress(app), me,
-                    new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(30_000)).onSuccess(reply -> {
-                        if (boot.vertx().cancelTimer(id)) {
-                            say(app + ": added to the Raft group by the leader (" + reply.body().getString("members") + ")");
+                    new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(90_000)).onComplete(ar -> {
+                        if (ar.succeeded() && boot.vertx().cancelTimer(id)) {
+                            say(app + ": added to the Raft group by the leader (" + ar.result().body().getString("members") + ")");
                         }
+                        asking.set(false);
                     });
         });
     }

@@ -71,6 +71,9 @@ class ClusterPartitionTest {
             @TempDir Path tmp) throws Exception {
         var why = NetworkLab.unavailableReason();
         Assumptions.assumeTrue(why.isEmpty(), () -> "no network lab here: " + why.orElse(""));
+        // Members run as other uids: they may search (not list) the test's private temp directory. access(2), which
+        // Java's createDirectories calls, checks the real uid without capabilities, so CAP_DAC_READ_SEARCH is not enough.
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
         Path config = tmp.resolve("partition-test.json");
         Files.writeString(config, new JsonObject()
                 .put("snapshotEveryFrames", 200)
@@ -92,7 +95,10 @@ class ClusterPartitionTest {
             }
             for (int i = 0; i < 3; i++) {
                 String a = lab.address(i);
-                Path out = tmp.resolve("member-" + i + ".out");
+                // Outputs outlive the test (target/cluster-partition-test), for a look after a failure.
+                Path outDir = Path.of("target", "cluster-partition-test");
+                Files.createDirectories(outDir);
+                Path out = outDir.resolve("member-" + i + ".out");
                 Process p = lab.member(i, NetworkLab.java(jvm, ReplicodeCommand.class, "node", "--cluster", "--cluster-host", a,
                         "--cluster-port", Integer.toString(CLUSTER_PORT + i), "--cluster-members", String.join(",", listed),
                         "--config", config.toString(), "--data", lab.dir(i).resolve("data").toString(), "--host", a,
@@ -131,18 +137,17 @@ class ClusterPartitionTest {
         }
         try {
             awaitAcks(acks, 200, 60, "writes before the cut", errors);
+            System.out.println("partition test: cutting off member " + leader.index() + " (the leader of kv)");
             lab.cut(Set.of(leader.index()));
             Thread.sleep(3_000);
             awaitAcks(acks, 100, 40, "writes on the majority side during the cut", errors);
             Thread.sleep(20_000 - 3_000);
             lab.heal();
             long healedNs = System.nanoTime();
-            long servedMs = 0;
-            for (LabMember m : members) {
-                servedMs = Math.max(servedMs, serveWithin(m, 10, healedNs));
-            }
-            System.out.println("partition test: " + leader.index() + " (the leader) cut off 20 s; every member served again "
-                    + servedMs + " ms after the heal");
+            System.out.println("partition test: healed at " + java.time.LocalTime.now());
+            long[] servedMs = serveWithin(members, 10, healedNs);
+            System.out.println("partition test: member " + leader.index() + " (the leader) cut off 20 s; members served again "
+                    + Arrays.toString(servedMs) + " ms after the heal");
             awaitAcks(acks, 200, 60, "writes after the heal", errors);
         } finally {
             stop.set(true);
@@ -210,21 +215,40 @@ class ClusterPartitionTest {
                 + " s; errors " + List.copyOf(errors).subList(0, Math.min(5, errors.size())));
     }
 
-    private static long serveWithin(LabMember m, int seconds, long fromNs) throws InterruptedException {
+    /** Probes every member (a SET on its RESP port) until each has answered once; returns ms after {@code fromNs}. */
+    private static long[] serveWithin(List<LabMember> members, int seconds, long fromNs) throws InterruptedException {
         long deadline = fromNs + TimeUnit.SECONDS.toNanos(seconds);
-        String problem = "";
-        while (System.nanoTime() < deadline) {
-            try (Jedis j = new Jedis("127.0.0.1", m.resp(), 2_000)) {
-                if ("OK".equals(j.set("probe-" + m.index(), "x"))) {
-                    return (System.nanoTime() - fromNs) / 1_000_000;
+        long[] served = new long[members.size()];
+        Arrays.fill(served, -1);
+        String[] problem = new String[members.size()];
+        while (Arrays.stream(served).anyMatch(t -> t < 0) && System.nanoTime() < deadline) {
+            for (LabMember m : members) {
+                if (served[m.index()] >= 0) {
+                    continue;
                 }
-            } catch (RuntimeException e) {
-                problem = e.toString();
+                try (Jedis j = new Jedis("127.0.0.1", m.resp(), 2_000)) {
+                    if ("OK".equals(j.set("probe-" + m.index(), "x"))) {
+                        served[m.index()] = (System.nanoTime() - fromNs) / 1_000_000;
+                    }
+                } catch (RuntimeException e) {
+                    problem[m.index()] = e.toString();
+                }
             }
             Thread.sleep(100);
         }
-        throw new AssertionError("member " + m.index() + " does not serve within " + seconds + " s of the heal: " + problem
-                + "\n" + m.tail());
+        for (LabMember m : members) {
+            if (served[m.index()] < 0) {
+                String status;
+                try {
+                    status = m.kv().encodePrettily();
+                } catch (IOException | RuntimeException e) {
+                    status = "(no status: " + e + ")";
+                }
+                throw new AssertionError("member " + m.index() + " does not serve within " + seconds + " s of the heal ("
+                        + Arrays.toString(served) + " ms): " + problem[m.index()] + "\nits kv status: " + status + "\n" + m.tail());
+            }
+        }
+        return served;
     }
 
     private static void awaitReady(LabMember m) throws Exception {
