@@ -152,6 +152,9 @@ public final class RaftMember implements AutoCloseable {
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("1MB"));
+        // After errors the leader's appender to a follower backs off, by default to 5 s per try after 30 errors: a member
+        // back from a 20 s partition then waited up to 5 s for its log, and so did its clients. Retry every 500 ms.
+        RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, "1ms,10, 100ms,20, 500ms,1000000");
         // Commit-index entries would double the entries per frame; a restarted member learns the commit index from
         // the leader instead.
         RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
