@@ -182,7 +182,8 @@ public final class AppStateMachine extends BaseStateMachine {
         return CompletableFuture.completedFuture(Message.valueOf(outcome));
     }
 
-    private String apply(byte[] bytes, long term, long index) {
+    /** Applies one committed entry (its bytes, term and index); returns what became of it. Package-private for tests. */
+    String apply(byte[] bytes, long term, long index) {
         Frame f;
         try {
             f = FrameCodec.decode(bytes);

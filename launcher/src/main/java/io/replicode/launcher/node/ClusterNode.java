@@ -85,6 +85,7 @@ public final class ClusterNode implements AutoCloseable {
         AppStateMachine machine;
         volatile LeaderSequencer sequencer;
         volatile String joinedFrom = "";
+        io.replicode.cluster.MemberDigests digests;
         final List<ReplicaVerticle> replicas = new ArrayList<>();
         final List<String> replicaDeployments = new ArrayList<>();
 
@@ -412,11 +413,36 @@ public final class ClusterNode implements AutoCloseable {
         for (int r = 1; r <= rt.stores.size(); r++) {
             deployReplica(rt, r);
         }
+        compareDigestsAcrossMembers(rt);
         if (raft != null) {
             rt.sequencer = new LeaderSequencer(rt.config.name(), boot.hazelcast(), boot::liveNodeIds, raft, rt.machine,
                     new GatewayRegistry(boot.hazelcast()), NodeParts.sequencerOptions(config), SequencerVerticle::wallClockNs, out);
             await(boot.vertx().deployVerticle(rt.sequencer));
         }
+    }
+
+    /** Every {@value #DIGEST_REPORT_MS} ms: this member's replica digests out, the other members' compared. */
+    private static final long DIGEST_REPORT_MS = 2_000;
+
+    private void compareDigestsAcrossMembers(AppRuntime rt) {
+        String app = rt.config.name();
+        String address = "replicode.cluster." + app + ".digests";
+        rt.digests = new io.replicode.cluster.MemberDigests(app);
+        boot.vertx().eventBus().<JsonObject>consumer(address, m -> {
+            for (var d : rt.digests.report(m.body())) {
+                say(d.describe());
+            }
+        });
+        String me = raft != null ? raft.id().toString() : boot.nodeId();
+        boot.vertx().setPeriodic(DIGEST_REPORT_MS, id -> {
+            ReplicaVerticle first;
+            synchronized (rt) {
+                first = rt.replicas.isEmpty() ? null : rt.replicas.get(0);
+            }
+            if (first != null) {
+                boot.vertx().eventBus().publish(address, io.replicode.cluster.MemberDigests.message(me, first.recentDigests()));
+            }
+        });
     }
 
     private void deployReplica(AppRuntime rt, int r) {
@@ -557,6 +583,9 @@ public final class ClusterNode implements AutoCloseable {
             }
             if (raft != null) {
                 a.put("raft", raftStatus(rt.config.name()));
+            }
+            if (rt.digests != null) {
+                a.put("divergence", rt.digests.status());
             }
             if (rt.sequencer != null) {
                 a.put("sequencer", rt.sequencer.status());

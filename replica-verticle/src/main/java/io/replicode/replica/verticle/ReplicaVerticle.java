@@ -111,6 +111,9 @@ public final class ReplicaVerticle extends VerticleBase {
     /** The last full-state digest the replica computed (every {@value #STATE_DIGEST_EVERY_FRAMES} frames), and its frame. */
     private volatile String lastStateDigest;
     private volatile long lastStateDigestSeq;
+    /** The last {@value #RECENT_DIGESTS} state digests by frame: what other members compare theirs with. */
+    private final java.util.concurrent.ConcurrentSkipListMap<Long, String> recentDigests = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private static final int RECENT_DIGESTS = 32;
     /** Tasks handed to the guest thread and not finished: zero after a frame means the replica is idle. */
     private final java.util.concurrent.atomic.AtomicInteger guestTasks = new java.util.concurrent.atomic.AtomicInteger();
     private boolean idleDigestScheduled;
@@ -348,6 +351,7 @@ public final class ReplicaVerticle extends VerticleBase {
             if (!stopping && appliedSeq == seqWhenScheduled && guestTasks.get() == 1 && lastStateDigestSeq != appliedSeq) {
                 lastStateDigest = HexFormat.of().formatHex(machine.digest());
                 lastStateDigestSeq = machine.lastSeq();
+                remember(lastStateDigestSeq, lastStateDigest);
             }
             return null;
         }));
@@ -362,6 +366,7 @@ public final class ReplicaVerticle extends VerticleBase {
         if (state != null) {
             lastStateDigest = HexFormat.of().formatHex(state);
             lastStateDigestSeq = seq;
+            remember(seq, lastStateDigest);
         }
         DigestLog.FrameDigest d = DigestLog.of(seq, outputs, state);
         digests.append(d);
@@ -469,6 +474,18 @@ public final class ReplicaVerticle extends VerticleBase {
                 .put("restoredFrom", restoredFrom)
                 .put("snapshotsTaken", snapshotsTaken)
                 .put("malformedFrames", malformed));
+    }
+
+    private void remember(long seq, String digest) {
+        recentDigests.put(seq, digest);
+        while (recentDigests.size() > RECENT_DIGESTS) {
+            recentDigests.pollFirstEntry();
+        }
+    }
+
+    /** The replica's recent full-state digests (frame -> hex SHA-256), oldest first; any thread. */
+    public java.util.SortedMap<Long, String> recentDigests() {
+        return new java.util.TreeMap<>(recentDigests);
     }
 
     public long appliedSeq() {
