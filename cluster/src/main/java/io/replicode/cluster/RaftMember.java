@@ -155,9 +155,11 @@ public final class RaftMember implements AutoCloseable {
         // After errors the leader's appender to a follower backs off, by default to 5 s per try after 30 errors: a member
         // back from a 20 s partition then waited up to 5 s for its log, and so did its clients. Retry every 500 ms.
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, "1ms,10, 100ms,20, 500ms,1000000");
-        // Commit-index entries would double the entries per frame; a restarted member learns the commit index from
-        // the leader instead.
-        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
+        // Commit-index (log-metadata) entries stay on, as in Ratis's default: the leader appends one after each commit
+        // and sends it at once, which is how followers learn the commit index promptly. Turned off, a follower learned
+        // it only with the next heartbeat, and every answer from a follower's replica waited ~350 ms (measured: 389 ms
+        // per SET through a follower against 49 ms through the leader).
+        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, true);
         try {
             RaftServer server = RaftServer.newBuilder().setServerId(id).setProperties(p)
                     .setStateMachineRegistry(machineOf::apply)
