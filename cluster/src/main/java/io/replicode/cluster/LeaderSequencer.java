@@ -54,11 +54,12 @@ public final class LeaderSequencer extends VerticleBase {
     private static final int MAX_HELD_PER_GATEWAY = 1024;
     private static final long RESUME_CHECK_MS = 100;
     /**
-     * Frames sent to Raft and not yet committed. Each Raft entry has a fixed cost (measured: about 2 ms of leader work
-     * here), so while these are in flight the next events wait and are cut together into one larger frame: group
-     * commit. Without the cap the sequencer cut a frame every batch interval and the leader fell behind.
+     * Frames sent to Raft and not yet committed. Each Raft entry has a fixed cost, so while these are in flight the next
+     * events wait and are cut together into one larger frame: group commit. Measured with wrk PUTs (-t2 -c50, 3 members,
+     * one run each after a 5 s warm-up): 2 in flight 394 writes/s, 4: 340, 8: 629, 16: 518, 32: 582. With no cap the
+     * sequencer cut a frame every batch interval and the leader fell behind.
      */
-    static final int MAX_FRAMES_IN_FLIGHT = 2;
+    static final int MAX_FRAMES_IN_FLIGHT = Integer.getInteger("replicode.raft.framesInFlight", 8);
 
     private final String app;
     private final HazelcastInstance hazelcast;
