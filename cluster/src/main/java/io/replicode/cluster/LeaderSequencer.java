@@ -29,8 +29,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.LongSupplier;
-import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftPeer;
 
 /**
@@ -39,7 +37,7 @@ import org.apache.ratis.protocol.RaftPeer;
  *
  * <p>It cuts frames with the same {@link FrameSequencer} the single node uses, seeded from the last frame of the
  * history (seq, hash, time, so time never decreases across leaders), in epoch = the Raft term. The durability step
- * is a Raft commit: each frame is sent through this member's own {@link RaftClient} and is committed once a majority
+ * is a Raft commit: each frame is submitted to this member's own Raft server and is committed once a majority
  * of members has it on disk; only then is it published on {@link Addresses#frames} and are the gateways' batches in it
  * acknowledged. The state machine fences frames of an older term ({@link AppStateMachine}); a frame that did not take
  * (lost leadership, a timeout, a stale or duplicate reply) stops this run, and the sequencer starts again from the
@@ -76,7 +74,6 @@ public final class LeaderSequencer extends VerticleBase {
 
     // the current run (null/empty while not sequencing)
     private FrameSequencer sequencer;
-    private RaftClient client;
     private long epoch;
     private int run;
     private int inFlight;
@@ -210,14 +207,6 @@ public final class LeaderSequencer extends VerticleBase {
         epoch = term;
         run++;
         sequencer = new FrameSequencer(app, epoch, options, lastSeq, machine.log().lastHash(), machine.lastTimeNs());
-        try {
-            client = raft.localClient(app);
-        } catch (RuntimeException e) {
-            sequencer = null;
-            state = "waiting";
-            why = "no Raft client: " + e.getMessage();
-            return;
-        }
         Map<Integer, Long> table = machine.batchTable();
         offered.clear();
         offered.putAll(table);
@@ -306,7 +295,6 @@ public final class LeaderSequencer extends VerticleBase {
                 m.fail(503, why);
                 return;
             }
-            raft.resetClient(app);
             m.reply(new JsonObject().put("members", describe(voters)));
         }));
     }
@@ -494,9 +482,6 @@ public final class LeaderSequencer extends VerticleBase {
                                 : reply.getMessage().getContent().toStringUtf8();
                         if (!"applied".equals(outcome)) {
                             notTaken++;
-                            if (err != null || !reply.isSuccess()) {
-                                raft.resetClient(app);
-                            }
                             stepDown("waiting", "frame " + frame.seq() + " did not take (" + outcome + ")");
                             return;
                         }

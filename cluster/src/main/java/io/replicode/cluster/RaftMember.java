@@ -7,10 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.RaftConfigKeys;
@@ -84,7 +82,6 @@ public final class RaftMember implements AutoCloseable {
     private final RaftPeerId id;
     private final RaftProperties properties;
     private final RaftServer server;
-    private final Map<String, RaftClient> clients = new ConcurrentHashMap<>();
     private final ClientId adminClientId = ClientId.randomId();
     /** The client id of this member's own sequencer's entries (retry cache keys are (client id, call id)). */
     private final ClientId localClientId = ClientId.randomId();
@@ -235,23 +232,6 @@ public final class RaftMember implements AutoCloseable {
     }
 
     /**
-     * The client this member's sequencer sends its frames with: aimed at this member (the leader), no retries (a
-     * frame that did not take is cut again by whoever leads next, never resent by an old leader).
-     */
-    public RaftClient localClient(String app) {
-        return clients.computeIfAbsent(app, a -> {
-            RaftGroup group;
-            try {
-                group = division(a).getGroup();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            return RaftClient.newBuilder().setProperties(properties).setRaftGroup(group).setLeaderId(id)
-                    .setRetryPolicy(RetryPolicies.noRetry()).build();
-        });
-    }
-
-    /**
      * Submits one entry for {@code app}'s group straight to this member's server (no client, no network hop): the
      * leader's sequencer sends its frames this way. Entries submitted from one thread are appended in that order.
      * The reply completes once the entry is committed by a majority and applied here, or fails (this member is not
@@ -267,18 +247,6 @@ public final class RaftMember implements AutoCloseable {
             return server.submitClientRequestAsync(request);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
-        }
-    }
-
-    /** Drops the cached client of {@code app} (after the group's configuration changed, or it failed). */
-    public void resetClient(String app) {
-        RaftClient c = clients.remove(app);
-        if (c != null) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                // Closing a client that failed: nothing to keep.
-            }
         }
     }
 
@@ -318,9 +286,6 @@ public final class RaftMember implements AutoCloseable {
 
     @Override
     public void close() {
-        for (String app : List.copyOf(clients.keySet())) {
-            resetClient(app);
-        }
         try {
             server.close();
         } catch (IOException e) {
