@@ -427,7 +427,7 @@ measure_join() {
   lfirst="$(jq -r "$kv_of.history.logFirstSeq // \"?\"" <<<"$st" 2>/dev/null || echo '?')"
   grep -E '^kv: |^replicode node: member' "$log" | grep -v '^kv: tcp\|^kv: http' | sed 's/^/  m3: /'
   echo "  join $run: ready ${ready_ms:-?} ms, first frame sequenced after its start (> $s0) applied at ${live_ms:-?} ms, caught up with the sequencer at ${caught_ms:-?} ms; history.joinMs $jms, logFirstSeq $lfirst"
-  [[ $joined == snapshot* ]] || echo "  WARNING: the joiner did not load a snapshot: joinedFrom '$joined'"
+  [[ $joined == *snapshot* ]] || echo "  WARNING: the joiner did not load a snapshot: joinedFrom '$joined'"
   stop_live
   local conv=OK
   converge || { conv=FAIL; failures=$((failures + 1)); }
