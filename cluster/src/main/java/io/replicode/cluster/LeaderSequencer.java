@@ -275,11 +275,8 @@ public final class LeaderSequencer extends VerticleBase {
             m.fail(400, "a join request names its peer and Raft address");
             return;
         }
-        List<RaftPeer> voters;
-        try {
-            voters = new ArrayList<>(raft.division(app).getGroup().getPeers());
-        } catch (java.io.IOException e) {
-            m.fail(503, "the group of '" + app + "' is not on this member: " + e.getMessage());
+        List<RaftPeer> voters = voters(m);
+        if (voters == null) {
             return;
         }
         if (voters.stream().anyMatch(p -> p.getId().toString().equals(peer))) {
@@ -288,15 +285,7 @@ public final class LeaderSequencer extends VerticleBase {
         }
         voters.add(RaftPeer.newBuilder().setId(peer).setAddress(address).build());
         say(app + ": adding member " + peer + " (" + address + ") to the Raft group");
-        raft.setVoters(app, voters).whenComplete((reply, err) -> context.runOnContext(v -> {
-            if (err != null || !reply.isSuccess()) {
-                String why = err != null ? err.getMessage() : String.valueOf(reply.getException());
-                say(app + ": adding member " + peer + " failed: " + why);
-                m.fail(503, why);
-                return;
-            }
-            m.reply(new JsonObject().put("members", describe(voters)));
-        }));
+        changeVoters(m, voters, new JsonObject(), "adding member " + peer);
     }
 
     /** Where an operator's command asks the leader of {@code app}'s group to remove a member (request/reply, JSON). */
@@ -312,11 +301,8 @@ public final class LeaderSequencer extends VerticleBase {
             m.fail(400, "a remove request names the peer");
             return;
         }
-        List<RaftPeer> voters;
-        try {
-            voters = new ArrayList<>(raft.division(app).getGroup().getPeers());
-        } catch (java.io.IOException e) {
-            m.fail(503, "the group of '" + app + "' is not on this member: " + e.getMessage());
+        List<RaftPeer> voters = voters(m);
+        if (voters == null) {
             return;
         }
         if (!voters.removeIf(p -> p.getId().toString().equals(peer))) {
@@ -328,13 +314,30 @@ public final class LeaderSequencer extends VerticleBase {
             return;
         }
         say(app + ": removing member " + peer + " from the Raft group");
-        raft.setVoters(app, voters).whenComplete((reply, err) -> context.runOnContext(v -> {
-            if (err != null || !reply.isSuccess()) {
-                String why = err != null ? err.getMessage() : String.valueOf(reply.getException());
+        changeVoters(m, voters, new JsonObject().put("removed", true), "removing member " + peer);
+    }
+
+    /** The group's current voters (a copy), or null after failing {@code m} when the group is not here. */
+    private List<RaftPeer> voters(io.vertx.core.eventbus.Message<JsonObject> m) {
+        try {
+            return new ArrayList<>(raft.division(app).getGroup().getPeers());
+        } catch (java.io.IOException e) {
+            m.fail(503, "the group of '" + app + "' is not on this member: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /** Commits {@code voters} as the group's configuration, then answers {@code m} with {@code reply} + the members. */
+    private void changeVoters(io.vertx.core.eventbus.Message<JsonObject> m, List<RaftPeer> voters, JsonObject reply,
+                              String what) {
+        raft.setVoters(app, voters).whenComplete((r, err) -> context.runOnContext(v -> {
+            if (err != null || !r.isSuccess()) {
+                String why = err != null ? err.getMessage() : String.valueOf(r.getException());
+                say(app + ": " + what + " failed: " + why);
                 m.fail(503, why);
                 return;
             }
-            m.reply(new JsonObject().put("removed", true).put("members", describe(voters)));
+            m.reply(reply.put("members", describe(voters)));
         }));
     }
 
