@@ -280,10 +280,6 @@ public final class RaftMember implements AutoCloseable {
         return id;
     }
 
-    public Options options() {
-        return options;
-    }
-
     @Override
     public void close() {
         try {

@@ -42,6 +42,53 @@ final class AppendHistory {
         return acked.size();
     }
 
+    /** Told of each acknowledged write: when it was issued and acknowledged ({@link System#nanoTime}). */
+    interface Acks {
+        void acked(long issuedNs, long ackedNs);
+    }
+
+    /**
+     * A writer: APPENDs this history's tokens to {@link #key} through the RESP ports {@code ports} on 127.0.0.1 (starting
+     * with the one at {@code first}, moving to the next after an error), recording every outcome here, until
+     * {@code stop}, {@code maxOps} writes or {@code deadlineNs}.
+     */
+    void write(List<Integer> ports, int first, int maxOps, long deadlineNs, int timeoutMs, java.util.function.BooleanSupplier stop,
+               Acks acks, java.util.function.Consumer<String> errors) {
+        redis.clients.jedis.Jedis jedis = null;
+        int target = first;
+        for (int op = 0; op < maxOps && !stop.getAsBoolean() && System.nanoTime() < deadlineNs; op++) {
+            String token = nextToken();
+            try {
+                if (jedis == null) {
+                    jedis = new redis.clients.jedis.Jedis("127.0.0.1", ports.get(target++ % ports.size()), timeoutMs);
+                }
+                long issuedNs = System.nanoTime();
+                jedis.append(key, token + ";");
+                acked(token);
+                acks.acked(issuedNs, System.nanoTime());
+            } catch (RuntimeException e) {
+                unknown(token);
+                errors.accept(e.toString());
+                if (jedis != null) {
+                    try {
+                        jedis.close();
+                    } catch (RuntimeException ignored) {
+                        // already broken
+                    }
+                    jedis = null;
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+        if (jedis != null) {
+            jedis.close();
+        }
+    }
+
     /** Problems found in {@code value} (empty when it is consistent with this history). */
     synchronized List<String> check(String value) {
         List<String> problems = new ArrayList<>();

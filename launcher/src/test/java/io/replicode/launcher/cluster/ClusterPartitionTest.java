@@ -169,39 +169,8 @@ class ClusterPartitionTest {
 
     private static void write(AppendHistory h, List<LabMember> via, int first, AtomicBoolean stop,
                               java.util.concurrent.atomic.AtomicLong acks, ConcurrentLinkedQueue<String> errors) {
-        Jedis jedis = null;
-        int target = first;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
-        for (int op = 0; op < 100_000 && !stop.get() && System.nanoTime() < deadline; op++) {
-            String token = h.nextToken();
-            try {
-                if (jedis == null) {
-                    jedis = new Jedis("127.0.0.1", via.get(target++ % via.size()).resp(), 10_000);
-                }
-                jedis.append(h.key, token + ";");
-                h.acked(token);
-                acks.incrementAndGet();
-            } catch (RuntimeException e) {
-                h.unknown(token);
-                errors.add(e.toString());
-                if (jedis != null) {
-                    try {
-                        jedis.close();
-                    } catch (RuntimeException ignored) {
-                        // already broken
-                    }
-                    jedis = null;
-                }
-                try {
-                    Thread.sleep(100);
-                } catch (InterruptedException ie) {
-                    return;
-                }
-            }
-        }
-        if (jedis != null) {
-            jedis.close();
-        }
+        h.write(via.stream().map(LabMember::resp).toList(), first, 100_000, System.nanoTime() + TimeUnit.SECONDS.toNanos(240),
+                10_000, stop::get, (issued, acked) -> acks.incrementAndGet(), errors::add);
     }
 
     private static void awaitAcks(java.util.concurrent.atomic.AtomicLong acks, int n, int seconds, String what,
