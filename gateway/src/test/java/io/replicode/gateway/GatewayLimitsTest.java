@@ -74,9 +74,19 @@ class GatewayLimitsTest {
     void idle_connections_from_one_address_neither_hold_the_app_nor_stay_open() throws Exception {
         List<Socket> idle = new ArrayList<>();
         try {
+            int resetAtConnect = 0;
             for (int i = 0; i < 256; i++) {
-                idle.add(connect("127.0.0.1", node.tcpPort("echo")));
+                try {
+                    idle.add(connect("127.0.0.1", node.tcpPort("echo")));
+                } catch (SocketException e) {
+                    // Beyond the per-client cap the gateway resets at once; on a busy machine the reset can
+                    // arrive before connect() has returned, which is the same refusal seen a little earlier.
+                    assertTrue(String.valueOf(e.getMessage()).toLowerCase().contains("reset"), e.toString());
+                    resetAtConnect++;
+                }
             }
+            assertTrue(idle.size() >= 64, "the first 64 connections are within the cap, got " + idle.size()
+                    + " (" + resetAtConnect + " reset at connect)");
             // The app still answers a client at another address while the 256 are held.
             try (Socket other = connect("127.0.0.2", node.tcpPort("echo"))) {
                 other.getOutputStream().write("still here".getBytes(StandardCharsets.UTF_8));
