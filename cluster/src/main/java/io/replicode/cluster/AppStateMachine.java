@@ -90,6 +90,7 @@ public final class AppStateMachine extends BaseStateMachine {
     private final List<SnapshotStore> stores;
     private final Listener listener;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    private volatile SingleFileSnapshotInfo latest;
     /** Seq of each applied frame that carries a SnapshotRequest -> its log entry: where a Raft snapshot may point. */
     private final ConcurrentSkipListMap<Long, TermIndex> snapshotFrames = new ConcurrentSkipListMap<>();
     /** Gateway -> last batchSeq in the history (the sequencer continues from it). Guarded by itself. */
@@ -142,6 +143,7 @@ public final class AppStateMachine extends BaseStateMachine {
 
     private void loadNewestSnapshot(boolean installed) throws IOException {
         SingleFileSnapshotInfo info = storage.loadLatestSnapshot();
+        latest = info;
         if (info == null) {
             return;
         }
@@ -284,12 +286,21 @@ public final class AppStateMachine extends BaseStateMachine {
     }
 
     /**
+     * The newest Raft snapshot, as this class last loaded or took it. Ratis asks on every append it receives, and
+     * {@link SimpleStateMachineStorage} lists {@code sm/} on each call for as long as there is no snapshot.
+     */
+    @Override
+    public SingleFileSnapshotInfo getLatestSnapshot() {
+        return latest;
+    }
+
+    /**
      * Names the newest replica snapshot on this member as the Raft snapshot, at its frame's log index. Returns that
      * index (at or below the last applied one, as Ratis allows), or the previous snapshot's when nothing newer exists.
      */
     @Override
     public long takeSnapshot() throws IOException {
-        SingleFileSnapshotInfo previous = storage.getLatestSnapshot();
+        SingleFileSnapshotInfo previous = latest;
         long previousIndex = previous == null ? -1 : previous.getIndex();
         Optional<SnapshotStore.Stored> newest = Optional.empty();
         for (SnapshotStore store : stores) {
@@ -313,7 +324,8 @@ public final class AppStateMachine extends BaseStateMachine {
         File file = storage.getSnapshotFile(at.getTerm(), at.getIndex());
         write(file.toPath(), app, frameBytes, newest.get().bytes());
         MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file);
-        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), at));
+        latest = new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), at);
+        storage.updateLatestSnapshot(latest);
         snapshotFrames.headMap(seq).clear();
         return at.getIndex();
     }
@@ -400,7 +412,7 @@ public final class AppStateMachine extends BaseStateMachine {
         m.put("rejectedFrames", rejected);
         m.put("snapshotInstalls", installs);
         m.put("lastSnapshotInstall", lastInstall);
-        SingleFileSnapshotInfo s = storage.getLatestSnapshot();
+        SingleFileSnapshotInfo s = latest;
         m.put("raftSnapshotIndex", s == null ? -1 : s.getIndex());
         return m;
     }
