@@ -13,24 +13,43 @@ import java.util.TreeMap;
 /**
  * Live divergence detection across members, as {@code DivergenceMonitor} does between the replicas of one node:
  * every member publishes its replica's recent full-state digests (frame -> digest) of an app every couple of seconds,
- * and every member compares what it hears at the frames two or more members have a digest for. Replicas apply the same
- * committed frames deterministically, so at one frame every digest must be equal; when they are not, the members that
- * differ from the majority are named with the frame, once per (member, frame).
+ * and every member compares what it hears. Replicas apply the same committed frames deterministically, so at one frame
+ * every digest must be equal; when they are not, the members that differ from the majority are named with the frame,
+ * once per (member, frame).
  *
- * <p>Pure: the caller feeds reports in ({@link #report}) and gets alarms out; the event-bus wiring is in the node.
+ * <p>A frame is judged only once it is settled: every member heard from lately has a digest there or has reported
+ * past it. Reports arrive every couple of seconds and at different times, so a frame that only two of three members
+ * have reached yet would otherwise be judged without the third, and a disagreement between two has no majority (both
+ * would be named, and the one that is wrong would not be named again when the third arrives). Reports older than
+ * {@link #STALE_MS} (a member that left or stopped) neither vote nor hold frames back.
+ *
+ * <p>Pure: the caller feeds reports in ({@link #report}) with its clock and gets alarms out; the event-bus wiring is in
+ * the node.
  */
 public final class MemberDigests {
-    /** A member whose state differs from the majority's at {@code seq}. */
+    /** How long a member's last report counts: a few report periods. */
+    public static final long STALE_MS = 10_000;
+
+    /** A member whose state differs from the majority's at {@code seq} ({@code agreeing} empty: there is no majority). */
     public record Divergence(String app, long seq, String member, String digest, String majority, List<String> agreeing) {
         public String describe() {
+            if (agreeing.isEmpty()) {
+                return app + ": DIVERGENCE at frame " + seq + ": member " + member + " has state digest " + shorten(digest)
+                        + " and no majority of the members reporting agrees on one digest there. Fix: compare the members'"
+                        + " digest logs with `replicode replay verify --digests` to find the replica that is wrong, then remove"
+                        + " that member's data directory of the app and restart it, so it joins from the leader's snapshot";
+            }
             return app + ": DIVERGENCE at frame " + seq + ": member " + member + " has state digest " + shorten(digest)
-                    + ", the majority (" + String.join(", ", agreeing) + ") has " + shorten(majority) + ". Fix: remove that"
-                    + " member's data directory of the app and restart it, so it joins from the leader's snapshot";
+                    + ", the majority (" + String.join(", ", agreeing) + ") has " + shorten(majority) + "; that member"
+                    + " rebuilds its replicas from a healthy member's snapshot. Fix: if the alarm repeats for it, remove that member's"
+                    + " data directory of the app and restart it, so it joins from the leader's snapshot";
         }
     }
 
+    private record Report(SortedMap<Long, String> digests, long receivedMs) {}
+
     private final String app;
-    private final Map<String, SortedMap<Long, String>> byMember = new HashMap<>();
+    private final Map<String, Report> byMember = new HashMap<>();
     private final Set<String> said = new HashSet<>();
     private long compared;
     private long highestCompared;
@@ -48,8 +67,8 @@ public final class MemberDigests {
         return new JsonObject().put("member", member).put("digests", d);
     }
 
-    /** Takes one member's report; returns the new divergences it reveals (each said once). */
-    public synchronized List<Divergence> report(JsonObject message) {
+    /** Takes one member's report, heard at {@code nowMs}; returns the new divergences it reveals (each said once). */
+    public synchronized List<Divergence> report(JsonObject message, long nowMs) {
         String member = message.getString("member");
         JsonObject d = message.getJsonObject("digests");
         if (member == null || d == null) {
@@ -63,30 +82,37 @@ public final class MemberDigests {
                 return List.of();
             }
         }
-        byMember.put(member, digests);
-        return compare();
+        byMember.put(member, new Report(digests, nowMs));
+        return compare(nowMs);
     }
 
-    /** Forgets a member that left (its old digests must not vote). */
+    /** Forgets a member's digests (it left, or its replicas were rebuilt: its old digests must not vote). */
     public synchronized void forget(String member) {
         byMember.remove(member);
     }
 
-    private List<Divergence> compare() {
+    private List<Divergence> compare(long nowMs) {
+        Map<String, SortedMap<Long, String>> live = new TreeMap<>();
+        byMember.forEach((member, r) -> {
+            if (nowMs - r.receivedMs() <= STALE_MS && !r.digests().isEmpty()) {
+                live.put(member, r.digests());
+            }
+        });
         Map<Long, Map<String, String>> bySeq = new TreeMap<>();
-        byMember.forEach((member, digests) -> digests.forEach((seq, digest) ->
+        live.forEach((member, digests) -> digests.forEach((seq, digest) ->
                 bySeq.computeIfAbsent(seq, s -> new TreeMap<>()).put(member, digest)));
         List<Divergence> found = new ArrayList<>();
         for (var e : bySeq.entrySet()) {
+            long seq = e.getKey();
             Map<String, String> at = e.getValue();
-            if (at.size() < 2) {
+            if (at.size() < 2 || !settled(seq, live)) {
                 continue;
             }
-            if (e.getKey() > highestCompared) {
-                highestCompared = e.getKey();
+            if (seq > highestCompared) {
+                highestCompared = seq;
                 compared++;
             }
-            Map<String, List<String>> groups = new HashMap<>();
+            Map<String, List<String>> groups = new TreeMap<>();
             at.forEach((member, digest) -> groups.computeIfAbsent(digest, k -> new ArrayList<>()).add(member));
             if (groups.size() == 1) {
                 continue;
@@ -103,16 +129,26 @@ public final class MemberDigests {
                 if (m.getValue().equals(majority) && clear) {
                     continue;
                 }
-                if (said.add(m.getKey() + "@" + e.getKey())) {
+                if (said.add(m.getKey() + "@" + seq)) {
                     divergences++;
-                    Divergence dv = new Divergence(app, e.getKey(), m.getKey(), m.getValue(), clear ? majority : "(no majority)",
-                            clear ? agreeing : List.of());
+                    Divergence dv = new Divergence(app, seq, m.getKey(), m.getValue(), clear ? majority : "",
+                            clear ? List.copyOf(agreeing) : List.of());
                     last = dv.describe();
                     found.add(dv);
                 }
             }
         }
         return found;
+    }
+
+    /** Every live member has a digest at {@code seq} or has reported past it. */
+    private static boolean settled(long seq, Map<String, SortedMap<Long, String>> live) {
+        for (SortedMap<Long, String> digests : live.values()) {
+            if (!digests.containsKey(seq) && digests.lastKey() < seq) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** What an operator sees. */

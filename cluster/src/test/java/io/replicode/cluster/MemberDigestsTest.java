@@ -16,11 +16,15 @@ class MemberDigestsTest {
         return m;
     }
 
+    private static List<MemberDigests.Divergence> report(MemberDigests md, String member, long nowMs, Object... seqAndDigest) {
+        return md.report(MemberDigests.message(member, digests(seqAndDigest)), nowMs);
+    }
+
     @Test
     void equal_digests_at_common_frames_raise_nothing() {
         MemberDigests md = new MemberDigests("kv");
-        assertEquals(List.of(), md.report(MemberDigests.message("a", digests(100, "aa", 200, "bb"))));
-        assertEquals(List.of(), md.report(MemberDigests.message("b", digests(200, "bb", 300, "cc"))));
+        assertEquals(List.of(), report(md, "a", 0, 100, "aa", 200, "bb"));
+        assertEquals(List.of(), report(md, "b", 0, 200, "bb", 300, "cc"));
         assertEquals(1L, md.status().getLong("framesCompared"));
         assertEquals(0L, md.status().getLong("divergences"));
     }
@@ -28,26 +32,58 @@ class MemberDigestsTest {
     @Test
     void the_member_that_differs_from_the_majority_is_named_with_the_frame_once() {
         MemberDigests md = new MemberDigests("kv");
-        md.report(MemberDigests.message("a", digests(100, "aa", 200, "bb")));
-        md.report(MemberDigests.message("b", digests(100, "aa", 200, "bb")));
-        List<MemberDigests.Divergence> found = md.report(MemberDigests.message("c", digests(100, "aa", 200, "XX")));
+        report(md, "a", 0, 100, "aa", 200, "bb");
+        report(md, "b", 0, 100, "aa", 200, "bb");
+        List<MemberDigests.Divergence> found = report(md, "c", 0, 100, "aa", 200, "XX");
         assertEquals(1, found.size());
         MemberDigests.Divergence d = found.get(0);
         assertEquals(200, d.seq());
         assertEquals("c", d.member());
         assertEquals(List.of("a", "b"), d.agreeing());
-        assertTrue(d.describe().contains("frame 200") && d.describe().contains("Fix:"), d.describe());
+        assertTrue(d.describe().contains("frame 200") && d.describe().contains("rebuilds its replicas") && d.describe().contains("Fix:"),
+                d.describe());
         // The same report again says nothing new.
-        assertEquals(List.of(), md.report(MemberDigests.message("c", digests(100, "aa", 200, "XX"))));
+        assertEquals(List.of(), report(md, "c", 0, 100, "aa", 200, "XX"));
         assertEquals(1L, md.status().getLong("divergences"));
     }
 
     @Test
     void two_members_that_disagree_are_both_named_since_no_majority_exists() {
         MemberDigests md = new MemberDigests("kv");
-        md.report(MemberDigests.message("a", digests(100, "aa")));
-        List<MemberDigests.Divergence> found = md.report(MemberDigests.message("b", digests(100, "bb")));
+        report(md, "a", 0, 100, "aa");
+        List<MemberDigests.Divergence> found = report(md, "b", 0, 100, "bb");
         assertEquals(2, found.size());
-        assertEquals("(no majority)", found.get(0).majority());
+        assertEquals(List.of(), found.get(0).agreeing());
+        assertTrue(found.get(0).describe().contains("no majority"), found.get(0).describe());
+    }
+
+    @Test
+    void a_frame_waits_for_a_member_that_has_not_reported_that_far_so_the_majority_decides() {
+        MemberDigests md = new MemberDigests("kv");
+        report(md, "a", 0, 100, "aa");
+        report(md, "b", 0, 100, "aa");
+        report(md, "c", 0, 100, "aa");
+        // a and c reach frame 200 and differ; b's last report ends at 100: no one is named yet.
+        assertEquals(List.of(), report(md, "a", 2_000, 100, "aa", 200, "bb"));
+        assertEquals(List.of(), report(md, "c", 2_000, 100, "aa", 200, "XX"));
+        // b's report at 200 settles it: c alone is named, with a and b agreeing.
+        List<MemberDigests.Divergence> found = report(md, "b", 2_500, 100, "aa", 200, "bb");
+        assertEquals(1, found.size());
+        assertEquals("c", found.get(0).member());
+        assertEquals(List.of("a", "b"), found.get(0).agreeing());
+    }
+
+    @Test
+    void a_member_that_stopped_reporting_neither_votes_nor_holds_frames_back() {
+        MemberDigests md = new MemberDigests("kv");
+        report(md, "gone", 0, 100, "aa");
+        report(md, "a", MemberDigests.STALE_MS + 1, 100, "aa", 200, "bb");
+        report(md, "b", MemberDigests.STALE_MS + 1, 100, "aa", 200, "bb");
+        List<MemberDigests.Divergence> found = report(md, "c", MemberDigests.STALE_MS + 1, 100, "aa", 200, "XX");
+        assertEquals(1, found.size());
+        assertEquals("c", found.get(0).member());
+        // A member forgotten (rebuilt) is judged again on its next report only.
+        md.forget("c");
+        assertEquals(List.of(), report(md, "c", MemberDigests.STALE_MS + 2, 300, "cc"));
     }
 }

@@ -28,11 +28,13 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -86,12 +88,25 @@ public final class ClusterNode implements AutoCloseable {
         volatile LeaderSequencer sequencer;
         volatile String joinedFrom = "";
         io.replicode.cluster.MemberDigests digests;
+        /** Set while this member's replicas are rebuilt from a healthy member's snapshot. */
+        final java.util.concurrent.atomic.AtomicBoolean rebuilding = new java.util.concurrent.atomic.AtomicBoolean();
+        volatile long rebuilds;
+        volatile String lastRebuild = "";
         final List<ReplicaVerticle> replicas = new ArrayList<>();
         final List<String> replicaDeployments = new ArrayList<>();
 
         AppRuntime(AppConfig config) {
             this.config = config;
         }
+    }
+
+    /** How replicas' machines are made: {@link EmbeddedNode.MachineHook#NONE} but in fault-injection tests. */
+    private static final java.util.concurrent.atomic.AtomicReference<EmbeddedNode.MachineHook> HOOK =
+            new java.util.concurrent.atomic.AtomicReference<>(EmbeddedNode.MachineHook.NONE);
+
+    /** For tests that run a member in its own JVM with a fault injected into its replicas (set before {@link #start}). */
+    static void useMachines(EmbeddedNode.MachineHook hook) {
+        HOOK.set(hook);
     }
 
     private final ClusterBoot boot;
@@ -428,16 +443,20 @@ public final class ClusterNode implements AutoCloseable {
         String app = rt.config.name();
         String address = "replicode.cluster." + app + ".digests";
         rt.digests = new io.replicode.cluster.MemberDigests(app);
+        String me = raft != null ? raft.id().toString() : boot.nodeId();
         boot.vertx().eventBus().<JsonObject>consumer(address, m -> {
-            for (var d : rt.digests.report(m.body())) {
+            for (var d : rt.digests.report(m.body(), System.currentTimeMillis())) {
                 say(d.describe());
+                if (d.member().equals(me) && !d.agreeing().isEmpty()) {
+                    rebuildFromHealthyMember(rt, me, d);
+                }
             }
         });
-        String me = raft != null ? raft.id().toString() : boot.nodeId();
+        serveSnapshots(rt, me);
         boot.vertx().setPeriodic(DIGEST_REPORT_MS, id -> {
             ReplicaVerticle first;
             synchronized (rt) {
-                first = rt.replicas.isEmpty() ? null : rt.replicas.get(0);
+                first = rt.replicas.isEmpty() || rt.rebuilding.get() ? null : rt.replicas.get(0);
             }
             if (first != null) {
                 boot.vertx().eventBus().publish(address, io.replicode.cluster.MemberDigests.message(me, first.recentDigests()));
@@ -445,12 +464,115 @@ public final class ClusterNode implements AutoCloseable {
         });
     }
 
+    /** Where {@code member} answers requests for its newest replica snapshot of {@code app}. */
+    private static String snapshotAddress(String app, String member) {
+        return "replicode.cluster." + app + ".snapshot." + member;
+    }
+
+    /**
+     * Answers a member that must rebuild a diverged replica with this member's newest replica snapshot: 8 bytes of frame
+     * seq, then the snapshot. Fails with 404 while there is none, and with 503 while this member rebuilds its own.
+     */
+    private void serveSnapshots(AppRuntime rt, String me) {
+        boot.vertx().eventBus().<Object>consumer(snapshotAddress(rt.config.name(), me), m -> {
+            if (rt.rebuilding.get() || rt.stores.isEmpty()) {
+                m.fail(503, "member " + me + " has no healthy replica of " + rt.config.name() + " to give");
+                return;
+            }
+            boot.vertx().executeBlocking(() -> rt.stores.get(0).latest(), false).onComplete(ar -> {
+                if (ar.failed()) {
+                    m.fail(500, String.valueOf(ar.cause()));
+                } else if (ar.result().isEmpty()) {
+                    m.fail(404, "member " + me + " has no snapshot of " + rt.config.name() + " yet");
+                } else {
+                    m.reply(io.vertx.core.buffer.Buffer.buffer().appendLong(ar.result().get().seq()).appendBytes(ar.result().get().bytes()));
+                }
+            });
+        });
+    }
+
+    /**
+     * This member's replica differs from the majority's at a frame: its state is replaced by a healthy member's newest
+     * replica snapshot, and its replicas start again from it (they replay this member's log after the snapshot's frame,
+     * as after a restart). The diverged replica's digest log is kept beside as evidence. Without a snapshot anywhere yet,
+     * a member whose log still starts at frame 1 rebuilds from genesis; otherwise the next alarm tries again.
+     *
+     * <p>Why not a Raft snapshot install: Ratis installs snapshots only on a member whose log is behind the leader's,
+     * and this member's log is complete and right; only what its replicas made of it is wrong.
+     */
+    private void rebuildFromHealthyMember(AppRuntime rt, String me, io.replicode.cluster.MemberDigests.Divergence d) {
+        if (rt.stores.isEmpty() || !rt.rebuilding.compareAndSet(false, true)) {
+            return;
+        }
+        String app = rt.config.name();
+        String healthy = d.agreeing().get(0);
+        say(app + ": this member's replica diverged at frame " + d.seq() + "; rebuilding it from member " + healthy + "'s snapshot");
+        boot.vertx().eventBus().<io.vertx.core.buffer.Buffer>request(snapshotAddress(app, healthy), "",
+                        new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(30_000))
+                .map(reply -> Optional.of(new SnapshotStore.Stored(reply.body().getLong(0), reply.body().getBytes(8, reply.body().length()))))
+                .recover(e -> e instanceof io.vertx.core.eventbus.ReplyException r && r.failureCode() == 404 && rt.log.firstSeq() <= 1
+                        ? Future.succeededFuture(Optional.<SnapshotStore.Stored>empty()) : Future.failedFuture(e))
+                .compose(snapshot -> {
+                    if (snapshot.isPresent() && (snapshot.get().seq() + 1 < rt.log.firstSeq() || snapshot.get().seq() > rt.log.lastSeq())) {
+                        return Future.failedFuture("member " + healthy + "'s snapshot is at frame " + snapshot.get().seq()
+                                + ", outside this member's log (" + rt.log.firstSeq() + ".." + rt.log.lastSeq() + ")");
+                    }
+                    List<String> old;
+                    synchronized (rt) {
+                        old = List.copyOf(rt.replicaDeployments);
+                    }
+                    return Future.join(old.stream().map(id -> boot.vertx().undeploy(id)).toList())
+                            .compose(v -> boot.vertx().executeBlocking(() -> {
+                                for (int r = 1; r <= rt.stores.size(); r++) {
+                                    replaceState(rt.stores.get(r - 1), snapshot, d.seq());
+                                }
+                                for (int r = 1; r <= rt.stores.size(); r++) {
+                                    deployReplica(rt, r);
+                                }
+                                return snapshot.map(s -> "member " + healthy + "'s snapshot at frame " + s.seq()).orElse("genesis");
+                            }, false));
+                })
+                .onComplete(ar -> {
+                    rt.digests.forget(me);
+                    rt.rebuilding.set(false);
+                    if (ar.succeeded()) {
+                        rt.rebuilds++;
+                        rt.lastRebuild = "frame " + d.seq() + ": rebuilt from " + ar.result();
+                        say(app + ": this member's replicas were rebuilt from " + ar.result());
+                    } else {
+                        rt.lastRebuild = "frame " + d.seq() + ": not rebuilt: " + ar.cause().getMessage();
+                        say(app + ": this member's replica could not be rebuilt (" + ar.cause().getMessage()
+                                + "); it is tried again at the next divergence report");
+                    }
+                });
+    }
+
+    /** Empties a replica's snapshot store, keeps its digest log beside as evidence, and puts {@code snapshot} in. */
+    private static void replaceState(SnapshotStore store, Optional<SnapshotStore.Stored> snapshot, long divergedAt) throws java.io.IOException {
+        Path dir = store.directory();
+        if (Files.isDirectory(dir)) {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+        Path record = dir.resolveSibling("digests.log");
+        if (Files.exists(record)) {
+            Files.move(record, dir.resolveSibling("digests.diverged-at-" + divergedAt + ".log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        if (snapshot.isPresent()) {
+            store.save(snapshot.get().seq(), snapshot.get().bytes());
+        }
+    }
+
     private void deployReplica(AppRuntime rt, int r) {
         ReplicaVerticle v = new ReplicaVerticle(rt.config.name(), gatewayId * (MAX_REPLICAS_PER_MEMBER + 1) + r, rt.module,
                 rt.genesis, rt.log, rt.stores.get(r - 1),
                 new ReplicaVerticle.Options(4096, options.roles().contains("gateway") ? Set.of(gatewayId) : Set.of())
                         .withMemberFrames(Addresses.memberFrames(rt.config.name()))
-                        .withOutputsFor(g -> g == gatewayId || !selfServed.contains(g)));
+                        .withOutputsFor(g -> g == gatewayId || !selfServed.contains(g))
+                        .withMachines(HOOK.get().machines(rt.config.name(), r)));
         String id = await(boot.vertx().deployVerticle(v));
         synchronized (rt) {
             if (rt.replicas.size() >= r) {
@@ -585,7 +707,8 @@ public final class ClusterNode implements AutoCloseable {
                 a.put("raft", raftStatus(rt.config.name()));
             }
             if (rt.digests != null) {
-                a.put("divergence", rt.digests.status());
+                a.put("divergence", rt.digests.status().put("rebuilding", rt.rebuilding.get()).put("rebuilds", rt.rebuilds)
+                        .put("lastRebuild", rt.lastRebuild));
             }
             if (rt.sequencer != null) {
                 a.put("sequencer", rt.sequencer.status());

@@ -9,16 +9,12 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -53,12 +49,6 @@ class ClusterProcessTest {
     private final List<Member> members = new ArrayList<>();
     private final List<AppendHistory> histories = new ArrayList<>();
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
     @BeforeAll
     void startThreeMembers(@TempDir Path tmp) throws Exception {
         dir = tmp;
@@ -76,14 +66,14 @@ class ClusterProcessTest {
         for (int i = 0; i < 4; i++) {
             int port;
             do {
-                port = freePort();
+                port = Member.freePort();
             } while (port > 65000);
             addresses.add("127.0.0.1:" + port);
         }
         List<String> firstThree = addresses.subList(0, 3);
         for (int i = 0; i < 4; i++) {
             int clusterPort = Integer.parseInt(addresses.get(i).split(":")[1]);
-            members.add(new Member(i, clusterPort, freePort(), freePort(), dir.resolve("m" + i), config,
+            members.add(new Member(i, clusterPort, Member.freePort(), Member.freePort(), dir.resolve("m" + i), config,
                     i < 3 ? List.copyOf(firstThree) : List.copyOf(addresses)));
         }
         for (int i = 0; i < 3; i++) {
@@ -166,45 +156,6 @@ class ClusterProcessTest {
         throw new AssertionError("no member sequences kv");
     }
 
-    /** Every live member's replica reaches the same frame with the same state digest; returns that frame. */
-    private long replicasAgree(List<Member> live) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        String last = "";
-        while (System.nanoTime() < deadline) {
-            Set<Long> seqs = new HashSet<>();
-            Set<String> digests = new HashSet<>();
-            StringBuilder seen = new StringBuilder();
-            for (Member m : live) {
-                for (Object o : m.kv().getJsonArray("replicas")) {
-                    JsonObject r = (JsonObject) o;
-                    // A replica that just started has no digest yet ("digest": null): it does not agree with anyone.
-                    String digest = r.getString("digest");
-                    seqs.add(r.getLong("lastSeq"));
-                    digests.add(digest == null ? "none yet, at " + m : digest);
-                    seen.append(m).append(": frame ").append(r.getLong("lastSeq")).append(' ')
-                            .append(digest == null ? "(no digest yet)" : digest.substring(0, Math.min(12, digest.length()))).append("; ");
-                }
-            }
-            last = seen.toString();
-            if (seqs.size() == 1 && digests.size() == 1) {
-                return seqs.iterator().next();
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("replicas did not converge: " + last);
-    }
-
-    /** Reads every writer's key through {@code m}'s RESP port and checks it against the history. */
-    private void historiesHoldThrough(Member m) {
-        List<String> problems = new ArrayList<>();
-        try (Jedis jedis = new Jedis("127.0.0.1", m.respPort, 20_000)) {
-            for (AppendHistory h : histories) {
-                problems.addAll(h.check(jedis.get(h.key)));
-            }
-        }
-        assertEquals(List.of(), problems, "read through " + m);
-    }
-
     private List<Member> live() {
         return members.stream().filter(Member::alive).toList();
     }
@@ -223,7 +174,7 @@ class ClusterProcessTest {
             assertTrue(System.nanoTime() < deadline, "not every member restarted kv once: " + said);
             Thread.sleep(100);
         }
-        replicasAgree(live());
+        Member.replicasAgree(live());
         assertEquals(2, members.get(2).put("after", "2").statusCode() / 100, "the restarted app takes writes");
         for (Member m : live()) {
             assertEquals("running", m.status().getJsonArray("apps").getJsonObject(0).getString("state"), m.toString());
@@ -308,9 +259,9 @@ class ClusterProcessTest {
         }
         assertTrue(Files.readString(successor.output).contains(lostLine), "the new leader sequences the dead member's gateway"
                 + " loss:\n" + successor.tail());
-        replicasAgree(live());
+        Member.replicasAgree(live());
         for (Member m : live()) {
-            historiesHoldThrough(m);
+            Member.historiesHoldThrough(m, histories);
         }
     }
 
@@ -320,10 +271,10 @@ class ClusterProcessTest {
         Member dead = members.subList(0, 3).stream().filter(m -> !m.alive()).findFirst().orElseThrow();
         dead.start();
         dead.awaitReady(READY);
-        long seq = replicasAgree(live());
+        long seq = Member.replicasAgree(live());
         System.out.println("cluster test: " + dead + " restarted and agrees at frame " + seq + " ("
                 + dead.kv().getJsonObject("history").getString("joinedFrom") + ")");
-        historiesHoldThrough(dead);
+        Member.historiesHoldThrough(dead, histories);
     }
 
     @Test
@@ -348,9 +299,9 @@ class ClusterProcessTest {
                     + " ms after SIGCONT");
             awaitAcks(writers, 200, 60, "writes after the pause");
         }
-        replicasAgree(live());
+        Member.replicasAgree(live());
         for (Member m : live()) {
-            historiesHoldThrough(m);
+            Member.historiesHoldThrough(m, histories);
         }
         assertTrue(others.stream().allMatch(Member::alive));
     }
@@ -368,7 +319,7 @@ class ClusterProcessTest {
                     + " ms after its process started");
             awaitAcks(writers, 200, 60, "writes while the fourth member joins");
         }
-        long seq = replicasAgree(live());
+        long seq = Member.replicasAgree(live());
         JsonObject history = fourth.kv().getJsonObject("history");
         JsonObject raft = fourth.kv().getJsonObject("raft");
         System.out.println("cluster test: fourth member joined (" + history.getString("joinedFrom") + "; installs "
@@ -377,7 +328,7 @@ class ClusterProcessTest {
         assertTrue(history.getLong("snapshotInstalls") >= 1, "the new member starts from the leader's snapshot: " + history.encode());
         assertEquals(4, raft.getJsonArray("peers").size(), raft.encode());
         for (Member m : live()) {
-            historiesHoldThrough(m);
+            Member.historiesHoldThrough(m, histories);
         }
     }
 
@@ -405,9 +356,9 @@ class ClusterProcessTest {
         }
         down.start();
         down.awaitReady(READY);
-        replicasAgree(live());
+        Member.replicasAgree(live());
         for (Member m : live()) {
-            historiesHoldThrough(m);
+            Member.historiesHoldThrough(m, histories);
         }
     }
 
@@ -442,9 +393,9 @@ class ClusterProcessTest {
         try (Writers writers = new Writers(members.subList(0, 3), 100_000)) {
             awaitAcks(writers, 100, 60, "new writes after " + after);
         }
-        replicasAgree(live());
+        Member.replicasAgree(live());
         for (Member m : live()) {
-            historiesHoldThrough(m);
+            Member.historiesHoldThrough(m, histories);
         }
     }
 

@@ -30,6 +30,8 @@ final class Member {
     List<String> members;
     private Process process;
     private int starts;
+    /** The class whose main runs the member: the CLI, or a test's wrapper that injects a fault first. */
+    String mainClass = ReplicodeCommand.class.getName();
 
     Member(int index, int clusterPort, int respPort, int httpPort, Path data, Path config, List<String> members) {
         this.index = index;
@@ -53,12 +55,12 @@ final class Member {
         }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
-        cmd.add(ReplicodeCommand.class.getName());
+        cmd.add(mainClass);
         cmd.addAll(List.of("node", "--cluster", "--cluster-host", "127.0.0.1", "--cluster-port", Integer.toString(clusterPort),
                 "--cluster-members", String.join(",", members), "--config", config.toString(), "--data", data.toString(),
                 "--tcp", respPort + "=kv:resp", "--http-port", Integer.toString(httpPort)));
         starts++;
-        Files.writeString(output, "=== start " + starts + ": " + String.join(" ", cmd.subList(cmd.indexOf(ReplicodeCommand.class.getName()), cmd.size())) + "\n",
+        Files.writeString(output, "=== start " + starts + ": " + String.join(" ", cmd.subList(cmd.indexOf(mainClass), cmd.size())) + "\n",
                 StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
         process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile())).start();
@@ -144,5 +146,51 @@ final class Member {
     @Override
     public String toString() {
         return "member " + index + " (:" + clusterPort + ")";
+    }
+
+    /** A free TCP port on loopback (free when asked). */
+    static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Every member's kv replicas reach the same frame with the same state digest; returns that frame. */
+    static long replicasAgree(List<Member> live) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            java.util.Set<Long> seqs = new java.util.HashSet<>();
+            java.util.Set<String> digests = new java.util.HashSet<>();
+            StringBuilder seen = new StringBuilder();
+            for (Member m : live) {
+                for (Object o : m.kv().getJsonArray("replicas")) {
+                    JsonObject r = (JsonObject) o;
+                    // A replica that just started has no digest yet ("digest": null): it does not agree with anyone.
+                    String digest = r.getString("digest");
+                    seqs.add(r.getLong("lastSeq"));
+                    digests.add(digest == null ? "none yet, at " + m : digest);
+                    seen.append(m).append(": frame ").append(r.getLong("lastSeq")).append(' ')
+                            .append(digest == null ? "(no digest yet)" : digest.substring(0, Math.min(12, digest.length()))).append("; ");
+                }
+            }
+            last = seen.toString();
+            if (seqs.size() == 1 && digests.size() == 1) {
+                return seqs.iterator().next();
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("replicas did not converge: " + last);
+    }
+
+    /** Reads every history's key through {@code m}'s RESP port and checks it against that history. */
+    static void historiesHoldThrough(Member m, List<AppendHistory> histories) {
+        List<String> problems = new ArrayList<>();
+        try (redis.clients.jedis.Jedis jedis = new redis.clients.jedis.Jedis("127.0.0.1", m.respPort, 20_000)) {
+            for (AppendHistory h : histories) {
+                problems.addAll(h.check(jedis.get(h.key)));
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(List.of(), problems, "read through " + m);
     }
 }
