@@ -9,7 +9,7 @@
 #       (replica lastSeq > the sequencer's lastSeq sampled just after the launch), and
 #   (c) process start -> its replica caught up (replica lastSeq >= the sequencing member's
 #       sequencer.lastSeq sampled just before, in the same poll),
-# plus how its history joined (status .history.joinedFrom / joinMs). After each join the load stops and
+# plus how its history joined (status .history.joinedFrom: a Raft snapshot install, or the log). After each join the load stops and
 # all four members' replicas must reach the same lastSeq with the same digest (OK/FAIL). The fourth
 # member is then stopped and its data removed; JOIN_RUNS joins are measured per history size.
 #
@@ -420,18 +420,17 @@ measure_join() {
     fi
     sleep 0.05
   done
-  local st joined jms lfirst
+  local st joined lfirst
   st="$(status 3)"
   joined="$(jq -r "$kv_of.history.joinedFrom // \"?\"" <<<"$st" 2>/dev/null || echo '?')"
-  jms="$(jq -r "$kv_of.history.joinMs // \"?\"" <<<"$st" 2>/dev/null || echo '?')"
   lfirst="$(jq -r "$kv_of.history.logFirstSeq // \"?\"" <<<"$st" 2>/dev/null || echo '?')"
   grep -E '^kv: |^replicode node: member' "$log" | grep -v '^kv: tcp\|^kv: http' | sed 's/^/  m3: /'
-  echo "  join $run: ready ${ready_ms:-?} ms, first frame sequenced after its start (> $s0) applied at ${live_ms:-?} ms, caught up with the sequencer at ${caught_ms:-?} ms; history.joinMs $jms, logFirstSeq $lfirst"
+  echo "  join $run: ready ${ready_ms:-?} ms, first frame sequenced after its start (> $s0) applied at ${live_ms:-?} ms, caught up with the sequencer at ${caught_ms:-?} ms; logFirstSeq $lfirst"
   [[ $joined == *snapshot* ]] || echo "  WARNING: the joiner did not load a snapshot: joinedFrom '$joined'"
   stop_live
   local conv=OK
   converge || { conv=FAIL; failures=$((failures + 1)); }
-  results+=("history $history frames (run $run): join to ready ${ready_ms:-?} ms, to first live frame ${live_ms:-?} ms, caught up ${caught_ms:-?} ms, history.joinMs $jms (joined from: $joined); digests $conv")
+  results+=("history $history frames (run $run): join to ready ${ready_ms:-?} ms, to first live frame ${live_ms:-?} ms, caught up ${caught_ms:-?} ms (joined from: $joined); digests $conv")
   stop_member 3
   rm -rf "$data"
   # The members left must have a sequencer again (the joiner may have owned the ring partition).
