@@ -63,9 +63,9 @@ public final class ClusterBoot {
                 .setConnectTimeout(EVENT_BUS_CONNECT_TIMEOUT_MS);
         long startNs = System.nanoTime();
         return Vertx.builder().with(vertxOptions).withClusterManager(manager).buildClustered()
-                .recover(e -> Future.failedFuture(new IllegalStateException("cluster member " + settings.host() + ":"
-                        + settings.port() + " could not start or join " + settings.members() + ": " + e.getMessage()
-                        + ". Fix: check that the port is free and the other members use the same member list", e)))
+                .recover(e -> Future.failedFuture(new io.replicode.FixableException("cluster member " + settings.host() + ":"
+                        + settings.port() + " could not start or join " + settings.members() + ": " + e.getMessage(),
+                        "check that the port is free and the other members use the same member list", e)))
                 .map(vertx -> new ClusterBoot(settings, vertx, manager, (System.nanoTime() - startNs) / 1_000_000));
     }
 

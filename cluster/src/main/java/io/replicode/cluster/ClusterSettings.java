@@ -39,24 +39,24 @@ public record ClusterSettings(String host, int port, List<String> members, int m
 
     public ClusterSettings {
         if (!isIpv4(host)) {
-            throw new IllegalArgumentException("cluster host '" + host + "' is not an IPv4 address. Fix: give the address "
+            throw new io.replicode.FixableException("cluster host '" + host + "' is not an IPv4 address", "give the address "
                     + "this member binds to, e.g. 127.0.0.1 when all members run on one machine");
         }
         checkPort(port, "cluster port");
         members = List.copyOf(new LinkedHashSet<>(members));
         if (members.isEmpty() || members.size() > MAX_MEMBERS) {
-            throw new IllegalArgumentException("cluster members: " + members.size() + " given (1.." + MAX_MEMBERS + ")");
+            throw new io.replicode.FixableException("cluster members: " + members.size() + " given", "list 1.." + MAX_MEMBERS + " members with --cluster-members");
         }
         for (String m : members) {
             parseMember(m);
         }
         if (!members.contains(host + ":" + port)) {
-            throw new IllegalArgumentException("this member " + host + ":" + port + " is not in the cluster members "
-                    + members + ". Fix: list every member, this one included, identically on every member");
+            throw new io.replicode.FixableException("this member " + host + ":" + port + " is not in the cluster members "
+                    + members, "list every member, this one included, identically on every member");
         }
         if (minimumClusterSize < 1 || minimumClusterSize > members.size()) {
-            throw new IllegalArgumentException("minimum cluster size " + minimumClusterSize + " is outside 1.." + members.size()
-                    + " (the number of members listed)");
+            throw new io.replicode.FixableException("minimum cluster size " + minimumClusterSize + " is outside 1.." + members.size()
+                    + " (the number of members listed)", "give --cluster-min-size between 1 and the number of members");
         }
     }
 
@@ -109,13 +109,13 @@ public record ClusterSettings(String host, int port, List<String> members, int m
         try (InputStream in = baseConfig != null ? Files.newInputStream(baseConfig)
                 : ClusterSettings.class.getResourceAsStream(BASE_CONFIG_RESOURCE)) {
             if (in == null) {
-                throw new IllegalStateException("the bundled Hazelcast configuration " + BASE_CONFIG_RESOURCE
-                        + " is missing from the classpath. Fix: rebuild the cluster module (it copies conf/cluster.xml)");
+                throw new io.replicode.FixableException("the bundled Hazelcast configuration " + BASE_CONFIG_RESOURCE
+                        + " is missing from the classpath", "rebuild the cluster module (it copies conf/cluster.xml)");
             }
             return new XmlConfigBuilder(in).build();
         } catch (IOException | InvalidConfigurationException e) {
-            throw new IllegalStateException("Hazelcast configuration " + baseName() + " could not be read: " + e.getMessage()
-                    + ". Fix: correct the file (conf/cluster.xml of the Replicode repository is the reference)", e);
+            throw new io.replicode.FixableException("Hazelcast configuration " + baseName() + " could not be read: " + e.getMessage(),
+                    "correct the file (conf/cluster.xml of the Replicode repository is the reference)", e);
         }
     }
 
@@ -126,13 +126,13 @@ public record ClusterSettings(String host, int port, List<String> members, int m
     private static void parseMember(String member) {
         int colon = member.lastIndexOf(':');
         if (colon < 0 || !isIpv4(member.substring(0, colon))) {
-            throw new IllegalArgumentException("cluster member '" + member + "' is not ip:port. Fix: e.g. 127.0.0.1:5701");
+            throw new io.replicode.FixableException("cluster member '" + member + "' is not ip:port", "e.g. 127.0.0.1:5701");
         }
         int port;
         try {
             port = Integer.parseInt(member.substring(colon + 1));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("cluster member '" + member + "' has no numeric port. Fix: e.g. 127.0.0.1:5701");
+            throw new io.replicode.FixableException("cluster member '" + member + "' has no numeric port", "e.g. 127.0.0.1:5701");
         }
         checkPort(port, "port of cluster member '" + member + "'");
     }
@@ -155,7 +155,7 @@ public record ClusterSettings(String host, int port, List<String> members, int m
 
     private static void checkPort(int port, String what) {
         if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException(what + " " + port + " is outside 1..65535");
+            throw new io.replicode.FixableException(what + " " + port + " is outside 1..65535", "choose a port in 1..65535");
         }
     }
 }

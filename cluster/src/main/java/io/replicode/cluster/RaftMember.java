@@ -109,8 +109,8 @@ public final class RaftMember implements AutoCloseable {
         int colon = hostPort.lastIndexOf(':');
         int port = Integer.parseInt(hostPort.substring(colon + 1)) + RAFT_PORT_OFFSET;
         if (port > 65535) {
-            throw new IllegalArgumentException("member " + hostPort + ": its Raft port would be " + port
-                    + " (the cluster port + " + RAFT_PORT_OFFSET + "). Fix: give cluster ports below " + (65536 - RAFT_PORT_OFFSET));
+            throw new io.replicode.FixableException("member " + hostPort + ": its Raft port would be " + port
+                    + " (the cluster port + " + RAFT_PORT_OFFSET + ")", "give cluster ports below " + (65536 - RAFT_PORT_OFFSET));
         }
         return hostPort.substring(0, colon) + ":" + port;
     }
@@ -165,7 +165,7 @@ public final class RaftMember implements AutoCloseable {
             server.start();
             return member;
         } catch (IOException e) {
-            throw new UncheckedIOException("Raft server on " + address + " did not start: " + e.getMessage() + ". Fix: check"
+            throw new io.replicode.FixableException("Raft server on " + address + " did not start: " + e.getMessage(), "check"
                     + " that port " + address.substring(address.lastIndexOf(':') + 1) + " is free (the cluster port + "
                     + RAFT_PORT_OFFSET + ") and that " + options.dir() + " is writable", e);
         }
@@ -180,16 +180,16 @@ public final class RaftMember implements AutoCloseable {
             if (Files.exists(file)) {
                 String had = Files.readString(file, StandardCharsets.UTF_8).strip();
                 if (!had.equals(wanted.toString())) {
-                    throw new IllegalStateException("this data directory belongs to Raft peer " + had + ", but this member is"
-                            + " listed as " + self + " (peer " + wanted + "). Fix: start it with the address it had ("
+                    throw new io.replicode.FixableException("this data directory belongs to Raft peer " + had + ", but this member is"
+                            + " listed as " + self + " (peer " + wanted + ")", "start it with the address it had ("
                             + had.replace('_', ':') + "), or give it an empty --data directory to join as a new member");
                 }
             } else {
                 Files.writeString(file, wanted + "\n", StandardCharsets.UTF_8);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read or write " + file + ": " + e.getMessage()
-                    + ". Fix: make the data directory writable", e);
+            throw new io.replicode.FixableException("cannot read or write " + file + ": " + e.getMessage(),
+                    "make the data directory writable", e);
         }
         return wanted;
     }

@@ -51,12 +51,12 @@ class ClusterSettingsTest {
 
     @Test
     void settings_that_cannot_form_a_cluster_are_refused_with_a_fix() {
-        var notListed = assertThrows(IllegalArgumentException.class, () -> ClusterSettings.of("127.0.0.1", 5799, THREE));
+        var notListed = assertThrows(io.replicode.FixableException.class, () -> ClusterSettings.of("127.0.0.1", 5799, THREE));
         assertTrue(notListed.getMessage().contains("Fix:"), notListed.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> ClusterSettings.of("localhost", 5701, THREE));
-        assertThrows(IllegalArgumentException.class, () -> ClusterSettings.parseMembers("127.0.0.1:5701,127.0.0.1"));
-        assertThrows(IllegalArgumentException.class, () -> ClusterSettings.parseMembers("300.0.0.1:5701"));
-        assertThrows(IllegalArgumentException.class, () -> ClusterSettings.of("127.0.0.1", 5701, THREE).withMinimumClusterSize(4));
+        assertThrows(io.replicode.FixableException.class, () -> ClusterSettings.of("localhost", 5701, THREE));
+        assertThrows(io.replicode.FixableException.class, () -> ClusterSettings.parseMembers("127.0.0.1:5701,127.0.0.1"));
+        assertThrows(io.replicode.FixableException.class, () -> ClusterSettings.parseMembers("300.0.0.1:5701"));
+        assertThrows(io.replicode.FixableException.class, () -> ClusterSettings.of("127.0.0.1", 5701, THREE).withMinimumClusterSize(4));
         assertEquals(THREE, ClusterSettings.parseMembers(" 127.0.0.1:5701, 127.0.0.1:5702,127.0.0.1:5703 "));
     }
 

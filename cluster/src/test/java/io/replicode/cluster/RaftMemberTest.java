@@ -17,7 +17,7 @@ class RaftMemberTest {
         assertEquals("127.0.0.1:6701", RaftMember.raftAddress("127.0.0.1:5701"));
         assertEquals(RaftMember.groupOf("kv"), RaftMember.groupOf("kv"));
         assertNotEquals(RaftMember.groupOf("kv"), RaftMember.groupOf("image"));
-        var tooHigh = assertThrows(IllegalArgumentException.class, () -> RaftMember.raftAddress("127.0.0.1:65000"));
+        var tooHigh = assertThrows(io.replicode.FixableException.class, () -> RaftMember.raftAddress("127.0.0.1:65000"));
         assertTrue(tooHigh.getMessage().contains("Fix:"), tooHigh.getMessage());
     }
 
@@ -26,7 +26,7 @@ class RaftMemberTest {
         assertEquals("127.0.0.1_5701", RaftMember.stablePeerId(dir, "127.0.0.1:5701").toString());
         assertEquals("127.0.0.1_5701\n", Files.readString(dir.resolve("peer-id")));
         assertEquals("127.0.0.1_5701", RaftMember.stablePeerId(dir, "127.0.0.1:5701").toString());
-        var moved = assertThrows(IllegalStateException.class, () -> RaftMember.stablePeerId(dir, "127.0.0.1:5799"));
+        var moved = assertThrows(io.replicode.FixableException.class, () -> RaftMember.stablePeerId(dir, "127.0.0.1:5799"));
         assertTrue(moved.getMessage().contains("127.0.0.1:5701") && moved.getMessage().contains("Fix:"), moved.getMessage());
     }
 }

@@ -1,17 +1,9 @@
 package io.replicode.gateway;
 
 /** The gateway could not listen where it was told: says where, why, and what to do about it. */
-public final class ListenException extends RuntimeException {
-    private final String fix;
-
+public final class ListenException extends io.replicode.FixableException {
     public ListenException(String what, String fix, Throwable cause) {
-        super(what + ". Fix: " + fix, cause);
-        this.fix = fix;
-    }
-
-    /** What the user can do about it. */
-    public String fix() {
-        return fix;
+        super(what, fix, cause);
     }
 
     /** A failed bind of {@code where} ("tcp 127.0.0.1:6380 for app 'kv'") turned into a message a user can act on. */

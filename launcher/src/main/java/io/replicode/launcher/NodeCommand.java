@@ -136,9 +136,8 @@ final class NodeCommand implements Callable<Integer> {
                 s = s.withBaseConfig(clusterConfig);
             }
             return s;
-        } catch (IllegalArgumentException e) {
-            String[] parts = e.getMessage().split("\\. Fix: ", 2);
-            throw new UserError(parts[0], parts.length > 1 ? parts[1] : "see 'replicode node --help'");
+        } catch (io.replicode.FixableException e) {
+            throw new UserError(e.what(), e.fixOr("see 'replicode node --help'"));
         }
     }
 

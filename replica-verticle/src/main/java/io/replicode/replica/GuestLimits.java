@@ -50,7 +50,7 @@ public record GuestLimits(
 
     private static void require(boolean ok, String name, long value, String range) {
         if (!ok) {
-            throw new IllegalArgumentException("limit " + name + " = " + value + " is out of range; Fix: use " + range);
+            throw new io.replicode.FixableException("limit " + name + " = " + value + " is out of range", "use " + range);
         }
     }
 

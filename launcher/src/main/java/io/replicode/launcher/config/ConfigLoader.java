@@ -367,9 +367,8 @@ public final class ConfigLoader {
             }
             return GuestLimits.class.getDeclaredConstructor(types).newInstance(values);
         } catch (InvocationTargetException e) {
-            if (e.getCause() instanceof IllegalArgumentException bad) {
-                String[] parts = bad.getMessage().split("; Fix: ", 2);
-                throw where.error(at, parts[0], parts.length > 1 ? parts[1] : "use a value in range");
+            if (e.getCause() instanceof io.replicode.FixableException bad) {
+                throw where.error(at, bad.what(), bad.fixOr("use a value in range"));
             }
             throw new IllegalStateException("GuestLimits could not be built from " + at, e);
         } catch (ReflectiveOperationException e) {

@@ -140,8 +140,8 @@ public final class ClusterNode implements AutoCloseable {
         ClusterBoot boot;
         try {
             boot = await(ClusterBoot.start(options.settings(), new VertxOptions(), !data));
-        } catch (RuntimeException e) {
-            throw new UserError(e.getMessage().split("\\. Fix: ")[0], "check that port " + options.settings().port()
+        } catch (io.replicode.FixableException e) {
+            throw new UserError(e.what(), "check that port " + options.settings().port()
                     + " is free and every member has the same --cluster-members");
         }
         HazelcastInstance hz = boot.hazelcast();
@@ -155,11 +155,12 @@ public final class ClusterNode implements AutoCloseable {
             for (AppConfig app : config.apps()) {
                 try {
                     node.openApp(app);
+                } catch (io.replicode.FixableException e) {
+                    throw new UserError("app '" + app.name() + "': " + e.what(),
+                            e.fixOr("make the data directory " + config.dataDir() + " writable, or choose another with --data"));
                 } catch (java.io.UncheckedIOException e) {
-                    String[] parts = String.valueOf(e.getMessage()).split("\\. Fix: ", 2);
-                    throw new UserError("app '" + app.name() + "': " + parts[0] + (e.getCause() == null ? ""
-                            : " (" + e.getCause() + ")"), parts.length > 1 ? parts[1]
-                            : "make the data directory " + config.dataDir() + " writable, or choose another with --data");
+                    throw new UserError("app '" + app.name() + "': " + e.getMessage() + (e.getCause() == null ? ""
+                            : " (" + e.getCause() + ")"), "make the data directory " + config.dataDir() + " writable, or choose another with --data");
                 }
             }
             if (data) {
@@ -362,15 +363,14 @@ public final class ClusterNode implements AutoCloseable {
             raft = RaftMember.start(RaftMember.Options.of(config.dataDir().resolve("raft"), self, s.members(), config.snapshotEveryFrames()), gid -> {
                 AppStateMachine m = byGroup.get(gid);
                 if (m == null) {
-                    throw new IllegalStateException("the Raft storage of this member holds group " + gid + " of an app that"
-                            + " is not configured here. Fix: configure every app the cluster runs, or remove "
+                    throw new io.replicode.FixableException("the Raft storage of this member holds group " + gid + " of an app that"
+                            + " is not configured here", "configure every app the cluster runs, or remove "
                             + config.dataDir().resolve("raft").resolve(gid.getUuid().toString()));
                 }
                 return m;
             });
-        } catch (IllegalStateException | java.io.UncheckedIOException e) {
-            String[] parts = e.getMessage().split("\\. Fix: ", 2);
-            throw new UserError(parts[0], parts.length > 1 ? parts[1] : "see docs/clustering.md");
+        } catch (io.replicode.FixableException e) {
+            throw new UserError(e.what(), e.fixOr("see docs/clustering.md"));
         }
         var genesisMap = boot.hazelcast().<String, String>getMap("replicode.genesis");
         for (AppRuntime rt : apps.values()) {
@@ -609,7 +609,7 @@ public final class ClusterNode implements AutoCloseable {
         try {
             await(boot.vertx().deployVerticle(gateway));
         } catch (ListenException e) {
-            throw new UserError(e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: ")), e.fix());
+            throw new UserError(e.what(), e.fix());
         }
     }
 

@@ -134,7 +134,7 @@ public final class EmbeddedNode implements AutoCloseable {
             try {
                 await(vertx.deployVerticle(gateway));
             } catch (ListenException e) {
-                throw new UserError(e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: ")), e.fix());
+                throw new UserError(e.what(), e.fix());
             }
             for (AppRuntime rt : apps.values()) {
                 rt.monitor = new DivergenceMonitor(vertx, rt.config().name(), config.replicas(), out,

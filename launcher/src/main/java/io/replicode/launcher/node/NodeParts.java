@@ -30,8 +30,7 @@ final class NodeParts {
         try {
             return GuestModule.load(app.module(), node.engine());
         } catch (ModuleRejectedException e) {
-            String what = e.fix() == null ? e.getMessage() : e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: "));
-            throw new UserError("app '" + app.name() + "': " + what, e.fix() == null ? "rebuild the module for wasm32-wasi" : e.fix());
+            throw new UserError("app '" + app.name() + "': " + e.what(), e.fixOr("rebuild the module for wasm32-wasi"));
         }
     }
 
@@ -53,8 +52,7 @@ final class NodeParts {
         try {
             return ReplayLog.open(appDir.resolve("log"), app.name(), ReplayLog.Options.DEFAULT.withFsync(fsync));
         } catch (LogCorruptedException e) {
-            String[] parts = e.getMessage().split("\\. Fix: ", 2);
-            throw new UserError("app '" + app.name() + "': " + parts[0], parts.length > 1 ? parts[1] : "restore the data directory");
+            throw new UserError("app '" + app.name() + "': " + e.what(), e.fixOr("restore the data directory"));
         }
     }
 

@@ -49,8 +49,7 @@ final class RecordedApp implements AutoCloseable {
 
     /** A corrupt log or digest log as a user error: its message already names file, offset and a Fix. */
     static UserError corrupt(LogCorruptedException e) {
-        String[] parts = e.getMessage().split("\\. Fix: ", 2);
-        return new UserError(parts[0], parts.length > 1 ? parts[1] : "restore the data directory from a backup");
+        return new UserError(e.what(), e.fixOr("restore the data directory from a backup"));
     }
 
     /** {@code <data>/<app>}, checked to exist; the error lists the apps that do. */

@@ -267,8 +267,7 @@ final class VerifyCommand implements Callable<Integer> {
         try {
             return GuestModule.load(file, engine);
         } catch (ModuleRejectedException e) {
-            String what = e.fix() == null ? e.getMessage() : e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: "));
-            throw new UserError(what, e.fix() == null ? "pass a wasm32-wasi module" : e.fix());
+            throw new UserError(e.what(), e.fixOr("pass a wasm32-wasi module"));
         }
     }
 
@@ -276,8 +275,7 @@ final class VerifyCommand implements Callable<Integer> {
         try {
             return GuestMachine.create(m, genesis.config());
         } catch (ModuleRejectedException e) {
-            String what = e.fix() == null ? e.getMessage() : e.getMessage().substring(0, e.getMessage().lastIndexOf(". Fix: "));
-            throw new UserError("app '" + app + "': " + what, e.fix() == null ? "pass a wasm32-wasi module" : e.fix());
+            throw new UserError("app '" + app + "': " + e.what(), e.fixOr("pass a wasm32-wasi module"));
         }
     }
 

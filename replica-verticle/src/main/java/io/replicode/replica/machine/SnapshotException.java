@@ -1,8 +1,8 @@
 package io.replicode.replica.machine;
 
 /** A snapshot that cannot be restored: malformed, corrupt, or from another module or app. */
-public final class SnapshotException extends RuntimeException {
+public final class SnapshotException extends io.replicode.FixableException {
     public SnapshotException(String message) {
-        super(message + ". Fix: take a new snapshot from a healthy replica, or restore from the log");
+        super(message, "take a new snapshot from a healthy replica, or restore from the log");
     }
 }
