@@ -34,7 +34,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * Cost of {@link GuestMachine#apply} per echoed event: the echo guest, parked with {@value #CONNECTIONS}
  * open connections, gets one frame per invocation carrying K Data events and echoes every byte back.
  * JMH divides by K, so the score is time per event; K = 1 shows the per-frame cost, K = 64 how a batch
- * amortises it. Run it with benchmarks/run-jmh.sh; figures live in docs/benchmarks.md.
+ * amortises it. Run it with bench/jmh/run-jmh.sh; figures live in docs/benchmarks.md.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -75,7 +75,7 @@ public class EchoApplyBenchmark {
 
         @Setup(Level.Trial)
         public void start() {
-            Path wasm = Path.of(System.getProperty("replicode.echo.wasm", "../wasm-programs/wasm/echo_server.wasm"));
+            Path wasm = Path.of(System.getProperty("replicode.echo.wasm", "../../wasm-programs/wasm/echo_server.wasm"));
             if (!Files.exists(wasm)) {
                 throw new IllegalStateException("echo guest " + wasm.toAbsolutePath() + " is missing. Fix: run "
                         + "from benchmarks/ (run-jmh.sh does) or pass -Dreplicode.echo.wasm=PATH");
