@@ -99,14 +99,8 @@ final class TestNode implements AutoCloseable {
     }
 
     /** Polls {@code condition} until it holds; fails after 10 s with {@code what}. */
-    static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 10 s: " + what);
-            }
-            Thread.sleep(10);
-        }
+    static void eventually(String what, BooleanSupplier condition) throws Exception {
+        io.replicode.testing.Poll.until(what, java.time.Duration.ofSeconds(10), condition::getAsBoolean);
     }
 
     @Override

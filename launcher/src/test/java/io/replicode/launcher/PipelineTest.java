@@ -1,5 +1,6 @@
 package io.replicode.launcher;
 
+import io.replicode.testing.Poll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -111,16 +112,6 @@ class PipelineTest {
         return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 
-    private static void waitUntil(String what, java.util.function.BooleanSupplier cond) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(10);
-        }
-    }
-
     @Test
     void replicas_agree_and_a_restart_continues_from_snapshot_and_log() throws Exception {
         long a = ConnectionIds.of(GATEWAY, 1);
@@ -133,13 +124,13 @@ class PipelineTest {
                 // One at a time, so each lands in its own frame and the replicas cross snapshot points.
                 String msg = "m" + i + ";";
                 node.send(new IngressEvent.Data(b, msg.getBytes()));
-                waitUntil("echo of " + msg, () -> node.text(b).endsWith(msg));
+                Poll.until("echo of " + msg, java.time.Duration.ofSeconds(20), () -> node.text(b).endsWith(msg));
             }
             node.send(new IngressEvent.Data(a, "world".getBytes()));
-            waitUntil("echo of a", () -> node.text(a).equals("hello world"));
-            waitUntil("echo of b", () -> node.text(b).endsWith("m11;"));
+            Poll.until("echo of a", java.time.Duration.ofSeconds(20), () -> node.text(a).equals("hello world"));
+            Poll.until("echo of b", java.time.Duration.ofSeconds(20), () -> node.text(b).endsWith("m11;"));
             long last = node.log.lastSeq();
-            waitUntil("all replicas at " + last, () -> node.replicas.stream().allMatch(r -> r.appliedSeq() == last));
+            Poll.until("all replicas at " + last, java.time.Duration.ofSeconds(20), () -> node.replicas.stream().allMatch(r -> r.appliedSeq() == last));
             before = node.statuses();
             Set<String> digests = new HashSet<>();
             before.forEach(s -> digests.add(s.getString("digest")));
@@ -148,9 +139,9 @@ class PipelineTest {
         }
         try (Node node = new Node()) {
             long previous = before.get(0).getLong("lastSeq");
-            waitUntil("the restart's GatewayLost frame", () -> node.log.lastSeq() > previous);
+            Poll.until("the restart's GatewayLost frame", java.time.Duration.ofSeconds(20), () -> node.log.lastSeq() > previous);
             long last = node.log.lastSeq();
-            waitUntil("replicas caught up after restart", () -> node.replicas.stream().allMatch(r -> r.appliedSeq() == last));
+            Poll.until("replicas caught up after restart", java.time.Duration.ofSeconds(20), () -> node.replicas.stream().allMatch(r -> r.appliedSeq() == last));
             List<JsonObject> after = node.statuses();
             assertTrue(after.get(0).getString("restoredFrom").startsWith("snapshot at frame"), after.get(0).encode());
             Set<String> digests = new HashSet<>();
@@ -159,7 +150,7 @@ class PipelineTest {
             assertEquals(0, after.get(0).getInteger("openConnections"), "the old connections were reset");
             long c = ConnectionIds.of(GATEWAY, 3);
             node.send(new IngressEvent.Open(c, "main"), new IngressEvent.Data(c, "again".getBytes()));
-            waitUntil("echo after restart", () -> node.text(c).equals("again"));
+            Poll.until("echo after restart", java.time.Duration.ofSeconds(20), () -> node.text(c).equals("again"));
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.replicode.sequencer;
 
+import io.replicode.testing.Poll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.replicode.nat.Addresses;
@@ -43,13 +44,13 @@ class SequencerVerticleTest {
             send(vertx, new IngressBatch(0, 1, List.of(world)));
             send(vertx, new IngressBatch(5, 2, List.of(world)));
             List<IngressEvent> expected = List.of(new IngressEvent.Batch(5, 1), open, hello, new IngressEvent.Batch(5, 2), world);
-            waitUntil("both batches published", () -> published.size() >= expected.size());
+            Poll.until("both batches published", java.time.Duration.ofSeconds(20), () -> published.size() >= expected.size());
             assertEquals(expected, published, "the copy of batch 1 is dropped here already; gateway 0 is refused");
             await(vertx.undeploy(first));
 
             published.clear();
             start(vertx, log);
-            waitUntil("the restart's frame", () -> published.size() >= 2);
+            Poll.until("the restart's frame", java.time.Duration.ofSeconds(20), () -> published.size() >= 2);
             assertEquals(List.of(new IngressEvent.Batch(0, 0), new IngressEvent.GatewayLost(IngressEvent.GatewayLost.ALL)),
                     published);
             List<IngressEvent> logged = new ArrayList<>();
@@ -79,15 +80,5 @@ class SequencerVerticleTest {
 
     private static <T> T await(Future<T> f) throws Exception {
         return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    }
-
-    private static void waitUntil(String what, java.util.function.BooleanSupplier cond) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(10);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.replicode.launcher.node;
 
+import io.replicode.testing.Poll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -57,16 +58,6 @@ class DivergenceTest {
         return status.getJsonObject("pipeline").getJsonObject("apps").getJsonObject("probe").getJsonArray("replicas");
     }
 
-    private static void waitUntil(String what, java.util.concurrent.Callable<Boolean> cond) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!cond.call()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(5);
-        }
-    }
-
     @Test
     void a_replica_that_answers_differently_is_caught_at_the_exact_frame_and_rebuilt() throws Exception {
         AtomicBoolean perturbed = new AtomicBoolean();
@@ -95,7 +86,7 @@ class DivergenceTest {
             long injectedAt = System.nanoTime();
             s.getOutputStream().write("random 8\n".getBytes(StandardCharsets.US_ASCII));
             in.readLine();
-            waitUntil("the divergence alarm", () -> divergence(node).getInteger("divergences") > 0);
+            Poll.until("the divergence alarm", java.time.Duration.ofSeconds(30), () -> divergence(node).getInteger("divergences") > 0);
             long alarmMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - injectedAt);
             System.out.println("divergence: injected request to alarm in " + alarmMs + " ms");
 
@@ -108,13 +99,13 @@ class DivergenceTest {
             long firstDifferent = firstDifferingSeq(data.resolve("probe/replica-1/digests.log"), alarm);
             assertEquals(firstDifferent, alarm.getLong("seq"));
 
-            waitUntil("the rebuild", () -> divergence(node).getJsonArray("rebuilding").isEmpty()
+            Poll.until("the rebuild", java.time.Duration.ofSeconds(30), () -> divergence(node).getJsonArray("rebuilding").isEmpty()
                     && printed.toString().contains("replica 2 rebuilt from"));
             for (int i = 0; i < 3; i++) {
                 s.getOutputStream().write("random 8\n".getBytes(StandardCharsets.US_ASCII));
                 assertEquals(16, in.readLine().length());
             }
-            waitUntil("all replicas at one digest", () -> {
+            Poll.until("all replicas at one digest", java.time.Duration.ofSeconds(30), () -> {
                 JsonArray r = replicas(node);
                 Set<String> points = new HashSet<>();
                 for (int i = 0; i < r.size(); i++) {
