@@ -460,6 +460,13 @@ public final class ReplayLog implements AutoCloseable {
 
     // ---- group commit ----
 
+    /** fsyncs made by the group-commit thread so far: each makes durable every frame appended before it began. */
+    public long groupSyncs() {
+        return groupSyncs.get();
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong groupSyncs = new java.util.concurrent.atomic.AtomicLong();
+
     private void flushLoop() {
         while (true) {
             List<CompletableFuture<Void>> batch;
@@ -484,6 +491,7 @@ public final class ReplayLog implements AutoCloseable {
                 ch = writer;
             }
             Throwable failure = null;
+            groupSyncs.incrementAndGet();
             try {
                 ch.force(false);
             } catch (IOException e) {

@@ -167,8 +167,4 @@ public final class SequencerVerticle extends VerticleBase {
                 .put("malformedMessages", malformed)
                 .put("duplicateBatches", duplicates);
     }
-
-    List<Integer> gatewaysSeen() {
-        return List.copyOf(lastBatchByGateway.keySet());
-    }
 }
