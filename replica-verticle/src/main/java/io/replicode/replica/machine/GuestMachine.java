@@ -465,13 +465,26 @@ public final class GuestMachine implements AutoCloseable {
 
     /** The full state as a versioned, checksummed snapshot; only between frames and for asyncified guests. */
     public byte[] snapshot() {
+        return compress(snapshotUncompressed());
+    }
+
+    /**
+     * The state after the last frame as a snapshot that is not compressed yet: what must happen on the guest thread
+     * (a copy of the state); {@link #compress} gives the stored form, on any thread. It is also the rollback point.
+     */
+    public byte[] snapshotUncompressed() {
         requireSnapshotCapable("snapshot");
-        byte[] snapshot = SnapshotCodec.encode(this::writeState, true);
+        byte[] snapshot = SnapshotCodec.encode(this::writeState, false);
         if (!process.faulted()) {
             // The snapshot the replica takes anyway is also the rollback point: no second copy of the state.
             checkpointAt(snapshot);
         }
         return snapshot;
+    }
+
+    /** A snapshot from {@link #snapshotUncompressed} in the compressed form {@link #snapshot} gives; pure, any thread. */
+    public static byte[] compress(byte[] snapshot) {
+        return SnapshotCodec.compress(snapshot);
     }
 
     /** Loads a snapshot into this fresh machine (same module and config); the next frame continues from it. */

@@ -97,6 +97,8 @@ public final class ReplicaVerticle extends VerticleBase {
     /** Gateways that own a connection this replica has seen: app-wide outputs (Stopped, Log) go to all of them. */
     private final TreeSet<Integer> gateways = new TreeSet<>();
     private ExecutorService guestThread;
+    /** Compresses and writes snapshots, in order, off the guest thread. */
+    private ExecutorService snapshotWriter;
     private GuestMachine machine;
     /** Next seq to hand to the guest thread. */
     private long expected;
@@ -160,6 +162,11 @@ public final class ReplicaVerticle extends VerticleBase {
     @Override
     public Future<?> start() {
         guestThread = GuestThreads.newSingleThreadExecutor("replicode-" + app + "-replica-" + replica);
+        snapshotWriter = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "replicode-" + app + "-replica-" + replica + "-snapshots");
+            t.setDaemon(true);
+            return t;
+        });
         gateways.addAll(options.gateways());
         return onGuest(this::recover).compose(last -> {
             expected = last + 1;
@@ -188,7 +195,11 @@ public final class ReplicaVerticle extends VerticleBase {
             return null;
         }).eventually(() -> {
             guestThread.shutdown();
-            return Future.succeededFuture();
+            // A snapshot being written is finished (a stop must not leave the newest one half done); later ones
+            // were never queued.
+            snapshotWriter.shutdown();
+            return vertx.executeBlocking(() -> snapshotWriter.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS), false)
+                    .mapEmpty();
         });
     }
 
@@ -329,7 +340,19 @@ public final class ReplicaVerticle extends VerticleBase {
         }
         route(f.seq(), outputs);
         if (f.events().contains(new IngressEvent.SnapshotRequest()) && module.snapshotCapable()) {
-            snapshots.save(f.seq(), machine.snapshot());
+            // The guest thread copies the state out; compressing and writing it (a second or more for tens of MB)
+            // happen on the snapshot thread, so frames are not held up meanwhile. In order, one at a time.
+            byte[] state = machine.snapshotUncompressed();
+            long seq = f.seq();
+            snapshotWriter.execute(() -> {
+                try {
+                    snapshots.save(seq, GuestMachine.compress(state));
+                } catch (RuntimeException e) {
+                    // The older snapshot and the log still restore this replica; said, not fatal.
+                    System.err.println("replicode: " + app + " replica " + replica + ": snapshot at frame " + seq
+                            + " not saved: " + e.getMessage() + ". Fix: check the disk (space, permissions) of " + snapshots.directory());
+                }
+            });
             snapshotsTaken++;
         }
         return null;

@@ -47,6 +47,26 @@ class SnapshotTest {
     }
 
     @Test
+    void a_snapshot_compressed_off_the_guest_thread_is_the_snapshot_and_both_forms_restore() throws Exception {
+        try (GuestMachine a = machine("probe", Engine.COMPILER, config("probe", "probe"));
+             GuestMachine b = machine("probe", Engine.COMPILER, config("probe", "probe"));
+             GuestMachine c = machine("probe", Engine.COMPILER, config("probe", "probe"))) {
+            Guests.Script s = new Guests.Script();
+            a.apply(s.next());
+            a.apply(s.next(open(1, "probe"), data(1, "files\n")));
+            byte[] uncompressed = a.snapshotUncompressed();
+            byte[] compressed = java.util.concurrent.CompletableFuture.supplyAsync(() -> GuestMachine.compress(uncompressed)).get();
+            assertArrayEquals(a.snapshot(), compressed, "the same bytes as snapshot()");
+            assertTrue(compressed.length < uncompressed.length, compressed.length + " < " + uncompressed.length);
+            assertArrayEquals(compressed, GuestMachine.compress(compressed), "a compressed snapshot is left as it is");
+            b.restore(uncompressed);
+            c.restore(compressed);
+            assertArrayEquals(a.digest(), b.digest());
+            assertArrayEquals(a.digest(), c.digest());
+        }
+    }
+
+    @Test
     void snapshot_of_a_stopped_app_restores_stopped() {
         try (GuestMachine a = machine("traps", Engine.COMPILER, config("traps", "traps"));
              GuestMachine b = machine("traps", Engine.COMPILER, config("traps", "traps"))) {
