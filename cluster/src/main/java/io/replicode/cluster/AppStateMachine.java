@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -90,11 +89,10 @@ public final class AppStateMachine extends BaseStateMachine {
     private final List<SnapshotStore> stores;
     private final Listener listener;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
-    private volatile SingleFileSnapshotInfo latest;
     /** Seq of each applied frame that carries a SnapshotRequest -> its log entry: where a Raft snapshot may point. */
     private final ConcurrentSkipListMap<Long, TermIndex> snapshotFrames = new ConcurrentSkipListMap<>();
     /** Gateway -> last batchSeq in the history (the sequencer continues from it). Guarded by itself. */
-    private final Map<Integer, Long> batches = new HashMap<>();
+    private final io.replicode.nat.BatchTable batches = new io.replicode.nat.BatchTable();
     private volatile long lastTimeNs;
     private volatile long appliedFrames;
     private volatile long duplicates;
@@ -143,7 +141,6 @@ public final class AppStateMachine extends BaseStateMachine {
 
     private void loadNewestSnapshot(boolean installed) throws IOException {
         SingleFileSnapshotInfo info = storage.loadLatestSnapshot();
-        latest = info;
         if (info == null) {
             return;
         }
@@ -226,17 +223,7 @@ public final class AppStateMachine extends BaseStateMachine {
     }
 
     private void note(Frame f) {
-        for (IngressEvent e : f.events()) {
-            if (e instanceof IngressEvent.Batch b && b.gateway() > 0) {
-                batches.merge(b.gateway(), b.batchSeq(), Math::max);
-            } else if (e instanceof IngressEvent.GatewayLost g) {
-                if (g.gateway() == IngressEvent.GatewayLost.ALL) {
-                    batches.clear();
-                } else {
-                    batches.remove(g.gateway());
-                }
-            }
-        }
+        batches.apply(f.events());
     }
 
     /** Rebuilds the batch table from the last {@code frames} frames of the history. */
@@ -286,21 +273,12 @@ public final class AppStateMachine extends BaseStateMachine {
     }
 
     /**
-     * The newest Raft snapshot, as this class last loaded or took it. Ratis asks on every append it receives, and
-     * {@link SimpleStateMachineStorage} lists {@code sm/} on each call for as long as there is no snapshot.
-     */
-    @Override
-    public SingleFileSnapshotInfo getLatestSnapshot() {
-        return latest;
-    }
-
-    /**
      * Names the newest replica snapshot on this member as the Raft snapshot, at its frame's log index. Returns that
      * index (at or below the last applied one, as Ratis allows), or the previous snapshot's when nothing newer exists.
      */
     @Override
     public long takeSnapshot() throws IOException {
-        SingleFileSnapshotInfo previous = latest;
+        SingleFileSnapshotInfo previous = storage.getLatestSnapshot();
         long previousIndex = previous == null ? -1 : previous.getIndex();
         Optional<SnapshotStore.Stored> newest = Optional.empty();
         for (SnapshotStore store : stores) {
@@ -324,8 +302,7 @@ public final class AppStateMachine extends BaseStateMachine {
         File file = storage.getSnapshotFile(at.getTerm(), at.getIndex());
         write(file.toPath(), app, frameBytes, newest.get().bytes());
         MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file);
-        latest = new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), at);
-        storage.updateLatestSnapshot(latest);
+        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), at));
         snapshotFrames.headMap(seq).clear();
         return at.getIndex();
     }
@@ -387,9 +364,9 @@ public final class AppStateMachine extends BaseStateMachine {
     // ------------------------------------------------------------------------------------------ for the member
 
     /** A copy of the batch table: gateway -> last batchSeq in the history. */
-    public Map<Integer, Long> batchTable() {
+    public io.replicode.nat.BatchTable batchTable() {
         synchronized (batches) {
-            return new HashMap<>(batches);
+            return batches.copy();
         }
     }
 
@@ -412,7 +389,7 @@ public final class AppStateMachine extends BaseStateMachine {
         m.put("rejectedFrames", rejected);
         m.put("snapshotInstalls", installs);
         m.put("lastSnapshotInstall", lastInstall);
-        SingleFileSnapshotInfo s = latest;
+        SingleFileSnapshotInfo s = storage.getLatestSnapshot();
         m.put("raftSnapshotIndex", s == null ? -1 : s.getIndex());
         return m;
     }

@@ -3,6 +3,7 @@ package io.replicode.cluster;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
+import io.replicode.nat.BatchTable;
 import io.replicode.nat.Addresses;
 import io.replicode.nat.CodecException;
 import io.replicode.nat.ConnectionIds;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.UUID;
 import java.util.function.LongSupplier;
 import org.apache.ratis.protocol.RaftPeer;
@@ -50,6 +52,14 @@ import org.apache.ratis.protocol.RaftPeer;
 public final class LeaderSequencer extends VerticleBase {
     /** Batches of one gateway held while an earlier one is missing. */
     private static final int MAX_HELD_PER_GATEWAY = 1024;
+    /**
+     * How long later batches of a gateway wait for a missing one before the leader gives up on it. A gateway resends
+     * what is not acknowledged every 2 s, so a batch that was only late arrives well within this; one that never comes
+     * was dropped by its gateway (a gateway merged back after a partition drops its unacknowledged batches and resets
+     * its clients), and without this the gateway's later batches would wait forever (seen: a member cut off 20 s that
+     * never served again).
+     */
+    static final long GAP_GIVE_UP_MS = 5_000;
     private static final long RESUME_CHECK_MS = 100;
     /**
      * Frames sent to Raft and not yet committed. Each Raft entry has a fixed cost, so while these are in flight the next
@@ -79,9 +89,12 @@ public final class LeaderSequencer extends VerticleBase {
     private int inFlight;
     private long readyTerm = -1;
     private final List<MessageConsumer<?>> consumers = new ArrayList<>();
-    private final Map<Integer, Long> offered = new HashMap<>();
-    private final Map<Integer, Long> durable = new HashMap<>();
+    /** Batches taken into frames, and batches in committed frames (acknowledged), per gateway. */
+    private final BatchTable offered = new BatchTable();
+    private final BatchTable durable = new BatchTable();
     private final Map<Integer, TreeMap<Long, IngressBatch>> held = new HashMap<>();
+    /** Since when (System.nanoTime) each gateway with held batches has been missing one. */
+    private final Map<Integer, Long> gapSinceNs = new HashMap<>();
     private final Set<Integer> lossCut = new HashSet<>();
     private final TreeMap<Long, Committed> committed = new TreeMap<>();
     private long nextToPublish;
@@ -207,12 +220,11 @@ public final class LeaderSequencer extends VerticleBase {
         epoch = term;
         run++;
         sequencer = new FrameSequencer(app, epoch, options, lastSeq, machine.log().lastHash(), machine.lastTimeNs());
-        Map<Integer, Long> table = machine.batchTable();
-        offered.clear();
-        offered.putAll(table);
-        durable.clear();
-        durable.putAll(table);
+        BatchTable table = machine.batchTable();
+        offered.replaceWith(table);
+        durable.replaceWith(table);
         held.clear();
+        gapSinceNs.clear();
         lossCut.clear();
         committed.clear();
         nextToPublish = lastSeq + 1;
@@ -251,6 +263,7 @@ public final class LeaderSequencer extends VerticleBase {
         sequencer = null;
         committed.clear();
         held.clear();
+        gapSinceNs.clear();
         if (wake != null) {
             wake.cancel();
         }
@@ -368,16 +381,21 @@ public final class LeaderSequencer extends VerticleBase {
             refusedBatches++;
             return;
         }
-        Long last = offered.get(g);
-        if (last != null && batch.batchSeq() <= last) {
+        Long last = offered.last(g);
+        if (offered.taken(g, batch.batchSeq())) {
             duplicates++;
-            Long d = durable.get(g);
-            if (d != null && d >= batch.batchSeq()) {
-                ack(g, d);
+            if (durable.taken(g, batch.batchSeq())) {
+                ack(g, durable.last(g));
             }
             return;
         }
         if (last != null && batch.batchSeq() > last + 1) {
+            long nowNs = System.nanoTime();
+            long sinceNs = gapSinceNs.computeIfAbsent(g, k -> nowNs);
+            if (nowNs - sinceNs > TimeUnit.MILLISECONDS.toNanos(GAP_GIVE_UP_MS)) {
+                giveUpGap(g, last + 1, (nowNs - sinceNs) / 1_000_000);
+                return;
+            }
             TreeMap<Long, IngressBatch> h = held.computeIfAbsent(g, k -> new TreeMap<>());
             if (h.size() < MAX_HELD_PER_GATEWAY) {
                 h.put(batch.batchSeq(), batch);
@@ -391,13 +409,33 @@ public final class LeaderSequencer extends VerticleBase {
             return;
         }
         TreeMap<Long, IngressBatch> h = held.get(g);
-        while (h != null && !h.isEmpty() && h.firstKey() <= offered.get(g) + 1) {
+        while (h != null && !h.isEmpty() && h.firstKey() <= offered.last(g) + 1) {
             IngressBatch next = h.pollFirstEntry().getValue();
-            if (next.batchSeq() == offered.get(g) + 1 && !take(next)) {
+            if (next.batchSeq() == offered.last(g) + 1 && !take(next)) {
                 break;
             }
         }
+        if (h == null || h.isEmpty()) {
+            gapSinceNs.remove(g);
+        }
         pump();
+    }
+
+    /**
+     * Batch {@code missing} of gateway {@code g} never came: the gateway starts over, as after its loss. A
+     * GatewayLost frame resets its connections on every replica and clears its batch table; until that frame commits
+     * its batches are refused, then its next one is taken as its first.
+     */
+    private void giveUpGap(int g, long missing, long waitedMs) {
+        if (lossCut.add(g)) {
+            sequencer.offerOwn(new IngressEvent.GatewayLost(g), clockNs.getAsLong());
+            held.remove(g);
+            gapSinceNs.remove(g);
+            refusedBatches++;
+            say(app + ": gateway " + g + ": its batch " + missing + " never came (later ones waited " + waitedMs
+                    + " ms); its connections are reset and it starts over");
+            pump();
+        }
     }
 
     private boolean take(IngressBatch batch) {
@@ -406,7 +444,7 @@ public final class LeaderSequencer extends VerticleBase {
             refusedBatches++;
             return false;
         }
-        offered.put(batch.gateway(), batch.batchSeq());
+        offered.note(batch.gateway(), batch.batchSeq());
         return true;
     }
 
@@ -435,7 +473,7 @@ public final class LeaderSequencer extends VerticleBase {
             return;
         }
         Set<String> live = liveNodes.get();
-        List<Integer> known = new ArrayList<>(offered.keySet());
+        List<Integer> known = new ArrayList<>(offered.gateways());
         known.removeAll(lossCut);
         if (known.isEmpty()) {
             return;
@@ -449,6 +487,7 @@ public final class LeaderSequencer extends VerticleBase {
                 if (lossCut.add(g)) {
                     sequencer.offerOwn(new IngressEvent.GatewayLost(g), clockNs.getAsLong());
                     held.remove(g);
+                    gapSinceNs.remove(g);
                     say(app + ": gateway " + g + " left the cluster: its connections are reset");
                 }
             }
@@ -513,13 +552,13 @@ public final class LeaderSequencer extends VerticleBase {
                 if (e instanceof IngressEvent.Batch m && m.gateway() > 0) {
                     acked.merge(m.gateway(), m.batchSeq(), Math::max);
                 } else if (e instanceof IngressEvent.GatewayLost lost && lost.gateway() > 0) {
-                    offered.remove(lost.gateway());
-                    durable.remove(lost.gateway());
+                    offered.forget(lost.gateway());
+                    durable.forget(lost.gateway());
                     lossCut.remove(lost.gateway());
                 }
             }
             for (Map.Entry<Integer, Long> a : acked.entrySet()) {
-                durable.merge(a.getKey(), a.getValue(), Math::max);
+                durable.note(a.getKey(), a.getValue());
                 ack(a.getKey(), a.getValue());
             }
         }

@@ -280,6 +280,30 @@ public final class RaftMember implements AutoCloseable {
         return id;
     }
 
+    /**
+     * Drops this member's RPC connections to every other peer of its groups, so the next append, heartbeat or vote
+     * opens a new one. Called when Hazelcast sees members come back after a split or a pause: a connection that
+     * failed for the whole partition can stay unusable after the heal (seen: a leader that installed no snapshot on
+     * the returning member for more than 10 s, where other runs took 1.2 s).
+     */
+    public void reconnect() {
+        java.util.Set<RaftPeerId> others = new java.util.HashSet<>();
+        try {
+            for (RaftGroupId g : server.getGroupIds()) {
+                for (RaftPeer p : server.getDivision(g).getGroup().getPeers()) {
+                    if (!p.getId().equals(id)) {
+                        others.add(p.getId());
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return;
+        }
+        for (RaftPeerId p : others) {
+            server.getServerRpc().handleException(p, new IOException("member " + p + " is back; reconnecting"), true);
+        }
+    }
+
     @Override
     public void close() {
         try {

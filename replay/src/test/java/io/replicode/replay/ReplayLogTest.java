@@ -92,6 +92,30 @@ class ReplayLogTest {
     }
 
     @Test
+    void a_crash_inside_restart_with_leaves_a_shorter_log_or_an_empty_one_never_one_with_a_hole() throws IOException {
+        // restartWith deletes the old segments oldest first, then writes the new one. The states a crash can leave:
+        // some of the oldest segments gone (a log that starts later, whole from there), or all gone (an empty log).
+        try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
+            appendFrames(log, 40);
+        }
+        List<Path> all = segments();
+        assertTrue(all.size() >= 3, "the test needs several segments: " + all);
+        Files.delete(all.get(0));
+        Files.delete(all.get(1));
+        try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
+            assertTrue(log.firstSeq() > 1, "starts later: " + log.firstSeq());
+            assertEquals(40, log.lastSeq());
+            assertEquals(40 - log.firstSeq() + 1, log.read(log.firstSeq(), 100).size(), "whole from its first frame");
+        }
+        for (Path p : segments()) {
+            Files.delete(p);
+        }
+        try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
+            assertEquals(0, log.lastSeq(), "empty: the member takes its history from a snapshot again");
+        }
+    }
+
+    @Test
     void frames_must_be_consecutive_and_chained() {
         try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
             appendFrames(log, 2);

@@ -13,9 +13,6 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
@@ -32,7 +29,7 @@ public final class SequencerVerticle extends VerticleBase {
     private final ReplayLog log;
     private final FrameSequencer.Options options;
     private final LongSupplier clockNs;
-    private final Map<Integer, Long> lastBatchByGateway = new HashMap<>();
+    private final io.replicode.nat.BatchTable taken = new io.replicode.nat.BatchTable();
     private FrameSequencer sequencer;
     private WakeTimer wake;
     private long malformed;
@@ -104,8 +101,7 @@ public final class SequencerVerticle extends VerticleBase {
             return;
         }
         // Replicas drop duplicates deterministically from the batch marks; this only saves them the work.
-        Long last = lastBatchByGateway.get(batch.gateway());
-        if (last != null && batch.batchSeq() <= last) {
+        if (taken.taken(batch.gateway(), batch.batchSeq())) {
             duplicates++;
             return;
         }
@@ -114,7 +110,7 @@ public final class SequencerVerticle extends VerticleBase {
             malformed++;
             return;
         }
-        lastBatchByGateway.put(batch.gateway(), batch.batchSeq());
+        taken.note(batch.gateway(), batch.batchSeq());
         pump();
     }
 

@@ -110,7 +110,7 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     private final ClusterBoot boot;
-    private RaftMember raft;
+    private volatile RaftMember raft;
     private final NodeConfig config;
     private final Options options;
     private final Map<String, AppRuntime> apps = new LinkedHashMap<>();
@@ -197,14 +197,36 @@ public final class ClusterNode implements AutoCloseable {
     /**
      * After a split or a pause long enough for the others to remove this member, Hazelcast merges it back
      * (MERGING, MERGED). Vert.x republishes this member's consumers itself; this member puts its gateway id back in
-     * the registry and, as the majority has cut this gateway's connections meanwhile, resets its clients. Raft needs
-     * nothing: the member's Raft server catches up from the leader (entries or a snapshot).
+     * the registry and, as the majority has cut this gateway's connections meanwhile, resets its clients. Both sides
+     * drop their Raft connections to the other peers ({@link RaftMember#reconnect}); the member's Raft server then
+     * catches up from the leader (entries or a snapshot).
      */
     private void healAfterMerges() {
+        // The majority's side of a heal: the returning member shows up as added; Raft connections to it start anew.
+        boot.hazelcast().getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
+            @Override
+            public void memberAdded(com.hazelcast.cluster.MembershipEvent e) {
+                RaftMember r = raft;
+                if (r != null) {
+                    boot.vertx().executeBlocking(() -> {
+                        r.reconnect();
+                        return null;
+                    }, false);
+                }
+            }
+
+            @Override
+            public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
+                // Raft notices by itself; nothing to reset.
+            }
+        });
         boot.hazelcast().getLifecycleService().addLifecycleListener(event -> {
             switch (event.getState()) {
                 case MERGING -> say("cluster: this member was cut off from the cluster and is merging back");
                 case MERGED -> boot.vertx().executeBlocking(() -> {
+                    if (raft != null) {
+                        raft.reconnect();
+                    }
                     new GatewayRegistry(boot.hazelcast()).reassert(gatewayId, boot.nodeId());
                     if (options.roles().contains("replica") && config.replicas() > 0 && options.roles().contains("gateway")) {
                         boot.hazelcast().<Integer, String>getMap(SELF_SERVED_MAP).put(gatewayId, boot.nodeId());
@@ -307,7 +329,7 @@ public final class ClusterNode implements AutoCloseable {
         rt.log = NodeParts.openLog(appDir, app, io.replicode.replay.ReplayLog.FsyncPolicy.NEVER);
         int replicas = replica ? config.replicas() : 0;
         for (int r = 1; r <= replicas; r++) {
-            rt.stores.add(new SnapshotStore(appDir.resolve("replica-" + r).resolve("snapshots"), 2));
+            rt.stores.add(new SnapshotStore(new DataDir.App(appDir).snapshots(r), 2));
         }
         String memberFrames = Addresses.memberFrames(app.name());
         io.vertx.core.eventbus.DeliveryOptions localOnly = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
@@ -360,12 +382,12 @@ public final class ClusterNode implements AutoCloseable {
         ClusterSettings s = options.settings();
         String self = s.host() + ":" + s.port();
         try {
-            raft = RaftMember.start(RaftMember.Options.of(config.dataDir().resolve("raft"), self, s.members(), config.snapshotEveryFrames()), gid -> {
+            raft = RaftMember.start(RaftMember.Options.of(new DataDir(config.dataDir()).raft(), self, s.members(), config.snapshotEveryFrames()), gid -> {
                 AppStateMachine m = byGroup.get(gid);
                 if (m == null) {
                     throw new io.replicode.FixableException("the Raft storage of this member holds group " + gid + " of an app that"
                             + " is not configured here", "configure every app the cluster runs, or remove "
-                            + config.dataDir().resolve("raft").resolve(gid.getUuid().toString()));
+                            + new DataDir(config.dataDir()).raft().resolve(gid.getUuid().toString()));
                 }
                 return m;
             });
@@ -524,7 +546,7 @@ public final class ClusterNode implements AutoCloseable {
                     return Future.join(old.stream().map(id -> boot.vertx().undeploy(id)).toList())
                             .compose(v -> boot.vertx().executeBlocking(() -> {
                                 for (int r = 1; r <= rt.stores.size(); r++) {
-                                    replaceState(rt.stores.get(r - 1), snapshot, d.seq());
+                                    replaceState(rt.stores.get(r - 1), r, snapshot, d.seq());
                                 }
                                 for (int r = 1; r <= rt.stores.size(); r++) {
                                     deployReplica(rt, r);
@@ -548,19 +570,9 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     /** Empties a replica's snapshot store, keeps its digest log beside as evidence, and puts {@code snapshot} in. */
-    private static void replaceState(SnapshotStore store, Optional<SnapshotStore.Stored> snapshot, long divergedAt) throws java.io.IOException {
-        Path dir = store.directory();
-        if (Files.isDirectory(dir)) {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        }
-        Path record = dir.resolveSibling("digests.log");
-        if (Files.exists(record)) {
-            Files.move(record, dir.resolveSibling("digests.diverged-at-" + divergedAt + ".log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        }
+    private static void replaceState(SnapshotStore store, int replica, Optional<SnapshotStore.Stored> snapshot, long divergedAt)
+            throws java.io.IOException {
+        new DataDir.App(store.directory().getParent().getParent()).resetReplica(replica, divergedAt);
         if (snapshot.isPresent()) {
             store.save(snapshot.get().seq(), snapshot.get().bytes());
         }
@@ -780,8 +792,9 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
+    /** A cluster event, with the time of day: events of several members are read side by side. */
     private void say(String line) {
-        out.println(line);
+        out.println(java.time.LocalTime.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS) + " " + line);
         out.flush();
     }
 

@@ -174,7 +174,7 @@ public final class EmbeddedNode implements AutoCloseable {
         AppRuntime runtime = new AppRuntime(app, module, genesis, log, sequencer);
         try {
             for (int r = 1; r <= node.replicas(); r++) {
-                runtime.snapshots.add(new SnapshotStore(appDir.resolve("replica-" + r).resolve("snapshots"), 2));
+                runtime.snapshots.add(new SnapshotStore(new DataDir.App(appDir).snapshots(r), 2));
                 ReplicaVerticle replica = newReplica(runtime, r, node, gatewayId);
                 String id = await(vertx.deployVerticle(replica));
                 runtime.replicas.add(replica);
@@ -213,18 +213,8 @@ public final class EmbeddedNode implements AutoCloseable {
         }
         vertx.undeploy(deployment).compose(v -> vertx.executeBlocking(() -> {
             SnapshotStore mine = rt.snapshots.get(replica - 1);
-            Path dir = mine.directory();
-            try (var files = java.nio.file.Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    java.nio.file.Files.deleteIfExists(f);
-                }
-            }
-            // The diverged replica's record is evidence: keep it for `replay verify --digests` (and for people).
-            Path record = dir.resolveSibling("digests.log");
-            if (java.nio.file.Files.exists(record)) {
-                java.nio.file.Files.move(record, dir.resolveSibling("digests.diverged-at-" + rt.divergedAt.getOrDefault(replica, 0L) + ".log"),
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
+            // The diverged replica's record is evidence: kept beside for `replay verify --digests` (and for people).
+            new DataDir.App(mine.directory().getParent().getParent()).resetReplica(replica, rt.divergedAt.getOrDefault(replica, 0L));
             for (int other = 1; other <= rt.snapshots.size(); other++) {
                 if (other != replica) {
                     var latest = rt.snapshots.get(other - 1).latest();
@@ -358,7 +348,7 @@ public final class EmbeddedNode implements AutoCloseable {
      * with those of earlier runs still known to the guests (which the sequencer resets at start).
      */
     static int nextIncarnation(Path dataDir) {
-        Path file = dataDir.resolve("node.json");
+        Path file = new DataDir(dataDir).nodeFile();
         try {
             Files.createDirectories(dataDir);
             long n = 0;
@@ -366,7 +356,7 @@ public final class EmbeddedNode implements AutoCloseable {
                 n = new JsonObject(Files.readString(file, StandardCharsets.UTF_8)).getLong("incarnation", 0L);
             }
             n++;
-            Path tmp = dataDir.resolve("node.json.tmp");
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
             Files.writeString(tmp, new JsonObject().put("incarnation", n).encodePrettily(), StandardCharsets.UTF_8);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return (int) (n % ConnectionIds.MAX_GATEWAY) + 1;

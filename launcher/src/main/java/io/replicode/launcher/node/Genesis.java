@@ -39,7 +39,7 @@ public final class Genesis {
      * can find the module.
      */
     public static GuestConfig loadOrCreate(Path appDir, GuestConfig wanted, String moduleSha256, Path modulePath, long nowNs) {
-        Path file = appDir.resolve("genesis.json");
+        Path file = new DataDir.App(appDir).genesis();
         JsonObject want = describe(wanted, moduleSha256);
         try {
             Files.createDirectories(appDir);
@@ -75,7 +75,7 @@ public final class Genesis {
      */
     public static GuestConfig clustered(Path appDir, GuestConfig wanted, String moduleSha256, Path modulePath, long nowNs,
                                         java.util.function.UnaryOperator<String> shared) {
-        Path file = appDir.resolve("genesis.json");
+        Path file = new DataDir.App(appDir).genesis();
         try {
             Files.createDirectories(appDir);
             if (!Files.exists(file)) {

@@ -50,7 +50,7 @@ final class NodeParts {
     /** As {@link #openLog(Path, AppConfig, NodeConfig)} with the given fsync policy. */
     static ReplayLog openLog(Path appDir, AppConfig app, ReplayLog.FsyncPolicy fsync) {
         try {
-            return ReplayLog.open(appDir.resolve("log"), app.name(), ReplayLog.Options.DEFAULT.withFsync(fsync));
+            return ReplayLog.open(new DataDir.App(appDir).log(), app.name(), ReplayLog.Options.DEFAULT.withFsync(fsync));
         } catch (LogCorruptedException e) {
             throw new UserError("app '" + app.name() + "': " + e.what(), e.fixOr("restore the data directory"));
         }

@@ -25,7 +25,7 @@ import java.util.Map;
 record RecordedGenesis(GuestConfig config, String moduleSha256, Path modulePath) {
 
     static RecordedGenesis read(Path appDir, String app) {
-        Path file = appDir.resolve("genesis.json");
+        Path file = new io.replicode.launcher.node.DataDir.App(appDir).genesis();
         if (!Files.isRegularFile(file)) {
             throw new UserError("app '" + app + "' has no " + file + ": without it the log cannot be replayed",
                     "restore genesis.json from a backup of the data directory");

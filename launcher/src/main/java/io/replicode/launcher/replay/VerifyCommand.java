@@ -172,7 +172,7 @@ final class VerifyCommand implements Callable<Integer> {
                     "drop --from-snapshot to verify from genesis");
         }
         SnapshotStore.Stored snap = rec.latestSnapshot(n).orElseThrow(() -> new UserError("replica " + n + " of app '" + app
-                + "' kept no snapshot (" + rec.dir().resolve("replica-" + n).resolve("snapshots") + " is empty)",
+                + "' kept no snapshot (" + new io.replicode.launcher.node.DataDir.App(rec.dir()).snapshots(n) + " is empty)",
                 "drop --from-snapshot to verify from genesis, or pick a replica that has one with --replica N"));
         try {
             machine.restore(snap.bytes());

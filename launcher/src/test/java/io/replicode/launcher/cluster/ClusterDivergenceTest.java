@@ -51,22 +51,8 @@ class ClusterDivergenceTest {
         }
         Files.createDirectories(dir);
         // Snapshots every 50 frames, so a healthy member has one to give when the first digests (every 100 frames) differ.
-        Path config = dir.resolve("cluster-test.json");
-        Files.writeString(config, new JsonObject()
-                .put("snapshotEveryFrames", 50)
-                .put("apps", new JsonObject().put("kv", new JsonObject()
-                        .put("module", TestGuests.module("kv_server").toString())
-                        .put("listeners", new JsonArray(List.of("resp", "http")))
-                        .put("http", "http")))
-                .encodePrettily());
-        List<String> addresses = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            int port;
-            do {
-                port = Member.freePort();
-            } while (port > 65000);
-            addresses.add("127.0.0.1:" + port);
-        }
+        Path config = Member.kvConfig(dir, new JsonObject().put("snapshotEveryFrames", 50));
+        List<String> addresses = Member.clusterAddresses(3);
         for (int i = 0; i < 3; i++) {
             int clusterPort = Integer.parseInt(addresses.get(i).split(":")[1]);
             members.add(new Member(i, clusterPort, Member.freePort(), Member.freePort(), dir.resolve("m" + i), config, addresses));

@@ -209,7 +209,15 @@ class ClusterPartitionTest {
             if (served[m.index()] < 0) {
                 String status;
                 try {
-                    status = m.kv().encodePrettily();
+                    JsonObject all = m.status();
+                    all.remove("nat");
+                    StringBuilder others = new StringBuilder();
+                    for (LabMember o : members) {
+                        if (o != m) {
+                            others.append("\nmember ").append(o.index()).append(" sequencer: ").append(o.kv().getJsonObject("sequencer").encode());
+                        }
+                    }
+                    status = all.encodePrettily() + others;
                 } catch (IOException | RuntimeException e) {
                     status = "(no status: " + e + ")";
                 }

@@ -53,23 +53,9 @@ class ClusterProcessTest {
     void startThreeMembers(@TempDir Path tmp) throws Exception {
         dir = tmp;
         // Snapshots every 200 frames, so a joining member has a recent one to load.
-        Path config = dir.resolve("cluster-test.json");
-        Files.writeString(config, new JsonObject()
-                .put("snapshotEveryFrames", 200)
-                .put("log", new JsonObject().put("fsync", "always"))
-                .put("apps", new JsonObject().put("kv", new JsonObject()
-                        .put("module", TestGuests.module("kv_server").toString())
-                        .put("listeners", new JsonArray(List.of("resp", "http")))
-                        .put("http", "http")))
-                .encodePrettily());
-        List<String> addresses = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            int port;
-            do {
-                port = Member.freePort();
-            } while (port > 65000);
-            addresses.add("127.0.0.1:" + port);
-        }
+        Path config = Member.kvConfig(dir, new JsonObject().put("snapshotEveryFrames", 200)
+                .put("log", new JsonObject().put("fsync", "always")));
+        List<String> addresses = Member.clusterAddresses(4);
         List<String> firstThree = addresses.subList(0, 3);
         for (int i = 0; i < 4; i++) {
             int clusterPort = Integer.parseInt(addresses.get(i).split(":")[1]);

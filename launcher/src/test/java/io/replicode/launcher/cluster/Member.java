@@ -148,6 +148,31 @@ final class Member {
         return "member " + index + " (:" + clusterPort + ")";
     }
 
+    /**
+     * Writes {@code dir/cluster-test.json}: {@code settings} plus the kv app (the test guest, listeners resp and http,
+     * HTTP on http); returns its path.
+     */
+    static Path kvConfig(Path dir, JsonObject settings) throws IOException {
+        Path config = dir.resolve("cluster-test.json");
+        Files.writeString(config, settings.copy().put("apps", new JsonObject().put("kv", new JsonObject()
+                .put("module", io.replicode.launcher.TestGuests.module("kv_server").toString())
+                .put("listeners", new io.vertx.core.json.JsonArray(List.of("resp", "http")))
+                .put("http", "http"))).encodePrettily());
+        return config;
+    }
+
+    /** {@code n} loopback member addresses on free cluster ports (low enough for the Raft port, the cluster port + 1000, to fit). */
+    static List<String> clusterAddresses(int n) throws IOException {
+        List<String> addresses = new ArrayList<>();
+        while (addresses.size() < n) {
+            int port = freePort();
+            if (port + io.replicode.cluster.RaftMember.RAFT_PORT_OFFSET <= 65535) {
+                addresses.add("127.0.0.1:" + port);
+            }
+        }
+        return addresses;
+    }
+
     /** A free TCP port on loopback (free when asked). */
     static int freePort() throws IOException {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

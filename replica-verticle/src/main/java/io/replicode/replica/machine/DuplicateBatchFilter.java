@@ -1,5 +1,6 @@
 package io.replicode.replica.machine;
 
+import io.replicode.nat.BatchTable;
 import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.IngressEvent;
 import java.io.DataInputStream;
@@ -32,7 +33,7 @@ final class DuplicateBatchFilter {
     /** Bytes of one table entry in a snapshot: gateway u32, batchSeq i64. */
     private static final int ENTRY_BYTES = 4 + 8;
 
-    private final TreeMap<Integer, Long> lastBatch = new TreeMap<>();
+    private final BatchTable lastBatch = new BatchTable();
     private boolean skipping;
     private long duplicateBatches;
     private long duplicateEvents;
@@ -58,11 +59,7 @@ final class DuplicateBatchFilter {
             return false;
         }
         if (e instanceof IngressEvent.GatewayLost lost) {
-            if (lost.gateway() == IngressEvent.GatewayLost.ALL) {
-                lastBatch.clear();
-            } else {
-                lastBatch.remove(lost.gateway());
-            }
+            lastBatch.forget(lost.gateway());
             skipping = false;
             return true;
         }
@@ -81,13 +78,9 @@ final class DuplicateBatchFilter {
             skipping = false;
             return;
         }
-        Long last = lastBatch.get(mark.gateway());
-        if (last != null && mark.batchSeq() <= last) {
-            skipping = true;
+        skipping = !lastBatch.admit(mark.gateway(), mark.batchSeq());
+        if (skipping) {
             duplicateBatches++;
-        } else {
-            lastBatch.put(mark.gateway(), mark.batchSeq());
-            skipping = false;
         }
     }
 
@@ -104,7 +97,7 @@ final class DuplicateBatchFilter {
     /** Table count u32, each gateway u32 and last batchSeq i64 in gateway order, skipping u8, the two counters i64. */
     void writeTo(DataOutputStream d) throws IOException {
         d.writeInt(lastBatch.size());
-        for (Map.Entry<Integer, Long> e : lastBatch.entrySet()) {
+        for (Map.Entry<Integer, Long> e : lastBatch.entries().entrySet()) {
             d.writeInt(e.getKey());
             d.writeLong(e.getValue());
         }
@@ -144,8 +137,7 @@ final class DuplicateBatchFilter {
         if (batches < 0 || events < 0) {
             throw new IOException("snapshot duplicate counters are negative (" + batches + " batches, " + events + " events)");
         }
-        lastBatch.clear();
-        lastBatch.putAll(table);
+        lastBatch.replaceWith(new BatchTable(table));
         skipping = flag == 1;
         duplicateBatches = batches;
         duplicateEvents = events;
