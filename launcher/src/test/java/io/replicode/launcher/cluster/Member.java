@@ -173,11 +173,28 @@ final class Member {
         return addresses;
     }
 
-    /** A free TCP port on loopback (free when asked). */
+    private static final java.util.concurrent.atomic.AtomicInteger NEXT_PORT =
+            new java.util.concurrent.atomic.AtomicInteger(20_000 + new java.util.Random().nextInt(5_000));
+
+    /**
+     * A TCP port on loopback that is free when asked, below Linux's ephemeral range (32768-60999): a port taken from
+     * that range can be given to some outgoing connection before a restarted member binds it again (seen in CI:
+     * "cannot listen on tcp 127.0.0.1:32935 ... the port is in use" at a member's fourth start).
+     */
     static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+        for (int tries = 0; tries < 1_000; tries++) {
+            int port = NEXT_PORT.getAndIncrement();
+            if (port >= 32_000) {
+                NEXT_PORT.set(20_000);
+                continue;
+            }
+            try (java.net.ServerSocket s = new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+                return s.getLocalPort();
+            } catch (IOException taken) {
+                // Taken: the next one.
+            }
         }
+        throw new IOException("no free port in 20000-31999 on loopback");
     }
 
     /** Every member's kv replicas reach the same frame with the same state digest; returns that frame. */
