@@ -546,7 +546,7 @@ public final class ClusterNode implements AutoCloseable {
                     return Future.join(old.stream().map(id -> boot.vertx().undeploy(id)).toList())
                             .compose(v -> boot.vertx().executeBlocking(() -> {
                                 for (int r = 1; r <= rt.stores.size(); r++) {
-                                    replaceState(rt.stores.get(r - 1), r, snapshot, d.seq());
+                                    replaceState(new DataDir(config.dataDir()).app(app), rt.stores.get(r - 1), r, snapshot, d.seq());
                                 }
                                 for (int r = 1; r <= rt.stores.size(); r++) {
                                     deployReplica(rt, r);
@@ -570,9 +570,9 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     /** Empties a replica's snapshot store, keeps its digest log beside as evidence, and puts {@code snapshot} in. */
-    private static void replaceState(SnapshotStore store, int replica, Optional<SnapshotStore.Stored> snapshot, long divergedAt)
-            throws java.io.IOException {
-        new DataDir.App(store.directory().getParent().getParent()).resetReplica(replica, divergedAt);
+    private static void replaceState(DataDir.App appDir, SnapshotStore store, int replica, Optional<SnapshotStore.Stored> snapshot,
+                                     long divergedAt) throws java.io.IOException {
+        appDir.resetReplica(replica, divergedAt);
         if (snapshot.isPresent()) {
             store.save(snapshot.get().seq(), snapshot.get().bytes());
         }

@@ -214,7 +214,7 @@ public final class EmbeddedNode implements AutoCloseable {
         vertx.undeploy(deployment).compose(v -> vertx.executeBlocking(() -> {
             SnapshotStore mine = rt.snapshots.get(replica - 1);
             // The diverged replica's record is evidence: kept beside for `replay verify --digests` (and for people).
-            new DataDir.App(mine.directory().getParent().getParent()).resetReplica(replica, rt.divergedAt.getOrDefault(replica, 0L));
+            new DataDir(node.dataDir()).app(app).resetReplica(replica, rt.divergedAt.getOrDefault(replica, 0L));
             for (int other = 1; other <= rt.snapshots.size(); other++) {
                 if (other != replica) {
                     var latest = rt.snapshots.get(other - 1).latest();
