@@ -228,10 +228,12 @@ public final class LeaderSequencer extends VerticleBase {
         lossCut.clear();
         committed.clear();
         nextToPublish = lastSeq + 1;
-        consumers.add(vertx.eventBus().<Buffer>consumer(Addresses.ingress(app), m -> onIngress(m.body())));
-        consumers.add(vertx.eventBus().<Buffer>consumer(Addresses.control(app), m -> onControl(m.body())));
-        consumers.add(vertx.eventBus().<JsonObject>consumer(joinAddress(app), this::onJoin));
-        consumers.add(vertx.eventBus().<JsonObject>consumer(removeAddress(app), this::onRemove));
+        // This member's own addresses (never a shared one): see Addresses.ingress(app, member).
+        String me = raft.id().toString();
+        consumers.add(vertx.eventBus().<Buffer>consumer(Addresses.ingress(app, me), m -> onIngress(m.body())));
+        consumers.add(vertx.eventBus().<Buffer>consumer(Addresses.control(app, me), m -> onControl(m.body())));
+        consumers.add(vertx.eventBus().<JsonObject>consumer(joinAddress(app, me), this::onJoin));
+        consumers.add(vertx.eventBus().<JsonObject>consumer(removeAddress(app, me), this::onRemove));
         runs++;
         state = "sequencing";
         why = "";
@@ -274,9 +276,9 @@ public final class LeaderSequencer extends VerticleBase {
         }
     }
 
-    /** Where a new member asks the leader of {@code app}'s group to add it (request/reply, JSON). */
-    public static String joinAddress(String app) {
-        return "replicode.raft." + app + ".join";
+    /** Where a new member asks {@code leader}, the leader of {@code app}'s group, to add it (request/reply, JSON). */
+    public static String joinAddress(String app, String leader) {
+        return "replicode.raft." + app + ".join." + leader;
     }
 
     /** A member asks to be added to the group: it becomes a voter once Ratis has brought it up to date. */
@@ -301,9 +303,9 @@ public final class LeaderSequencer extends VerticleBase {
         changeVoters(m, voters, new JsonObject(), "adding member " + peer);
     }
 
-    /** Where an operator's command asks the leader of {@code app}'s group to remove a member (request/reply, JSON). */
-    public static String removeAddress(String app) {
-        return "replicode.raft." + app + ".remove";
+    /** Where an operator's command asks {@code leader}, the leader of {@code app}'s group, to remove a member. */
+    public static String removeAddress(String app, String leader) {
+        return "replicode.raft." + app + ".remove." + leader;
     }
 
     /** Removes a member (dead or leaving) from the group: the majority is then counted without it. */
@@ -488,7 +490,7 @@ public final class LeaderSequencer extends VerticleBase {
                     sequencer.offerOwn(new IngressEvent.GatewayLost(g), clockNs.getAsLong());
                     held.remove(g);
                     gapSinceNs.remove(g);
-                    say(app + ": gateway " + g + " left the cluster: its connections are reset");
+                    say(app + ": gateway " + g + " left the cluster: its connections are reset (members seen: " + live.size() + ")");
                 }
             }
             pump();
@@ -586,9 +588,10 @@ public final class LeaderSequencer extends VerticleBase {
         return "sequencing".equals(state);
     }
 
+    /** A sequencer event, with the time of day (members' events are read side by side). */
     private void say(String line) {
         if (out != null) {
-            out.println(line);
+            out.println(java.time.LocalTime.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS) + " " + line);
             out.flush();
         }
     }

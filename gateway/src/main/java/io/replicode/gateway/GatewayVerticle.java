@@ -64,9 +64,11 @@ public final class GatewayVerticle extends VerticleBase {
     /**
      * What a gateway in a cluster does besides: keeps its ingress batches until a sequencer acknowledges them and
      * sends them again when the app's sequencer changes or no acknowledgement came for {@code resendAfterMs}; and
-     * refuses new connections while {@code unavailable} gives a reason.
+     * refuses new connections while {@code unavailable} gives a reason. Batches go to the sequencer {@code route}
+     * names now; when it names another (a new leader), everything not acknowledged is sent there at once.
      */
-    public record ClusterLink(java.util.function.Supplier<String> unavailable, long resendAfterMs) {}
+    public record ClusterLink(java.util.function.Supplier<String> unavailable, long resendAfterMs,
+                              io.replicode.nat.SequencerRoute route) {}
 
     private final ClusterLink cluster;
     private final io.replicode.gateway.routing.UnackedBatches unacked = new io.replicode.gateway.routing.UnackedBatches();
@@ -89,10 +91,15 @@ public final class GatewayVerticle extends VerticleBase {
             @Override
             public void publish(String app, IngressBatch batch) {
                 byte[] bytes = batch.encode();
+                String to = Addresses.ingress(app);
                 if (cluster != null) {
                     unacked.sent(app, batch, bytes.length, System.currentTimeMillis());
+                    // No sequencer known: the batch waits in the unacknowledged ones until one is.
+                    to = cluster.route().ingress(app);
                 }
-                vertx.eventBus().send(Addresses.ingress(app), Buffer.buffer(bytes));
+                if (to != null) {
+                    vertx.eventBus().send(to, Buffer.buffer(bytes));
+                }
             }
 
             @Override
@@ -174,17 +181,28 @@ public final class GatewayVerticle extends VerticleBase {
         vertx.setPeriodic(Math.max(100, cluster.resendAfterMs() / 2), id -> {
             long now = System.currentTimeMillis();
             for (GatewayConfig.App app : config.apps()) {
-                if (unacked.stale(app.name(), now - cluster.resendAfterMs())) {
+                String to = cluster.route().ingress(app.name());
+                if (to != null && !to.equals(sentTo.put(app.name(), to))) {
+                    // Another sequencer: it has none of what the last one did not acknowledge.
+                    resend(app.name());
+                } else if (unacked.stale(app.name(), now - cluster.resendAfterMs())) {
                     resend(app.name());
                 }
             }
         });
     }
 
+    /** Where each app's batches were last sent (cluster): a change of sequencer is noticed by comparing. */
+    private final java.util.Map<String, String> sentTo = new java.util.HashMap<>();
+
     /** Sends {@code app}'s unacknowledged batches again, in order (the sequencer drops what it has). */
     private void resend(String app) {
+        String to = cluster.route().ingress(app);
+        if (to == null) {
+            return;
+        }
         for (IngressBatch b : unacked.resend(app, System.currentTimeMillis())) {
-            vertx.eventBus().send(Addresses.ingress(app), Buffer.buffer(b.encode()));
+            vertx.eventBus().send(to, Buffer.buffer(b.encode()));
         }
     }
 

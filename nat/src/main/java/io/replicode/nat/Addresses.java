@@ -9,6 +9,30 @@ public final class Addresses {
         return "replicode.app." + app + ".ingress";
     }
 
+    /**
+     * Gateway → the sequencer of the app on one cluster member ({@code member}: its Raft peer id), the group's leader.
+     * A cluster never sends to an address that moves between members: Vert.x caches per node where an address was
+     * registered and, after a partition heals, a node may keep routing a moved address to where it used to be (seen:
+     * a member cut off 20 s sent its batches to its own, long gone, sequencer consumer and never served again). An
+     * address only one member ever registers can only be routed there.
+     */
+    public static String ingress(String app, String member) {
+        return ingress(app) + "." + member;
+    }
+
+    /** Replicas → the sequencer of the app on one cluster member, as {@link #ingress(String, String)}. */
+    public static String control(String app, String member) {
+        return control(app) + "." + member;
+    }
+
+    /**
+     * Any cluster member that runs the app's Raft group answers here (request/reply, JSON {@code leader}) which
+     * member leads it, for members that do not run the group themselves.
+     */
+    public static String leader(String app) {
+        return "replicode.app." + app + ".leader";
+    }
+
     /** Sequencer → replicas, published once durable: {@code FrameCodec} bodies. */
     public static String frames(String app) {
         return "replicode.app." + app + ".frames";

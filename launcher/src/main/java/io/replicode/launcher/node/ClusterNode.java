@@ -111,6 +111,8 @@ public final class ClusterNode implements AutoCloseable {
 
     private final ClusterBoot boot;
     private volatile RaftMember raft;
+    /** Who leads each app's group: where this member's gateway and replicas send what is meant for its sequencer. */
+    private volatile io.replicode.cluster.LeaderDirectory leaders;
     private final NodeConfig config;
     private final Options options;
     private final Map<String, AppRuntime> apps = new LinkedHashMap<>();
@@ -163,6 +165,7 @@ public final class ClusterNode implements AutoCloseable {
                             : " (" + e.getCause() + ")"), "make the data directory " + config.dataDir() + " writable, or choose another with --data");
                 }
             }
+            node.followLeaders(data);
             if (data) {
                 node.startRaft();
             }
@@ -291,7 +294,13 @@ public final class ClusterNode implements AutoCloseable {
             List<Future<?>> all = new ArrayList<>();
             for (AppRuntime rt : apps.values()) {
                 String app = rt.config.name();
-                all.add(boot.vertx().eventBus().<JsonObject>request(LeaderSequencer.removeAddress(app),
+                String leader = leaders.leaderOf(app);
+                if (leader == null) {
+                    result.put(app, new JsonObject().put("error", "no leader of '" + app + "' is known to this member now; try again"));
+                    all.add(Future.failedFuture("no leader"));
+                    continue;
+                }
+                all.add(boot.vertx().eventBus().<JsonObject>request(LeaderSequencer.removeAddress(app, leader),
                         new JsonObject().put("peer", peer), new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(30_000))
                         .onSuccess(r -> result.put(app, r.body()))
                         .onFailure(t -> result.put(app, new JsonObject().put("error", t.getMessage()))));
@@ -350,6 +359,10 @@ public final class ClusterNode implements AutoCloseable {
 
             @Override
             public void leaderChanged(String leader, long term) {
+                io.replicode.cluster.LeaderDirectory d = leaders;
+                if (d != null) {
+                    d.leaderChanged(app.name(), leader);
+                }
                 LeaderSequencer s = rt.sequencer;
                 if (s != null) {
                     s.leaderChanged(leader, term);
@@ -414,6 +427,26 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts following who leads each app's group: from this member's own Raft server when it runs the groups
+     * ({@code data}), else by asking the members that do.
+     */
+    private void followLeaders(boolean data) {
+        leaders = new io.replicode.cluster.LeaderDirectory(boot.vertx(), List.copyOf(apps.keySet()), app -> {
+            RaftMember r = raft;
+            if (r == null) {
+                return null;
+            }
+            try {
+                var id = r.division(app).getInfo().getLeaderId();
+                return id == null ? null : id.toString();
+            } catch (java.io.IOException | RuntimeException e) {
+                return null;
+            }
+        }, data);
+        leaders.start();
+    }
+
     /** Asks the app's leader, over the event bus, to add this member to the group; retried until it is in. */
     private void requestMembership(AppRuntime rt) {
         String app = rt.config.name();
@@ -433,7 +466,13 @@ public final class ClusterNode implements AutoCloseable {
                 }
                 return;
             }
-            boot.vertx().eventBus().<JsonObject>request(LeaderSequencer.joinAddress(app), me,
+            String leader = leaders.leaderOf(app);
+            if (leader == null) {
+                // Not known yet: the directory asks the members that run the group.
+                asking.set(false);
+                return;
+            }
+            boot.vertx().eventBus().<JsonObject>request(LeaderSequencer.joinAddress(app, leader), me,
                     new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(90_000)).onComplete(ar -> {
                         if (ar.succeeded() && boot.vertx().cancelTimer(id)) {
                             say(app + ": added to the Raft group by the leader (" + ar.result().body().getString("members") + ")");
@@ -584,6 +623,7 @@ public final class ClusterNode implements AutoCloseable {
                 new ReplicaVerticle.Options(4096, options.roles().contains("gateway") ? Set.of(gatewayId) : Set.of())
                         .withMemberFrames(Addresses.memberFrames(rt.config.name()))
                         .withOutputsFor(g -> g == gatewayId || !selfServed.contains(g))
+                        .withRoute(leaders.route())
                         .withMachines(HOOK.get().machines(rt.config.name(), r)));
         String id = await(boot.vertx().deployVerticle(v));
         synchronized (rt) {
@@ -617,7 +657,7 @@ public final class ClusterNode implements AutoCloseable {
         List<GatewayConfig.App> list = NodeParts.gatewayApps(apps.values().stream().map(rt -> rt.config).toList());
         GatewayConfig gc = GatewayConfig.of(gatewayId, config.host(), list).withHttpPort(config.httpPort())
                 .withStatusProvider(this::status);
-        gateway = new GatewayVerticle(gc, out, new GatewayVerticle.ClusterLink(this::unavailable, RESEND_AFTER_MS));
+        gateway = new GatewayVerticle(gc, out, new GatewayVerticle.ClusterLink(this::unavailable, RESEND_AFTER_MS, leaders.route()));
         try {
             await(boot.vertx().deployVerticle(gateway));
         } catch (ListenException e) {

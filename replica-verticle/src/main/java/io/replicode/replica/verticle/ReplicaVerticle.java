@@ -52,21 +52,23 @@ public final class ReplicaVerticle extends VerticleBase {
      */
     public record Options(int maxBufferedFrames, java.util.Set<Integer> gateways,
                           java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> machines,
-                          String memberFramesAddress, java.util.function.IntPredicate outputsFor) {
+                          String memberFramesAddress, java.util.function.IntPredicate outputsFor,
+                          io.replicode.nat.SequencerRoute route) {
         public static final Options DEFAULT = new Options(4096, java.util.Set.of());
 
         public Options {
             gateways = java.util.Set.copyOf(gateways);
             java.util.Objects.requireNonNull(machines, "machines");
+            java.util.Objects.requireNonNull(route, "route");
         }
 
         public Options(int maxBufferedFrames, java.util.Set<Integer> gateways) {
-            this(maxBufferedFrames, gateways, GuestMachine::create, null, g -> true);
+            this(maxBufferedFrames, gateways, GuestMachine::create, null, g -> true, io.replicode.nat.SequencerRoute.SINGLE_NODE);
         }
 
         /** The same options with another way to make machines. */
         public Options withMachines(java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> factory) {
-            return new Options(maxBufferedFrames, gateways, factory, memberFramesAddress, outputsFor);
+            return new Options(maxBufferedFrames, gateways, factory, memberFramesAddress, outputsFor, route);
         }
 
         /**
@@ -74,7 +76,7 @@ public final class ReplicaVerticle extends VerticleBase {
          * are in the member's log) instead of from the sequencer's cluster-wide publication.
          */
         public Options withMemberFrames(String address) {
-            return new Options(maxBufferedFrames, gateways, machines, address, outputsFor);
+            return new Options(maxBufferedFrames, gateways, machines, address, outputsFor, route);
         }
 
         /**
@@ -82,7 +84,12 @@ public final class ReplicaVerticle extends VerticleBase {
          * replicas of the app takes its answers from those, so other members' replicas need not send it theirs.
          */
         public Options withOutputsFor(java.util.function.IntPredicate accept) {
-            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, accept);
+            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, accept, route);
+        }
+
+        /** In a cluster member: timer requests go to the sequencer this route names now (the group's leader). */
+        public Options withRoute(io.replicode.nat.SequencerRoute to) {
+            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, outputsFor, to);
         }
     }
 
@@ -123,6 +130,9 @@ public final class ReplicaVerticle extends VerticleBase {
     /** How long a replica must be quiet before its status digest is brought up to date (it hashes all guest memory). */
     private static final long IDLE_DIGEST_DELAY_MS = 200;
 
+    /** How often a cluster replica checks whether the app's sequencer moved to another member. */
+    private static final long FOLLOW_SEQUENCER_MS = 500;
+
     /** Frames between full-state digests in the digest log. */
     public static final int STATE_DIGEST_EVERY_FRAMES = 100;
 
@@ -144,7 +154,26 @@ public final class ReplicaVerticle extends VerticleBase {
             }
         }
         if (!again.isEmpty()) {
-            vertx.eventBus().send(Addresses.control(app), Buffer.buffer(new OutputBatch(app, replica, appliedSeq, again).encode()));
+            sendControl(new OutputBatch(app, replica, appliedSeq, again));
+        }
+    }
+
+    /** Sends {@code batch} to the app's sequencer; while none is known it is dropped, and repeated once one is. */
+    private void sendControl(OutputBatch batch) {
+        String to = options.route().control(app);
+        if (to != null) {
+            vertx.eventBus().send(to, Buffer.buffer(batch.encode()));
+        }
+    }
+
+    /** The sequencer address timers were last asked at: a new one (another leader) is asked again. */
+    private String controlSeen;
+
+    private void followSequencer() {
+        String now = options.route().control(app);
+        if (now != null && !now.equals(controlSeen)) {
+            controlSeen = now;
+            repeatTimers();
         }
     }
 
@@ -171,6 +200,10 @@ public final class ReplicaVerticle extends VerticleBase {
         return onGuest(this::recover).compose(last -> {
             expected = last + 1;
             vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(Addresses.sequencer(app), m -> repeatTimers());
+            if (options.route() != io.replicode.nat.SequencerRoute.SINGLE_NODE) {
+                controlSeen = options.route().control(app);
+                vertx.setPeriodic(FOLLOW_SEQUENCER_MS, id -> followSequencer());
+            }
             if (options.memberFramesAddress() != null) {
                 return vertx.eventBus().<Buffer>localConsumer(options.memberFramesAddress(), m -> onFrame(m.body())).completion();
             }
@@ -249,8 +282,7 @@ public final class ReplicaVerticle extends VerticleBase {
         }
         if (!timers.isEmpty()) {
             // The sequencer restarted too and forgot what the guest waits for: ask again.
-            vertx.eventBus().send(Addresses.control(app),
-                    Buffer.buffer(new OutputBatch(app, replica, appliedSeq, timers).encode()));
+            sendControl(new OutputBatch(app, replica, appliedSeq, timers));
         }
         return machine.lastSeq();
     }
@@ -449,7 +481,7 @@ public final class ReplicaVerticle extends VerticleBase {
                     Buffer.buffer(new OutputBatch(app, replica, seq, e.getValue()).encode()));
         }
         if (!control.isEmpty()) {
-            vertx.eventBus().send(Addresses.control(app), Buffer.buffer(new OutputBatch(app, replica, seq, control).encode()));
+            sendControl(new OutputBatch(app, replica, seq, control));
         }
     }
 
