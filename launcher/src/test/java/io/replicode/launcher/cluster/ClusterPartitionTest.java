@@ -38,9 +38,6 @@ import redis.clients.jedis.Jedis;
  * where the namespace cannot be made (not root, tools missing).
  */
 @Timeout(value = 400, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.Disabled("Known defect, issue 13: a leader cut off 20 s that is not member 0 may never serve again"
-        + " after the heal (its Raft log catches up; its gateway's batches stay unacknowledged behind a missing one). Seen in"
-        + " about half the runs; see docs/clustering.md, 'Partitions and pauses'. Re-enable when fixed.")
 class ClusterPartitionTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final int CLUSTER_PORT = 5811;
@@ -148,7 +145,20 @@ class ClusterPartitionTest {
             lab.heal();
             long healedNs = System.nanoTime();
             System.out.println("partition test: healed at " + java.time.LocalTime.now());
-            long[] servedMs = serveWithin(members, 10, healedNs);
+            List<String> timeline = new java.util.concurrent.CopyOnWriteArrayList<>();
+            AtomicBoolean served = new AtomicBoolean();
+            Thread watcher = new Thread(() -> watch(leader, healedNs, served, timeline), "partition-watcher");
+            watcher.setDaemon(true);
+            watcher.start();
+            long[] servedMs;
+            try {
+                servedMs = serveWithin(members, 10, healedNs);
+            } finally {
+                served.set(true);
+                watcher.join(5_000);
+                System.out.println("partition test: the cut member after the heal (ms: raft role/leader/applied,"
+                        + " replica frame, unacknowledged batches):\n  " + String.join("\n  ", timeline));
+            }
             System.out.println("partition test: member " + leader.index() + " (the leader) cut off 20 s; members served again "
                     + Arrays.toString(servedMs) + " ms after the heal");
             awaitAcks(acks, 200, 60, "writes after the heal", errors);
@@ -168,6 +178,36 @@ class ClusterPartitionTest {
             assertEquals(List.of(), problems, "read through member " + m.index());
         }
         replicasAgree(members);
+    }
+
+    /** Records, until {@code done}, each change in what the cut member's /status says about its way back. */
+    private static void watch(LabMember m, long fromNs, AtomicBoolean done, List<String> timeline) {
+        String last = "";
+        long until = fromNs + TimeUnit.SECONDS.toNanos(15);
+        while (!done.get() && System.nanoTime() < until) {
+            String now;
+            try {
+                JsonObject status = m.status();
+                JsonObject kv = status.getJsonObject("pipeline").getJsonObject("apps").getJsonObject("kv");
+                JsonObject raft = kv.getJsonObject("raft");
+                JsonObject replica = kv.getJsonArray("replicas").getJsonObject(0);
+                now = raft.getString("role") + "/" + raft.getString("leader") + "/" + raft.getLong("appliedIndex") + " frame "
+                        + replica.getLong("lastSeq") + " unacked " + status.getJsonObject("unacknowledgedBatches").getInteger("kv");
+            } catch (IOException | RuntimeException e) {
+                now = "no status: " + e.getClass().getSimpleName();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!now.equals(last)) {
+                timeline.add((System.nanoTime() - fromNs) / 1_000_000 + " " + now);
+                last = now;
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
     }
 
     private static void write(AppendHistory h, List<LabMember> via, int first, AtomicBoolean stop,
