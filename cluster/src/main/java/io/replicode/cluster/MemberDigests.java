@@ -86,6 +86,22 @@ public final class MemberDigests {
         return compare(nowMs);
     }
 
+    /**
+     * The highest frame another member than {@code me} reported a digest at, among reports heard within
+     * {@link #STALE_MS} of {@code nowMs}; -1 when there is none. Digests are taken every 100 frames and reported every
+     * 2 s, so this trails the other members by about that much.
+     */
+    public synchronized long highestFrameOfOthers(String me, long nowMs) {
+        long highest = -1;
+        for (var e : byMember.entrySet()) {
+            Report r = e.getValue();
+            if (!e.getKey().equals(me) && nowMs - r.receivedMs() <= STALE_MS && !r.digests().isEmpty()) {
+                highest = Math.max(highest, r.digests().lastKey());
+            }
+        }
+        return highest;
+    }
+
     /** Forgets a member's digests (it left, or its replicas were rebuilt: its old digests must not vote). */
     public synchronized void forget(String member) {
         byMember.remove(member);

@@ -21,6 +21,19 @@ class MemberDigestsTest {
     }
 
     @Test
+    void how_far_the_others_are_counts_only_other_members_heard_lately() {
+        MemberDigests md = new MemberDigests("kv");
+        assertEquals(-1, md.highestFrameOfOthers("me", 0));
+        report(md, "me", 0, 5_000, "aa");
+        assertEquals(-1, md.highestFrameOfOthers("me", 0), "its own report does not count");
+        report(md, "a", 0, 1_900, "bb", 2_000, "cc");
+        report(md, "b", 5_000, 2_500, "dd");
+        assertEquals(2_500, md.highestFrameOfOthers("me", 5_000));
+        assertEquals(2_500, md.highestFrameOfOthers("me", MemberDigests.STALE_MS + 1), "a's report is stale by then");
+        assertEquals(-1, md.highestFrameOfOthers("me", 5_000 + MemberDigests.STALE_MS + 1));
+    }
+
+    @Test
     void equal_digests_at_common_frames_raise_nothing() {
         MemberDigests md = new MemberDigests("kv");
         assertEquals(List.of(), report(md, "a", 0, 100, "aa", 200, "bb"));

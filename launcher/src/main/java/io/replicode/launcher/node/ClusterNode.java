@@ -152,7 +152,6 @@ public final class ClusterNode implements AutoCloseable {
             int gatewayId = new GatewayRegistry(hz).allocate(boot.nodeId());
             node = new ClusterNode(boot, config, options, gatewayId, out);
             node.healAfterMerges();
-            node.followSelfServedGateways(data && options.roles().contains("replica") && config.replicas() > 0);
             node.serveMemberRemoval();
             for (AppConfig app : config.apps()) {
                 try {
@@ -165,6 +164,7 @@ public final class ClusterNode implements AutoCloseable {
                             : " (" + e.getCause() + ")"), "make the data directory " + config.dataDir() + " writable, or choose another with --data");
                 }
             }
+            node.followSelfServedGateways(data && options.roles().contains("replica") && config.replicas() > 0);
             node.followLeaders(data);
             if (data) {
                 node.startRaft();
@@ -231,9 +231,11 @@ public final class ClusterNode implements AutoCloseable {
                         raft.reconnect();
                     }
                     new GatewayRegistry(boot.hazelcast()).reassert(gatewayId, boot.nodeId());
-                    if (options.roles().contains("replica") && config.replicas() > 0 && options.roles().contains("gateway")) {
-                        boot.hazelcast().<Integer, String>getMap(SELF_SERVED_MAP).put(gatewayId, boot.nodeId());
-                    }
+                    // Its replicas missed what the majority did meanwhile: before its gateway's clients come back,
+                    // the other members' replicas are asked to answer them too (the map entry is written again).
+                    selfServedWritten = null;
+                    markBehind("this member's replicas missed what the others did while it was cut off");
+                    writeSelfServedNow();
                     if (gateway != null) {
                         gateway.rejoined("this member was cut off from the cluster; reconnect");
                     }
@@ -254,25 +256,143 @@ public final class ClusterNode implements AutoCloseable {
 
     /**
      * Outputs from the local replica: a gateway on a member with replicas is served by them alone (no copy of every
-     * output from every member crossing the network). This member says so for its own gateway, and refreshes every
-     * second which other gateways do; until a gateway is known to be self-served, ours send it outputs as well.
+     * output from every member crossing the network), except while they are far behind the other members' (after a
+     * restart, a pause or a partition they replay what they missed, a few hundred frames a second): then the other
+     * members' replicas answer its clients too, and the gateway takes each frame's outputs from whichever comes first.
+     * This member says which for its own gateway, and refreshes every second which other gateways are self-served;
+     * until a gateway is known to be self-served, ours send it outputs as well.
      */
     private void followSelfServedGateways(boolean mine) {
         var map = boot.hazelcast().<Integer, String>getMap(SELF_SERVED_MAP);
-        if (mine && options.roles().contains("gateway")) {
-            map.put(gatewayId, boot.nodeId());
+        selfServing = mine && options.roles().contains("gateway");
+        if (selfServing) {
+            long history = apps.values().stream().filter(rt -> rt.log != null).mapToLong(rt -> rt.log.lastSeq()).max().orElse(0);
+            if (history > 0) {
+                markBehind("this member restarted; its replicas replay its history");
+            } else {
+                writeSelfServed();
+            }
+            boot.vertx().setPeriodic(BEHIND_CHECK_MS, id -> checkBehind());
         }
-        boot.vertx().setPeriodic(1_000, id -> boot.vertx().executeBlocking(() -> {
+        // At once when an entry changes (a member falls behind and asks for our outputs), and every second (members
+        // come and go).
+        map.addEntryListener((com.hazelcast.map.listener.EntryAddedListener<Integer, String>) e -> refreshSelfServed(), false);
+        map.addEntryListener((com.hazelcast.map.listener.EntryRemovedListener<Integer, String>) e -> refreshSelfServed(), false);
+        boot.vertx().setPeriodic(1_000, id -> refreshSelfServed());
+    }
+
+    private void refreshSelfServed() {
+        boot.vertx().executeBlocking(() -> {
             Set<String> live = boot.liveNodeIds();
             Set<Integer> served = new java.util.HashSet<>();
-            for (var e : map.entrySet()) {
+            for (var e : boot.hazelcast().<Integer, String>getMap(SELF_SERVED_MAP).entrySet()) {
                 if (e.getKey() != gatewayId && live.contains(e.getValue())) {
                     served.add(e.getKey());
                 }
             }
             selfServed = Set.copyOf(served);
             return null;
-        }, false));
+        }, false);
+    }
+
+    /** Frames behind the other members' replicas from which this member's gateway is served by theirs too. */
+    static final long BEHIND_FRAMES = 300;
+    /** ... and until which it is again served by its own alone. */
+    static final long CAUGHT_UP_FRAMES = 100;
+    private static final long BEHIND_CHECK_MS = 500;
+    /** How long a member that may be behind waits for the others' reports before it serves its clients alone again. */
+    private static final long NO_REPORTS_MS = 10_000;
+    private volatile long behindSinceMs;
+    /** Whether this member's gateway can be served by its own replicas (a member with both). */
+    private boolean selfServing;
+    /** Whether its own replicas are far behind now (event loop of the periodic check). */
+    private volatile boolean behind;
+    /** What the map says for this gateway as last written by this member (null: not yet, or to be written again). */
+    private volatile Boolean selfServedWritten;
+
+    private void checkBehind() {
+        long now = System.currentTimeMillis();
+        String me = raft != null ? raft.id().toString() : boot.nodeId();
+        long worst = -1;
+        for (AppRuntime rt : apps.values()) {
+            ReplicaVerticle first;
+            synchronized (rt) {
+                first = rt.replicas.isEmpty() ? null : rt.replicas.get(0);
+            }
+            if (first == null || rt.digests == null) {
+                continue;
+            }
+            long others = rt.digests.highestFrameOfOthers(me, now);
+            if (others >= 0) {
+                worst = Math.max(worst, others - first.appliedSeq());
+            }
+        }
+        if (!behind && worst > BEHIND_FRAMES) {
+            markBehind("this member's replicas are " + worst + " frames behind the others'");
+        } else if (behind && worst >= 0 && worst <= CAUGHT_UP_FRAMES) {
+            behind = false;
+            say("cluster: this member's replicas caught up; they alone answer its clients again");
+        } else if (behind && worst < 0 && now - behindSinceMs > NO_REPORTS_MS) {
+            behind = false;
+            say("cluster: no other member reports its replicas' progress; this member's replicas alone answer its clients");
+        }
+        writeSelfServed();
+    }
+
+    /**
+     * This member's replicas are behind the others' ({@code why}) or may be (it was cut off, or has just started):
+     * the other members' replicas answer its clients too until reports show it caught up. Any thread.
+     */
+    private void markBehind(String why) {
+        if (!selfServing) {
+            return;
+        }
+        behindSinceMs = System.currentTimeMillis();
+        if (!behind) {
+            behind = true;
+            say("cluster: " + why + "; the other members' replicas answer this member's clients too until its own"
+                    + " catch up");
+        }
+        writeSelfServed();
+    }
+
+    /** Puts this gateway in the self-served map or takes it out, as {@link #behind} says, when that changed. */
+    private void writeSelfServed() {
+        if (!selfServing) {
+            return;
+        }
+        boolean want = !behind;
+        if (Boolean.valueOf(want).equals(selfServedWritten)) {
+            return;
+        }
+        selfServedWritten = want;
+        boot.vertx().executeBlocking(() -> {
+            putSelfServed(want);
+            return null;
+        }, false).onFailure(t -> selfServedWritten = null);
+    }
+
+    /** {@link #writeSelfServed}, on the calling (blocking) thread. */
+    private void writeSelfServedNow() {
+        if (!selfServing) {
+            return;
+        }
+        boolean want = !behind;
+        try {
+            putSelfServed(want);
+            selfServedWritten = want;
+        } catch (RuntimeException e) {
+            selfServedWritten = null;
+        }
+    }
+
+    private void putSelfServed(boolean served) {
+        var map = boot.hazelcast().<Integer, String>getMap(SELF_SERVED_MAP);
+        if (served) {
+            map.put(gatewayId, boot.nodeId());
+        } else {
+            map.remove(gatewayId);
+        }
     }
 
     /**
