@@ -314,6 +314,7 @@ public final class ClusterNode implements AutoCloseable {
         long now = System.currentTimeMillis();
         String me = raft != null ? raft.id().toString() : boot.nodeId();
         long worst = -1;
+        boolean listening = false;
         for (AppRuntime rt : apps.values()) {
             ReplicaVerticle first;
             synchronized (rt) {
@@ -322,10 +323,15 @@ public final class ClusterNode implements AutoCloseable {
             if (first == null || rt.digests == null) {
                 continue;
             }
+            listening = true;
             long others = rt.digests.highestFrameOfOthers(me, now);
             if (others >= 0) {
                 worst = Math.max(worst, others - first.appliedSeq());
             }
+        }
+        if (!listening) {
+            // Still starting: the wait for the others' reports begins once this member hears them.
+            behindSinceMs = now;
         }
         if (!behind && worst > BEHIND_FRAMES) {
             markBehind("this member's replicas are " + worst + " frames behind the others'");
@@ -334,7 +340,7 @@ public final class ClusterNode implements AutoCloseable {
             say("cluster: this member's replicas caught up; they alone answer its clients again");
         } else if (behind && worst < 0 && now - behindSinceMs > NO_REPORTS_MS) {
             behind = false;
-            say("cluster: no other member reports its replicas' progress; this member's replicas alone answer its clients");
+            say("cluster: no other member reported its replicas' progress within " + NO_REPORTS_MS / 1000 + " s; this member's replicas alone answer its clients");
         }
         writeSelfServed();
     }
