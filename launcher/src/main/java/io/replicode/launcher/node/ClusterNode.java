@@ -340,7 +340,8 @@ public final class ClusterNode implements AutoCloseable {
             say("cluster: this member's replicas caught up; they alone answer its clients again");
         } else if (behind && worst < 0 && now - behindSinceMs > NO_REPORTS_MS) {
             behind = false;
-            say("cluster: no other member reported its replicas' progress within " + NO_REPORTS_MS / 1000 + " s; this member's replicas alone answer its clients");
+            say("cluster: no other member reported its replicas' progress within " + NO_REPORTS_MS / 1000
+                    + " s; this member's replicas alone answer its clients");
         }
         writeSelfServed();
     }
