@@ -8,6 +8,7 @@
 #   bench/etcd.sh                      # both systems: wrk -t 2 -c 50 -d 15s after a 150s warm-up
 #   SYSTEMS=etcd bench/etcd.sh         # one system only (SYSTEMS=replicode for the other)
 #   DURATION=30s THREADS=4 CONNECTIONS=100 WARMUP=10s bench/etcd.sh
+#   RC_JVM_OPTS="-Dreplicode.raft.rpc=netty" SYSTEMS=replicode bench/etcd.sh   # extra JVM options for Replicode
 #
 # Load target: all requests go to member 1 of each system, whether or not it leads. For etcd that is
 # 127.0.0.1:2379 (a follower forwards the proposal to the leader; ETCD_TARGET=leader sends the load to
@@ -286,6 +287,10 @@ bench_replicode() {
   cp -r "$root/launcher/target/replicode.jar" "$root/launcher/target/lib" "$root/launcher/target/jvm.options" "$jar_dir/"
   local -a jvm
   read -r -a jvm <"$jar_dir/jvm.options"
+  # Extra options for the members, for experiments (e.g. RC_JVM_OPTS=-Dreplicode.raft.rpc=netty).
+  local -a extra=()
+  read -r -a extra <<<"${RC_JVM_OPTS:-}"
+  jvm+=("${extra[@]}")
 
   local busy
   busy="$(busy_ports "${rc_ports[@]}")"

@@ -46,10 +46,16 @@ class ClusterPartitionTest {
 
     /** A member inside the lab: its process, and the ports forwarded to this JVM. */
     private record LabMember(int index, Process process, int resp, int http, Path output) {
+        /** The member's /status; /status is rate-limited per client (2/s after a burst), so a 429 waits and asks again. */
         JsonObject status() throws IOException, InterruptedException {
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http + "/status"))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-            return new JsonObject(r.body());
+            for (int attempt = 0; ; attempt++) {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http + "/status"))
+                        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() != 429 || attempt == 20) {
+                    return new JsonObject(r.body());
+                }
+                Thread.sleep(600);
+            }
         }
 
         JsonObject kv() throws IOException, InterruptedException {
@@ -314,7 +320,7 @@ class ClusterPartitionTest {
             if (states.size() == 1) {
                 return;
             }
-            Thread.sleep(200);
+            Thread.sleep(500);
         }
         throw new AssertionError("replicas did not converge: " + seen);
     }
