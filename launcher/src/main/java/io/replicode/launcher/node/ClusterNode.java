@@ -295,8 +295,12 @@ public final class ClusterNode implements AutoCloseable {
         }, false);
     }
 
-    /** Frames behind the other members' replicas from which this member's gateway is served by theirs too. */
-    static final long BEHIND_FRAMES = 300;
+    /**
+     * Frames behind the other members' replicas from which this member's gateway is served by theirs too. High enough
+     * that a follower lagging under load does not tip into it (the extra outputs would cost it more): the cases it is
+     * for (a merge, a restart) are marked at once, and leave thousands of frames to replay.
+     */
+    static final long BEHIND_FRAMES = 1_000;
     /** ... and until which it is again served by its own alone. */
     static final long CAUGHT_UP_FRAMES = 100;
     private static final long BEHIND_CHECK_MS = 500;
