@@ -429,15 +429,26 @@ public final class LeaderSequencer extends VerticleBase {
      * its batches are refused, then its next one is taken as its first.
      */
     private void giveUpGap(int g, long missing, long waitedMs) {
-        if (lossCut.add(g)) {
-            sequencer.offerOwn(new IngressEvent.GatewayLost(g), clockNs.getAsLong());
-            held.remove(g);
-            gapSinceNs.remove(g);
-            refusedBatches++;
-            say(app + ": gateway " + g + ": its batch " + missing + " never came (later ones waited " + waitedMs
-                    + " ms); its connections are reset and it starts over");
+        refusedBatches++;
+        if (cutGateway(g, "did not send batch " + missing + " (later ones waited " + waitedMs
+                + " ms): its connections are reset and it starts over")) {
             pump();
         }
+    }
+
+    /**
+     * Puts a GatewayLost of {@code g} in the next frame unless one is pending: every replica resets its connections
+     * and the gateway's batch table is cleared when it commits; until then its batches are refused.
+     */
+    private boolean cutGateway(int g, String why) {
+        if (!lossCut.add(g)) {
+            return false;
+        }
+        sequencer.offerOwn(new IngressEvent.GatewayLost(g), clockNs.getAsLong());
+        held.remove(g);
+        gapSinceNs.remove(g);
+        say(app + ": gateway " + g + " " + why);
+        return true;
     }
 
     private boolean take(IngressBatch batch) {
@@ -486,12 +497,7 @@ public final class LeaderSequencer extends VerticleBase {
                 return;
             }
             for (int g : lost) {
-                if (lossCut.add(g)) {
-                    sequencer.offerOwn(new IngressEvent.GatewayLost(g), clockNs.getAsLong());
-                    held.remove(g);
-                    gapSinceNs.remove(g);
-                    say(app + ": gateway " + g + " left the cluster: its connections are reset (members seen: " + live.size() + ")");
-                }
+                cutGateway(g, "left the cluster: its connections are reset (members seen: " + live.size() + ")");
             }
             pump();
         });

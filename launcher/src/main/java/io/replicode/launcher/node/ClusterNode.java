@@ -269,9 +269,8 @@ public final class ClusterNode implements AutoCloseable {
             long history = apps.values().stream().filter(rt -> rt.log != null).mapToLong(rt -> rt.log.lastSeq()).max().orElse(0);
             if (history > 0) {
                 markBehind("this member restarted; its replicas replay its history");
-            } else {
-                writeSelfServed();
             }
+            writeSelfServed();
             boot.vertx().setPeriodic(BEHIND_CHECK_MS, id -> checkBehind());
         }
         // At once when an entry changes (a member falls behind and asks for our outputs), and every second (members
@@ -295,22 +294,11 @@ public final class ClusterNode implements AutoCloseable {
         }, false);
     }
 
-    /**
-     * Frames behind the other members' replicas from which this member's gateway is served by theirs too. High enough
-     * that a follower lagging under load does not tip into it (the extra outputs would cost it more): the cases it is
-     * for (a merge, a restart) are marked at once, and leave thousands of frames to replay.
-     */
-    static final long BEHIND_FRAMES = 1_000;
-    /** ... and until which it is again served by its own alone. */
-    static final long CAUGHT_UP_FRAMES = 100;
     private static final long BEHIND_CHECK_MS = 500;
-    /** How long a member that may be behind waits for the others' reports before it serves its clients alone again. */
-    private static final long NO_REPORTS_MS = 10_000;
-    private volatile long behindSinceMs;
     /** Whether this member's gateway can be served by its own replicas (a member with both). */
     private boolean selfServing;
-    /** Whether its own replicas are far behind now (event loop of the periodic check). */
-    private volatile boolean behind;
+    /** Whether its replicas are far behind the others' (guarded by itself: the periodic check and MERGED use it). */
+    private final io.replicode.cluster.CatchUpWatch catchUp = new io.replicode.cluster.CatchUpWatch();
     /** What the map says for this gateway as last written by this member (null: not yet, or to be written again). */
     private volatile Boolean selfServedWritten;
 
@@ -333,62 +321,66 @@ public final class ClusterNode implements AutoCloseable {
                 worst = Math.max(worst, others - first.appliedSeq());
             }
         }
-        if (!listening) {
-            // Still starting: the wait for the others' reports begins once this member hears them.
-            behindSinceMs = now;
+        io.replicode.cluster.CatchUpWatch.Change change;
+        synchronized (catchUp) {
+            change = catchUp.observe(worst, listening, now);
         }
-        if (!behind && worst > BEHIND_FRAMES) {
-            markBehind("this member's replicas are " + worst + " frames behind the others'");
-        } else if (behind && worst >= 0 && worst <= CAUGHT_UP_FRAMES) {
-            behind = false;
-            say("cluster: this member's replicas caught up; they alone answer its clients again");
-        } else if (behind && worst < 0 && now - behindSinceMs > NO_REPORTS_MS) {
-            behind = false;
-            say("cluster: no other member reported its replicas' progress within " + NO_REPORTS_MS / 1000
+        switch (change) {
+            case BEHIND -> sayBehind("this member's replicas are " + worst + " frames behind the others'");
+            case CAUGHT_UP -> say("cluster: this member's replicas caught up; they alone answer its clients again");
+            case NO_REPORTS -> say("cluster: no other member reported its replicas' progress within "
+                    + io.replicode.cluster.CatchUpWatch.NO_REPORTS_MS / 1000
                     + " s; this member's replicas alone answer its clients");
+            case NONE -> {
+                // Nothing changed.
+            }
         }
         writeSelfServed();
     }
 
     /**
-     * This member's replicas are behind the others' ({@code why}) or may be (it was cut off, or has just started):
-     * the other members' replicas answer its clients too until reports show it caught up. Any thread.
+     * This member knows its replicas missed frames ({@code why}: it was cut off, or restarted with history): the other
+     * members' replicas answer its clients too until reports show it caught up. The map is written by the caller.
      */
     private void markBehind(String why) {
         if (!selfServing) {
             return;
         }
-        behindSinceMs = System.currentTimeMillis();
-        if (!behind) {
-            behind = true;
-            say("cluster: " + why + "; the other members' replicas answer this member's clients too until its own"
-                    + " catch up");
+        boolean news;
+        synchronized (catchUp) {
+            news = catchUp.markBehind(System.currentTimeMillis());
         }
-        writeSelfServed();
+        if (news) {
+            sayBehind(why);
+        }
     }
 
-    /** Puts this gateway in the self-served map or takes it out, as {@link #behind} says, when that changed. */
+    private void sayBehind(String why) {
+        say("cluster: " + why + "; the other members' replicas answer this member's clients too until its own catch up");
+    }
+
+    /** {@link #writeSelfServedNow} on a worker thread. */
     private void writeSelfServed() {
-        if (!selfServing) {
-            return;
+        if (selfServing) {
+            boot.vertx().executeBlocking(() -> {
+                writeSelfServedNow();
+                return null;
+            }, false);
         }
-        boolean want = !behind;
-        if (Boolean.valueOf(want).equals(selfServedWritten)) {
-            return;
-        }
-        selfServedWritten = want;
-        boot.vertx().executeBlocking(() -> {
-            putSelfServed(want);
-            return null;
-        }, false).onFailure(t -> selfServedWritten = null);
     }
 
-    /** {@link #writeSelfServed}, on the calling (blocking) thread. */
+    /** Puts this gateway in the self-served map or takes it out, as the catch-up watch says, when that changed. */
     private void writeSelfServedNow() {
         if (!selfServing) {
             return;
         }
-        boolean want = !behind;
+        boolean want;
+        synchronized (catchUp) {
+            want = !catchUp.behind();
+        }
+        if (Boolean.valueOf(want).equals(selfServedWritten)) {
+            return;
+        }
         try {
             putSelfServed(want);
             selfServedWritten = want;
