@@ -17,9 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.zip.CRC32;
@@ -101,6 +101,11 @@ public final class AppStateMachine extends BaseStateMachine {
     private volatile long rejected;
     private volatile long installs;
     private volatile String lastInstall = "";
+    /** Writes Raft snapshot files off Ratis's apply thread (see {@link #takeSnapshot}). */
+    private final java.util.concurrent.ExecutorService snapshotWriter;
+    /** A Raft snapshot file written and not yet named to Ratis. */
+    private volatile SingleFileSnapshotInfo prepared;
+    private volatile boolean preparing;
 
     public AppStateMachine(String app, ReplayLog log, List<SnapshotStore> stores, Listener listener) {
         this.app = app;
@@ -108,6 +113,11 @@ public final class AppStateMachine extends BaseStateMachine {
         this.applier = new FrameApplier(log);
         this.stores = List.copyOf(stores);
         this.listener = listener;
+        this.snapshotWriter = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "replicode-" + app + "-raft-snapshots");
+            t.setDaemon(true);
+            return t;
+        });
         if (log.lastSeq() >= log.firstSeq()) {
             lastTimeNs = log.read(log.lastSeq(), 1).get(0).timeNs();
         }
@@ -274,60 +284,144 @@ public final class AppStateMachine extends BaseStateMachine {
 
     /**
      * Names the newest replica snapshot on this member as the Raft snapshot, at its frame's log index. Returns that
-     * index (at or below the last applied one, as Ratis allows), or the previous snapshot's when nothing newer exists.
+     * index (at or below the last applied one, as Ratis allows), or the previous snapshot's when nothing newer is ready.
+     *
+     * <p>Ratis calls this on its apply thread, and again after every applied entry while the log since the last
+     * snapshot is past its threshold. So this call only looks at file names: the Raft snapshot file (the frame plus a
+     * copy of the replica snapshot, often tens of MB, with the MD5 Ratis checks on install) is written by
+     * {@link #snapshotWriter}, and a later call names it once it is complete. Written here, it held up every commit of
+     * the app for the time of a copy, a CRC and an MD5 of the whole state (JFR: a third of the leader's samples in MD5
+     * during such stalls, writes/s down to a quarter), and it read the newest replica snapshot whole on every call.
      */
     @Override
-    public long takeSnapshot() throws IOException {
+    public long takeSnapshot() {
         SingleFileSnapshotInfo previous = storage.getLatestSnapshot();
         long previousIndex = previous == null ? -1 : previous.getIndex();
-        Optional<SnapshotStore.Stored> newest = Optional.empty();
+        SingleFileSnapshotInfo ready = prepared;
+        if (ready != null && ready.getIndex() > previousIndex) {
+            storage.updateLatestSnapshot(ready);
+            prepared = null;
+            return ready.getIndex();
+        }
+        if (preparing || snapshotFrames.isEmpty()
+                || snapshotFrames.lastEntry().getValue().getIndex() <= previousIndex) {
+            return previousIndex; // nothing newer to name, or being written: Ratis asks again after the next entry
+        }
+        SnapshotStore.StoredFile newest = null;
         for (SnapshotStore store : stores) {
-            Optional<SnapshotStore.Stored> l = store.latest();
-            if (l.isPresent() && snapshotFrames.containsKey(l.get().seq())
-                    && (newest.isEmpty() || l.get().seq() > newest.get().seq())) {
+            SnapshotStore.StoredFile l = store.latestFile();
+            if (l != null && snapshotFrames.containsKey(l.seq()) && (newest == null || l.seq() > newest.seq())) {
                 newest = l;
             }
         }
-        if (newest.isEmpty()) {
+        if (newest == null) {
             return previousIndex;
         }
-        long seq = newest.get().seq();
+        long seq = newest.seq();
         TermIndex at = snapshotFrames.get(seq);
         if (at.getIndex() <= previousIndex || seq < log.firstSeq() || seq > log.lastSeq()) {
             return previousIndex;
         }
+        preparing = true;
+        Path replica = newest.file();
+        snapshotWriter.execute(() -> {
+            try {
+                prepared = prepare(seq, at, replica);
+                snapshotFrames.headMap(seq).clear();
+            } catch (IOException | RuntimeException e) {
+                // The replica store may have replaced the file meanwhile; the next call tries its newer one.
+                System.err.println("replicode: " + app + ": Raft snapshot at frame " + seq + " not written: " + e.getMessage()
+                        + ". Fix: check the disk (space, permissions) of the member's raft directory");
+            } finally {
+                preparing = false;
+            }
+        });
+        return previousIndex;
+    }
+
+    /** Writes the Raft snapshot file of frame {@code seq} (log entry {@code at}) and its MD5; on the snapshot writer. */
+    private SingleFileSnapshotInfo prepare(long seq, TermIndex at, Path replica) throws IOException {
         log.sync();
-        Frame frame = log.read(seq, 1).get(0);
-        byte[] frameBytes = FrameCodec.encode(frame);
+        byte[] frameBytes = FrameCodec.encode(log.read(seq, 1).get(0));
         File file = storage.getSnapshotFile(at.getTerm(), at.getIndex());
-        write(file.toPath(), app, frameBytes, newest.get().bytes());
-        MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file);
-        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), at));
-        snapshotFrames.headMap(seq).clear();
-        return at.getIndex();
+        MD5Hash md5 = write(file.toPath(), app, frameBytes, replica);
+        MD5FileUtil.saveMD5File(file, md5);
+        return new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), at);
+    }
+
+    @Override
+    public void close() throws IOException {
+        snapshotWriter.shutdownNow();
+        super.close();
     }
 
     record Snapshot(String app, Frame frame, byte[] frameBytes, byte[] replica) {}
 
-    static void write(Path file, String app, byte[] frameBytes, byte[] replica) throws IOException {
+    /** Writes a snapshot file holding {@code replica}'s bytes (tests; the member copies from the replica's file). */
+    static MD5Hash write(Path file, String app, byte[] frameBytes, byte[] replica) throws IOException {
+        Path source = Files.createTempFile(file.getParent(), "replica", ".tmp");
+        try {
+            Files.write(source, replica);
+            return write(file, app, frameBytes, source);
+        } finally {
+            Files.deleteIfExists(source);
+        }
+    }
+
+    /**
+     * Writes a snapshot file, the replica snapshot copied from {@code replica} in pieces (never whole in memory), to a
+     * temporary file that is forced and then renamed. Returns the file's MD5, computed while writing.
+     */
+    static MD5Hash write(Path file, String app, byte[] frameBytes, Path replica) throws IOException {
         byte[] name = app.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(MAGIC.length + 1 + 2 + name.length + 8 + 4 + frameBytes.length + 4 + replica.length + 4);
         Frame frame = FrameCodec.decode(frameBytes);
-        b.put(MAGIC).put((byte) VERSION).putShort((short) name.length).put(name).putLong(frame.seq())
-                .putInt(frameBytes.length).put(frameBytes).putInt(replica.length).put(replica);
-        CRC32 crc = new CRC32();
-        crc.update(b.array(), 0, b.position());
-        b.putInt((int) crc.getValue()).flip();
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            while (b.hasRemaining()) {
-                ch.write(b);
+        CRC32 crc = new CRC32();
+        MessageDigest md5 = MD5FileUtil.newMD5();
+        try (FileChannel in = FileChannel.open(replica, StandardOpenOption.READ);
+             FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                     StandardOpenOption.WRITE)) {
+            long replicaLength = in.size();
+            if (replicaLength > Integer.MAX_VALUE) {
+                throw new IOException("replica snapshot " + replica + " is " + replicaLength + " bytes, over the 2 GiB a"
+                        + " Raft snapshot file holds");
             }
-            ch.force(true);
+            ByteBuffer head = ByteBuffer.allocate(MAGIC.length + 1 + 2 + name.length + 8 + 4 + frameBytes.length + 4);
+            head.put(MAGIC).put((byte) VERSION).putShort((short) name.length).put(name).putLong(frame.seq())
+                    .putInt(frameBytes.length).put(frameBytes).putInt((int) replicaLength).flip();
+            writeAll(out, head, crc, md5);
+            ByteBuffer piece = ByteBuffer.allocate(1 << 20);
+            long copied = 0;
+            while (copied < replicaLength) {
+                piece.clear();
+                int n = in.read(piece);
+                if (n < 0) {
+                    throw new IOException("replica snapshot " + replica + " ended after " + copied + " of " + replicaLength
+                            + " bytes");
+                }
+                copied += n;
+                piece.flip();
+                writeAll(out, piece, crc, md5);
+            }
+            ByteBuffer tail = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
+            md5.update(tail.array());
+            while (tail.hasRemaining()) {
+                out.write(tail);
+            }
+            out.force(true);
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        return MD5Hash.newInstance(md5.digest());
     }
+
+    private static void writeAll(FileChannel out, ByteBuffer b, CRC32 crc, MessageDigest md5) throws IOException {
+        crc.update(b.array(), b.position(), b.remaining());
+        md5.update(b.array(), b.position(), b.remaining());
+        while (b.hasRemaining()) {
+            out.write(b);
+        }
+    }
+
 
     static Snapshot read(Path file) throws IOException {
         byte[] all = Files.readAllBytes(file);
@@ -368,6 +462,15 @@ public final class AppStateMachine extends BaseStateMachine {
         synchronized (batches) {
             return batches.copy();
         }
+    }
+
+    /** Size of the newest replica snapshot on this member (0 when none): what the sequencer paces snapshots by. */
+    public long newestSnapshotBytes() {
+        long most = 0;
+        for (SnapshotStore store : stores) {
+            most = Math.max(most, store.newestBytes());
+        }
+        return most;
     }
 
     /** Frame time of the last frame in the history (0 before the first). */

@@ -515,6 +515,7 @@ public final class LeaderSequencer extends VerticleBase {
             return;
         }
         long now = clockNs.getAsLong();
+        sequencer.snapshotBytes(machine.newestSnapshotBytes());
         Frame f;
         int myRun = run;
         while (inFlight < MAX_FRAMES_IN_FLIGHT && (f = sequencer.next(now, wake.entropy())) != null) {

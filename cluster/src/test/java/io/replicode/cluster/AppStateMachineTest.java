@@ -109,12 +109,28 @@ class AppStateMachineTest {
     }
 
     @Test
+    void a_replica_snapshot_larger_than_one_copy_piece_is_copied_whole(@TempDir Path dir) throws IOException {
+        byte[] frame = new Chain().next(4, List.of(new IngressEvent.SnapshotRequest()));
+        byte[] replica = new byte[(1 << 20) * 2 + 12345];
+        new java.util.Random(7).nextBytes(replica);
+        Path source = dir.resolve("replica.snap");
+        Files.write(source, replica);
+        Path file = dir.resolve("snapshot.4_99");
+        org.apache.ratis.io.MD5Hash md5 = AppStateMachine.write(file, APP, frame, source);
+        assertEquals(org.apache.ratis.util.MD5FileUtil.computeMd5ForFile(file.toFile()), md5);
+        assertArrayEquals(replica, AppStateMachine.read(file).replica());
+        assertTrue(Files.notExists(dir.resolve("snapshot.4_99.tmp")));
+    }
+
+    @Test
     void a_snapshot_file_holds_the_frame_and_the_replica_snapshot_and_a_damaged_one_is_refused(@TempDir Path dir)
             throws IOException {
         byte[] frame = new Chain().next(4, List.of(new IngressEvent.SnapshotRequest()));
         byte[] replica = "machine state".getBytes(java.nio.charset.StandardCharsets.UTF_8);
         Path file = dir.resolve("snapshot.4_17");
-        AppStateMachine.write(file, APP, frame, replica);
+        org.apache.ratis.io.MD5Hash md5 = AppStateMachine.write(file, APP, frame, replica);
+        // The MD5 computed while writing is the one Ratis checks a transferred snapshot against.
+        assertEquals(org.apache.ratis.util.MD5FileUtil.computeMd5ForFile(file.toFile()), md5);
         AppStateMachine.Snapshot s = AppStateMachine.read(file);
         assertEquals(APP, s.app());
         assertEquals(1, s.frame().seq());

@@ -25,7 +25,25 @@ public final class ReplicodeCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        commonPoolOfAtLeastTwo();
         System.exit(commandLine().execute(args));
+    }
+
+    /** The system property that sizes the JDK's common fork-join pool. */
+    static final String COMMON_POOL_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
+
+    /**
+     * Gives the JDK's common pool at least two threads, unless the user set its size. With fewer than two (the
+     * default on a 2-CPU machine is CPUs - 1 = 1), {@code CompletableFuture}'s {@code *Async} methods without an
+     * executor start a new thread for every task, and Ratis's follower appends use them: JFR counted about 200 thread
+     * starts a second on each follower under a write load. Must run before anything loads {@code CompletableFuture}
+     * (it reads the pool's size once). Where there are more CPUs the JDK's own default (CPUs - 1) is kept.
+     */
+    static void commonPoolOfAtLeastTwo() {
+        if (System.getProperty(COMMON_POOL_PARALLELISM) == null) {
+            int cpus = Runtime.getRuntime().availableProcessors();
+            System.setProperty(COMMON_POOL_PARALLELISM, Integer.toString(Math.max(2, cpus - 1)));
+        }
     }
 
     /** The command line with Replicode's error handling: user errors print "error:" and "Fix:" and exit 2. */

@@ -22,6 +22,8 @@ public final class SnapshotStore {
 
     private final Path dir;
     private final int keep;
+    /** Size of the newest snapshot stored (0 when none). */
+    private volatile long newestBytes;
 
     /** A store in {@code dir} keeping the newest {@code keep} snapshots. */
     public SnapshotStore(Path dir, int keep) {
@@ -34,6 +36,14 @@ public final class SnapshotStore {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("snapshot directory `" + dir + "` cannot be created", e);
+        }
+        StoredFile newest = latestFile();
+        if (newest != null) {
+            try {
+                newestBytes = Files.size(newest.file());
+            } catch (IOException e) {
+                newestBytes = 0; // gone meanwhile: unknown until the next save
+            }
         }
     }
 
@@ -51,6 +61,7 @@ public final class SnapshotStore {
                 ch.force(true);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            newestBytes = bytes.length;
             List<Path> all = list();
             for (int i = 0; i < all.size() - keep; i++) {
                 Files.deleteIfExists(all.get(i));
@@ -58,6 +69,11 @@ public final class SnapshotStore {
         } catch (IOException e) {
             throw new UncheckedIOException("snapshot save to `" + target + "` failed: " + e.getMessage(), e);
         }
+    }
+
+    /** Size in bytes of the newest snapshot stored (0 when there is none); cheap, any thread. */
+    public long newestBytes() {
+        return newestBytes;
     }
 
     /** The directory the snapshots are kept in. */
@@ -78,6 +94,22 @@ public final class SnapshotStore {
             throw new UncheckedIOException("snapshot `" + p + "` cannot be read", e);
         }
     }
+
+    /**
+     * The newest snapshot's seq and file, without reading it (null when there is none). The file may be deleted by a
+     * later {@link #save} that pushes it out of the newest {@code keep}.
+     */
+    public StoredFile latestFile() {
+        List<Path> all = list();
+        if (all.isEmpty()) {
+            return null;
+        }
+        Path p = all.get(all.size() - 1);
+        return new StoredFile(seqOf(p), p);
+    }
+
+    /** A stored snapshot's seq and file. */
+    public record StoredFile(long seq, Path file) {}
 
     /** Seq of the oldest snapshot kept, or 0 when there is none: the log must keep every frame after it. */
     public long oldestSeq() {

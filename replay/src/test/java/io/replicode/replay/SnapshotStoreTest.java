@@ -29,4 +29,17 @@ class SnapshotStoreTest {
         store.discard(30);
         assertEquals(20, store.latest().orElseThrow().seq());
     }
+
+    @Test
+    void knows_the_newest_snapshot_without_reading_it() {
+        SnapshotStore store = new SnapshotStore(dir, 2);
+        assertEquals(null, store.latestFile());
+        assertEquals(0, store.newestBytes());
+        store.save(10, new byte[7]);
+        store.save(20, new byte[5]);
+        assertEquals(20, store.latestFile().seq());
+        assertEquals(dir.resolve(String.format("%020d.snap", 20)), store.latestFile().file());
+        assertEquals(5, store.newestBytes());
+        assertEquals(5, new SnapshotStore(dir, 2).newestBytes(), "a reopened store reads the size from the file");
+    }
 }

@@ -29,6 +29,8 @@ public final class SequencerVerticle extends VerticleBase {
     private final ReplayLog log;
     private final FrameSequencer.Options options;
     private final LongSupplier clockNs;
+    /** Size of the app's newest replica snapshot (0: unknown), for {@link FrameSequencer#snapshotBytes}. */
+    private LongSupplier snapshotBytes = () -> 0;
     private final io.replicode.nat.BatchTable taken = new io.replicode.nat.BatchTable();
     private FrameSequencer sequencer;
     private WakeTimer wake;
@@ -43,6 +45,12 @@ public final class SequencerVerticle extends VerticleBase {
         this.log = log;
         this.options = options;
         this.clockNs = clockNs;
+    }
+
+    /** Where the sequencer learns the size of the app's newest snapshot (see {@link FrameSequencer#snapshotBytes}). */
+    public SequencerVerticle withSnapshotBytes(LongSupplier bytes) {
+        this.snapshotBytes = bytes;
+        return this;
     }
 
     /** Wall-clock time in nanoseconds since the epoch. */
@@ -132,6 +140,7 @@ public final class SequencerVerticle extends VerticleBase {
             return;
         }
         long now = clockNs.getAsLong();
+        sequencer.snapshotBytes(snapshotBytes.getAsLong());
         Frame f;
         while ((f = sequencer.next(now, wake.entropy())) != null) {
             Frame frame = f;

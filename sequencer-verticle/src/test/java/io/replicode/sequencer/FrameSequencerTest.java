@@ -135,6 +135,46 @@ class FrameSequencerTest {
     }
 
     @Test
+    void with_a_large_snapshot_a_request_waits_until_the_frames_since_the_last_hold_as_many_bytes() {
+        FrameSequencer s = sequencer(new FrameSequencer.Options(256, 64 << 10, MS, 1000, 3, 50 * MS));
+        List<Long> asked = new ArrayList<>();
+        long frameBytes = 0;
+        long bytesAtRequest = -1;
+        long t = 0;
+        for (int i = 0; i < 40; i++) {
+            if (i == 5) {
+                s.snapshotBytes(10_000); // the owner learned the newest snapshot's size
+            }
+            s.offer(data(1, 1000), t);
+            Frame f = s.next(t, E);
+            s.durable(f.seq());
+            if (f.events().contains(new IngressEvent.SnapshotRequest())) {
+                asked.add(f.seq());
+                bytesAtRequest = frameBytes;
+                frameBytes = 0;
+            }
+            frameBytes += s.lastEncoded().length;
+            t += MS;
+        }
+        // Every third frame while the size is unknown; then not before 10,000 bytes of frames (each about 1.2 KB).
+        assertEquals(3L, asked.get(0));
+        assertTrue(asked.size() >= 3 && asked.size() <= 5, "requests at " + asked);
+        for (int i = 1; i < asked.size(); i++) {
+            assertTrue(asked.get(i) - asked.get(i - 1) >= 8, "requests at " + asked + ": 10,000 bytes need 8+ frames");
+        }
+        assertTrue(bytesAtRequest >= 10_000, "the last request came after " + bytesAtRequest + " bytes");
+        // Time alone does not override the byte rule either.
+        s.snapshotBytes(Long.MAX_VALUE);
+        s.offer(data(1, 1), 500 * MS);
+        Frame held = s.next(500 * MS, E);
+        assertFalse(held.events().contains(new IngressEvent.SnapshotRequest()));
+        s.durable(held.seq());
+        s.snapshotBytes(0);
+        s.offer(data(1, 1), 501 * MS);
+        assertTrue(s.next(501 * MS, E).events().contains(new IngressEvent.SnapshotRequest()), "rule off: time says due");
+    }
+
+    @Test
     void too_many_waiting_events_are_refused_not_buffered() {
         FrameSequencer s = sequencer(new FrameSequencer.Options(4, 64 << 10, MS, 4));
         s.offer(data(1, 1), 0);

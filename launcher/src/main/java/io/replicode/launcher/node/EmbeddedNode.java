@@ -172,6 +172,7 @@ public final class EmbeddedNode implements AutoCloseable {
         SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, NodeParts.sequencerOptions(node),
                 SequencerVerticle::wallClockNs);
         AppRuntime runtime = new AppRuntime(app, module, genesis, log, sequencer);
+        sequencer.withSnapshotBytes(() -> runtime.snapshots.isEmpty() ? 0 : runtime.snapshots.get(0).newestBytes());
         try {
             for (int r = 1; r <= node.replicas(); r++) {
                 runtime.snapshots.add(new SnapshotStore(new DataDir.App(appDir).snapshots(r), 2));
