@@ -565,17 +565,53 @@ const char *http_status_text(int status) {
     return "Unknown";
 }
 
+/* Appends s to out as snprintf would: *n counts every byte, those past cap - 1
+ * are dropped. */
+static void head_put(char *out, size_t cap, size_t *n, const char *s) {
+    for (; *s != '\0'; s++, (*n)++)
+        if (*n + 1 < cap)
+            out[*n] = *s;
+}
+
+static void head_put_number(char *out, size_t cap, size_t *n, size_t v) {
+    char digits[24];
+    size_t i = sizeof digits - 1;
+    digits[i] = '\0';
+    do {
+        digits[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    head_put(out, cap, n, digits + i);
+}
+
+/* Written out by hand, not with snprintf: under Replicode every replica runs
+ * this for every reply, and printf's machinery was a fifth of the kv guest's
+ * time serving HTTP PUTs (profiled under load). Same bytes and the same
+ * return value (the full length; the text is cut at cap - 1 and terminated). */
 size_t http_format_head(char *out, size_t cap, int status,
                         const char *content_type, size_t content_length,
                         int keep_alive) {
     /* RFC 9110 8.6: no Content-Length in a 1xx or 204 reply. */
     int no_length = status < 200 || status == 204;
-    char length[48] = "";
-    if (!no_length)
-        snprintf(length, sizeof length, "Content-Length: %zu\r\n",
-                 content_length);
-    int n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s%s\r\n",
-                     status, http_status_text(status), content_type, length,
-                     keep_alive ? "" : "Connection: close\r\n");
-    return n < 0 ? 0 : (size_t)n;
+    size_t n = 0;
+    head_put(out, cap, &n, "HTTP/1.1 ");
+    if (status < 0)
+        head_put(out, cap, &n, "-");
+    head_put_number(out, cap, &n, status < 0 ? (size_t)0 - (size_t)(long)status : (size_t)status);
+    head_put(out, cap, &n, " ");
+    head_put(out, cap, &n, http_status_text(status));
+    head_put(out, cap, &n, "\r\nContent-Type: ");
+    head_put(out, cap, &n, content_type);
+    head_put(out, cap, &n, "\r\n");
+    if (!no_length) {
+        head_put(out, cap, &n, "Content-Length: ");
+        head_put_number(out, cap, &n, content_length);
+        head_put(out, cap, &n, "\r\n");
+    }
+    if (!keep_alive)
+        head_put(out, cap, &n, "Connection: close\r\n");
+    head_put(out, cap, &n, "\r\n");
+    if (cap > 0)
+        out[n < cap ? n : cap - 1] = '\0';
+    return n;
 }
