@@ -59,6 +59,20 @@ class GatewayHttpTest {
     }
 
     @Test
+    void a_guest_that_answered_and_closed_gets_no_window_grant_for_that_connection() throws Exception {
+        long windowsBefore = node.pipeline.count("web", IngressEvent.Window.class);
+        long opensBefore = node.pipeline.count("web", IngressEvent.Open.class);
+        // The stand-in answers and closes in one output batch: a grant for its answer would reach a closed connection.
+        for (int i = 0; i < 10; i++) {
+            assertEquals("GET /w" + i + " 0 close", node.get("/web/w" + i).body());
+        }
+        // The gateway sends in order: once the app has this last request's Open, it has every earlier event.
+        assertEquals("GET /last 0 close", node.get("/web/last").body());
+        assertEquals(opensBefore + 11, node.pipeline.count("web", IngressEvent.Open.class));
+        assertEquals(windowsBefore, node.pipeline.count("web", IngressEvent.Window.class));
+    }
+
+    @Test
     void put_body_is_streamed_to_the_app() throws Exception {
         String body = "v".repeat(100_000);
         HttpResponse<String> r = send(HttpRequest.newBuilder(node.uri("/web/key")).PUT(HttpRequest.BodyPublishers.ofString(body)));
