@@ -12,12 +12,19 @@ import java.util.Map;
 /**
  * Gathers the ingress events of each app into {@link IngressBatch}es, numbered from 1 per app. The caller
  * decides when a batch is taken (at the end of an event-loop turn, or when it is full); window grants for
- * the same connection within one batch are merged into one event.
+ * the same connection within one batch are merged into one event, and so are bytes for a connection that directly
+ * follow its bytes (an HTTP request's head and body: one event, up to {@link #JOIN_DATA_BYTES}).
  *
  * <p>Pure and single-threaded.
  */
 public final class IngressBatcher {
     private static final int BATCH_OVERHEAD = 1 + 4 + 8 + 4;
+    /**
+     * Bytes for a connection that directly follow its last Data event are joined to it up to this size. A stream has
+     * no message boundaries and the guest receives a frame's events before it runs, so the guest sees the same bytes;
+     * every replica handles one event less.
+     */
+    static final int JOIN_DATA_BYTES = 16 << 10;
 
     /** The batch being gathered for one app. */
     private static final class Pending {
@@ -61,6 +68,15 @@ public final class IngressBatcher {
                 }
             }
             p.windowAt.put(w.connection(), p.events.size());
+        }
+        if (event instanceof IngressEvent.Data d && !p.events.isEmpty()
+                && p.events.get(p.events.size() - 1) instanceof IngressEvent.Data last
+                && last.connection() == d.connection() && last.bytes().length + d.bytes().length <= JOIN_DATA_BYTES) {
+            byte[] joined = java.util.Arrays.copyOf(last.bytes(), last.bytes().length + d.bytes().length);
+            System.arraycopy(d.bytes(), 0, joined, last.bytes().length, d.bytes().length);
+            p.events.set(p.events.size() - 1, new IngressEvent.Data(d.connection(), joined));
+            p.bytes += d.bytes().length;
+            return started;
         }
         p.events.add(event);
         p.bytes += EventCodec.size(event);

@@ -51,4 +51,26 @@ class IngressBatcherTest {
         assertTrue(batcher.full("kv"));
         assertFalse(batcher.full("image"));
     }
+
+    @Test
+    void bytes_that_directly_follow_a_connections_bytes_join_them_up_to_the_limit() {
+        IngressBatcher batcher = new IngressBatcher(4, 1 << 20);
+        batcher.add("kv", new IngressEvent.Open(1, "http"));
+        batcher.add("kv", new IngressEvent.Data(1, "head ".getBytes()));
+        batcher.add("kv", new IngressEvent.Data(1, "body".getBytes()));
+        batcher.add("kv", new IngressEvent.Data(2, "other".getBytes()));
+        batcher.add("kv", new IngressEvent.Data(1, "later".getBytes()));
+        batcher.add("kv", new IngressEvent.HalfClose(1));
+        assertEquals(List.of(new IngressEvent.Open(1, "http"), new IngressEvent.Data(1, "head body".getBytes()),
+                new IngressEvent.Data(2, "other".getBytes()), new IngressEvent.Data(1, "later".getBytes()),
+                new IngressEvent.HalfClose(1)), batcher.take("kv").events(), "only bytes right after the same connection's");
+        batcher.add("kv", new IngressEvent.Data(1, new byte[IngressBatcher.JOIN_DATA_BYTES - 1]));
+        batcher.add("kv", new IngressEvent.Data(1, new byte[1]));
+        batcher.add("kv", new IngressEvent.Data(1, new byte[1]));
+        List<IngressEvent> events = batcher.take("kv").events();
+        assertEquals(2, events.size(), "joined up to the limit, then a new event");
+        assertEquals(IngressBatcher.JOIN_DATA_BYTES, ((IngressEvent.Data) events.get(0)).bytes().length);
+        batcher.add("kv", new IngressEvent.Data(1, "x".getBytes()));
+        assertEquals(List.of(new IngressEvent.Data(1, "x".getBytes())), batcher.take("kv").events(), "not across batches");
+    }
 }
