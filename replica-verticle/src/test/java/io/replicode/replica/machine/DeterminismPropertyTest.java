@@ -171,6 +171,8 @@ class DeterminismPropertyTest {
                 String da = HexFormat.of().formatHex(a.digest());
                 assertEquals(da, HexFormat.of().formatHex(b.digest()), "digest at frame " + f.seq());
                 assertEquals(da, HexFormat.of().formatHex(c.digest()), "interpreter digest at frame " + f.seq());
+                assertEquals(da, HexFormat.of().formatHex(b.stateCopy().digest()),
+                        "a state copy hashed later (as replicas do) has the digest, at frame " + f.seq());
                 for (Output o : oa) {
                     if (o instanceof Output.Send s) {
                         ByteArrayOutputStream bo = echoed.computeIfAbsent(s.connection(), k -> new ByteArrayOutputStream());
