@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
         footer = {"",
                 "Examples:",
                 "  ./replicode replay dump --app kv --from 1200 --limit 5",
-                "  ./replicode replay dump --app kv --json | jq -c 'select(.seq % 1000 == 0)'"})
+                "  ./replicode replay dump --app kv --json | jq -c 'select(.seq %% 1000 == 0)'"})
 final class DumpCommand implements Callable<Integer> {
     /** Frames read from the log at a time. */
     private static final int BATCH = 256;

@@ -58,6 +58,23 @@ class ReplayDumpTest {
     }
 
     @Test
+    void the_help_shows_its_jq_example_without_a_format_warning() {
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream was = System.err;
+        System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+        Recordings.Result r;
+        try {
+            r = replicode("replay", "dump", "--help");
+        } finally {
+            System.setErr(was);
+        }
+        assertEquals(0, r.exit());
+        assertTrue(r.out().contains("jq -c 'select(.seq % 1000 == 0)'"), r.out());
+        // picocli formats help texts: an unescaped % made it warn on every --help.
+        assertEquals("", err.toString(StandardCharsets.UTF_8) + r.err());
+    }
+
+    @Test
     void text_shows_seq_time_epoch_entropy_prev_hash_and_events_with_previews() {
         Frame set = firstWithData("greeting");
         var d = (io.replicode.nat.IngressEvent.Data) set.events().stream()
