@@ -351,7 +351,8 @@ public final class AppStateMachine extends BaseStateMachine {
 
     @Override
     public void close() throws IOException {
-        snapshotWriter.shutdownNow();
+        // A Raft snapshot file being written is finished (its thread is a daemon: it does not hold up the exit).
+        snapshotWriter.shutdown();
         super.close();
     }
 
