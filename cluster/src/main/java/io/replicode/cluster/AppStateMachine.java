@@ -380,17 +380,6 @@ public final class AppStateMachine extends BaseStateMachine {
 
     record Snapshot(String app, Frame frame, byte[] frameBytes, byte[] replica) {}
 
-    /** Writes a snapshot file holding {@code replica}'s bytes (tests; the member copies from the replica's file). */
-    static MD5Hash write(Path file, String app, byte[] frameBytes, byte[] replica) throws IOException {
-        Path source = Files.createTempFile(file.getParent(), "replica", ".tmp");
-        try {
-            Files.write(source, replica);
-            return write(file, app, frameBytes, source);
-        } finally {
-            Files.deleteIfExists(source);
-        }
-    }
-
     /**
      * Writes a snapshot file, the replica snapshot copied from {@code replica} in pieces (never whole in memory), to a
      * temporary file that is forced and then renamed. Returns the file's MD5, computed while writing.

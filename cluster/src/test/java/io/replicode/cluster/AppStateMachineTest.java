@@ -128,7 +128,9 @@ class AppStateMachineTest {
         byte[] frame = new Chain().next(4, List.of(new IngressEvent.SnapshotRequest()));
         byte[] replica = "machine state".getBytes(java.nio.charset.StandardCharsets.UTF_8);
         Path file = dir.resolve("snapshot.4_17");
-        org.apache.ratis.io.MD5Hash md5 = AppStateMachine.write(file, APP, frame, replica);
+        Path source = dir.resolve("replica.snap");
+        Files.write(source, replica);
+        org.apache.ratis.io.MD5Hash md5 = AppStateMachine.write(file, APP, frame, source);
         // The MD5 computed while writing is the one Ratis checks a transferred snapshot against.
         assertEquals(org.apache.ratis.util.MD5FileUtil.computeMd5ForFile(file.toFile()), md5);
         AppStateMachine.Snapshot s = AppStateMachine.read(file);

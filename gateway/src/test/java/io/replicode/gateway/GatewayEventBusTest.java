@@ -61,6 +61,19 @@ class GatewayEventBusTest {
     }
 
     @Test
+    void a_request_the_guest_answered_and_closed_gets_no_window_grant() {
+        long windowsBefore = node.pipeline.count("echo", io.replicode.nat.IngressEvent.Window.class);
+        long opensBefore = node.pipeline.count("echo", io.replicode.nat.IngressEvent.Open.class);
+        for (int i = 0; i < 5; i++) {
+            assertEquals("ping" + i, request("echo", Buffer.buffer("ping" + i), new DeliveryOptions()).toString(StandardCharsets.UTF_8));
+        }
+        // The gateway sends in order: once the app has this last request's Open, it has every earlier event.
+        assertEquals("last", request("echo", Buffer.buffer("last"), new DeliveryOptions()).toString(StandardCharsets.UTF_8));
+        assertEquals(opensBefore + 6, node.pipeline.count("echo", io.replicode.nat.IngressEvent.Open.class));
+        assertEquals(windowsBefore, node.pipeline.count("echo", io.replicode.nat.IngressEvent.Window.class));
+    }
+
+    @Test
     void body_larger_than_the_guest_window_comes_back_whole() {
         byte[] data = new byte[1 << 20];
         new Random(3).nextBytes(data);

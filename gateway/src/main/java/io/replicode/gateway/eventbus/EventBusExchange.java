@@ -67,6 +67,7 @@ final class EventBusExchange extends GuestStream {
 
     @Override
     public void guestClosed() {
+        guestFinishedSending();
         if (done) {
             return;
         }

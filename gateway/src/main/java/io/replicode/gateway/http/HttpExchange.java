@@ -195,17 +195,14 @@ final class HttpExchange extends GuestStream {
         }
         lastWrite.onComplete(ar -> {
             idle.touch();
-            // A grant matters only to a guest that may still send. Its close usually comes in the same output batch as
-            // its last bytes, after them, and a write that completes at once runs this first: so decide on the next
-            // turn of the event loop. A grant to a closed connection cost every replica a frame for nothing (one
-            // Window per request, in frames of their own between the requests' frames).
-            vertx.runOnContext(v -> delivered(n, !done && !guestFin));
+            delivered(n, !done);
         });
     }
 
     @Override
     public void guestClosed() {
         guestFin = true;
+        guestFinishedSending();
         if (done) {
             return;
         }

@@ -17,6 +17,8 @@ public abstract class GuestStream implements Peer {
     /** Guest bytes taken for the client that have not been granted back to the guest yet. */
     private long pendingToClient;
     private boolean inboundDiscarded;
+    /** The guest closed its side of the connection: it sends nothing more. */
+    private boolean guestFinished;
 
     protected GuestStream(long id, String app, Switchboard switchboard, int receiveBufferBytes, long sendWindowBytes) {
         this.id = id;
@@ -37,12 +39,27 @@ public abstract class GuestStream implements Peer {
         return true;
     }
 
-    /** The client took {@code n} guest bytes: they leave the window, and the guest may send that much more. */
+    /**
+     * The client took {@code n} guest bytes: they leave the window, and the guest may send that much more. The grant
+     * is made only to a guest that may still send. Its close usually comes in the same output batch as its last bytes,
+     * after them, and a write may complete at once: so the grant is decided once the batch is routed. A grant to a
+     * closed connection cost every replica an event, and a frame of its own per batch of requests (HTTP and event-bus
+     * requests end with the guest's close).
+     */
     protected final void delivered(int n, boolean grantToGuest) {
         pendingToClient -= n;
         if (grantToGuest) {
-            switchboard.emit(app, new IngressEvent.Window(id, n));
+            switchboard.afterOutputs(() -> {
+                if (!guestFinished) {
+                    switchboard.emit(app, new IngressEvent.Window(id, n));
+                }
+            });
         }
+    }
+
+    /** The guest closed its side: no more window is granted to it. Subclasses call this from {@code guestClosed}. */
+    protected final void guestFinishedSending() {
+        guestFinished = true;
     }
 
     /** The guest consumed {@code bytes} of client input; false (and reported) when more than was in flight. */

@@ -187,7 +187,31 @@ public final class Switchboard implements OutputRouter.Sink {
             malformed("output batch of " + body.length + " bytes: " + e.getMessage());
             return null;
         }
-        return router.route(batch, this);
+        routingOutputs = true;
+        try {
+            return router.route(batch, this);
+        } finally {
+            routingOutputs = false;
+            List<Runnable> later = new java.util.ArrayList<>(afterOutputs);
+            afterOutputs.clear();
+            later.forEach(Runnable::run);
+        }
+    }
+
+    /** Whether an output batch is being routed now (see {@link #afterOutputs}). */
+    private boolean routingOutputs;
+    private final List<Runnable> afterOutputs = new java.util.ArrayList<>();
+
+    /**
+     * Runs {@code step} now, or, while an output batch is being routed, once the whole batch is: a later output of the
+     * same batch (a close after the last bytes) may change what the step should do.
+     */
+    void afterOutputs(Runnable step) {
+        if (routingOutputs) {
+            afterOutputs.add(step);
+        } else {
+            step.run();
+        }
     }
 
     /** Counts (and now and then prints) a message that could not be decoded. */

@@ -123,6 +123,7 @@ final class TcpConnection extends GuestStream {
     @Override
     public void guestClosed() {
         guestFin = true;
+        guestFinishedSending();
         if (closeIfBothFinished()) {
             return;
         }

@@ -335,7 +335,9 @@ public final class ClusterNode implements AutoCloseable {
                 // Nothing changed.
             }
         }
-        writeSelfServed();
+        if (change != io.replicode.cluster.CatchUpWatch.Change.NONE || selfServedWritten == null) {
+            writeSelfServed();
+        }
     }
 
     /**
@@ -382,19 +384,18 @@ public final class ClusterNode implements AutoCloseable {
             return;
         }
         try {
-            putSelfServed(want);
+            var map = boot.hazelcast().<Integer, String>getMap(SELF_SERVED_MAP);
+            if (want) {
+                map.put(gatewayId, boot.nodeId());
+            } else {
+                map.remove(gatewayId);
+            }
             selfServedWritten = want;
         } catch (RuntimeException e) {
+            // Hazelcast unreachable (cut off, shutting down): the next check (every 500 ms) writes it again.
             selfServedWritten = null;
-        }
-    }
-
-    private void putSelfServed(boolean served) {
-        var map = boot.hazelcast().<Integer, String>getMap(SELF_SERVED_MAP);
-        if (served) {
-            map.put(gatewayId, boot.nodeId());
-        } else {
-            map.remove(gatewayId);
+            say("cluster: this gateway's entry in " + SELF_SERVED_MAP + " not written (" + e.getMessage()
+                    + "); trying again");
         }
     }
 

@@ -511,21 +511,43 @@ public final class GuestMachine implements AutoCloseable {
      * so the guest thread is held up for the copy only.
      */
     public StateCopy stateCopy() {
-        return new StateCopy(SnapshotCodec.copy(this::writeState,
-                (int) Math.min(Integer.MAX_VALUE - 16, (long) process.memoryPages() * 65536 + (1 << 16))));
+        StateCopy copy = new StateCopy((int) Math.min(Integer.MAX_VALUE - 16, (long) process.memoryPages() * 65536 + (1 << 16)));
+        try (java.io.DataOutputStream d = new java.io.DataOutputStream(copy.bytes)) {
+            writeState(d);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("copying in-memory state failed", e);
+        }
+        return copy;
     }
 
     /** A copy of a machine's state from {@link #stateCopy}; any thread. */
     public static final class StateCopy {
-        private final SnapshotCodec.StateCopy bytes;
+        /** The bytes {@link #digest()} hashes; a stream subclass only so they are hashed without another copy. */
+        private final Bytes bytes;
 
-        private StateCopy(SnapshotCodec.StateCopy bytes) {
-            this.bytes = bytes;
+        private StateCopy(int sizeHint) {
+            bytes = new Bytes(sizeHint);
         }
 
         /** SHA-256 of the state: the digest {@link GuestMachine#digest} gave when the copy was taken. */
         public byte[] digest() {
-            return bytes.digest();
+            try {
+                java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+                bytes.hashInto(sha);
+                return sha.digest();
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("this JVM has no SHA-256", e);
+            }
+        }
+
+        private static final class Bytes extends java.io.ByteArrayOutputStream {
+            Bytes(int size) {
+                super(size);
+            }
+
+            void hashInto(java.security.MessageDigest sha) {
+                sha.update(buf, 0, count);
+            }
         }
     }
 

@@ -105,35 +105,6 @@ final class SnapshotCodec {
         return b.array();
     }
 
-    /** The state as {@link #digest} hashes it, copied into one array of about {@code sizeHint} bytes. */
-    static StateCopy copy(Writer writer, int sizeHint) {
-        StateCopy bytes = new StateCopy(Math.max(1 << 16, sizeHint));
-        try (DataOutputStream d = new DataOutputStream(bytes)) {
-            writer.write(d);
-        } catch (IOException e) {
-            throw new IllegalStateException("copying in-memory state failed", e);
-        }
-        return bytes;
-    }
-
-    /** A copy of a machine's state (the snapshot body); {@link #digest()} is what {@link #digest(Writer)} gives. */
-    static final class StateCopy extends ByteArrayOutputStream {
-        StateCopy(int size) {
-            super(size);
-        }
-
-        /** SHA-256 of the bytes, without copying them again. */
-        byte[] digest() {
-            try {
-                MessageDigest sha = MessageDigest.getInstance("SHA-256");
-                sha.update(buf, 0, count);
-                return sha.digest();
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException("this JVM has no SHA-256", e);
-            }
-        }
-    }
-
     static byte[] digest(Writer writer) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");

@@ -195,16 +195,8 @@ public final class ReplicaVerticle extends VerticleBase {
     @Override
     public Future<?> start() {
         guestThread = GuestThreads.newSingleThreadExecutor("replicode-" + app + "-replica-" + replica);
-        snapshotWriter = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "replicode-" + app + "-replica-" + replica + "-snapshots");
-            t.setDaemon(true);
-            return t;
-        });
-        digestWriter = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "replicode-" + app + "-replica-" + replica + "-digests");
-            t.setDaemon(true);
-            return t;
-        });
+        snapshotWriter = writerThread("snapshots");
+        digestWriter = writerThread("digests");
         gateways.addAll(options.gateways());
         return onGuest(this::recover).compose(last -> {
             expected = last + 1;
@@ -221,6 +213,16 @@ public final class ReplicaVerticle extends VerticleBase {
             // Frames published while this replica started are in the log: catch up now.
             catchUpFromLog();
             return Future.succeededFuture();
+        });
+    }
+
+    /** A single daemon thread of this replica's, named for what it writes. */
+    private ExecutorService writerThread(String what) {
+        String name = "replicode-" + app + "-replica-" + replica + "-" + what;
+        return java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
         });
     }
 
