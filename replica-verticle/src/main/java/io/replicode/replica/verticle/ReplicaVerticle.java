@@ -257,6 +257,39 @@ public final class ReplicaVerticle extends VerticleBase {
     /** On the guest thread: newest usable snapshot, then every logged frame after it. Returns the last seq applied. */
     private long recover() {
         digests = DigestLog.open(snapshots.directory().resolveSibling("digests.log"));
+        List<Output> timers = new ArrayList<>();
+        for (int attempt = 1; !replayFromNewestSnapshot(timers); attempt++) {
+            // In a cluster, a snapshot installed by the leader restarts the member's log while this replica starts: its
+            // newest snapshot is then the installed one (stored before the log restarts), and it starts over from it.
+            if (attempt == 3) {
+                throw new IllegalStateException("replica " + replica + " of '" + app + "': the log moved past its snapshots"
+                        + " three times while it started (it starts at " + log.firstSeq() + "). Fix: restart the member");
+            }
+            System.err.println("replicode: " + app + " replica " + replica + ": the log now starts at " + log.firstSeq()
+                    + " (a snapshot was installed meanwhile); starting again from the newest snapshot");
+            machine.close();
+            timers.clear();
+        }
+        appliedSeq = machine.lastSeq();
+        lastStatus = machine.status();
+        synchronized (this.timers) {
+            for (Output o : timers) {
+                this.timers.add(((Output.TimerRequest) o).atNs());
+            }
+        }
+        if (!timers.isEmpty()) {
+            // The sequencer restarted too and forgot what the guest waits for: ask again.
+            sendControl(new OutputBatch(app, replica, appliedSeq, timers));
+        }
+        return machine.lastSeq();
+    }
+
+    /**
+     * On the guest thread: a fresh machine from the newest usable snapshot, then every logged frame after it; timer
+     * requests are collected in {@code timers}. False when the log no longer holds the frames after the snapshot
+     * (it was restarted from a newer one meanwhile).
+     */
+    private boolean replayFromNewestSnapshot(List<Output> timers) {
         machine = options.machines().apply(module, config);
         var latest = snapshots.latest();
         if (latest.isPresent() && module.snapshotCapable()) {
@@ -274,12 +307,23 @@ public final class ReplicaVerticle extends VerticleBase {
         }
         long from = machine.lastSeq() + 1;
         if (from < log.firstSeq()) {
+            if (snapshots.latestFile() != null && snapshots.latestFile().seq() > machine.lastSeq()) {
+                return false;
+            }
             throw new IllegalStateException("replica " + replica + " of '" + app + "' needs frames from " + from
                     + " but the log starts at " + log.firstSeq() + ". Fix: restore a snapshot from a healthy replica");
         }
-        List<Output> timers = new ArrayList<>();
         while (from <= log.lastSeq()) {
-            for (Frame f : log.read(from, 1024)) {
+            List<Frame> frames;
+            try {
+                frames = log.read(from, 1024);
+            } catch (IllegalArgumentException e) {
+                if (from < log.firstSeq()) {
+                    return false;
+                }
+                throw e;
+            }
+            for (Frame f : frames) {
                 noteGateways(f);
                 List<Output> outputs = machine.apply(f);
                 record(f.seq(), outputs, false);
@@ -291,18 +335,7 @@ public final class ReplicaVerticle extends VerticleBase {
                 from = f.seq() + 1;
             }
         }
-        appliedSeq = machine.lastSeq();
-        lastStatus = machine.status();
-        synchronized (this.timers) {
-            for (Output o : timers) {
-                this.timers.add(((Output.TimerRequest) o).atNs());
-            }
-        }
-        if (!timers.isEmpty()) {
-            // The sequencer restarted too and forgot what the guest waits for: ask again.
-            sendControl(new OutputBatch(app, replica, appliedSeq, timers));
-        }
-        return machine.lastSeq();
+        return true;
     }
 
     private void onFrame(Buffer body) {
