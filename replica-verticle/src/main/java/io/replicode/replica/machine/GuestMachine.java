@@ -474,7 +474,7 @@ public final class GuestMachine implements AutoCloseable {
      */
     public byte[] snapshotUncompressed() {
         requireSnapshotCapable("snapshot");
-        byte[] snapshot = SnapshotCodec.encode(this::writeState, false);
+        byte[] snapshot = SnapshotCodec.encode(this::writeState, false, stateSizeHint());
         if (!process.faulted()) {
             // The snapshot the replica takes anyway is also the rollback point: no second copy of the state.
             checkpointAt(snapshot);
@@ -508,10 +508,12 @@ public final class GuestMachine implements AutoCloseable {
     /**
      * A copy of the state after the last frame, to be hashed on another thread: {@link StateCopy#digest} there gives
      * what {@link #digest} gives here. Copying is several times faster than hashing (tens of MB: a few ms against tens),
-     * so the guest thread is held up for the copy only.
+     * so the guest thread is held up for the copy only. {@code reuse}, a copy already hashed (or null), is written
+     * over instead of allocating tens of MB again for every copy.
      */
-    public StateCopy stateCopy() {
-        StateCopy copy = new StateCopy((int) Math.min(Integer.MAX_VALUE - 16, (long) process.memoryPages() * 65536 + (1 << 16)));
+    public StateCopy stateCopy(StateCopy reuse) {
+        StateCopy copy = reuse != null ? reuse : new StateCopy(stateSizeHint());
+        copy.bytes.reset();
         try (java.io.DataOutputStream d = new java.io.DataOutputStream(copy.bytes)) {
             writeState(d);
         } catch (java.io.IOException e) {
@@ -520,33 +522,27 @@ public final class GuestMachine implements AutoCloseable {
         return copy;
     }
 
+    /** About how many bytes the state takes: its memory and a little more; what state copies are sized for. */
+    private int stateSizeHint() {
+        return (int) Math.min(Integer.MAX_VALUE - 64, (long) process.memoryPages() * 65536 + (1 << 16));
+    }
+
     /** A copy of a machine's state from {@link #stateCopy}; any thread. */
     public static final class StateCopy {
-        /** The bytes {@link #digest()} hashes; a stream subclass only so they are hashed without another copy. */
-        private final Bytes bytes;
+        private final SnapshotCodec.StateBuffer bytes;
 
         private StateCopy(int sizeHint) {
-            bytes = new Bytes(sizeHint);
+            bytes = new SnapshotCodec.StateBuffer(sizeHint);
         }
 
         /** SHA-256 of the state: the digest {@link GuestMachine#digest} gave when the copy was taken. */
         public byte[] digest() {
             try {
                 java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-                bytes.hashInto(sha);
+                sha.update(bytes.array(), 0, bytes.size());
                 return sha.digest();
             } catch (java.security.NoSuchAlgorithmException e) {
                 throw new IllegalStateException("this JVM has no SHA-256", e);
-            }
-        }
-
-        private static final class Bytes extends java.io.ByteArrayOutputStream {
-            Bytes(int size) {
-                super(size);
-            }
-
-            void hashInto(java.security.MessageDigest sha) {
-                sha.update(buf, 0, count);
             }
         }
     }

@@ -73,14 +73,31 @@ final class SnapshotCodec {
     private SnapshotCodec() {}
 
     static byte[] encode(Writer writer, boolean compress) {
-        byte[] raw = body(writer);
+        return encode(writer, compress, 1 << 16);
+    }
+
+    /**
+     * A snapshot of the state {@code writer} writes; {@code sizeHint} is about how many bytes it writes (a machine's
+     * memory size). The state is written once, into a buffer of that size, with room for the header in front: no
+     * buffer doubling its way up to tens of MB and no copies after (each such array is a humongous allocation for
+     * G1, and every one started a garbage collection under load).
+     */
+    static byte[] encode(Writer writer, boolean compress, int sizeHint) {
+        StateBuffer out = new StateBuffer(HEADER + Math.max(0, sizeHint));
+        out.write(new byte[HEADER], 0, HEADER);
+        try (DataOutputStream d = new DataOutputStream(out)) {
+            writer.write(d);
+        } catch (IOException e) {
+            throw new IllegalStateException("encoding in-memory state failed", e);
+        }
+        int rawLength = out.size() - HEADER;
         CRC32C crc = new CRC32C();
-        crc.update(raw);
-        byte[] stored = compress ? deflate(raw) : raw;
-        ByteBuffer b = ByteBuffer.allocate(HEADER + stored.length);
-        b.put(MAGIC).putShort((short) VERSION).putShort((short) (compress ? FLAG_DEFLATE : 0))
-                .putInt(raw.length).putInt((int) crc.getValue()).putInt(stored.length).put(stored);
-        return b.array();
+        crc.update(out.array(), HEADER, rawLength);
+        if (compress) {
+            return deflated(out.array(), rawLength, (int) crc.getValue(), (short) VERSION, (short) 0);
+        }
+        header(out.array(), (short) VERSION, (short) 0, rawLength, (int) crc.getValue(), rawLength);
+        return out.bytes();
     }
 
     /**
@@ -94,15 +111,53 @@ final class SnapshotCodec {
             return snapshot;
         }
         int rawLength = h.getInt(12);
-        int crc = h.getInt(16);
         if (h.getInt(20) != rawLength || snapshot.length != HEADER + rawLength) {
             throw new SnapshotException("uncompressed snapshot of " + snapshot.length + " bytes has a header for " + rawLength);
         }
-        byte[] stored = deflate(java.util.Arrays.copyOfRange(snapshot, HEADER, snapshot.length));
-        ByteBuffer b = ByteBuffer.allocate(HEADER + stored.length);
-        b.put(snapshot, 0, 10).putShort((short) (h.getShort(10) | FLAG_DEFLATE)).putInt(rawLength).putInt(crc)
-                .putInt(stored.length).put(stored);
-        return b.array();
+        return deflated(snapshot, rawLength, h.getInt(16), h.getShort(8), h.getShort(10));
+    }
+
+    /** A compressed snapshot of the {@code rawLength} body bytes after the header in {@code src}. */
+    private static byte[] deflated(byte[] src, int rawLength, int crc, short version, short flags) {
+        Deflater deflater = new Deflater(Deflater.BEST_SPEED);
+        try {
+            deflater.setInput(src, HEADER, rawLength);
+            deflater.finish();
+            StateBuffer out = new StateBuffer(HEADER + Math.max(64, rawLength / 4));
+            out.write(new byte[HEADER], 0, HEADER);
+            byte[] piece = new byte[1 << 16];
+            while (!deflater.finished()) {
+                out.write(piece, 0, deflater.deflate(piece));
+            }
+            header(out.array(), version, (short) (flags | FLAG_DEFLATE), rawLength, crc, out.size() - HEADER);
+            return out.bytes();
+        } finally {
+            deflater.end();
+        }
+    }
+
+    private static void header(byte[] into, short version, short flags, int rawLength, int crc, int storedLength) {
+        ByteBuffer.wrap(into, 0, HEADER).put(MAGIC).putShort(version).putShort(flags)
+                .putInt(rawLength).putInt(crc).putInt(storedLength);
+    }
+
+    /**
+     * A growing byte buffer that lends its array: what state copies are written into, sized ahead, so that tens of MB
+     * are neither grown by doubling (every step a new humongous array) nor copied out again.
+     */
+    static final class StateBuffer extends ByteArrayOutputStream {
+        StateBuffer(int size) {
+            super(size);
+        }
+
+        byte[] array() {
+            return buf;
+        }
+
+        /** The bytes written, exactly: the array itself when it is exactly full, else a copy. */
+        byte[] bytes() {
+            return count == buf.length ? buf : Arrays.copyOf(buf, count);
+        }
     }
 
     static byte[] digest(Writer writer) {
@@ -235,32 +290,6 @@ final class SnapshotCodec {
         }
     }
 
-    private static byte[] body(Writer writer) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 16);
-        try (DataOutputStream d = new DataOutputStream(bytes)) {
-            writer.write(d);
-        } catch (IOException e) {
-            throw new IllegalStateException("encoding in-memory state failed", e);
-        }
-        return bytes.toByteArray();
-    }
-
-    private static byte[] deflate(byte[] raw) {
-        Deflater deflater = new Deflater(Deflater.BEST_SPEED);
-        try {
-            deflater.setInput(raw);
-            deflater.finish();
-            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, raw.length / 4));
-            byte[] buf = new byte[1 << 16];
-            while (!deflater.finished()) {
-                out.write(buf, 0, deflater.deflate(buf));
-            }
-            return out.toByteArray();
-        } finally {
-            deflater.end();
-        }
-    }
-
     private static byte[] inflate(byte[] src, int off, int len, int rawLength) {
         Inflater inflater = new Inflater();
         try {
@@ -273,6 +302,9 @@ final class SnapshotCodec {
                     break;
                 }
                 n += r;
+            }
+            if (n == rawLength && !inflater.finished() && inflater.inflate(new byte[1]) > 0) {
+                n++; // more than the header states (or the end of an empty body, which inflating 0 bytes never reads)
             }
             if (n != rawLength || !inflater.finished()) {
                 throw new SnapshotException("snapshot body does not inflate to the " + rawLength + " bytes its header states");

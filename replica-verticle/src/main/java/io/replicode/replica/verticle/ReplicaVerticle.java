@@ -140,6 +140,14 @@ public final class ReplicaVerticle extends VerticleBase {
     /** Frames between full-state digests in the digest log. */
     public static final int STATE_DIGEST_EVERY_FRAMES = 100;
 
+    /**
+     * A state copy already hashed, for the next one to be written into: a new one every {@value
+     * #STATE_DIGEST_EVERY_FRAMES} frames was tens of MB of humongous allocation, and each started a G1 collection
+     * (22-89 ms pauses under a write load).
+     */
+    private final java.util.concurrent.atomic.AtomicReference<GuestMachine.StateCopy> spareStateCopy =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
     private DigestLog digests;
     private static final io.vertx.core.eventbus.DeliveryOptions LOCAL_ONLY =
             new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
@@ -469,10 +477,11 @@ public final class ReplicaVerticle extends VerticleBase {
      * load: p99 halved without the digests).
      */
     private void record(long seq, List<Output> outputs, boolean live) {
-        GuestMachine.StateCopy copy = seq % STATE_DIGEST_EVERY_FRAMES == 0 ? machine.stateCopy() : null;
+        GuestMachine.StateCopy copy = seq % STATE_DIGEST_EVERY_FRAMES == 0 ? machine.stateCopy(spareStateCopy.getAndSet(null)) : null;
         digestWriter.execute(() -> {
             byte[] state = copy == null ? null : copy.digest();
             if (state != null) {
+                spareStateCopy.set(copy);
                 noteStateDigest(seq, HexFormat.of().formatHex(state));
             }
             DigestLog.FrameDigest d = DigestLog.of(seq, outputs, state);

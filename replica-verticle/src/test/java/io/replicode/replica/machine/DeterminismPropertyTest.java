@@ -162,6 +162,7 @@ class DeterminismPropertyTest {
              GuestMachine c = machine("echo_server", Engine.INTERPRETER, cfg)) {
             Map<Long, ByteArrayOutputStream> received = new TreeMap<>();
             Map<Long, ByteArrayOutputStream> echoed = new HashMap<>();
+            GuestMachine.StateCopy reused = null;
             for (Frame f : frames) {
                 List<Output> oa = a.apply(f);
                 List<Output> ob = b.apply(f);
@@ -171,8 +172,11 @@ class DeterminismPropertyTest {
                 String da = HexFormat.of().formatHex(a.digest());
                 assertEquals(da, HexFormat.of().formatHex(b.digest()), "digest at frame " + f.seq());
                 assertEquals(da, HexFormat.of().formatHex(c.digest()), "interpreter digest at frame " + f.seq());
-                assertEquals(da, HexFormat.of().formatHex(b.stateCopy().digest()),
+                assertEquals(da, HexFormat.of().formatHex(b.stateCopy(null).digest()),
                         "a state copy hashed later (as replicas do) has the digest, at frame " + f.seq());
+                reused = b.stateCopy(reused);
+                assertEquals(da, HexFormat.of().formatHex(reused.digest()),
+                        "a state copy written over an earlier one has the digest of this frame only, at frame " + f.seq());
                 for (Output o : oa) {
                     if (o instanceof Output.Send s) {
                         ByteArrayOutputStream bo = echoed.computeIfAbsent(s.connection(), k -> new ByteArrayOutputStream());

@@ -47,6 +47,33 @@ class SnapshotFuzzTest {
     private static final long SEED = Long.getLong("replicode.fuzz.seed", 0x5EED_0003L);
     private static final long MAX_RAW = 1 << 20;
 
+    /**
+     * However the state buffer was sized ahead (too small, exactly, too large), a snapshot is the same bytes, and
+     * compressing an uncompressed one later gives what compressing at once gives.
+     */
+    @Test
+    void the_size_hint_and_later_compression_do_not_change_a_snapshot() {
+        SplittableRandom r = new SplittableRandom(SEED);
+        for (int size : new int[] {0, 1, 4095, 70_000, 300_001}) {
+            byte[] body = new byte[size];
+            for (int i = 0; i < size; i++) {
+                body[i] = (byte) (r.nextInt(4) == 0 ? r.nextInt() : i / 7);
+            }
+            byte[] plain = SnapshotCodec.encode(out -> out.write(body), false);
+            byte[] packed = SnapshotCodec.encode(out -> out.write(body), true);
+            for (int hint : new int[] {0, size / 2, size, size + 24, 2 * size + 100}) {
+                assertArrayEquals(plain, SnapshotCodec.encode(out -> out.write(body), false, hint), "size " + size + ", hint " + hint);
+                assertArrayEquals(packed, SnapshotCodec.encode(out -> out.write(body), true, hint), "size " + size + ", hint " + hint);
+            }
+            assertArrayEquals(packed, SnapshotCodec.compress(plain), "size " + size);
+            for (byte[] snapshot : List.of(plain, packed)) {
+                byte[][] seen = new byte[1][];
+                SnapshotCodec.decode(snapshot, MAX_RAW, (in, version) -> seen[0] = in.readAllBytes());
+                assertArrayEquals(body, seen[0], "size " + size);
+            }
+        }
+    }
+
     /** Header, lengths, flags, checksum and deflate stream: checked before the reader sees a byte. */
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
