@@ -1,10 +1,10 @@
 package io.replicode.cluster;
 
 import io.replicode.nat.CodecException;
+import io.replicode.nat.Frame;
+import io.replicode.nat.FrameCodec;
 import io.replicode.nat.IngressEvent;
-import io.replicode.replay.Frame;
 import io.replicode.replay.FrameApplier;
-import io.replicode.replay.FrameCodec;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replay.SnapshotStore;
 import java.io.DataInputStream;

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.replicode.nat.Frame;
+import io.replicode.nat.FrameCodec;
 import io.replicode.nat.IngressEvent;
-import io.replicode.replay.Frame;
-import io.replicode.replay.FrameCodec;
 import io.replicode.replay.ReplayLog;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -169,19 +169,14 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    /** Waits for {@code condition}, polling; fails naming {@code what} after {@code timeout}. */
+    /** Waits for {@code condition} ({@link io.replicode.testing.Poll#until}); fails naming {@code what} after {@code timeout}. */
     static void awaitTrue(BooleanSupplier condition, Duration timeout, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
+        try {
+            io.replicode.testing.Poll.until(what, timeout, condition::getAsBoolean);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Exception e) {
+            throw new AssertionError(e);
         }
     }
 

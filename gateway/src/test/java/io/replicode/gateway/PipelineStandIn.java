@@ -1,11 +1,11 @@
 package io.replicode.gateway;
 
 import io.replicode.nat.Addresses;
+import io.replicode.nat.Frame;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
 import io.replicode.nat.OutputBatch;
-import io.replicode.replay.Frame;
 import io.replicode.replica.GuestConfig;
 import io.replicode.replica.machine.GuestMachine;
 import io.replicode.replica.machine.GuestThreads;

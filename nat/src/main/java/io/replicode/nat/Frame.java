@@ -1,6 +1,5 @@
-package io.replicode.replay;
+package io.replicode.nat;
 
-import io.replicode.nat.IngressEvent;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;

@@ -1,8 +1,5 @@
-package io.replicode.replay;
+package io.replicode.nat;
 
-import io.replicode.nat.CodecException;
-import io.replicode.nat.EventCodec;
-import io.replicode.nat.IngressEvent;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;

@@ -1,6 +1,5 @@
-package io.replicode.gateway.routing;
+package io.replicode.nat;
 
-import io.replicode.nat.ConnectionIds;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;

@@ -1,11 +1,10 @@
-package io.replicode.gateway.routing;
+package io.replicode.nat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.replicode.nat.ConnectionIds;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

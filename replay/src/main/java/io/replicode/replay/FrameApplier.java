@@ -1,5 +1,6 @@
 package io.replicode.replay;
 
+import io.replicode.nat.Frame;
 import java.util.Arrays;
 import java.util.HexFormat;
 

@@ -1,6 +1,8 @@
 package io.replicode.replay;
 
 import io.replicode.nat.CodecException;
+import io.replicode.nat.Frame;
+import io.replicode.nat.FrameCodec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;

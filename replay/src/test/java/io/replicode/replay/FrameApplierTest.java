@@ -1,5 +1,7 @@
 package io.replicode.replay;
 
+import io.replicode.nat.Frame;
+import io.replicode.nat.FrameCodec;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,6 +1,8 @@
 package io.replicode.replay;
 
 import io.replicode.fuzz.Fuzz;
+import io.replicode.nat.Frame;
+import io.replicode.nat.FrameCodec;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

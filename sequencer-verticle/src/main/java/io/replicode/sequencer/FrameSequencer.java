@@ -2,10 +2,10 @@ package io.replicode.sequencer;
 
 import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.EventCodec;
+import io.replicode.nat.Frame;
+import io.replicode.nat.FrameCodec;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
-import io.replicode.replay.Frame;
-import io.replicode.replay.FrameCodec;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;

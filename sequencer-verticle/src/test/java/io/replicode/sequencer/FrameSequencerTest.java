@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.replicode.nat.EventCodec;
+import io.replicode.nat.Frame;
+import io.replicode.nat.FrameCodec;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
-import io.replicode.replay.Frame;
-import io.replicode.replay.FrameCodec;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -4,10 +4,10 @@ import io.replicode.testing.Poll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.replicode.nat.Addresses;
+import io.replicode.nat.Frame;
+import io.replicode.nat.FrameCodec;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
-import io.replicode.replay.Frame;
-import io.replicode.replay.FrameCodec;
 import io.replicode.replay.ReplayLog;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

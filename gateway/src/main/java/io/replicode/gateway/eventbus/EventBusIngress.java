@@ -1,9 +1,9 @@
 package io.replicode.gateway.eventbus;
 
 import io.replicode.gateway.GatewayConfig;
-import io.replicode.gateway.routing.NatTable;
 import io.replicode.gateway.routing.Switchboard;
 import io.replicode.nat.Addresses;
+import io.replicode.nat.NatTable;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;

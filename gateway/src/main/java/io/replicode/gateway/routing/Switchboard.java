@@ -9,6 +9,7 @@ import io.replicode.gateway.limits.Refusal;
 import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
+import io.replicode.nat.NatTable;
 import io.replicode.nat.OutputBatch;
 import java.io.PrintWriter;
 import java.util.HashMap;

@@ -1,12 +1,12 @@
 package io.replicode.gateway.status;
 
 import io.replicode.gateway.GatewayConfig;
-import io.replicode.gateway.routing.NatTable;
 import io.replicode.gateway.routing.OutputRouter;
 import io.replicode.gateway.routing.Peer;
 import io.replicode.gateway.routing.Switchboard;
 import io.replicode.gateway.tcp.TcpIngress;
 import io.replicode.nat.ConnectionIds;
+import io.replicode.nat.NatTable;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;

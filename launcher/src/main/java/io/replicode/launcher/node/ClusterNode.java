@@ -16,7 +16,7 @@ import io.replicode.launcher.UserError;
 import io.replicode.launcher.config.AppConfig;
 import io.replicode.launcher.config.NodeConfig;
 import io.replicode.nat.Addresses;
-import io.replicode.replay.Frame;
+import io.replicode.nat.Frame;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replay.SnapshotStore;
 import io.replicode.replica.GuestConfig;

@@ -2,21 +2,15 @@ package io.replicode.launcher.node;
 
 import io.replicode.launcher.UserError;
 import io.replicode.replica.GuestConfig;
-import io.replicode.replica.GuestLimits;
 import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * An app's genesis, kept in {@code <data>/<app>/genesis.json}: the random seed, the genesis time, the module's
@@ -40,7 +34,7 @@ public final class Genesis {
      */
     public static GuestConfig loadOrCreate(Path appDir, GuestConfig wanted, String moduleSha256, Path modulePath, long nowNs) {
         Path file = new DataDir.App(appDir).genesis();
-        JsonObject want = describe(wanted, moduleSha256);
+        JsonObject want = GenesisCodec.describe(wanted, moduleSha256);
         try {
             Files.createDirectories(appDir);
             if (!Files.exists(file)) {
@@ -105,11 +99,11 @@ public final class Genesis {
         return loadOrCreate(appDir, wanted, moduleSha256, modulePath, nowNs);
     }
 
-    /** A new genesis: {@link #describe} plus a fresh seed, the time and (remembered only) the module's path. */
+    /** A new genesis: {@link GenesisCodec#describe} plus a fresh seed, the time and (remembered only) the module's path. */
     private static JsonObject fresh(GuestConfig wanted, String moduleSha256, Path modulePath, long nowNs) {
         byte[] seed = new byte[32];
         new SecureRandom().nextBytes(seed);
-        JsonObject json = describe(wanted, moduleSha256).put("seed", HexFormat.of().formatHex(seed)).put("timeNs", nowNs);
+        JsonObject json = GenesisCodec.describe(wanted, moduleSha256).put("seed", HexFormat.of().formatHex(seed)).put("timeNs", nowNs);
         if (modulePath != null) {
             json.put("modulePath", modulePath.toAbsolutePath().normalize().toString());
         }
@@ -121,25 +115,5 @@ public final class Genesis {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.writeString(tmp, json.encodePrettily(), StandardCharsets.UTF_8);
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    }
-
-    /** Everything that decides the guest's behaviour besides the seed and time. */
-    static JsonObject describe(GuestConfig c, String moduleSha256) {
-        JsonObject limits = new JsonObject();
-        for (RecordComponent rc : GuestLimits.class.getRecordComponents()) {
-            try {
-                limits.put(rc.getName(), rc.getAccessor().invoke(c.limits()));
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        Map<String, String> env = new LinkedHashMap<>(c.environment());
-        return new JsonObject()
-                .put("module", moduleSha256)
-                .put("args", new JsonArray(List.copyOf(c.args())))
-                .put("environment", new JsonObject(new LinkedHashMap<>(env)))
-                .put("listeners", new JsonArray(List.copyOf(c.listeners())))
-                .put("preopens", new JsonArray(List.copyOf(c.preopens())))
-                .put("limits", limits);
     }
 }

@@ -1,9 +1,9 @@
 package io.replicode.launcher.replay;
 
 import io.replicode.nat.ConnectionIds;
+import io.replicode.nat.Frame;
 import io.replicode.nat.Output;
 import io.replicode.replay.DigestLog.SendSummary;
-import io.replicode.replay.Frame;
 import io.replicode.replica.verticle.ReplicaVerticle;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;

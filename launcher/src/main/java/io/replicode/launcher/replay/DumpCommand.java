@@ -1,7 +1,7 @@
 package io.replicode.launcher.replay;
 
 import io.replicode.launcher.UserError;
-import io.replicode.replay.Frame;
+import io.replicode.nat.Frame;
 import io.replicode.replay.LogCorruptedException;
 import io.replicode.replay.ReplayLog;
 import java.io.PrintWriter;

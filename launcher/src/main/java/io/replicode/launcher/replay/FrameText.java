@@ -1,9 +1,9 @@
 package io.replicode.launcher.replay;
 
 import io.replicode.nat.ConnectionIds;
+import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
-import io.replicode.replay.Frame;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;

@@ -1,9 +1,9 @@
 package io.replicode.launcher.replay;
 
+import io.replicode.nat.Frame;
 import io.replicode.nat.Output;
 import io.replicode.replay.DigestLog;
 import io.replicode.replay.DigestLog.FrameDigest;
-import io.replicode.replay.Frame;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replica.machine.GuestMachine;
 import java.util.Arrays;

@@ -3,7 +3,7 @@ package io.replicode.launcher.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.replicode.replay.Frame;
+import io.replicode.nat.Frame;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replay.SnapshotStore;
 import java.nio.file.Path;

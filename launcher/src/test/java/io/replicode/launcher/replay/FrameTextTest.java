@@ -2,8 +2,8 @@ package io.replicode.launcher.replay;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;
-import io.replicode.replay.Frame;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.util.List;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.replicode.launcher.node.EmbeddedNode;
 import io.replicode.nat.ConnectionIds;
-import io.replicode.replay.Frame;
+import io.replicode.nat.Frame;
 import io.replicode.replay.ReplayLog;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

@@ -1,9 +1,9 @@
 package io.replicode.replica.machine;
 
 import io.replicode.nat.ConnectionIds;
+import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
-import io.replicode.replay.Frame;
 import io.replicode.replica.GuestConfig;
 import io.replicode.replica.module.GuestModule;
 import io.replicode.replica.wasi.WasiHost;

@@ -1,8 +1,8 @@
 package io.replicode.replica.guests;
 
+import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
-import io.replicode.replay.Frame;
 import io.replicode.replica.GuestConfig;
 import io.replicode.replica.GuestLimits;
 import io.replicode.replica.machine.GuestMachine;

@@ -14,9 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
-import io.replicode.replay.Frame;
 import io.replicode.replica.GuestConfig;
 import io.replicode.replica.GuestLimits;
 import io.replicode.replica.guests.KvGuest.Conn;

@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
-import io.replicode.replay.Frame;
 import io.replicode.replica.module.Engine;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;

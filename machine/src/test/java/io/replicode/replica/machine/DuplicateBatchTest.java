@@ -11,9 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.replicode.nat.ConnectionIds;
+import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
-import io.replicode.replay.Frame;
 import io.replicode.replica.module.Engine;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.replicode.nat.Frame;
 import io.replicode.nat.Output;
-import io.replicode.replay.Frame;
 import io.replicode.replica.module.Engine;
 import java.util.List;
 import java.util.Random;
