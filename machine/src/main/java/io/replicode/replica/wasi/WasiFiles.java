@@ -61,7 +61,7 @@ public final class WasiFiles {
             DataOutputStream out = new DataOutputStream(bytes);
             old.fs.writeTo(out);
             out.flush();
-            host.fds.values().removeIf(d -> d instanceof Descriptor.Directory);
+            host.fds.removeIf(d -> d instanceof Descriptor.Directory);
             fs = VirtualFileSystem.readFrom(new DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())),
                     host::frameTimeNs);
         } catch (IOException e) {
@@ -79,7 +79,7 @@ public final class WasiFiles {
     }
 
     private Descriptor.Directory dir(int fd) {
-        Descriptor d = host.descriptor(fd);
+        Descriptor d = host.fds.get(fd);
         if (d instanceof Descriptor.Directory dir) {
             return dir;
         }
@@ -87,7 +87,7 @@ public final class WasiFiles {
     }
 
     private Descriptor.RegularFile file(int fd, long right) {
-        Descriptor d = host.descriptor(fd);
+        Descriptor d = host.fds.get(fd);
         if (d instanceof Descriptor.RegularFile f) {
             if ((f.rightsBase & right) == 0) {
                 throw new WasiException(Errno.BADF, "fd " + fd + " was not opened for this operation");
@@ -116,7 +116,7 @@ public final class WasiFiles {
     // ---- fd calls ----
 
     int prestatGet(int fd, long ptr) {
-        Descriptor d = host.descriptor(fd);
+        Descriptor d = host.fds.get(fd);
         if (d instanceof Descriptor.Directory dir && dir.preopenName != null) {
             host.memory.u8(ptr, PREOPENTYPE_DIR);
             host.memory.u32(ptr + 4, dir.preopenName.getBytes(StandardCharsets.UTF_8).length);
@@ -131,7 +131,7 @@ public final class WasiFiles {
     }
 
     int prestatDirName(int fd, long ptr, long len) {
-        Descriptor d = host.descriptor(fd);
+        Descriptor d = host.fds.get(fd);
         if (!(d instanceof Descriptor.Directory dir) || dir.preopenName == null) {
             return Errno.BADF;
         }
@@ -201,7 +201,7 @@ public final class WasiFiles {
     }
 
     int seek(int fd, long offset, int whence, long resultPtr) {
-        Descriptor d = host.descriptor(fd);
+        Descriptor d = host.fds.get(fd);
         if (d instanceof Descriptor.Socket || d instanceof Descriptor.Listener || d instanceof Descriptor.Stdio) {
             return Errno.SPIPE;
         }
@@ -228,7 +228,7 @@ public final class WasiFiles {
     }
 
     int tell(int fd, long resultPtr) {
-        Descriptor d = host.descriptor(fd);
+        Descriptor d = host.fds.get(fd);
         if (!(d instanceof Descriptor.RegularFile f)) {
             return d instanceof Descriptor.Directory ? Errno.ISDIR : Errno.SPIPE;
         }
@@ -262,7 +262,7 @@ public final class WasiFiles {
     }
 
     int sync(int fd, long right) {
-        Descriptor d = host.descriptor(fd);
+        Descriptor d = host.fds.get(fd);
         if (!(d instanceof Descriptor.RegularFile) && !(d instanceof Descriptor.Directory)) {
             return Errno.INVAL;
         }
@@ -280,7 +280,7 @@ public final class WasiFiles {
     }
 
     int setTimes(int fd, long atim, long mtim, int fstFlags) {
-        fs.setTimes(node(host.descriptor(fd)), atim, mtim, fstFlags);
+        fs.setTimes(node(host.fds.get(fd)), atim, mtim, fstFlags);
         return Errno.SUCCESS;
     }
 
@@ -358,7 +358,7 @@ public final class WasiFiles {
              long rightsInheriting, int fdflags, long fdPtr) {
         Descriptor.Directory dir = dir(dirFd);
         String path = path(pathPtr, pathLen);
-        if (host.fds.size() >= host.config.limits().maxOpenFds()) {
+        if (host.fds.full()) {
             return Errno.MFILE;
         }
         // Rights can only shrink through open, as in WASI: intersect with what the directory may hand out.
@@ -376,7 +376,7 @@ public final class WasiFiles {
             fs.close(node);
             return Errno.LOOP;
         }
-        int fd = host.allocate(d);
+        int fd = host.fds.allocate(d);
         host.memory.u32(fdPtr, fd);
         return Errno.SUCCESS;
     }

@@ -1,18 +1,16 @@
 package io.replicode.replica.wasi;
 
-import io.replicode.nat.Output;
 import io.replicode.replica.wasi.net.ListenerSocket;
-import io.replicode.replica.wasi.net.StreamSocket;
 import io.replicode.replica.wasi.net.VirtualNetwork;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
- * The state behind our WASI preview 1: descriptors, virtual network, files, clock and randomness, and
- * the implementation of every call except the filesystem ones, which live in {@link WasiFiles}.
+ * The state behind our WASI preview 1 (descriptor table, virtual network, files, clock and randomness) and the
+ * calls on it that are neither files ({@link WasiFiles}), sockets ({@link WasiSockets}) nor poll ({@link WasiPoll}):
+ * arguments, environment, clocks, randomness and the generic descriptor calls, which dispatch to those three.
  *
  * <p>Everything a call returns is derived from frames and the app's genesis. Calls that must wait
  * (accept, recv, send, read, write on sockets, poll) go through {@link #blocking}, which parks the guest
@@ -46,8 +44,10 @@ public final class WasiHost {
     final OutputBuffer out;
     final VirtualNetwork network;
     final GuestRandom random;
-    final TreeMap<Integer, Descriptor> fds = new TreeMap<>();
+    final FdTable fds;
     final WasiFiles files;
+    final WasiSockets sockets = new WasiSockets(this);
+    final WasiPoll poll = new WasiPoll(this);
     GuestMemory memory;
     Parking parking;
 
@@ -65,6 +65,7 @@ public final class WasiHost {
                 config.limits().receiveBufferBytes(), config.limits().sendWindowBytes(), out);
         this.random = new GuestRandom(config.genesisSeed());
         this.frameTimeNs = config.genesisTimeNs();
+        this.fds = new FdTable(config.limits().maxOpenFds());
         fds.put(0, new Descriptor.Stdio(0));
         fds.put(1, new Descriptor.Stdio(1));
         fds.put(2, new Descriptor.Stdio(2));
@@ -117,32 +118,6 @@ public final class WasiHost {
         return fds.size();
     }
 
-    // ---- descriptors ----
-
-    Descriptor descriptor(int fd) {
-        Descriptor d = fds.get(fd);
-        if (d == null) {
-            throw new WasiException(Errno.BADF, "fd " + fd + " is not open");
-        }
-        return d;
-    }
-
-    /** Installs {@code d} at the lowest free descriptor number, like POSIX. */
-    int allocate(Descriptor d) {
-        if (fds.size() >= config.limits().maxOpenFds()) {
-            throw new WasiException(Errno.MFILE, "open descriptor limit " + config.limits().maxOpenFds() + " reached");
-        }
-        int fd = 0;
-        for (int used : fds.keySet()) {
-            if (used != fd) {
-                break;
-            }
-            fd++;
-        }
-        fds.put(fd, d);
-        return fd;
-    }
-
     /**
      * A host for a new process of the same app, as when a supervisor restarts a crashed server: the files, the
      * clock, the random stream and the fuel count of {@code old} carry over; connections and descriptors do not.
@@ -152,7 +127,7 @@ public final class WasiHost {
     public static WasiHost restartedFrom(WasiHost old) {
         WasiHost h = new WasiHost(old.config);
         old.appStopped();
-        for (Descriptor d : old.fds.values()) {
+        for (Descriptor d : old.fds.all()) {
             old.files.close(d);
         }
         old.fds.clear();
@@ -174,7 +149,7 @@ public final class WasiHost {
     /** The app stopped: every connection is reset and the guest's socket descriptors are gone with it. */
     public void appStopped() {
         network.resetAll();
-        fds.values().removeIf(d -> d instanceof Descriptor.Socket);
+        fds.removeIf(d -> d instanceof Descriptor.Socket);
     }
 
     // ---- args, environment ----
@@ -301,97 +276,10 @@ public final class WasiHost {
         requestedTimerNs = -1;
     }
 
-    // ---- sockets ----
-
-    int sockAccept(int fd, int flags, long resultFdPtr) {
-        Descriptor d = descriptor(fd);
-        if (!(d instanceof Descriptor.Listener l)) {
-            return d instanceof Descriptor.Socket ? Errno.INVAL : Errno.NOTSOCK;
-        }
-        if ((flags & ~Descriptor.FDFLAG_NONBLOCK) != 0) {
-            return Errno.INVAL;
-        }
-        if (fds.size() >= config.limits().maxOpenFds()) {
-            return Errno.MFILE;
-        }
-        return blocking(l.nonblocking(), () -> {
-            StreamSocket s = network.accept(l.socket);
-            int newFd = allocate(new Descriptor.Socket(s, flags & Descriptor.FDFLAG_NONBLOCK));
-            memory.u32(resultFdPtr, newFd);
-            return Errno.SUCCESS;
-        });
-    }
-
-    private static final int RIFLAGS_RECV_PEEK = 1;
-    private static final int RIFLAGS_RECV_WAITALL = 2;
-
-    int sockRecv(int fd, long iovs, long iovsLen, int riFlags, long nreadPtr, long roFlagsPtr) {
-        Descriptor.Socket s = socket(fd);
-        if ((riFlags & ~(RIFLAGS_RECV_PEEK | RIFLAGS_RECV_WAITALL)) != 0) {
-            return Errno.INVAL;
-        }
-        List<long[]> vecs = memory.iovecs(iovs, iovsLen);
-        int max = (int) GuestMemory.total(vecs);
-        return blocking(s.nonblocking(), () -> {
-            byte[] b = (riFlags & RIFLAGS_RECV_PEEK) != 0 ? network.peek(s.socket, max) : network.receive(s.socket, max);
-            int n = memory.scatter(vecs, b);
-            memory.u32(nreadPtr, n);
-            memory.u16(roFlagsPtr, 0);
-            return Errno.SUCCESS;
-        });
-    }
-
-    int sockSend(int fd, long iovs, long iovsLen, int siFlags, long nwrittenPtr) {
-        Descriptor.Socket s = socket(fd);
-        if (siFlags != 0) {
-            return Errno.INVAL;
-        }
-        byte[] data = memory.gather(memory.iovecs(iovs, iovsLen));
-        return socketWrite(s, data, nwrittenPtr);
-    }
-
-    int socketWrite(Descriptor.Socket s, byte[] data, long nwrittenPtr) {
-        return blocking(s.nonblocking(), () -> {
-            int n = network.send(s.socket, data, data.length);
-            memory.u32(nwrittenPtr, n);
-            return Errno.SUCCESS;
-        });
-    }
-
-    int socketRead(Descriptor.Socket s, List<long[]> vecs, long nreadPtr) {
-        int max = (int) GuestMemory.total(vecs);
-        return blocking(s.nonblocking(), () -> {
-            byte[] b = network.receive(s.socket, max);
-            memory.u32(nreadPtr, memory.scatter(vecs, b));
-            return Errno.SUCCESS;
-        });
-    }
-
-    private static final int SDFLAGS_RD = 1;
-    private static final int SDFLAGS_WR = 2;
-
-    int sockShutdown(int fd, int how) {
-        Descriptor.Socket s = socket(fd);
-        if (how == 0 || (how & ~(SDFLAGS_RD | SDFLAGS_WR)) != 0) {
-            return Errno.INVAL;
-        }
-        network.shutdown(s.socket, (how & SDFLAGS_RD) != 0, (how & SDFLAGS_WR) != 0);
-        return Errno.SUCCESS;
-    }
-
-    private Descriptor.Socket socket(int fd) {
-        Descriptor d = descriptor(fd);
-        if (d instanceof Descriptor.Socket s) {
-            return s;
-        }
-        throw new WasiException(d instanceof Descriptor.Listener ? Errno.NOTCONN : Errno.NOTSOCK,
-                "fd " + fd + " is not a connected socket");
-    }
-
     // ---- generic descriptor calls ----
 
     int fdClose(int fd) {
-        Descriptor d = descriptor(fd);
+        Descriptor d = fds.get(fd);
         if (d instanceof Descriptor.Socket s) {
             network.close(s.socket);
         } else if (d instanceof Descriptor.Listener) {
@@ -404,7 +292,7 @@ public final class WasiHost {
     }
 
     int fdFdstatGet(int fd, long ptr) {
-        Descriptor d = descriptor(fd);
+        Descriptor d = fds.get(fd);
         memory.u8(ptr, d.filetype());
         memory.u8(ptr + 1, 0);
         memory.u16(ptr + 2, d.fdflags);
@@ -415,7 +303,7 @@ public final class WasiHost {
     }
 
     int fdFdstatSetFlags(int fd, int flags) {
-        Descriptor d = descriptor(fd);
+        Descriptor d = fds.get(fd);
         int allowed = Descriptor.FDFLAG_NONBLOCK | Descriptor.FDFLAG_APPEND;
         if ((flags & ~(allowed | Descriptor.FDFLAG_DSYNC | Descriptor.FDFLAG_RSYNC | Descriptor.FDFLAG_SYNC)) != 0) {
             return Errno.INVAL;
@@ -430,7 +318,7 @@ public final class WasiHost {
     }
 
     int fdFdstatSetRights(int fd, long base, long inheriting) {
-        Descriptor d = descriptor(fd);
+        Descriptor d = fds.get(fd);
         if ((base & ~d.rightsBase) != 0 || (inheriting & ~d.rightsInheriting) != 0) {
             return Errno.NOTCAPABLE;
         }
@@ -440,10 +328,10 @@ public final class WasiHost {
     }
 
     int fdRead(int fd, long iovs, long iovsLen, long nreadPtr) {
-        Descriptor d = descriptor(fd);
+        Descriptor d = fds.get(fd);
         List<long[]> vecs = memory.iovecs(iovs, iovsLen);
         if (d instanceof Descriptor.Socket s) {
-            return socketRead(s, vecs, nreadPtr);
+            return sockets.read(s, vecs, nreadPtr);
         }
         if (d instanceof Descriptor.Stdio stdio) {
             if (stdio.which != 0) {
@@ -459,10 +347,10 @@ public final class WasiHost {
     }
 
     int fdWrite(int fd, long iovs, long iovsLen, long nwrittenPtr) {
-        Descriptor d = descriptor(fd);
+        Descriptor d = fds.get(fd);
         List<long[]> vecs = memory.iovecs(iovs, iovsLen);
         if (d instanceof Descriptor.Socket s) {
-            return socketWrite(s, memory.gather(vecs), nwrittenPtr);
+            return sockets.write(s, memory.gather(vecs), nwrittenPtr);
         }
         if (d instanceof Descriptor.Stdio stdio) {
             if (stdio.which == 0) {
@@ -482,8 +370,8 @@ public final class WasiHost {
     }
 
     int fdRenumber(int from, int to) {
-        Descriptor d = descriptor(from);
-        descriptor(to);
+        Descriptor d = fds.get(from);
+        fds.get(to);
         if (from == to) {
             return Errno.SUCCESS;
         }
@@ -494,7 +382,7 @@ public final class WasiHost {
     }
 
     int fdFilestatGet(int fd, long ptr) {
-        Descriptor d = descriptor(fd);
+        Descriptor d = fds.get(fd);
         if (d instanceof Descriptor.Stdio || d instanceof Descriptor.Socket || d instanceof Descriptor.Listener) {
             // Not files: everything zero but the type, as Linux reports for sockets and ttys on a fresh fs.
             for (int i = 0; i < 64; i += 8) {
@@ -507,132 +395,7 @@ public final class WasiHost {
         return files.filestat(d, ptr);
     }
 
-    // ---- poll ----
-
-    private static final int EVENTTYPE_CLOCK = 0;
-    private static final int EVENTTYPE_FD_READ = 1;
-    private static final int EVENTTYPE_FD_WRITE = 2;
-    private static final int SUBCLOCKFLAGS_ABSTIME = 1;
-    private static final int EVENTRWFLAGS_HANGUP = 1;
-
-    int pollOneoff(long in, long outPtr, long nsubs, long neventsPtr) {
-        if (nsubs <= 0) {
-            return Errno.INVAL;
-        }
-        if (nsubs > 4096) {
-            return Errno.INVAL;
-        }
-        memory.read(in, nsubs * 48);
-        memory.read(outPtr, nsubs * 32);
-        return blocking(false, () -> pollOnce(in, outPtr, (int) nsubs, neventsPtr));
-    }
-
-    private int pollOnce(long in, long outPtr, int nsubs, long neventsPtr) {
-        int events = 0;
-        long earliestDeadline = Long.MAX_VALUE;
-        long waitStart = blockedSinceNs >= 0 ? blockedSinceNs : frameTimeNs;
-        for (int i = 0; i < nsubs; i++) {
-            long sub = in + 48L * i;
-            long userdata = memory.u64(sub);
-            int tag = memory.u8(sub + 8);
-            int error = 0;
-            long nbytes = 0;
-            int flags = 0;
-            boolean ready;
-            if (tag == EVENTTYPE_CLOCK) {
-                int clockId = memory.u32(sub + 16);
-                long timeout = memory.u64(sub + 24);
-                int subFlags = memory.u16(sub + 40);
-                long deadline;
-                try {
-                    long now = clockNow(clockId);
-                    long offset = clockId == CLOCK_MONOTONIC ? config.genesisTimeNs() : 0;
-                    if ((subFlags & SUBCLOCKFLAGS_ABSTIME) != 0) {
-                        deadline = clockId == CLOCK_REALTIME || clockId == CLOCK_MONOTONIC ? timeout + offset : Long.MAX_VALUE;
-                    } else {
-                        // Relative timeouts count from when the call started waiting, not from each retry.
-                        deadline = clockId == CLOCK_REALTIME || clockId == CLOCK_MONOTONIC
-                                ? saturatingAdd(waitStart, timeout) : Long.MAX_VALUE;
-                    }
-                    ready = deadline <= frameTimeNs || (clockId >= CLOCK_PROCESS_CPUTIME && now >= timeout);
-                } catch (WasiException e) {
-                    error = e.errno();
-                    ready = true;
-                    deadline = Long.MAX_VALUE;
-                }
-                if (!ready) {
-                    earliestDeadline = Math.min(earliestDeadline, deadline);
-                }
-            } else if (tag == EVENTTYPE_FD_READ || tag == EVENTTYPE_FD_WRITE) {
-                int fd = memory.u32(sub + 16);
-                Descriptor d = fds.get(fd);
-                if (d == null) {
-                    error = Errno.BADF;
-                    ready = true;
-                } else if (d instanceof Descriptor.Listener l) {
-                    ready = tag == EVENTTYPE_FD_READ && l.socket.readable();
-                    nbytes = l.socket.pending();
-                } else if (d instanceof Descriptor.Socket s) {
-                    StreamSocket ss = s.socket;
-                    if (tag == EVENTTYPE_FD_READ) {
-                        ready = ss.readable();
-                        nbytes = ss.available();
-                        flags = ss.hangup() ? EVENTRWFLAGS_HANGUP : 0;
-                    } else if (ss.isReset() || ss.isWriteShut()) {
-                        ready = true;
-                        error = Errno.PIPE;
-                    } else {
-                        ready = ss.writable();
-                        nbytes = ss.sendCredit();
-                    }
-                } else if (d instanceof Descriptor.Stdio stdio) {
-                    ready = (tag == EVENTTYPE_FD_READ) == (stdio.which == 0);
-                    if (!ready) {
-                        ready = true;
-                        error = Errno.BADF;
-                    }
-                } else {
-                    // Regular files and directories are always ready, as on Linux.
-                    ready = true;
-                    nbytes = tag == EVENTTYPE_FD_READ ? files.readableBytes(d) : 0;
-                }
-            } else {
-                error = Errno.INVAL;
-                ready = true;
-            }
-            if (ready) {
-                long ev = outPtr + 32L * events;
-                memory.u64(ev, userdata);
-                memory.u16(ev + 8, error);
-                memory.u8(ev + 10, tag <= 2 ? tag : 0);
-                memory.u64(ev + 16, nbytes);
-                memory.u16(ev + 24, flags);
-                events++;
-            }
-        }
-        if (events == 0) {
-            if (earliestDeadline != Long.MAX_VALUE && earliestDeadline != requestedTimerNs) {
-                requestedTimerNs = earliestDeadline;
-                out.add(new Output.TimerRequest(earliestDeadline));
-            }
-            throw WasiException.WOULD_BLOCK;
-        }
-        memory.u32(neventsPtr, events);
-        return Errno.SUCCESS;
-    }
-
-    private static long saturatingAdd(long a, long b) {
-        long r = a + b;
-        return ((a ^ r) & (b ^ r)) < 0 || b < 0 ? Long.MAX_VALUE : r;
-    }
-
     // ---- snapshot ----
-
-    private static final int KIND_STDIO = 0;
-    private static final int KIND_LISTENER = 1;
-    private static final int KIND_SOCKET = 2;
-    private static final int KIND_DIRECTORY = 3;
-    private static final int KIND_FILE = 4;
 
     /** Writes all host state in a canonical order: same state, same bytes. */
     public void writeTo(java.io.DataOutputStream d) throws java.io.IOException {
@@ -644,32 +407,7 @@ public final class WasiHost {
         random.writeTo(d);
         network.writeTo(d);
         files.writeTo(d);
-        d.writeInt(fds.size());
-        for (Map.Entry<Integer, Descriptor> e : fds.entrySet()) {
-            Descriptor desc = e.getValue();
-            d.writeInt(e.getKey());
-            d.writeInt(desc.fdflags);
-            d.writeLong(desc.rightsBase);
-            d.writeLong(desc.rightsInheriting);
-            if (desc instanceof Descriptor.Stdio s) {
-                d.writeByte(KIND_STDIO);
-                d.writeByte(s.which);
-            } else if (desc instanceof Descriptor.Listener l) {
-                d.writeByte(KIND_LISTENER);
-                d.writeUTF(l.socket.name());
-            } else if (desc instanceof Descriptor.Socket s) {
-                d.writeByte(KIND_SOCKET);
-                d.writeLong(s.socket.connection());
-            } else if (desc instanceof Descriptor.Directory dir) {
-                d.writeByte(KIND_DIRECTORY);
-                d.writeLong(dir.node.ino());
-                d.writeUTF(dir.preopenName == null ? "" : dir.preopenName);
-            } else if (desc instanceof Descriptor.RegularFile f) {
-                d.writeByte(KIND_FILE);
-                d.writeLong(f.node.ino());
-                d.writeLong(f.position);
-            }
-        }
+        fds.writeTo(d);
     }
 
     /**
@@ -685,63 +423,7 @@ public final class WasiHost {
         random.readFrom(d);
         network.readFrom(d);
         files.readFrom(d);
-        int count = d.readInt();
-        if (count < 0 || count > config.limits().maxOpenFds()) {
-            throw new java.io.IOException("snapshot has " + count + " descriptors; the limit is " + config.limits().maxOpenFds());
-        }
-        fds.clear();
-        for (int i = 0; i < count; i++) {
-            int fd = d.readInt();
-            int flags = d.readInt();
-            long base = d.readLong();
-            long inheriting = d.readLong();
-            int kind = d.readByte();
-            Descriptor desc;
-            switch (kind) {
-                case KIND_STDIO -> desc = new Descriptor.Stdio(d.readByte());
-                case KIND_LISTENER -> {
-                    String name = d.readUTF();
-                    ListenerSocket l = network.listener(name);
-                    if (l == null) {
-                        throw new java.io.IOException("snapshot fd " + fd + " names unknown listener '" + name + "'");
-                    }
-                    desc = new Descriptor.Listener(l, flags);
-                }
-                case KIND_SOCKET -> {
-                    long conn = d.readLong();
-                    StreamSocket s = network.connection(conn);
-                    if (s == null) {
-                        throw new java.io.IOException("snapshot fd " + fd + " names unknown connection " + conn);
-                    }
-                    desc = new Descriptor.Socket(s, flags);
-                }
-                case KIND_DIRECTORY -> {
-                    var node = files.nodeByIno(d.readLong());
-                    String pre = d.readUTF();
-                    if (!(node instanceof io.replicode.replica.wasi.fs.DirectoryNode dn)) {
-                        throw new java.io.IOException("snapshot fd " + fd + " is a directory but its inode is not");
-                    }
-                    desc = new Descriptor.Directory(dn, pre.isEmpty() ? null : pre, base, inheriting, flags);
-                }
-                case KIND_FILE -> {
-                    var node = files.nodeByIno(d.readLong());
-                    long pos = d.readLong();
-                    if (!(node instanceof io.replicode.replica.wasi.fs.FileNode fn)) {
-                        throw new java.io.IOException("snapshot fd " + fd + " is a file but its inode is not");
-                    }
-                    Descriptor.RegularFile f = new Descriptor.RegularFile(fn, base, inheriting, flags);
-                    f.position = pos;
-                    desc = f;
-                }
-                default -> throw new java.io.IOException("snapshot fd " + fd + " has unknown kind " + kind);
-            }
-            desc.fdflags = flags;
-            desc.rightsBase = base;
-            desc.rightsInheriting = inheriting;
-            if (fds.put(fd, desc) != null) {
-                throw new java.io.IOException("snapshot lists fd " + fd + " twice");
-            }
-        }
+        fds.readFrom(d, network, files);
     }
 
     int schedYield() {

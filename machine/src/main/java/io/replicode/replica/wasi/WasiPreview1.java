@@ -90,15 +90,15 @@ public final class WasiPreview1 {
         def(t, "clock_res_get", List.of(I, I), (h, a) -> h.clockResGet(i(a, 0), p(a, 1)));
         def(t, "clock_time_get", List.of(I, L, I), (h, a) -> h.clockTimeGet(i(a, 0), p(a, 2)));
         def(t, "random_get", List.of(I, I), (h, a) -> h.randomGet(p(a, 0), p(a, 1)));
-        def(t, "poll_oneoff", List.of(I, I, I, I), (h, a) -> h.pollOneoff(p(a, 0), p(a, 1), p(a, 2), p(a, 3)));
+        def(t, "poll_oneoff", List.of(I, I, I, I), (h, a) -> h.poll.oneoff(p(a, 0), p(a, 1), p(a, 2), p(a, 3)));
         def(t, "sched_yield", List.of(), (h, a) -> h.schedYield());
         def(t, "proc_raise", List.of(I), (h, a) -> h.procRaise(i(a, 0)));
 
-        def(t, "sock_accept", List.of(I, I, I), (h, a) -> h.sockAccept(i(a, 0), i(a, 1), p(a, 2)));
+        def(t, "sock_accept", List.of(I, I, I), (h, a) -> h.sockets.accept(i(a, 0), i(a, 1), p(a, 2)));
         def(t, "sock_recv", List.of(I, I, I, I, I, I),
-                (h, a) -> h.sockRecv(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4), p(a, 5)));
-        def(t, "sock_send", List.of(I, I, I, I, I), (h, a) -> h.sockSend(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4)));
-        def(t, "sock_shutdown", List.of(I, I), (h, a) -> h.sockShutdown(i(a, 0), i(a, 1)));
+                (h, a) -> h.sockets.recv(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4), p(a, 5)));
+        def(t, "sock_send", List.of(I, I, I, I, I), (h, a) -> h.sockets.send(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4)));
+        def(t, "sock_shutdown", List.of(I, I), (h, a) -> h.sockets.shutdown(i(a, 0), i(a, 1)));
 
         def(t, "fd_close", List.of(I), (h, a) -> h.fdClose(i(a, 0)));
         def(t, "fd_fdstat_get", List.of(I, I), (h, a) -> h.fdFdstatGet(i(a, 0), p(a, 1)));

@@ -118,20 +118,20 @@ class WasiHostTest {
 
     @Test
     void accept_waits_when_blocking_and_says_again_when_not() {
-        assertEquals(WasiHost.UNWOUND, host.sockAccept(3, 0, 16));
+        assertEquals(WasiHost.UNWOUND, host.sockets.accept(3, 0, 16));
         assertEquals(1, parks);
         assertEquals(Errno.SUCCESS, host.fdFdstatSetFlags(3, Descriptor.FDFLAG_NONBLOCK));
-        assertEquals(Errno.AGAIN, host.sockAccept(3, 0, 16));
+        assertEquals(Errno.AGAIN, host.sockets.accept(3, 0, 16));
         host.network.onEvent(new IngressEvent.Open(9, "admin"));
-        assertEquals(Errno.AGAIN, host.sockAccept(3, 0, 16), "the connection waits on the other listener");
-        assertEquals(Errno.SUCCESS, host.sockAccept(4, Descriptor.FDFLAG_NONBLOCK, 16));
+        assertEquals(Errno.AGAIN, host.sockets.accept(3, 0, 16), "the connection waits on the other listener");
+        assertEquals(Errno.SUCCESS, host.sockets.accept(4, Descriptor.FDFLAG_NONBLOCK, 16));
         assertEquals(6, mem.readInt(16), "lowest free descriptor");
-        assertEquals(Errno.NOTSOCK, errno(() -> host.sockAccept(5, 0, 16)));
+        assertEquals(Errno.NOTSOCK, errno(() -> host.sockets.accept(5, 0, 16)));
     }
 
     private int accepted(long conn) {
         host.network.onEvent(new IngressEvent.Open(conn, "web"));
-        assertEquals(Errno.SUCCESS, host.sockAccept(3, Descriptor.FDFLAG_NONBLOCK, 16));
+        assertEquals(Errno.SUCCESS, host.sockets.accept(3, Descriptor.FDFLAG_NONBLOCK, 16));
         return mem.readInt(16);
     }
 
@@ -139,14 +139,14 @@ class WasiHostTest {
     void recv_sees_data_then_end_of_stream_after_half_close() {
         int fd = accepted(1);
         iovec(0, 500, 64);
-        assertEquals(Errno.AGAIN, host.sockRecv(fd, 0, 1, 0, 16, 20));
+        assertEquals(Errno.AGAIN, host.sockets.recv(fd, 0, 1, 0, 16, 20));
         host.network.onEvent(new IngressEvent.Data(1, "abc".getBytes()));
         host.network.onEvent(new IngressEvent.HalfClose(1));
-        assertEquals(Errno.SUCCESS, host.sockRecv(fd, 0, 1, 1 /* peek */, 16, 20));
+        assertEquals(Errno.SUCCESS, host.sockets.recv(fd, 0, 1, 1 /* peek */, 16, 20));
         assertEquals(3, mem.readInt(16));
-        assertEquals(Errno.SUCCESS, host.sockRecv(fd, 0, 1, 0, 16, 20));
+        assertEquals(Errno.SUCCESS, host.sockets.recv(fd, 0, 1, 0, 16, 20));
         assertEquals("abc", mem.readString(500, 3));
-        assertEquals(Errno.SUCCESS, host.sockRecv(fd, 0, 1, 0, 16, 20));
+        assertEquals(Errno.SUCCESS, host.sockets.recv(fd, 0, 1, 0, 16, 20));
         assertEquals(0, mem.readInt(16), "end of stream");
         host.network.flushWindows();
         assertTrue(host.out.drain().contains(new Output.Window(1, 3)));
@@ -157,10 +157,10 @@ class WasiHostTest {
         int fd = accepted(1);
         host.network.onEvent(new IngressEvent.Reset(1));
         iovec(0, 500, 64);
-        assertEquals(Errno.CONNRESET, host.sockRecv(fd, 0, 1, 0, 16, 20));
-        assertEquals(Errno.SUCCESS, host.sockRecv(fd, 0, 1, 0, 16, 20));
+        assertEquals(Errno.CONNRESET, host.sockets.recv(fd, 0, 1, 0, 16, 20));
+        assertEquals(Errno.SUCCESS, host.sockets.recv(fd, 0, 1, 0, 16, 20));
         assertEquals(0, mem.readInt(16));
-        assertEquals(Errno.PIPE, host.sockSend(fd, 0, 1, 0, 16));
+        assertEquals(Errno.PIPE, host.sockets.send(fd, 0, 1, 0, 16));
     }
 
     @Test
@@ -171,10 +171,10 @@ class WasiHostTest {
         int fdOther = accepted(other);
         host.network.onEvent(new IngressEvent.GatewayLost(1));
         iovec(0, 500, 64);
-        assertEquals(Errno.CONNRESET, host.sockRecv(fdMine, 0, 1, 0, 16, 20));
-        assertEquals(Errno.AGAIN, host.sockRecv(fdOther, 0, 1, 0, 16, 20), "the other gateway's client is still there");
+        assertEquals(Errno.CONNRESET, host.sockets.recv(fdMine, 0, 1, 0, 16, 20));
+        assertEquals(Errno.AGAIN, host.sockets.recv(fdOther, 0, 1, 0, 16, 20), "the other gateway's client is still there");
         host.network.onEvent(new IngressEvent.GatewayLost(IngressEvent.GatewayLost.ALL));
-        assertEquals(Errno.CONNRESET, host.sockRecv(fdOther, 0, 1, 0, 16, 20));
+        assertEquals(Errno.CONNRESET, host.sockets.recv(fdOther, 0, 1, 0, 16, 20));
     }
 
     @Test
@@ -185,15 +185,15 @@ class WasiHostTest {
         int fd = accepted(1);
         long n = str(500, "abcdef");
         iovec(0, 500, n);
-        assertEquals(Errno.SUCCESS, host.sockSend(fd, 0, 1, 0, 16));
+        assertEquals(Errno.SUCCESS, host.sockets.send(fd, 0, 1, 0, 16));
         assertEquals(4, mem.readInt(16));
-        assertEquals(Errno.AGAIN, host.sockSend(fd, 0, 1, 0, 16));
-        assertEquals(Errno.SUCCESS, host.sockShutdown(fd, 2));
-        assertEquals(Errno.PIPE, host.sockSend(fd, 0, 1, 0, 16));
+        assertEquals(Errno.AGAIN, host.sockets.send(fd, 0, 1, 0, 16));
+        assertEquals(Errno.SUCCESS, host.sockets.shutdown(fd, 2));
+        assertEquals(Errno.PIPE, host.sockets.send(fd, 0, 1, 0, 16));
         assertEquals(Errno.SUCCESS, host.fdClose(fd));
         List<Output> out = host.out.drain();
         assertEquals(List.of(new Output.Send(1, 0, "abcd".getBytes()), new Output.Close(1, 4)), out);
-        assertEquals(Errno.NOTCONN, errno(() -> host.sockShutdown(3, 2)), "a listener is not connected");
+        assertEquals(Errno.NOTCONN, errno(() -> host.sockets.shutdown(3, 2)), "a listener is not connected");
     }
 
     @Test
@@ -203,23 +203,23 @@ class WasiHostTest {
         writeSub(1000, 0, 11, 1, fd);
         writeSub(1048, 1, 22, 2, 77);
         writeClock(1096, 2, 33, 0, 1_000_000, 0);
-        assertEquals(Errno.SUCCESS, host.pollOneoff(1000, 2000, 3, 16));
+        assertEquals(Errno.SUCCESS, host.poll.oneoff(1000, 2000, 3, 16));
         assertEquals(1, mem.readInt(16), "only the bad descriptor is ready");
         assertEquals(22, mem.readLong(2000));
         assertEquals(Errno.BADF, mem.readShort(2008));
 
-        assertEquals(WasiHost.UNWOUND, host.pollOneoff(1000, 2000, 1, 16), "nothing to read yet: wait");
+        assertEquals(WasiHost.UNWOUND, host.poll.oneoff(1000, 2000, 1, 16), "nothing to read yet: wait");
         writeSub(1000, 0, 11, 1, fd);
         writeClock(1048, 1, 33, 0, 1_000_000, 0);
-        assertEquals(WasiHost.UNWOUND, host.pollOneoff(1000, 2000, 2, 16));
+        assertEquals(WasiHost.UNWOUND, host.poll.oneoff(1000, 2000, 2, 16));
         assertEquals(List.of(new Output.TimerRequest(T0 + 5 + 1_000_000)), host.out.drain());
 
         host.network.onEvent(new IngressEvent.Data(1, "x".getBytes()));
-        assertEquals(Errno.SUCCESS, host.pollOneoff(1000, 2000, 2, 16));
+        assertEquals(Errno.SUCCESS, host.poll.oneoff(1000, 2000, 2, 16));
         assertEquals(1, mem.readInt(16));
         assertEquals(11, mem.readLong(2000));
         assertEquals(1, mem.readLong(2016), "one byte readable");
-        assertEquals(Errno.INVAL, host.pollOneoff(1000, 2000, 0, 16), "no subscriptions");
+        assertEquals(Errno.INVAL, host.poll.oneoff(1000, 2000, 0, 16), "no subscriptions");
     }
 
     private void writeSub(long at, int index, long userdata, int type, int fd) {
