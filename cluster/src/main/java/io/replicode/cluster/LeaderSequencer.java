@@ -102,8 +102,24 @@ public final class LeaderSequencer extends VerticleBase {
 
     private record Committed(Frame frame, byte[] encoded) {}
 
+    /** What this member's sequencer of the app is doing; its label is the status's {@code state}. */
+    enum Role {
+        /** Another member leads the app's Raft group (or none does yet). */
+        FOLLOWING,
+        /** This member leads and cuts the app's frames. */
+        SEQUENCING,
+        /** A frame did not take; this member waits to learn whether it still leads. */
+        WAITING,
+        /** The member is shutting down. */
+        STOPPING;
+
+        String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     // what an operator sees
-    private String state = "following";
+    private volatile Role role = Role.FOLLOWING;
     private String why = "";
     private volatile String leader = "";
     private long runs;
@@ -153,7 +169,7 @@ public final class LeaderSequencer extends VerticleBase {
     @Override
     public Future<?> stop() {
         stopped = true;
-        stepDown("stopping", "this member is stopping");
+        stepDown(Role.STOPPING, "this member is stopping");
         try {
             hazelcast.getCluster().removeMembershipListener(membershipRegistration);
         } catch (RuntimeException e) {
@@ -181,9 +197,9 @@ public final class LeaderSequencer extends VerticleBase {
             if (!raft.id().toString().equals(newLeader)) {
                 readyTerm = -1;
                 if (sequencer != null) {
-                    stepDown("following", "the leader is now " + (newLeader == null ? "unknown" : newLeader) + " (term " + term + ")");
+                    stepDown(Role.FOLLOWING, "the leader is now " + (newLeader == null ? "unknown" : newLeader) + " (term " + term + ")");
                 } else {
-                    state = "following";
+                    role = Role.FOLLOWING;
                     why = "the leader is " + (newLeader == null ? "unknown" : newLeader);
                 }
             }
@@ -235,7 +251,7 @@ public final class LeaderSequencer extends VerticleBase {
         consumers.add(vertx.eventBus().<JsonObject>consumer(joinAddress(app, me), this::onJoin));
         consumers.add(vertx.eventBus().<JsonObject>consumer(removeAddress(app, me), this::onRemove));
         runs++;
-        state = "sequencing";
+        role = Role.SEQUENCING;
         why = "";
         lastStartMs = (System.nanoTime() - t0) / 1_000_000;
         if (lastSeq == 0) {
@@ -248,14 +264,14 @@ public final class LeaderSequencer extends VerticleBase {
             if (sequencer == null || myRun != run) {
                 return;
             }
-            vertx.eventBus().publish(Addresses.sequencer(app), new JsonObject().put("app", app).put("state", "sequencing")
+            vertx.eventBus().publish(Addresses.sequencer(app), new JsonObject().put("app", app).put("state", Role.SEQUENCING.label())
                     .put("epoch", epoch).put("member", raft.id().toString()).put("lastSeq", lastSeq));
             cutLostGateways();
             pump();
         }));
     }
 
-    private void stepDown(String newState, String reason) {
+    private void stepDown(Role next, String reason) {
         run++;
         boolean was = sequencer != null;
         for (MessageConsumer<?> c : consumers) {
@@ -269,7 +285,7 @@ public final class LeaderSequencer extends VerticleBase {
         if (wake != null) {
             wake.cancel();
         }
-        state = newState;
+        role = next;
         why = reason;
         if (was) {
             say(app + ": sequencer stopped: " + reason);
@@ -533,7 +549,7 @@ public final class LeaderSequencer extends VerticleBase {
                                 : reply.getMessage().getContent().toStringUtf8();
                         if (!"applied".equals(outcome)) {
                             notTaken++;
-                            stepDown("waiting", "frame " + frame.seq() + " did not take (" + outcome + ")");
+                            stepDown(Role.WAITING, "frame " + frame.seq() + " did not take (" + outcome + ")");
                             return;
                         }
                         long took = System.nanoTime() - sentNs;
@@ -581,7 +597,7 @@ public final class LeaderSequencer extends VerticleBase {
     /** What an operator sees (call on any thread; values may be a moment old). */
     public JsonObject status() {
         FrameSequencer s = sequencer;
-        return new JsonObject().put("state", state).put("reason", why).put("leader", leader).put("epoch", epoch)
+        return new JsonObject().put("state", role.label()).put("reason", why).put("leader", leader).put("epoch", epoch)
                 .put("runs", runs).put("lastSeq", s == null ? null : s.lastSeq())
                 .put("pendingEvents", s == null ? 0 : s.pendingEvents()).put("publishedFrames", published)
                 .put("framesNotTaken", notTaken).put("duplicateBatches", duplicates).put("heldBatches", heldBatches)
@@ -592,7 +608,7 @@ public final class LeaderSequencer extends VerticleBase {
 
     /** Whether this member sequences the app now. */
     public boolean sequencing() {
-        return "sequencing".equals(state);
+        return role == Role.SEQUENCING;
     }
 
     /** A sequencer event, with the time of day (members' events are read side by side). */

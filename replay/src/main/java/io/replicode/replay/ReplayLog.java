@@ -572,123 +572,153 @@ public final class ReplayLog implements AutoCloseable {
 
     // ---- recovery ----
 
+    /** What recovery carries from one segment to the next. */
+    private static final class Scan {
+        long frames;
+        /** The hash of the last intact frame, or null before the first. */
+        byte[] prevHash;
+        /** The seq the next segment must start at, or -1 before the first segment. */
+        long expectSeq = -1;
+        /** What was cut off the newest segment (a crash mid-write), or null. */
+        String torn;
+    }
+
+    /**
+     * Reads every segment in order and checks it record by record. Only the end of the newest segment may be torn
+     * (a crash mid-write): it is cut off and said in {@link Recovery#torn}. Anything wrong before that is corruption.
+     */
     private Recovery recover() throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
             files = s.filter(p -> p.getFileName().toString().matches("\\d{20}\\.log")).sorted().toList();
         }
-        String torn = null;
-        long frames = 0;
-        byte[] prevHash = null;
-        long expectSeq = -1;
+        Scan scan = new Scan();
         for (int i = 0; i < files.size(); i++) {
             Path file = files.get(i);
             boolean newest = i == files.size() - 1;
-            long nameSeq = Long.parseLong(file.getFileName().toString().substring(0, 20));
             long fileSize = Files.size(file);
-            if (!newest && fileSize < headerSize()) {
-                throw corrupt(file, fileSize, "segment cut short inside its " + headerSize() + "-byte header");
-            }
-            if (newest && fileSize < headerSize()) {
+            if (fileSize < headerSize()) {
+                if (!newest) {
+                    throw corrupt(file, fileSize, "segment cut short inside its " + headerSize() + "-byte header");
+                }
                 // Created but never completed: a crash while starting the segment.
                 if (!readOnly) {
                     Files.delete(file);
                 }
-                torn = (readOnly ? "ignored" : "removed") + " incomplete segment `" + file + "` (" + fileSize + " bytes)";
+                scan.torn = (readOnly ? "ignored" : "removed") + " incomplete segment `" + file + "` (" + fileSize + " bytes)";
                 break;
             }
-            Segment seg = new Segment(file, nameSeq);
-            try (FileChannel ch = readOnly ? FileChannel.open(file, StandardOpenOption.READ)
-                    : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                checkHeader(ch, file, nameSeq);
-                if (expectSeq >= 0 && nameSeq != expectSeq) {
-                    throw corrupt(file, 0, "segment starts at seq " + nameSeq + " but the previous one ended at " + (expectSeq - 1));
-                }
-                long pos = headerSize();
-                ByteBuffer head = ByteBuffer.allocate(RECORD_HEADER);
-                while (pos < fileSize) {
-                    long remaining = fileSize - pos;
-                    if (remaining < RECORD_HEADER) {
-                        if (!newest) {
-                            throw corrupt(file, pos, "record header cut short (" + remaining + " bytes)");
-                        }
-                        torn = cut(ch, file, pos, "a record header of " + remaining + " bytes");
-                        break;
-                    }
-                    head.clear();
-                    readFully(ch, head, pos);
-                    head.flip();
-                    int len = head.getInt();
-                    int crc = head.getInt();
-                    if (len <= 0 || len > options.maxRecordBytes()) {
-                        throw corrupt(file, pos, "record length " + Integer.toUnsignedString(len)
-                                + " outside 1.." + options.maxRecordBytes());
-                    }
-                    if (RECORD_HEADER + (long) len > remaining) {
-                        if (!newest || validRecordFollows(ch, pos + RECORD_HEADER, fileSize, seg.lastSeq + 1)) {
-                            // A torn write only ever damages the last record: intact records after this one
-                            // mean its length field was corrupted, and cutting would lose acknowledged frames.
-                            throw corrupt(file, pos, "record of " + len + " bytes runs past the end of the segment");
-                        }
-                        torn = cut(ch, file, pos, "a record of " + len + " bytes with " + (remaining - RECORD_HEADER) + " written");
-                        break;
-                    }
-                    ByteBuffer payload = ByteBuffer.allocate(len);
-                    readFully(ch, payload, pos + RECORD_HEADER);
-                    byte[] bytes = payload.array();
-                    if (crc(bytes) != crc) {
-                        boolean last = pos + RECORD_HEADER + len == fileSize;
-                        if (newest && last) {
-                            torn = cut(ch, file, pos, "a last record whose checksum does not match");
-                            break;
-                        }
-                        throw corrupt(file, pos, "record checksum mismatch");
-                    }
-                    Frame f;
-                    try {
-                        f = FrameCodec.decode(bytes);
-                    } catch (CodecException e) {
-                        throw corrupt(file, pos, "record does not decode as a frame: " + e.getMessage());
-                    }
-                    long want = seg.lastSeq + 1;
-                    if (f.seq() != want) {
-                        throw corrupt(file, pos, "frame seq " + f.seq() + " where " + want + " was expected");
-                    }
-                    if (!f.app().equals(app)) {
-                        throw corrupt(file, pos, "frame of app '" + f.app() + "' in the log of '" + app + "'");
-                    }
-                    if (prevHash != null && !Arrays.equals(prevHash, f.prevHash())) {
-                        throw corrupt(file, pos, "hash chain broken at seq " + f.seq()
-                                + ": the frame does not name its predecessor (edited, reordered or cut log)");
-                    }
-                    prevHash = FrameCodec.hash(bytes);
-                    seg.noteRecord(f.seq(), pos);
-                    pos += RECORD_HEADER + len;
-                    frames++;
-                }
-                seg.size = Math.min(pos, Files.size(file));
-            }
+            Segment seg = scanSegment(file, fileSize, newest, scan);
             if (seg.lastSeq < seg.firstSeq && !newest) {
                 throw corrupt(file, headerSize(), "segment holds no records but is not the newest");
             }
             segments.add(seg);
-            expectSeq = seg.lastSeq + 1;
+            scan.expectSeq = seg.lastSeq + 1;
         }
         if (!segments.isEmpty()) {
             Segment last = segments.get(segments.size() - 1);
             lastSeq = last.lastSeq;
-            if (prevHash != null) {
-                lastHash = prevHash;
-            } else {
-                // An empty newest segment after retention: the chain continues from an unknown frame.
-                lastHash = Frame.GENESIS_HASH.clone();
-            }
+            // No frame at all after retention (an empty newest segment): the chain continues from an unknown frame.
+            lastHash = scan.prevHash != null ? scan.prevHash : Frame.GENESIS_HASH.clone();
             if (last.lastSeq < last.firstSeq && segments.size() == 1 && last.firstSeq != 1) {
                 lastSeq = last.firstSeq - 1;
             }
         }
         long first = segments.isEmpty() ? 1 : segments.get(0).firstSeq;
-        return new Recovery(frames, first, lastSeq, torn);
+        return new Recovery(scan.frames, first, lastSeq, scan.torn);
+    }
+
+    /** Checks one segment's header and records; a torn tail of the newest is cut and noted in {@code scan}. */
+    private Segment scanSegment(Path file, long fileSize, boolean newest, Scan scan) throws IOException {
+        long nameSeq = Long.parseLong(file.getFileName().toString().substring(0, 20));
+        Segment seg = new Segment(file, nameSeq);
+        try (FileChannel ch = readOnly ? FileChannel.open(file, StandardOpenOption.READ)
+                : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            checkHeader(ch, file, nameSeq);
+            if (scan.expectSeq >= 0 && nameSeq != scan.expectSeq) {
+                throw corrupt(file, 0, "segment starts at seq " + nameSeq + " but the previous one ended at " + (scan.expectSeq - 1));
+            }
+            long pos = headerSize();
+            ByteBuffer head = ByteBuffer.allocate(RECORD_HEADER);
+            while (pos < fileSize) {
+                long next = scanRecord(ch, file, fileSize, newest, seg, pos, head, scan);
+                if (next < 0) {
+                    break;
+                }
+                pos = next;
+            }
+            seg.size = Math.min(pos, Files.size(file));
+        }
+        return seg;
+    }
+
+    /**
+     * Checks the record at {@code pos} and notes its frame in {@code seg}; returns the position after it, or -1 when
+     * it was the torn tail of the newest segment (then cut off, and said in {@code scan.torn}).
+     */
+    private long scanRecord(FileChannel ch, Path file, long fileSize, boolean newest, Segment seg, long pos, ByteBuffer head,
+                            Scan scan) throws IOException {
+        long remaining = fileSize - pos;
+        if (remaining < RECORD_HEADER) {
+            if (!newest) {
+                throw corrupt(file, pos, "record header cut short (" + remaining + " bytes)");
+            }
+            scan.torn = cut(ch, file, pos, "a record header of " + remaining + " bytes");
+            return -1;
+        }
+        head.clear();
+        readFully(ch, head, pos);
+        head.flip();
+        int len = head.getInt();
+        int crc = head.getInt();
+        if (len <= 0 || len > options.maxRecordBytes()) {
+            throw corrupt(file, pos, "record length " + Integer.toUnsignedString(len) + " outside 1.." + options.maxRecordBytes());
+        }
+        if (RECORD_HEADER + (long) len > remaining) {
+            if (!newest || validRecordFollows(ch, pos + RECORD_HEADER, fileSize, seg.lastSeq + 1)) {
+                // A torn write only ever damages the last record: intact records after this one
+                // mean its length field was corrupted, and cutting would lose acknowledged frames.
+                throw corrupt(file, pos, "record of " + len + " bytes runs past the end of the segment");
+            }
+            scan.torn = cut(ch, file, pos, "a record of " + len + " bytes with " + (remaining - RECORD_HEADER) + " written");
+            return -1;
+        }
+        ByteBuffer payload = ByteBuffer.allocate(len);
+        readFully(ch, payload, pos + RECORD_HEADER);
+        byte[] bytes = payload.array();
+        if (crc(bytes) != crc) {
+            if (newest && pos + RECORD_HEADER + len == fileSize) {
+                scan.torn = cut(ch, file, pos, "a last record whose checksum does not match");
+                return -1;
+            }
+            throw corrupt(file, pos, "record checksum mismatch");
+        }
+        checkFrame(file, pos, bytes, seg, scan);
+        seg.noteRecord(seg.lastSeq + 1, pos);
+        scan.prevHash = FrameCodec.hash(bytes);
+        scan.frames++;
+        return pos + RECORD_HEADER + len;
+    }
+
+    /** An intact record must hold the next frame of this app, naming its predecessor's hash. */
+    private void checkFrame(Path file, long pos, byte[] bytes, Segment seg, Scan scan) {
+        Frame f;
+        try {
+            f = FrameCodec.decode(bytes);
+        } catch (CodecException e) {
+            throw corrupt(file, pos, "record does not decode as a frame: " + e.getMessage());
+        }
+        long want = seg.lastSeq + 1;
+        if (f.seq() != want) {
+            throw corrupt(file, pos, "frame seq " + f.seq() + " where " + want + " was expected");
+        }
+        if (!f.app().equals(app)) {
+            throw corrupt(file, pos, "frame of app '" + f.app() + "' in the log of '" + app + "'");
+        }
+        if (scan.prevHash != null && !Arrays.equals(scan.prevHash, f.prevHash())) {
+            throw corrupt(file, pos, "hash chain broken at seq " + f.seq()
+                    + ": the frame does not name its predecessor (edited, reordered or cut log)");
+        }
     }
 
     /**
