@@ -30,6 +30,21 @@ public record GuestLimits(
         int asyncifyBufferBytes,
         long maxLogBytesPerFrame) {
 
+    // Fixed limits of the host, the same for every app: part of the determinism contract, so not configurable.
+
+    /** A WebAssembly page. */
+    public static final int WASM_PAGE_BYTES = 65536;
+    /** The most bytes one {@code random_get} fills. */
+    public static final int MAX_RANDOM_GET_BYTES = 1 << 26;
+    /** The most subscriptions one {@code poll_oneoff} takes. */
+    public static final int MAX_POLL_SUBSCRIPTIONS = 4096;
+    /** The longest path or name a call takes, in bytes (Linux's PATH_MAX). */
+    public static final int MAX_PATH_BYTES = 4096;
+    /** The highest {@link #maxOpenFds} an app may set. */
+    public static final int MAX_OPEN_FDS_CEILING = 65536;
+    /** What a snapshot holds besides memory and files (globals, host, network and supervision state), at most. */
+    public static final long SNAPSHOT_OVERHEAD_BYTES = 64L << 20;
+
     public static final GuestLimits DEFAULT = new GuestLimits(
             4096, 2_000_000_000L, 4000, 64L << 20, 10_000, 1024, 256 << 10, 256 << 10, 128, 16 << 10, 64 << 10);
 
@@ -39,13 +54,66 @@ public record GuestLimits(
         require(callDepth >= 16 && callDepth <= 50_000, "callDepth", callDepth, "16..50000");
         require(fsQuotaBytes >= 0, "fsQuotaBytes", fsQuotaBytes, ">= 0");
         require(fsMaxInodes >= 1, "fsMaxInodes", fsMaxInodes, ">= 1");
-        require(maxOpenFds >= 8 && maxOpenFds <= 65536, "maxOpenFds", maxOpenFds, "8..65536");
+        require(maxOpenFds >= 8 && maxOpenFds <= MAX_OPEN_FDS_CEILING, "maxOpenFds", maxOpenFds, "8.." + MAX_OPEN_FDS_CEILING);
         require(receiveBufferBytes >= 1, "receiveBufferBytes", receiveBufferBytes, ">= 1");
         require(sendWindowBytes >= 1, "sendWindowBytes", sendWindowBytes, ">= 1");
         require(listenBacklog >= 1, "listenBacklog", listenBacklog, ">= 1");
         require(asyncifyBufferBytes >= 1024 && asyncifyBufferBytes % 16 == 0, "asyncifyBufferBytes",
                 asyncifyBufferBytes, ">= 1024 and a multiple of 16");
         require(maxLogBytesPerFrame >= 0, "maxLogBytesPerFrame", maxLogBytesPerFrame, ">= 0");
+    }
+
+    /** Whether a limit (by its name in {@link #byName}) holds an {@code int}; the others hold a {@code long}. */
+    public static boolean isIntLimit(String name) {
+        return switch (name) {
+            case "fuelPerFrame", "fsQuotaBytes", "sendWindowBytes", "maxLogBytesPerFrame" -> false;
+            default -> true;
+        };
+    }
+
+    /**
+     * The limits by name, in declaration order: how genesis.json and the config file spell them. {@link #fromNames}
+     * reads the same names back; together they are the one place that lists them.
+     */
+    public java.util.Map<String, Long> byName() {
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        m.put("memoryPages", (long) memoryPages);
+        m.put("fuelPerFrame", fuelPerFrame);
+        m.put("callDepth", (long) callDepth);
+        m.put("fsQuotaBytes", fsQuotaBytes);
+        m.put("fsMaxInodes", (long) fsMaxInodes);
+        m.put("maxOpenFds", (long) maxOpenFds);
+        m.put("receiveBufferBytes", (long) receiveBufferBytes);
+        m.put("sendWindowBytes", sendWindowBytes);
+        m.put("listenBacklog", (long) listenBacklog);
+        m.put("asyncifyBufferBytes", (long) asyncifyBufferBytes);
+        m.put("maxLogBytesPerFrame", maxLogBytesPerFrame);
+        return m;
+    }
+
+    /**
+     * Limits from their names ({@link #byName}); {@code value} gives each one's value, or null when it is missing,
+     * which is an {@link IllegalArgumentException} naming it. Values out of range fail as the constructor says.
+     */
+    public static GuestLimits fromNames(java.util.function.Function<String, Long> value) {
+        java.util.function.ToLongFunction<String> l = name -> {
+            Long x = value.apply(name);
+            if (x == null) {
+                throw new IllegalArgumentException("limits." + name + " is missing");
+            }
+            return x;
+        };
+        java.util.function.ToIntFunction<String> i = name -> {
+            long x = l.applyAsLong(name);
+            if (x != (int) x) {
+                throw new IllegalArgumentException("limits." + name + " = " + x + " does not fit in 32 bits");
+            }
+            return (int) x;
+        };
+        return new GuestLimits(i.applyAsInt("memoryPages"), l.applyAsLong("fuelPerFrame"), i.applyAsInt("callDepth"),
+                l.applyAsLong("fsQuotaBytes"), i.applyAsInt("fsMaxInodes"), i.applyAsInt("maxOpenFds"),
+                i.applyAsInt("receiveBufferBytes"), l.applyAsLong("sendWindowBytes"), i.applyAsInt("listenBacklog"),
+                i.applyAsInt("asyncifyBufferBytes"), l.applyAsLong("maxLogBytesPerFrame"));
     }
 
     private static void require(boolean ok, String name, long value, String range) {

@@ -8,13 +8,10 @@ import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -342,37 +339,21 @@ public final class ConfigLoader {
         }
     }
 
-    /**
-     * Limits are read by {@link GuestLimits}' own component names, so a limit added there is configurable
-     * here without a change; an omitted limit keeps its default.
-     */
+    /** Limits by their names ({@link GuestLimits#byName}); an omitted limit keeps its default. */
     private static GuestLimits readLimits(Where where, String at, JsonObject o) {
-        RecordComponent[] components = GuestLimits.class.getRecordComponents();
-        String[] names = Arrays.stream(components).map(RecordComponent::getName).toArray(String[]::new);
-        where.checkKeys(o, at, names);
-        Object[] values = new Object[components.length];
-        Class<?>[] types = new Class<?>[components.length];
+        Map<String, Long> defaults = GuestLimits.DEFAULT.byName();
+        where.checkKeys(o, at, defaults.keySet().toArray(String[]::new));
+        Map<String, Long> values = new LinkedHashMap<>(defaults);
+        for (String name : defaults.keySet()) {
+            if (o.containsKey(name)) {
+                long max = GuestLimits.isIntLimit(name) ? Integer.MAX_VALUE : Long.MAX_VALUE;
+                values.put(name, where.integer(o.getValue(name), at + "." + name, 0, max));
+            }
+        }
         try {
-            for (int i = 0; i < components.length; i++) {
-                RecordComponent c = components[i];
-                types[i] = c.getType();
-                Object dflt = c.getAccessor().invoke(GuestLimits.DEFAULT);
-                if (!o.containsKey(c.getName())) {
-                    values[i] = dflt;
-                } else if (c.getType() == int.class) {
-                    values[i] = (int) where.integer(o.getValue(c.getName()), at + "." + c.getName(), 0, Integer.MAX_VALUE);
-                } else {
-                    values[i] = where.integer(o.getValue(c.getName()), at + "." + c.getName(), 0, Long.MAX_VALUE);
-                }
-            }
-            return GuestLimits.class.getDeclaredConstructor(types).newInstance(values);
-        } catch (InvocationTargetException e) {
-            if (e.getCause() instanceof io.replicode.FixableException bad) {
-                throw where.error(at, bad.what(), bad.fixOr("use a value in range"));
-            }
-            throw new IllegalStateException("GuestLimits could not be built from " + at, e);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("GuestLimits is expected to be a record with int and long components", e);
+            return GuestLimits.fromNames(values::get);
+        } catch (io.replicode.FixableException bad) {
+            throw where.error(at, bad.what(), bad.fixOr("use a value in range"));
         }
     }
 

@@ -52,42 +52,18 @@ public final class GenesisCodec {
         return new Recorded(config, sha, path == null ? null : Path.of(path));
     }
 
+    /** The limits as genesis.json stores them: every one under its name ({@link GuestLimits#byName}). */
     static JsonObject limits(GuestLimits l) {
-        return new JsonObject()
-                .put("memoryPages", l.memoryPages())
-                .put("fuelPerFrame", l.fuelPerFrame())
-                .put("callDepth", l.callDepth())
-                .put("fsQuotaBytes", l.fsQuotaBytes())
-                .put("fsMaxInodes", l.fsMaxInodes())
-                .put("maxOpenFds", l.maxOpenFds())
-                .put("receiveBufferBytes", l.receiveBufferBytes())
-                .put("sendWindowBytes", l.sendWindowBytes())
-                .put("listenBacklog", l.listenBacklog())
-                .put("asyncifyBufferBytes", l.asyncifyBufferBytes())
-                .put("maxLogBytesPerFrame", l.maxLogBytesPerFrame());
+        JsonObject json = new JsonObject();
+        l.byName().forEach((name, value) -> json.put(name, GuestLimits.isIntLimit(name) ? (Object) value.intValue() : value));
+        return json;
     }
 
     static GuestLimits limits(JsonObject json) {
-        return new GuestLimits(
-                number(json, "memoryPages").intValue(),
-                number(json, "fuelPerFrame").longValue(),
-                number(json, "callDepth").intValue(),
-                number(json, "fsQuotaBytes").longValue(),
-                number(json, "fsMaxInodes").intValue(),
-                number(json, "maxOpenFds").intValue(),
-                number(json, "receiveBufferBytes").intValue(),
-                number(json, "sendWindowBytes").longValue(),
-                number(json, "listenBacklog").intValue(),
-                number(json, "asyncifyBufferBytes").intValue(),
-                number(json, "maxLogBytesPerFrame").longValue());
-    }
-
-    private static Number number(JsonObject limits, String name) {
-        Number n = limits.getNumber(name);
-        if (n == null) {
-            throw new IllegalArgumentException("limits." + name + " is missing");
-        }
-        return n;
+        return GuestLimits.fromNames(name -> {
+            Number n = json.getNumber(name);
+            return n == null ? null : n.longValue();
+        });
     }
 
     private static List<String> strings(JsonArray a) {

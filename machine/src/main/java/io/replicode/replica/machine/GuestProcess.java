@@ -342,23 +342,7 @@ final class GuestProcess implements AutoCloseable {
         d.writeLong(lastSeq);
         d.writeInt(asyncifyBufStart);
         d.writeInt(asyncifyBufEnd);
-        SnapshotCodec.writeMemory(d, instance.memory());
-        int globals = instance.globalCount();
-        d.writeInt(globals);
-        for (int i = 0; i < globals; i++) {
-            GlobalInstance g = instance.global(i);
-            d.writeLong(g.getValueLow());
-            d.writeLong(g.getValueHigh());
-        }
-        int tables = instance.tableCount();
-        d.writeInt(tables);
-        for (int t = 0; t < tables; t++) {
-            var table = instance.table(t);
-            d.writeInt(table.size());
-            for (int i = 0; i < table.size(); i++) {
-                d.writeInt(table.ref(i));
-            }
-        }
+        SnapshotCodec.writeInstance(d, instance);
         host.writeTo(d);
     }
 
@@ -380,33 +364,7 @@ final class GuestProcess implements AutoCloseable {
         long seq = d.readLong();
         int bufStart = d.readInt();
         int bufEnd = d.readInt();
-        SnapshotCodec.readMemory(d, instance.memory(), config.limits().memoryPages());
-        int globals = d.readInt();
-        if (globals != instance.globalCount()) {
-            throw new IOException("snapshot has " + globals + " globals, the module has " + instance.globalCount());
-        }
-        for (int i = 0; i < globals; i++) {
-            GlobalInstance g = instance.global(i);
-            g.setValueLow(d.readLong());
-            g.setValueHigh(d.readLong());
-        }
-        int tables = d.readInt();
-        if (tables != instance.tableCount()) {
-            throw new IOException("snapshot has " + tables + " tables, the module has " + instance.tableCount());
-        }
-        for (int t = 0; t < tables; t++) {
-            var table = instance.table(t);
-            int size = d.readInt();
-            if (size < 0 || size > 10_000_000) {
-                throw new IOException("snapshot table " + t + " has size " + size);
-            }
-            if (size > table.size() && table.grow(size - table.size(), -1, instance) < 0) {
-                throw new IOException("snapshot table " + t + " has size " + size + ", beyond the module's maximum");
-            }
-            for (int i = 0; i < size; i++) {
-                table.setRef(i, d.readInt(), instance);
-            }
-        }
+        SnapshotCodec.readInstance(d, instance, config.limits().memoryPages());
         host.readFrom(d);
         state = GuestMachine.State.values()[st];
         stopReason = reason.isEmpty() ? null : reason;

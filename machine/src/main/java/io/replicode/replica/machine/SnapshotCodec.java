@@ -1,5 +1,7 @@
 package io.replicode.replica.machine;
 
+import com.dylibso.chicory.runtime.GlobalInstance;
+import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.runtime.Memory;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -247,10 +249,65 @@ final class SnapshotCodec {
         }
     }
 
+    /** Largest table a snapshot may restore (entries): a bound before anything is grown. */
+    private static final int MAX_TABLE_ENTRIES = 10_000_000;
+
+    /** The WebAssembly instance's state: memory, then globals (both 64-bit halves), then every table's entries. */
+    static void writeInstance(DataOutputStream d, Instance instance) throws IOException {
+        writeMemory(d, instance.memory());
+        int globals = instance.globalCount();
+        d.writeInt(globals);
+        for (int i = 0; i < globals; i++) {
+            GlobalInstance g = instance.global(i);
+            d.writeLong(g.getValueLow());
+            d.writeLong(g.getValueHigh());
+        }
+        int tables = instance.tableCount();
+        d.writeInt(tables);
+        for (int t = 0; t < tables; t++) {
+            var table = instance.table(t);
+            d.writeInt(table.size());
+            for (int i = 0; i < table.size(); i++) {
+                d.writeInt(table.ref(i));
+            }
+        }
+    }
+
+    /** Restores what {@link #writeInstance} wrote into a fresh instance of the same module. */
+    static void readInstance(DataInputStream d, Instance instance, int maxPages) throws IOException {
+        readMemory(d, instance.memory(), maxPages);
+        int globals = d.readInt();
+        if (globals != instance.globalCount()) {
+            throw new IOException("snapshot has " + globals + " globals, the module has " + instance.globalCount());
+        }
+        for (int i = 0; i < globals; i++) {
+            GlobalInstance g = instance.global(i);
+            g.setValueLow(d.readLong());
+            g.setValueHigh(d.readLong());
+        }
+        int tables = d.readInt();
+        if (tables != instance.tableCount()) {
+            throw new IOException("snapshot has " + tables + " tables, the module has " + instance.tableCount());
+        }
+        for (int t = 0; t < tables; t++) {
+            var table = instance.table(t);
+            int size = d.readInt();
+            if (size < 0 || size > MAX_TABLE_ENTRIES) {
+                throw new IOException("snapshot table " + t + " has size " + size);
+            }
+            if (size > table.size() && table.grow(size - table.size(), -1, instance) < 0) {
+                throw new IOException("snapshot table " + t + " has size " + size + ", beyond the module's maximum");
+            }
+            for (int i = 0; i < size; i++) {
+                table.setRef(i, d.readInt(), instance);
+            }
+        }
+    }
+
     static void writeMemory(DataOutputStream d, Memory memory) throws IOException {
         int pages = memory.pages();
         d.writeInt(pages);
-        int chunks = pages * (65536 / CHUNK);
+        int chunks = pages * (io.replicode.replica.GuestLimits.WASM_PAGE_BYTES / CHUNK);
         for (int i = 0; i < chunks; i++) {
             byte[] chunk = memory.readBytes(i * CHUNK, CHUNK);
             if (!Arrays.equals(chunk, ZERO_CHUNK)) {
@@ -269,7 +326,7 @@ final class SnapshotCodec {
         if (pages > memory.pages() && memory.grow(pages - memory.pages()) < 0) {
             throw new IOException("cannot grow memory to the snapshot's " + pages + " pages");
         }
-        int chunks = pages * (65536 / CHUNK);
+        int chunks = pages * (io.replicode.replica.GuestLimits.WASM_PAGE_BYTES / CHUNK);
         int next = 0;
         byte[] chunk = new byte[CHUNK];
         int idx = d.readInt();

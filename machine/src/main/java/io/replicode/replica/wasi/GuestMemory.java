@@ -16,7 +16,7 @@ final class GuestMemory {
     }
 
     private void check(long addr, long len) {
-        long size = (long) memory.pages() * 65536L;
+        long size = (long) memory.pages() * io.replicode.replica.GuestLimits.WASM_PAGE_BYTES;
         if (addr < 0 || len < 0 || addr + len > size) {
             throw new WasiException(Errno.FAULT, "pointer " + addr + "+" + len + " outside guest memory of " + size + " bytes");
         }
@@ -78,7 +78,7 @@ final class GuestMemory {
 
     /** A guest-supplied path or name: UTF-8, bounded. */
     String string(long addr, long len) {
-        if (len > 4096) {
+        if (len > io.replicode.replica.GuestLimits.MAX_PATH_BYTES) {
             throw new WasiException(Errno.NAMETOOLONG, "path of " + len + " bytes");
         }
         byte[] b = read(addr, len);

@@ -229,7 +229,7 @@ public final class WasiHost {
     }
 
     int randomGet(long buf, long len) {
-        if (len < 0 || len > (1 << 26)) {
+        if (len < 0 || len > io.replicode.replica.GuestLimits.MAX_RANDOM_GET_BYTES) {
             throw new WasiException(Errno.INVAL, "random_get of " + len + " bytes");
         }
         byte[] b = new byte[(int) len];

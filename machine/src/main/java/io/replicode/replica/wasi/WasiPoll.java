@@ -1,6 +1,7 @@
 package io.replicode.replica.wasi;
 
 import io.replicode.nat.Output;
+import io.replicode.replica.GuestLimits;
 import io.replicode.replica.wasi.net.StreamSocket;
 
 /**
@@ -9,9 +10,6 @@ import io.replicode.replica.wasi.net.StreamSocket;
  * timer frame at its deadline ({@link Output.TimerRequest}), once per deadline.
  */
 final class WasiPoll {
-    /** The most subscriptions one call may pass. */
-    static final int MAX_SUBSCRIPTIONS = 4096;
-
     private static final int SUBSCRIPTION_BYTES = 48;
     private static final int EVENT_BYTES = 32;
     private static final int EVENTTYPE_CLOCK = 0;
@@ -27,7 +25,7 @@ final class WasiPoll {
     }
 
     int oneoff(long in, long outPtr, long nsubs, long neventsPtr) {
-        if (nsubs <= 0 || nsubs > MAX_SUBSCRIPTIONS) {
+        if (nsubs <= 0 || nsubs > GuestLimits.MAX_POLL_SUBSCRIPTIONS) {
             return Errno.INVAL;
         }
         host.memory.read(in, nsubs * SUBSCRIPTION_BYTES);
