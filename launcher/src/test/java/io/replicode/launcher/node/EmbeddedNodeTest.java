@@ -199,6 +199,8 @@ class EmbeddedNodeTest {
             JsonObject r = replicas.getJsonArray("replicas").getJsonObject(i);
             assertTrue(r.getString("lastFault").startsWith("trap: unreachable (frame "), r.encode());
             assertEquals("PARKED", r.getString("state"));
+            assertTrue(r.getInteger("openDescriptors") >= 4, "stdio and the listener: " + r.encode());
+            assertTrue(r.getLong("fuelConsumed") > 0, r.encode());
         }
         JsonObject app = appStatus();
         assertEquals("running", app.getString("state"));

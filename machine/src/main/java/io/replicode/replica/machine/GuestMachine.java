@@ -5,6 +5,7 @@ import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
 import io.replicode.replica.GuestConfig;
+import io.replicode.replica.GuestLimits;
 import io.replicode.replica.module.GuestModule;
 import io.replicode.replica.wasi.WasiHost;
 import io.replicode.replica.wasi.net.StreamSocket;
@@ -524,7 +525,7 @@ public final class GuestMachine implements AutoCloseable {
 
     /** About how many bytes the state takes: its memory and a little more; what state copies are sized for. */
     private int stateSizeHint() {
-        return (int) Math.min(Integer.MAX_VALUE - 64, (long) process.memoryPages() * 65536 + (1 << 16));
+        return (int) Math.min(Integer.MAX_VALUE - 64, (long) process.memoryPages() * GuestLimits.WASM_PAGE_BYTES + (1 << 16));
     }
 
     /** A copy of a machine's state from {@link #stateCopy}; any thread. */
@@ -548,7 +549,8 @@ public final class GuestMachine implements AutoCloseable {
     }
 
     private long maxSnapshotBytes() {
-        return (long) config.limits().memoryPages() * 65536L + config.limits().fsQuotaBytes() + (64L << 20);
+        return (long) config.limits().memoryPages() * GuestLimits.WASM_PAGE_BYTES + config.limits().fsQuotaBytes()
+                + GuestLimits.SNAPSHOT_OVERHEAD_BYTES;
     }
 
     private void requireSnapshotCapable(String what) {

@@ -583,6 +583,8 @@ public final class ReplicaVerticle extends VerticleBase {
                 .put("waitMode", s.waitMode())
                 .put("memoryPages", s.memoryPages())
                 .put("openConnections", s.openConnections())
+                .put("openDescriptors", s.openDescriptors())
+                .put("fuelConsumed", s.fuelConsumed())
                 .put("duplicateBatchesDropped", s.duplicateBatches())
                 .put("restarts", s.restarts())
                 .put("rollbacks", s.rollbacks())
