@@ -63,30 +63,23 @@ public record GuestLimits(
         require(maxLogBytesPerFrame >= 0, "maxLogBytesPerFrame", maxLogBytesPerFrame, ">= 0");
     }
 
-    /** Whether a limit (by its name in {@link #byName}) holds an {@code int}; the others hold a {@code long}. */
-    public static boolean isIntLimit(String name) {
-        return switch (name) {
-            case "fuelPerFrame", "fsQuotaBytes", "sendWindowBytes", "maxLogBytesPerFrame" -> false;
-            default -> true;
-        };
-    }
-
     /**
-     * The limits by name, in declaration order: how genesis.json and the config file spell them. {@link #fromNames}
-     * reads the same names back; together they are the one place that lists them.
+     * The limits by name, in declaration order: how genesis.json and the config file spell them. A 32-bit limit is an
+     * {@link Integer}, a 64-bit one a {@link Long}. {@link #fromNames} reads the same names back; together they are the
+     * one place that lists them.
      */
-    public java.util.Map<String, Long> byName() {
-        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
-        m.put("memoryPages", (long) memoryPages);
+    public java.util.Map<String, Number> byName() {
+        java.util.Map<String, Number> m = new java.util.LinkedHashMap<>();
+        m.put("memoryPages", memoryPages);
         m.put("fuelPerFrame", fuelPerFrame);
-        m.put("callDepth", (long) callDepth);
+        m.put("callDepth", callDepth);
         m.put("fsQuotaBytes", fsQuotaBytes);
-        m.put("fsMaxInodes", (long) fsMaxInodes);
-        m.put("maxOpenFds", (long) maxOpenFds);
-        m.put("receiveBufferBytes", (long) receiveBufferBytes);
+        m.put("fsMaxInodes", fsMaxInodes);
+        m.put("maxOpenFds", maxOpenFds);
+        m.put("receiveBufferBytes", receiveBufferBytes);
         m.put("sendWindowBytes", sendWindowBytes);
-        m.put("listenBacklog", (long) listenBacklog);
-        m.put("asyncifyBufferBytes", (long) asyncifyBufferBytes);
+        m.put("listenBacklog", listenBacklog);
+        m.put("asyncifyBufferBytes", asyncifyBufferBytes);
         m.put("maxLogBytesPerFrame", maxLogBytesPerFrame);
         return m;
     }

@@ -341,15 +341,13 @@ public final class ConfigLoader {
 
     /** Limits by their names ({@link GuestLimits#byName}); an omitted limit keeps its default. */
     private static GuestLimits readLimits(Where where, String at, JsonObject o) {
-        Map<String, Long> defaults = GuestLimits.DEFAULT.byName();
+        Map<String, Number> defaults = GuestLimits.DEFAULT.byName();
         where.checkKeys(o, at, defaults.keySet().toArray(String[]::new));
-        Map<String, Long> values = new LinkedHashMap<>(defaults);
-        for (String name : defaults.keySet()) {
-            if (o.containsKey(name)) {
-                long max = GuestLimits.isIntLimit(name) ? Integer.MAX_VALUE : Long.MAX_VALUE;
-                values.put(name, where.integer(o.getValue(name), at + "." + name, 0, max));
-            }
-        }
+        Map<String, Long> values = new LinkedHashMap<>();
+        defaults.forEach((name, dflt) -> {
+            long max = dflt instanceof Integer ? Integer.MAX_VALUE : Long.MAX_VALUE;
+            values.put(name, o.containsKey(name) ? where.integer(o.getValue(name), at + "." + name, 0, max) : dflt.longValue());
+        });
         try {
             return GuestLimits.fromNames(values::get);
         } catch (io.replicode.FixableException bad) {

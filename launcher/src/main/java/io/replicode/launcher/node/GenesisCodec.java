@@ -55,7 +55,7 @@ public final class GenesisCodec {
     /** The limits as genesis.json stores them: every one under its name ({@link GuestLimits#byName}). */
     static JsonObject limits(GuestLimits l) {
         JsonObject json = new JsonObject();
-        l.byName().forEach((name, value) -> json.put(name, GuestLimits.isIntLimit(name) ? (Object) value.intValue() : value));
+        l.byName().forEach(json::put);
         return json;
     }
 

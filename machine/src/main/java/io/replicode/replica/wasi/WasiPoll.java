@@ -33,15 +33,27 @@ final class WasiPoll {
         return host.blocking(false, () -> once(in, outPtr, (int) nsubs, neventsPtr));
     }
 
-    /** What one subscription gives: ready or not, and the event's fields. */
+    /** What one subscription gives: ready or not, and the event's fields. One per host, reset per subscription. */
     private static final class Event {
         boolean ready;
         int error;
         long nbytes;
         int flags;
         /** For a clock that is not due: when it will be, in frame time. */
-        long deadline = Long.MAX_VALUE;
+        long deadline;
+
+        Event reset() {
+            ready = false;
+            error = 0;
+            nbytes = 0;
+            flags = 0;
+            deadline = Long.MAX_VALUE;
+            return this;
+        }
     }
+
+    /** Reused: poll runs on every retry of a waiting guest, on the guest thread only. */
+    private final Event event = new Event();
 
     private int once(long in, long outPtr, int nsubs, long neventsPtr) {
         GuestMemory memory = host.memory;
@@ -51,7 +63,7 @@ final class WasiPoll {
         for (int i = 0; i < nsubs; i++) {
             long sub = in + (long) SUBSCRIPTION_BYTES * i;
             int tag = memory.u8(sub + 8);
-            Event e = new Event();
+            Event e = event.reset();
             if (tag == EVENTTYPE_CLOCK) {
                 clock(sub, waitStart, e);
             } else if (tag == EVENTTYPE_FD_READ || tag == EVENTTYPE_FD_WRITE) {
