@@ -1,5 +1,6 @@
 package io.replicode.launcher;
 
+import io.replicode.node.UserError;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;

@@ -1,11 +1,12 @@
 package io.replicode.launcher;
 
+import io.replicode.node.UserError;
 import io.replicode.cluster.ClusterSettings;
-import io.replicode.launcher.config.AppConfig;
-import io.replicode.launcher.config.ConfigLoader;
-import io.replicode.launcher.config.NodeConfig;
-import io.replicode.launcher.config.TcpBinding;
-import io.replicode.launcher.node.ClusterNode;
+import io.replicode.node.config.AppConfig;
+import io.replicode.node.config.ConfigLoader;
+import io.replicode.node.config.NodeConfig;
+import io.replicode.node.config.TcpBinding;
+import io.replicode.node.ClusterNode;
 import io.replicode.replica.module.Engine;
 import java.io.PrintWriter;
 import java.nio.file.Path;

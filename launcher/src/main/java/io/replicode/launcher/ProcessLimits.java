@@ -1,7 +1,7 @@
 package io.replicode.launcher;
 
-import io.replicode.launcher.config.AppConfig;
-import io.replicode.launcher.config.NodeConfig;
+import io.replicode.node.config.AppConfig;
+import io.replicode.node.config.NodeConfig;
 import io.replicode.replica.GuestLimits;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;

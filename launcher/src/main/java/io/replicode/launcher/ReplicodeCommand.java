@@ -1,5 +1,6 @@
 package io.replicode.launcher;
 
+import io.replicode.node.UserError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

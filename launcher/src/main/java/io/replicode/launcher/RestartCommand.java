@@ -1,5 +1,6 @@
 package io.replicode.launcher;
 
+import io.replicode.node.UserError;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;

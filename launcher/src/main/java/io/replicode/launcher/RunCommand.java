@@ -1,8 +1,9 @@
 package io.replicode.launcher;
 
-import io.replicode.launcher.config.ConfigLoader;
-import io.replicode.launcher.config.NodeConfig;
-import io.replicode.launcher.node.EmbeddedNode;
+import io.replicode.node.UserError;
+import io.replicode.node.config.ConfigLoader;
+import io.replicode.node.config.NodeConfig;
+import io.replicode.node.EmbeddedNode;
 import io.replicode.replica.module.Engine;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -1,10 +1,11 @@
 package io.replicode.launcher;
 
+import io.replicode.node.TestGuests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.replicode.launcher.config.ConfigLoader;
-import io.replicode.launcher.config.NodeConfig;
+import io.replicode.node.config.ConfigLoader;
+import io.replicode.node.config.NodeConfig;
 import io.replicode.replica.module.Engine;
 import java.io.IOException;
 import java.nio.file.Files;

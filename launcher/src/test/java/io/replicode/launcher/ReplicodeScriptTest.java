@@ -1,5 +1,6 @@
 package io.replicode.launcher;
 
+import io.replicode.node.TestGuests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

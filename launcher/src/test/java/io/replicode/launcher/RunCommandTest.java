@@ -1,5 +1,7 @@
 package io.replicode.launcher;
 
+import io.replicode.node.TestGuests;
+import io.replicode.node.UserError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.replicode.cluster.ClusterSettings;
-import io.replicode.launcher.config.ConfigLoader;
-import io.replicode.launcher.config.NodeConfig;
-import io.replicode.launcher.node.ClusterNode;
+import io.replicode.node.config.ConfigLoader;
+import io.replicode.node.config.NodeConfig;
+import io.replicode.node.ClusterNode;
 import io.replicode.replica.module.Engine;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

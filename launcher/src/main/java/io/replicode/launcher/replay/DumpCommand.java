@@ -1,6 +1,6 @@
 package io.replicode.launcher.replay;
 
-import io.replicode.launcher.UserError;
+import io.replicode.node.UserError;
 import io.replicode.nat.Frame;
 import io.replicode.replay.LogCorruptedException;
 import io.replicode.replay.ReplayLog;

@@ -1,6 +1,6 @@
 package io.replicode.launcher.replay;
 
-import io.replicode.launcher.UserError;
+import io.replicode.node.UserError;
 import io.replicode.replay.LogCorruptedException;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replay.SnapshotStore;
@@ -31,7 +31,7 @@ final class RecordedApp implements AutoCloseable {
 
     static RecordedApp open(Path data, String app) {
         Path dir = appDir(data, app);
-        Path logDir = new io.replicode.launcher.node.DataDir.App(dir).log();
+        Path logDir = new io.replicode.node.DataDir.App(dir).log();
         if (!hasSegments(logDir)) {
             throw new UserError("app '" + app + "' has no replay log in " + logDir + " (no *.log segments)",
                     "replay the data directory of a node that ran the app (replicode run --data DIR)");
@@ -71,7 +71,7 @@ final class RecordedApp implements AutoCloseable {
 
     private static List<String> apps(Path data) {
         try (Stream<Path> s = Files.list(data)) {
-            return s.filter(p -> Files.isDirectory(new io.replicode.launcher.node.DataDir.App(p).log())).map(p -> p.getFileName().toString()).sorted().toList();
+            return s.filter(p -> Files.isDirectory(new io.replicode.node.DataDir.App(p).log())).map(p -> p.getFileName().toString()).sorted().toList();
         } catch (IOException e) {
             return List.of();
         }
@@ -120,12 +120,12 @@ final class RecordedApp implements AutoCloseable {
     }
 
     Path digests(int replica) {
-        return new io.replicode.launcher.node.DataDir.App(dir).digests(replica);
+        return new io.replicode.node.DataDir.App(dir).digests(replica);
     }
 
     /** The newest snapshot replica {@code replica} kept, if any. */
     Optional<SnapshotStore.Stored> latestSnapshot(int replica) {
-        Path snapshots = new io.replicode.launcher.node.DataDir.App(dir).snapshots(replica);
+        Path snapshots = new io.replicode.node.DataDir.App(dir).snapshots(replica);
         if (!Files.isDirectory(snapshots)) {
             return Optional.empty();
         }

@@ -1,7 +1,7 @@
 package io.replicode.launcher.replay;
 
-import io.replicode.launcher.UserError;
-import io.replicode.launcher.node.GenesisCodec;
+import io.replicode.node.UserError;
+import io.replicode.node.GenesisCodec;
 import io.replicode.replica.GuestConfig;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -18,7 +18,7 @@ import java.nio.file.Path;
 record RecordedGenesis(GuestConfig config, String moduleSha256, Path modulePath) {
 
     static RecordedGenesis read(Path appDir, String app) {
-        Path file = new io.replicode.launcher.node.DataDir.App(appDir).genesis();
+        Path file = new io.replicode.node.DataDir.App(appDir).genesis();
         if (!Files.isRegularFile(file)) {
             throw new UserError("app '" + app + "' has no " + file + ": without it the log cannot be replayed",
                     "restore genesis.json from a backup of the data directory");

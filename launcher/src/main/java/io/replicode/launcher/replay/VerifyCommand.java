@@ -1,6 +1,6 @@
 package io.replicode.launcher.replay;
 
-import io.replicode.launcher.UserError;
+import io.replicode.node.UserError;
 import io.replicode.replay.LogCorruptedException;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replay.SnapshotStore;
@@ -172,7 +172,7 @@ final class VerifyCommand implements Callable<Integer> {
                     "drop --from-snapshot to verify from genesis");
         }
         SnapshotStore.Stored snap = rec.latestSnapshot(n).orElseThrow(() -> new UserError("replica " + n + " of app '" + app
-                + "' kept no snapshot (" + new io.replicode.launcher.node.DataDir.App(rec.dir()).snapshots(n) + " is empty)",
+                + "' kept no snapshot (" + new io.replicode.node.DataDir.App(rec.dir()).snapshots(n) + " is empty)",
                 "drop --from-snapshot to verify from genesis, or pick a replica that has one with --replica N"));
         try {
             machine.restore(snap.bytes());

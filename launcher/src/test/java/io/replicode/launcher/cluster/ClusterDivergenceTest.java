@@ -3,8 +3,8 @@ package io.replicode.launcher.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.replicode.launcher.TestGuests;
-import io.replicode.launcher.node.DivergingMember;
+import io.replicode.node.TestGuests;
+import io.replicode.launcher.embedded.DivergingMember;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;

@@ -155,7 +155,7 @@ final class Member {
     static Path kvConfig(Path dir, JsonObject settings) throws IOException {
         Path config = dir.resolve("cluster-test.json");
         Files.writeString(config, settings.copy().put("apps", new JsonObject().put("kv", new JsonObject()
-                .put("module", io.replicode.launcher.TestGuests.module("kv_server").toString())
+                .put("module", io.replicode.node.TestGuests.module("kv_server").toString())
                 .put("listeners", new io.vertx.core.json.JsonArray(List.of("resp", "http")))
                 .put("http", "http"))).encodePrettily());
         return config;

@@ -2,7 +2,7 @@ package io.replicode.launcher.replay;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.replicode.launcher.node.Genesis;
+import io.replicode.node.Genesis;
 import io.replicode.replica.GuestConfig;
 import io.replicode.replica.GuestLimits;
 import java.nio.file.Files;
@@ -42,7 +42,7 @@ class RecordedGenesisTest {
     void a_damaged_genesis_is_a_user_error_with_a_fix() throws Exception {
         Files.createDirectories(dir.resolve("kv"));
         Files.writeString(dir.resolve("kv/genesis.json"), "{\"module\": \"x\", \"limits\": {}}");
-        var e = org.junit.jupiter.api.Assertions.assertThrows(io.replicode.launcher.UserError.class,
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.replicode.node.UserError.class,
                 () -> RecordedGenesis.read(dir.resolve("kv"), "kv"));
         assertEquals(true, e.getMessage().contains("genesis.json is damaged"), e.getMessage());
         assertEquals(true, e.fix().contains("restore it from a backup"), e.fix());

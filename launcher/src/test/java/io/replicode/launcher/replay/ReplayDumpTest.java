@@ -4,7 +4,7 @@ import static io.replicode.launcher.replay.Recordings.replicode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.replicode.launcher.node.EmbeddedNode;
+import io.replicode.node.EmbeddedNode;
 import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.Frame;
 import io.replicode.replay.ReplayLog;

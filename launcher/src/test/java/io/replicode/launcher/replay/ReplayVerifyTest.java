@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.replicode.launcher.TestGuests;
-import io.replicode.launcher.node.EmbeddedNode;
+import io.replicode.node.TestGuests;
+import io.replicode.node.EmbeddedNode;
 import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;

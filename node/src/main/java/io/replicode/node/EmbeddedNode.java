@@ -1,0 +1,375 @@
+package io.replicode.node;
+
+import io.replicode.gateway.GatewayConfig;
+import io.replicode.gateway.GatewayVerticle;
+import io.replicode.gateway.ListenException;
+import io.replicode.gateway.tcp.TcpIngress;
+import io.replicode.node.config.AppConfig;
+import io.replicode.node.config.NodeConfig;
+import io.replicode.nat.ConnectionIds;
+import io.replicode.replay.ReplayLog;
+import io.replicode.replay.SnapshotStore;
+import io.replicode.replica.GuestConfig;
+import io.replicode.replica.module.GuestModule;
+import io.replicode.replica.verticle.ReplicaVerticle;
+import io.replicode.sequencer.SequencerVerticle;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One process running the whole pipeline for every configured app: a gateway, and per app a sequencer
+ * with its replay log under {@code <data>/<app>/log} and N replicas with their snapshots under
+ * {@code <data>/<app>/replica-<n>/snapshots}.
+ */
+public final class EmbeddedNode implements AutoCloseable {
+    private static final long CLOSE_TIMEOUT_SECONDS = 30;
+
+    /** What runs for one app. Replicas are replaced when one is rebuilt after a divergence. */
+    private static final class AppRuntime {
+        final AppConfig config;
+        final GuestModule module;
+        final GuestConfig genesis;
+        final ReplayLog log;
+        final SequencerVerticle sequencer;
+        final List<ReplicaVerticle> replicas = new ArrayList<>();
+        final List<String> deployments = new ArrayList<>();
+        final List<SnapshotStore> snapshots = new ArrayList<>();
+        final java.util.Set<Integer> rebuilding = new java.util.HashSet<>();
+        /** The seq at which each replica was last found diverged. */
+        final Map<Integer, Long> divergedAt = new java.util.concurrent.ConcurrentHashMap<>();
+        DivergenceMonitor monitor;
+
+        AppRuntime(AppConfig config, GuestModule module, GuestConfig genesis, ReplayLog log, SequencerVerticle sequencer) {
+            this.config = config;
+            this.module = module;
+            this.genesis = genesis;
+            this.log = log;
+            this.sequencer = sequencer;
+        }
+
+        AppConfig config() {
+            return config;
+        }
+
+        GuestModule module() {
+            return module;
+        }
+
+        ReplayLog log() {
+            return log;
+        }
+
+        SequencerVerticle sequencer() {
+            return sequencer;
+        }
+
+        synchronized List<ReplicaVerticle> replicas() {
+            return List.copyOf(replicas);
+        }
+
+        List<SnapshotStore> snapshots() {
+            return snapshots;
+        }
+    }
+
+    /**
+     * How replicas make their machines. Public only as a fault-injection seam: the divergence tests (in launcher,
+     * because they also run the replay tools) replace it to make one replica compute differently.
+     */
+    public interface MachineHook {
+        MachineHook NONE = (app, replica) -> io.replicode.replica.machine.GuestMachine::create;
+
+        java.util.function.BiFunction<GuestModule, GuestConfig, io.replicode.replica.machine.GuestMachine> machines(
+                String app, int replica);
+    }
+
+    /** How often each app's log is trimmed to its replicas' oldest snapshot. */
+    private static final long RETENTION_EVERY_MS = 30_000;
+
+    private final Vertx vertx;
+    private final Map<String, AppRuntime> apps;
+    private final GatewayVerticle gateway;
+    private boolean closed;
+    private static final java.util.concurrent.atomic.AtomicReference<MachineHook> HOOK =
+            new java.util.concurrent.atomic.AtomicReference<>(MachineHook.NONE);
+
+    private EmbeddedNode(Vertx vertx, Map<String, AppRuntime> apps, GatewayVerticle gateway) {
+        this.vertx = vertx;
+        this.apps = apps;
+        this.gateway = gateway;
+    }
+
+    /**
+     * Starts everything and prints what listens where. Mistakes the user can fix (a rejected module, a
+     * changed genesis, a corrupt log, a busy port) are {@link UserError}s, and nothing is left running.
+     */
+    public static EmbeddedNode start(NodeConfig config, PrintWriter out) {
+        return start(config, out, MachineHook.NONE);
+    }
+
+    /** As {@link #start(NodeConfig, PrintWriter)}, with replicas' machines made by {@code hook} (tests). */
+    public static EmbeddedNode start(NodeConfig config, PrintWriter out, MachineHook hook) {
+        HOOK.set(hook);
+        Vertx vertx = Vertx.vertx();
+        Map<String, AppRuntime> apps = new LinkedHashMap<>();
+        try {
+            int gatewayId = nextIncarnation(config.dataDir());
+            for (AppConfig app : config.apps()) {
+                apps.put(app.name(), startApp(vertx, config, app, gatewayId, out));
+            }
+            GatewayVerticle gateway = new GatewayVerticle(gatewayConfig(config, gatewayId, apps), out);
+            EmbeddedNode node = new EmbeddedNode(vertx, apps, gateway);
+            node.printer = out;
+            try {
+                await(vertx.deployVerticle(gateway));
+            } catch (ListenException e) {
+                throw new UserError(e.what(), e.fix());
+            }
+            for (AppRuntime rt : apps.values()) {
+                rt.monitor = new DivergenceMonitor(vertx, rt.config().name(), config.replicas(), out,
+                        (replica, seq) -> {
+                            rt.divergedAt.put(replica, seq);
+                            node.rebuild(rt, replica, config, gatewayId);
+                        });
+                rt.monitor.start();
+            }
+            // Gateways are listening: now the sequencers may cut their first frames.
+            apps.values().forEach(rt -> rt.sequencer().begin());
+            vertx.setPeriodic(RETENTION_EVERY_MS, id -> vertx.executeBlocking(() -> {
+                for (AppRuntime rt : apps.values()) {
+                    LogRetention.apply(rt.log(), rt.snapshots());
+                }
+                return null;
+            }, false));
+            node.describe(config, out);
+            return node;
+        } catch (RuntimeException | Error e) {
+            close(vertx, apps);
+            throw e;
+        }
+    }
+
+    private static AppRuntime startApp(Vertx vertx, NodeConfig node, AppConfig app, int gatewayId, PrintWriter out) {
+        GuestModule module = NodeParts.loadModule(app, node);
+        Path appDir = node.dataDir().resolve(app.name());
+        GuestConfig genesis = Genesis.loadOrCreate(appDir, NodeParts.wanted(app), module.sha256(), app.module(),
+                SequencerVerticle.wallClockNs());
+        ReplayLog log = NodeParts.openLog(appDir, app, node);
+        if (log.recovery().tornTail() != null) {
+            out.println(app.name() + ": replay log: " + log.recovery().tornTail());
+        }
+        SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, NodeParts.sequencerOptions(node),
+                SequencerVerticle::wallClockNs);
+        AppRuntime runtime = new AppRuntime(app, module, genesis, log, sequencer);
+        sequencer.withSnapshotBytes(() -> runtime.snapshots.isEmpty() ? 0 : runtime.snapshots.get(0).newestBytes());
+        try {
+            for (int r = 1; r <= node.replicas(); r++) {
+                runtime.snapshots.add(new SnapshotStore(new DataDir.App(appDir).snapshots(r), 2));
+                ReplicaVerticle replica = newReplica(runtime, r, node, gatewayId);
+                String id = await(vertx.deployVerticle(replica));
+                runtime.replicas.add(replica);
+                runtime.deployments.add(id);
+            }
+            // Replicas first: they catch up from the log, then the sequencer's first frame reaches all of them.
+            await(vertx.deployVerticle(sequencer));
+        } catch (RuntimeException e) {
+            log.close();
+            throw e;
+        }
+        return runtime;
+    }
+
+    private static ReplicaVerticle newReplica(AppRuntime rt, int r, NodeConfig node, int gatewayId) {
+        return new ReplicaVerticle(rt.config().name(), r, rt.module(), rt.genesis, rt.log(), rt.snapshots.get(r - 1),
+                new ReplicaVerticle.Options(4096, java.util.Set.of(gatewayId))
+                        .withMachines(HOOK.get().machines(rt.config().name(), r)));
+    }
+
+    /**
+     * Replaces a diverged replica: stops it, drops its snapshots and digest log, gives it the newest snapshot of
+     * a healthy replica, and starts it again (it replays the log after that snapshot). Until then the
+     * gateways do not release its outputs.
+     */
+    private void rebuild(AppRuntime rt, int replica, NodeConfig node, int gatewayId) {
+        synchronized (rt) {
+            if (!rt.rebuilding.add(replica)) {
+                return;
+            }
+        }
+        String app = rt.config().name();
+        String deployment;
+        synchronized (rt) {
+            deployment = rt.deployments.get(replica - 1);
+        }
+        vertx.undeploy(deployment).compose(v -> vertx.executeBlocking(() -> {
+            SnapshotStore mine = rt.snapshots.get(replica - 1);
+            // The diverged replica's record is evidence: kept beside for `replay verify --digests` (and for people).
+            new DataDir(node.dataDir()).app(app).resetReplica(replica, rt.divergedAt.getOrDefault(replica, 0L));
+            for (int other = 1; other <= rt.snapshots.size(); other++) {
+                if (other != replica) {
+                    var latest = rt.snapshots.get(other - 1).latest();
+                    if (latest.isPresent()) {
+                        mine.save(latest.get().seq(), latest.get().bytes());
+                        return "snapshot at frame " + latest.get().seq() + " of replica " + other;
+                    }
+                }
+            }
+            return "genesis (no healthy snapshot yet)";
+        })).compose(from -> {
+            ReplicaVerticle fresh = newReplica(rt, replica, node, gatewayId);
+            return vertx.deployVerticle(fresh).map(id -> {
+                synchronized (rt) {
+                    rt.replicas.set(replica - 1, fresh);
+                    rt.deployments.set(replica - 1, id);
+                    rt.rebuilding.remove(replica);
+                }
+                return from;
+            });
+        }).onComplete(ar -> {
+            if (ar.succeeded()) {
+                out("replicode: app '" + app + "' replica " + replica + " rebuilt from " + ar.result());
+                rt.monitor.trusted(replica);
+            } else {
+                out("replicode: app '" + app + "' replica " + replica + " could not be rebuilt: " + ar.cause());
+            }
+        });
+    }
+
+    private volatile PrintWriter printer;
+
+    private void out(String line) {
+        PrintWriter p = printer;
+        if (p != null) {
+            p.println(line);
+            p.flush();
+        }
+    }
+
+    private static GatewayConfig gatewayConfig(NodeConfig node, int gatewayId, Map<String, AppRuntime> apps) {
+        List<GatewayConfig.App> list = NodeParts.gatewayApps(apps.values().stream().map(AppRuntime::config).toList());
+        EmbeddedNodeStatus status = new EmbeddedNodeStatus(apps);
+        return GatewayConfig.of(gatewayId, node.host(), list).withHttpPort(node.httpPort())
+                .withStatusProvider(status::collect);
+    }
+
+    /** The status of sequencers and replicas, for the gateway's /status. */
+    private record EmbeddedNodeStatus(Map<String, AppRuntime> apps) {
+        Future<JsonObject> collect() {
+            List<Future<JsonObject>> all = new ArrayList<>();
+            JsonObject out = new JsonObject();
+            for (AppRuntime rt : apps.values()) {
+                JsonArray replicas = new JsonArray();
+                JsonObject app = new JsonObject().put("sequencer", rt.sequencer().status()).put("replicas", replicas)
+                        .put("divergence", rt.monitor == null ? null : rt.monitor.status())
+                        .put("module", rt.module().sha256())
+                        .put("log", new JsonObject().put("firstSeq", rt.log().firstSeq()).put("lastSeq", rt.log().lastSeq())
+                                .put("bytes", rt.log().sizeBytes()));
+                out.put(rt.config().name(), app);
+                List<ReplicaVerticle> list = rt.replicas();
+                for (int i = 0; i < list.size(); i++) {
+                    int id = i + 1;
+                    all.add(list.get(i).status()
+                            .recover(t -> Future.succeededFuture(new JsonObject().put("replica", id).put("unavailable", t.getMessage())))
+                            .onSuccess(replicas::add));
+                }
+            }
+            return Future.join(all).map(v -> new JsonObject().put("apps", out));
+        }
+    }
+
+    private void describe(NodeConfig config, PrintWriter out) {
+        out.println("replicode run: gateway " + config.host() + ", " + config.replicas() + " replicas per app, fsync "
+                + config.fsync().name().toLowerCase() + ", data " + config.dataDir().toAbsolutePath().normalize());
+        for (AppRuntime rt : apps.values()) {
+            AppConfig a = rt.config();
+            out.println(a.name() + ": module " + a.module() + " (" + config.engine().name().toLowerCase() + ", "
+                    + (rt.module().snapshotCapable() ? "asyncify" : "thread, no snapshots") + "), log at frame "
+                    + rt.log().lastSeq());
+            for (TcpIngress.Endpoint e : gateway.tcpEndpoints()) {
+                if (e.app().equals(a.name())) {
+                    out.println(a.name() + ": tcp " + e.host() + ":" + e.port() + " -> listener '" + e.listener() + "'");
+                }
+            }
+            if (a.httpListener() != null) {
+                out.println(a.name() + ": http://" + config.host() + ":" + gateway.httpPort() + "/" + a.name()
+                        + "/ -> listener '" + a.httpListener() + "'");
+            }
+        }
+        out.println("status: http://" + config.host() + ":" + gateway.httpPort() + "/status");
+        out.flush();
+    }
+
+    public int httpPort() {
+        return gateway.httpPort();
+    }
+
+    public List<TcpIngress.Endpoint> tcpEndpoints() {
+        return gateway.tcpEndpoints();
+    }
+
+    /** Status of every replica of {@code app}. */
+    public Future<JsonObject> status() {
+        return gateway.status();
+    }
+
+    /** Stops the gateway (connections are reset), the sequencers and replicas, and closes the logs. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        close(vertx, apps);
+    }
+
+    private static void close(Vertx vertx, Map<String, AppRuntime> apps) {
+        try {
+            vertx.close().toCompletionStage().toCompletableFuture().get(CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // Closing is best effort; the logs below are closed (and forced) regardless.
+        }
+        for (AppRuntime rt : apps.values()) {
+            rt.log().close();
+        }
+    }
+
+    /**
+     * Each run gets a new incarnation number, used as its gateway id: connection ids of this run never collide
+     * with those of earlier runs still known to the guests (which the sequencer resets at start).
+     */
+    static int nextIncarnation(Path dataDir) {
+        Path file = new DataDir(dataDir).nodeFile();
+        try {
+            Files.createDirectories(dataDir);
+            long n = 0;
+            if (Files.exists(file)) {
+                n = new JsonObject(Files.readString(file, StandardCharsets.UTF_8)).getLong("incarnation", 0L);
+            }
+            n++;
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(tmp, new JsonObject().put("incarnation", n).encodePrettily(), StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return (int) (n % ConnectionIds.MAX_GATEWAY) + 1;
+        } catch (IOException | RuntimeException e) {
+            throw new UserError("cannot read or write " + file + ": " + e.getMessage(),
+                    "make the data directory writable, or choose another with --data");
+        }
+    }
+
+    private static <T> T await(Future<T> f) {
+        return NodeParts.await(f);
+    }
+}

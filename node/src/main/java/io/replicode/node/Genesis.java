@@ -1,0 +1,118 @@
+package io.replicode.node;
+
+import io.replicode.replica.GuestConfig;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+/**
+ * An app's genesis, kept in {@code <data>/<app>/genesis.json}: the random seed, the genesis time, the module's
+ * hash and the guest configuration. Replaying the app's log is only meaningful with exactly these, so the
+ * first start writes them and every later start must match them.
+ */
+public final class Genesis {
+    private Genesis() {}
+
+    /**
+     * The guest config for {@code app}: read from the app's genesis file if it exists (and checked against
+     * what this run asks for), else created with a fresh seed and the current time.
+     */
+    public static GuestConfig loadOrCreate(Path appDir, GuestConfig wanted, String moduleSha256, long nowNs) {
+        return loadOrCreate(appDir, wanted, moduleSha256, null, nowNs);
+    }
+
+    /**
+     * As above; {@code modulePath} is remembered (not compared) so offline tools such as {@code replay verify}
+     * can find the module.
+     */
+    public static GuestConfig loadOrCreate(Path appDir, GuestConfig wanted, String moduleSha256, Path modulePath, long nowNs) {
+        Path file = new DataDir.App(appDir).genesis();
+        JsonObject want = GenesisCodec.describe(wanted, moduleSha256);
+        try {
+            Files.createDirectories(appDir);
+            if (!Files.exists(file)) {
+                JsonObject json = fresh(wanted, moduleSha256, modulePath, nowNs);
+                write(file, json);
+                return wanted.withGenesis(HexFormat.of().parseHex(json.getString("seed")), nowNs);
+            }
+            JsonObject have = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
+            for (String key : want.fieldNames()) {
+                if (!want.getValue(key).equals(have.getValue(key))) {
+                    throw new UserError("app '" + wanted.app() + "': this run's " + key + " (" + want.getValue(key)
+                            + ") differs from the one its log was written with (" + have.getValue(key) + ", in " + file + ")",
+                            "run with the original " + key + ", or start the app afresh with another --data directory");
+                }
+            }
+            byte[] seed = HexFormat.of().parseHex(have.getString("seed"));
+            return wanted.withGenesis(seed, have.getLong("timeNs"));
+        } catch (IOException e) {
+            throw new UserError("app '" + wanted.app() + "': cannot read or write " + file + ": " + e.getMessage(),
+                    "make the data directory writable, or choose another with --data");
+        } catch (DecodeException | ClassCastException | NullPointerException | IllegalArgumentException e) {
+            throw new UserError("app '" + wanted.app() + "': " + file + " is damaged: " + e.getMessage(),
+                    "restore it from a backup of the data directory; without it the log cannot be replayed");
+        }
+    }
+
+    /**
+     * The genesis of {@code app} in a cluster: one for every member, so every replica starts from the same seed and
+     * time. {@code shared} publishes a genesis (as JSON text) to the cluster unless one is there already, and returns
+     * the cluster's. A member without a local genesis adopts the cluster's (or, first of all, makes it); a member with
+     * one must hold the cluster's, or its data belongs to another history.
+     */
+    public static GuestConfig clustered(Path appDir, GuestConfig wanted, String moduleSha256, Path modulePath, long nowNs,
+                                        java.util.function.UnaryOperator<String> shared) {
+        Path file = new DataDir.App(appDir).genesis();
+        try {
+            Files.createDirectories(appDir);
+            if (!Files.exists(file)) {
+                JsonObject cluster = new JsonObject(shared.apply(fresh(wanted, moduleSha256, modulePath, nowNs).encode()));
+                if (modulePath != null) {
+                    cluster.put("modulePath", modulePath.toAbsolutePath().normalize().toString());
+                }
+                write(file, cluster);
+            } else {
+                JsonObject mine = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
+                JsonObject cluster = new JsonObject(shared.apply(mine.copy().put("modulePath", (String) null).encode()));
+                if (!mine.getString("seed", "").equals(cluster.getString("seed")) || !mine.getLong("timeNs", -1L).equals(cluster.getLong("timeNs"))) {
+                    throw new UserError("app '" + wanted.app() + "': this member's " + file + " is the genesis of another history"
+                            + " than the cluster's (seed " + mine.getString("seed", "?").substring(0, 8) + "… here, "
+                            + cluster.getString("seed", "?").substring(0, 8) + "… in the cluster)",
+                            "give this member an empty --data directory (it then joins from a peer's snapshot), or start it"
+                                    + " in the cluster it belongs to");
+                }
+            }
+        } catch (IOException e) {
+            throw new UserError("app '" + wanted.app() + "': cannot read or write " + file + ": " + e.getMessage(),
+                    "make the data directory writable, or choose another with --data");
+        } catch (DecodeException | ClassCastException | NullPointerException e) {
+            throw new UserError("app '" + wanted.app() + "': " + file + " is damaged: " + e.getMessage(),
+                    "remove the member's data directory of the app; it then joins from a peer's snapshot");
+        }
+        return loadOrCreate(appDir, wanted, moduleSha256, modulePath, nowNs);
+    }
+
+    /** A new genesis: {@link GenesisCodec#describe} plus a fresh seed, the time and (remembered only) the module's path. */
+    private static JsonObject fresh(GuestConfig wanted, String moduleSha256, Path modulePath, long nowNs) {
+        byte[] seed = new byte[32];
+        new SecureRandom().nextBytes(seed);
+        JsonObject json = GenesisCodec.describe(wanted, moduleSha256).put("seed", HexFormat.of().formatHex(seed)).put("timeNs", nowNs);
+        if (modulePath != null) {
+            json.put("modulePath", modulePath.toAbsolutePath().normalize().toString());
+        }
+        return json;
+    }
+
+    /** Writes {@code json} to {@code file} atomically (a temporary file moved over it). */
+    private static void write(Path file, JsonObject json) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, json.encodePrettily(), StandardCharsets.UTF_8);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+}

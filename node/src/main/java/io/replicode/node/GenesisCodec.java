@@ -1,0 +1,87 @@
+package io.replicode.node;
+
+import io.replicode.replica.GuestConfig;
+import io.replicode.replica.GuestLimits;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The one reader and writer of {@code genesis.json}'s fields: what {@link Genesis} writes and compares when a node
+ * starts, and what {@code replay verify} reads back. Every field is named here once; the limits by the names of
+ * {@link GuestLimits}' components.
+ */
+public final class GenesisCodec {
+    private GenesisCodec() {}
+
+    /** An app's genesis as read back: the guest config it ran with, its module's SHA-256 and path (null if unknown). */
+    public record Recorded(GuestConfig config, String moduleSha256, Path modulePath) {}
+
+    /** Everything that decides the guest's behaviour besides the seed and time: what a later start must match. */
+    public static JsonObject describe(GuestConfig c, String moduleSha256) {
+        return new JsonObject()
+                .put("module", moduleSha256)
+                .put("args", new JsonArray(List.copyOf(c.args())))
+                .put("environment", new JsonObject(new LinkedHashMap<>(c.environment())))
+                .put("listeners", new JsonArray(List.copyOf(c.listeners())))
+                .put("preopens", new JsonArray(List.copyOf(c.preopens())))
+                .put("limits", limits(c.limits()));
+    }
+
+    /**
+     * Reads a genesis of {@code app}. Throws {@link IllegalArgumentException}, {@link ClassCastException} or
+     * {@link NullPointerException} for a missing or mistyped field; the caller names the file.
+     */
+    public static Recorded read(JsonObject g, String app) {
+        GuestConfig config = GuestConfig.of(app, strings(g.getJsonArray("listeners")))
+                .withLimits(limits(g.getJsonObject("limits")))
+                .withArgs(strings(g.getJsonArray("args")))
+                .withEnvironment(environment(g.getJsonObject("environment")))
+                .withPreopens(strings(g.getJsonArray("preopens")))
+                .withGenesis(HexFormat.of().parseHex(g.getString("seed")), g.getLong("timeNs"));
+        String sha = g.getString("module");
+        if (sha == null) {
+            throw new IllegalArgumentException("no module hash");
+        }
+        String path = g.getString("modulePath");
+        return new Recorded(config, sha, path == null ? null : Path.of(path));
+    }
+
+    /** The limits as genesis.json stores them: every one under its name ({@link GuestLimits#byName}). */
+    static JsonObject limits(GuestLimits l) {
+        JsonObject json = new JsonObject();
+        l.byName().forEach(json::put);
+        return json;
+    }
+
+    static GuestLimits limits(JsonObject json) {
+        return GuestLimits.fromNames(name -> {
+            Number n = json.getNumber(name);
+            return n == null ? null : n.longValue();
+        });
+    }
+
+    private static List<String> strings(JsonArray a) {
+        List<String> out = new ArrayList<>(a.size());
+        for (int i = 0; i < a.size(); i++) {
+            out.add(a.getString(i));
+        }
+        return out;
+    }
+
+    /** GuestConfig adds LISTEN_FDS and LISTEN_FDNAMES itself, after the app's own variables. */
+    private static Map<String, String> environment(JsonObject env) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String k : env.fieldNames()) {
+            if (!k.equals("LISTEN_FDS") && !k.equals("LISTEN_FDNAMES")) {
+                out.put(k, env.getString(k));
+            }
+        }
+        return out;
+    }
+}

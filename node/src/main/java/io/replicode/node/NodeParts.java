@@ -1,0 +1,99 @@
+package io.replicode.node;
+
+import io.replicode.gateway.GatewayConfig;
+import io.replicode.node.config.AppConfig;
+import io.replicode.node.config.NodeConfig;
+import io.replicode.node.config.TcpBinding;
+import io.replicode.replay.LogCorruptedException;
+import io.replicode.replay.ReplayLog;
+import io.replicode.replica.GuestConfig;
+import io.replicode.replica.module.GuestModule;
+import io.replicode.replica.module.ModuleRejectedException;
+import io.replicode.sequencer.FrameSequencer;
+import io.vertx.core.Future;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The pieces a single node ({@link EmbeddedNode}) and a cluster member ({@link ClusterNode}) build alike. */
+final class NodeParts {
+    static final long START_TIMEOUT_SECONDS = 120;
+    /** A frame asks for a snapshot at least this often (besides every N frames). */
+    static final long SNAPSHOT_EVERY_SECONDS = 60;
+
+    private NodeParts() {}
+
+    /** The app's module, instrumented and compiled; a rejected module is a {@link UserError}. */
+    static GuestModule loadModule(AppConfig app, NodeConfig node) {
+        try {
+            return GuestModule.load(app.module(), node.engine());
+        } catch (ModuleRejectedException e) {
+            throw new UserError("app '" + app.name() + "': " + e.what(), e.fixOr("rebuild the module for wasm32-wasi"));
+        }
+    }
+
+    /** The guest configuration the config asks for (the genesis adds seed and time). */
+    static GuestConfig wanted(AppConfig app) {
+        return GuestConfig.of(app.name(), app.listeners()).withLimits(app.limits())
+                .withArgs(app.args().isEmpty() ? List.of(app.name()) : app.args())
+                .withEnvironment(app.env())
+                .withPreopens(app.preopens());
+    }
+
+    /** Opens the app's replay log under {@code appDir/log}; a corrupt log is a {@link UserError}. */
+    static ReplayLog openLog(Path appDir, AppConfig app, NodeConfig node) {
+        return openLog(appDir, app, node.fsync());
+    }
+
+    /** As {@link #openLog(Path, AppConfig, NodeConfig)} with the given fsync policy. */
+    static ReplayLog openLog(Path appDir, AppConfig app, ReplayLog.FsyncPolicy fsync) {
+        try {
+            return ReplayLog.open(new DataDir.App(appDir).log(), app.name(), ReplayLog.Options.DEFAULT.withFsync(fsync));
+        } catch (LogCorruptedException e) {
+            throw new UserError("app '" + app.name() + "': " + e.what(), e.fixOr("restore the data directory"));
+        }
+    }
+
+    /** Batching and snapshot cadence of the node's sequencers. */
+    static FrameSequencer.Options sequencerOptions(NodeConfig node) {
+        var batching = node.batching();
+        return new FrameSequencer.Options(batching.maxEventsPerFrame(), 64 << 10,
+                TimeUnit.MILLISECONDS.toNanos(batching.intervalMs()), 100_000, node.snapshotEveryFrames(),
+                node.snapshotEveryFrames() == 0 ? 0 : TimeUnit.SECONDS.toNanos(SNAPSHOT_EVERY_SECONDS));
+    }
+
+    /** What the gateway serves of each app: listeners, HTTP, TCP ports and limits. */
+    static List<GatewayConfig.App> gatewayApps(List<AppConfig> apps) {
+        List<GatewayConfig.App> list = new ArrayList<>();
+        for (AppConfig a : apps) {
+            GatewayConfig.App app = GatewayConfig.App.of(a.name(), a.listeners()).withHttp(a.httpListener())
+                    .withLimits(new GatewayConfig.Limits(a.limits().receiveBufferBytes(), a.limits().sendWindowBytes(),
+                            64L << 20, 16L << 20, a.maxConnections(), a.clients().maxConnectionsPerClient(),
+                            a.clients().idleTimeoutMs(), a.clients().headerTimeoutMs(), a.clients().bodyTimeoutMs(),
+                            a.clients().minBodyBytesPerSecond()));
+            for (TcpBinding b : a.tcp()) {
+                app = app.withTcp(b.port(), b.listener());
+            }
+            list.add(app);
+        }
+        return list;
+    }
+
+    /** Waits for a start step, at most {@link #START_TIMEOUT_SECONDS}; its failure is rethrown. */
+    static <T> T await(Future<T> f) {
+        try {
+            return f.toCompletionStage().toCompletableFuture().get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting", e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("a component did not start within " + START_TIMEOUT_SECONDS + " s", e);
+        }
+    }
+}
