@@ -494,8 +494,21 @@ public final class GuestMachine implements AutoCloseable {
         if (process.state() != State.NEW || lastSeq != 0) {
             throw new IllegalStateException("restore needs a fresh machine; app '" + config.app() + "' already ran frame " + lastSeq);
         }
-        SnapshotCodec.decode(snapshot, maxSnapshotBytes(), this::readState);
+        byte[] taken = SnapshotCodec.decode(snapshot, maxSnapshotBytes(), this::readState);
         lastSeq = process.lastSeq();
+        // Invariant (kept on in production): the restored machine is the machine that was saved, so its digest is the
+        // snapshot's. A codec that writes a field it does not read back (or reads it differently) would otherwise give a
+        // replica that silently computes another history from here on.
+        if (taken != null) {
+            byte[] restored = digest();
+            if (!java.util.Arrays.equals(restored, taken)) {
+                throw new SnapshotException("snapshot of app '" + config.app() + "' at frame " + lastSeq
+                        + " restores to state digest " + java.util.HexFormat.of().formatHex(restored, 0, 8)
+                        + "…, but was taken at " + java.util.HexFormat.of().formatHex(taken, 0, 8) + "…: the state codec"
+                        + " does not read back what it wrote", "this is a bug (please report it); a replica replays its log"
+                        + " from genesis instead, or from an older snapshot");
+            }
+        }
         if (!process.faulted()) {
             checkpointAt(snapshot);
         }

@@ -162,6 +162,14 @@ final class SnapshotCodec {
         }
     }
 
+    static byte[] sha256(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this JVM has no SHA-256", e);
+        }
+    }
+
     static byte[] digest(Writer writer) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
@@ -186,9 +194,11 @@ final class SnapshotCodec {
 
     /**
      * Checks and decodes a snapshot; every malformed input gives a {@link SnapshotException} naming the
-     * field, before anything larger than {@code maxRawBytes} is allocated.
+     * field, before anything larger than {@code maxRawBytes} is allocated. Returns the SHA-256 of the body when it is
+     * of the {@link #VERSION} written today (the digest the machine had when the snapshot was taken), or null for an
+     * older version, whose body a machine of this build writes differently.
      */
-    static void decode(byte[] snapshot, long maxRawBytes, Reader reader) {
+    static byte[] decode(byte[] snapshot, long maxRawBytes, Reader reader) {
         if (snapshot.length < HEADER) {
             throw new SnapshotException("snapshot is " + snapshot.length + " bytes, shorter than its 24-byte header");
         }
@@ -242,6 +252,7 @@ final class SnapshotCodec {
             if (in.available() != 0) {
                 throw new SnapshotException("snapshot has " + in.available() + " trailing bytes");
             }
+            return version == VERSION ? sha256(raw) : null;
         } catch (EOFException e) {
             throw new SnapshotException("snapshot body ends early");
         } catch (IOException e) {

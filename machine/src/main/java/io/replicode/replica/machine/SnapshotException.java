@@ -5,4 +5,8 @@ public final class SnapshotException extends io.replicode.FixableException {
     public SnapshotException(String message) {
         super(message, "take a new snapshot from a healthy replica, or restore from the log");
     }
+
+    public SnapshotException(String what, String fix) {
+        super(what, fix);
+    }
 }

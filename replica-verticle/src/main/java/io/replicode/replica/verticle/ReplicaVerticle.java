@@ -116,6 +116,10 @@ public final class ReplicaVerticle extends VerticleBase {
     private boolean stopAnnounced;
     private volatile String restoredFrom = "genesis";
     private volatile long malformed;
+    /** Frames that arrived beyond the next one and had the frames before them applied from the log first (a bug). */
+    private volatile long gapsFilled;
+    /** Guest tasks that failed with nobody waiting for them (a bug). */
+    private volatile long guestTaskFailures;
     private volatile long snapshotsTaken;
     /** The machine's status after the last frame it applied: status requests read it without the guest thread. */
     private volatile GuestStatus lastStatus;
@@ -368,7 +372,7 @@ public final class ReplicaVerticle extends VerticleBase {
         while (!fillingGap && !early.isEmpty() && early.firstKey() == expected) {
             Frame f = early.pollFirstEntry().getValue();
             expected++;
-            onGuest(() -> applyAndRoute(f));
+            onGuest(() -> applyAndRoute(f)).onFailure(e -> guestTaskFailed("frame " + f.seq(), e));
         }
         if (!fillingGap && !early.isEmpty() && early.firstKey() > expected) {
             catchUpFromLog();
@@ -396,15 +400,28 @@ public final class ReplicaVerticle extends VerticleBase {
             if (ar.succeeded()) {
                 expected = Math.max(expected, ar.result());
                 early.headMap(expected).clear();
+            } else {
+                guestTaskFailed("catching up from frame " + from, ar.cause());
             }
             drain();
         });
     }
 
-    /** On the guest thread: applies one frame, routes its outputs, snapshots when its seq asks for it. */
+    /**
+     * On the guest thread: applies one frame, routes its outputs, snapshots when its seq asks for it. A frame the
+     * machine has already applied (it came from the log while this one waited in the queue) is dropped. A frame
+     * beyond the next one breaks the invariant that the machine sees every frame once, in order: {@link #drain} and
+     * {@link #catchUpFromLog} never hand one over, so it is a bug. It is said and counted, and the missing frames are
+     * applied from the log first; if the log does not have them either, the frame is refused with an error that names
+     * the gap (never skipped).
+     */
     private Void applyAndRoute(Frame f) {
-        if (f.seq() != machine.lastSeq() + 1) {
+        long next = machine.lastSeq() + 1;
+        if (f.seq() < next) {
             return null;
+        }
+        if (f.seq() > next) {
+            fillGap(next, f.seq());
         }
         noteGateways(f);
         List<Output> outputs = machine.apply(f);
@@ -447,6 +464,29 @@ public final class ReplicaVerticle extends VerticleBase {
             snapshotsTaken++;
         }
         return null;
+    }
+
+    /** On the guest thread: frames {@code from..to-1}, which the machine should already have applied, from the log. */
+    private void fillGap(long from, long to) {
+        gapsFilled++;
+        System.err.println("replicode: " + app + " replica " + replica + ": frame " + to + " reached the machine at frame "
+                + (from - 1) + "; applying frames " + from + ".." + (to - 1) + " from the log first (a bug: please report it)");
+        for (Frame g : log.read(from, (int) Math.min(Integer.MAX_VALUE, to - from))) {
+            if (g.seq() < to) {
+                applyAndRoute(g);
+            }
+        }
+        if (machine.lastSeq() + 1 != to) {
+            throw new IllegalStateException("replica " + replica + " of '" + app + "' is at frame " + machine.lastSeq()
+                    + " and frame " + to + " arrived, but the log does not hold frames " + (machine.lastSeq() + 1) + ".."
+                    + (to - 1) + ". Fix: this is a bug; restart the node, the replica rebuilds from its snapshot and log");
+        }
+    }
+
+    /** A guest task that failed where nobody waits for its result: said, counted, never silent. */
+    private void guestTaskFailed(String what, Throwable e) {
+        guestTaskFailures++;
+        System.err.println("replicode: " + app + " replica " + replica + ": " + what + " failed: " + e);
     }
 
     /**
@@ -592,7 +632,9 @@ public final class ReplicaVerticle extends VerticleBase {
                 .put("lastFault", s.lastFault())
                 .put("restoredFrom", restoredFrom)
                 .put("snapshotsTaken", snapshotsTaken)
-                .put("malformedFrames", malformed));
+                .put("malformedFrames", malformed)
+                .put("gapsFilled", gapsFilled)
+                .put("guestTaskFailures", guestTaskFailures));
     }
 
     /** A state digest was taken (on the digest thread, or on the guest thread when idle): the status shows the newest. */
