@@ -11,7 +11,6 @@ import io.replicode.nat.Frame;
 import io.replicode.nat.IngressAck;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
-import io.replicode.nat.OutputBatch;
 import io.replicode.sequencer.FrameSequencer;
 import io.replicode.sequencer.WakeTimer;
 import io.vertx.core.Future;
@@ -481,14 +480,10 @@ public final class LeaderSequencer extends VerticleBase {
         if (sequencer == null) {
             return;
         }
-        OutputBatch batch;
-        try {
-            batch = OutputBatch.decode(body.getBytes());
-        } catch (CodecException e) {
+        if (!sequencer.requestTimers(body.getBytes())) {
             malformed++;
             return;
         }
-        sequencer.requestTimers(batch.outputs());
         pump();
     }
 

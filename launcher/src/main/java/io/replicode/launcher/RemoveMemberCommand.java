@@ -1,13 +1,7 @@
 package io.replicode.launcher;
 
-import io.replicode.node.UserError;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -40,26 +34,13 @@ public final class RemoveMemberCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
-        String base = node.endsWith("/") ? node.substring(0, node.length() - 1) : node;
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-        HttpResponse<String> answer;
-        try {
-            answer = http.send(HttpRequest.newBuilder(URI.create(base + "/admin/cluster/remove-member?member="
-                    + URLEncoder.encode(member, StandardCharsets.UTF_8))).POST(HttpRequest.BodyPublishers.noBody())
-                    .timeout(Duration.ofSeconds(90)).build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException | IllegalArgumentException e) {
-            throw new UserError("cannot reach " + base + ": " + e.getMessage(), "give --node the HTTP address of a live member");
+        AdminClient admin = new AdminClient(node);
+        AdminClient.Answer answer = admin.post("/admin/cluster/remove-member?member="
+                + URLEncoder.encode(member, StandardCharsets.UTF_8), Duration.ofSeconds(90));
+        if (answer.status() != 200) {
+            throw answer.refused("removing " + member + " refused by " + admin.base(), "check the member's log");
         }
-        JsonObject body;
-        try {
-            body = new JsonObject(answer.body());
-        } catch (RuntimeException e) {
-            body = new JsonObject().put("error", answer.body().strip());
-        }
-        if (answer.statusCode() != 200) {
-            throw new UserError("removing " + member + " refused by " + base + " (HTTP " + answer.statusCode() + "): "
-                    + body.getString("error", ""), body.getString("fix", "check the member's log"));
-        }
+        JsonObject body = answer.json();
         out.println("removed " + member + " (Raft peer " + body.getString("peer") + ") from the cluster's Raft groups:");
         for (String app : body.fieldNames()) {
             if (body.getValue(app) instanceof JsonObject g) {

@@ -186,6 +186,21 @@ public final class FrameSequencer {
     }
 
     /** The guest's timer requests among a replica's control outputs (anything else there is not for the sequencer). */
+    /**
+     * The timer requests in an encoded {@link io.replicode.nat.OutputBatch} a replica sent on the app's control address;
+     * false (and nothing requested) when the bytes are not one.
+     */
+    public boolean requestTimers(byte[] encodedOutputBatch) {
+        io.replicode.nat.OutputBatch batch;
+        try {
+            batch = io.replicode.nat.OutputBatch.decode(encodedOutputBatch);
+        } catch (io.replicode.nat.CodecException e) {
+            return false;
+        }
+        requestTimers(batch.outputs());
+        return true;
+    }
+
     public void requestTimers(List<io.replicode.nat.Output> control) {
         for (io.replicode.nat.Output o : control) {
             if (o instanceof io.replicode.nat.Output.TimerRequest t) {

@@ -6,7 +6,6 @@ import io.replicode.nat.ConnectionIds;
 import io.replicode.nat.Frame;
 import io.replicode.nat.IngressBatch;
 import io.replicode.nat.IngressEvent;
-import io.replicode.nat.OutputBatch;
 import io.replicode.replay.ReplayLog;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -123,14 +122,10 @@ public final class SequencerVerticle extends VerticleBase {
     }
 
     private void onControl(Buffer body) {
-        OutputBatch batch;
-        try {
-            batch = OutputBatch.decode(body.getBytes());
-        } catch (CodecException e) {
+        if (!sequencer.requestTimers(body.getBytes())) {
             malformed++;
             return;
         }
-        sequencer.requestTimers(batch.outputs());
         pump();
     }
 

@@ -89,6 +89,18 @@ class FrameSequencerTest {
     }
 
     @Test
+    void a_replicas_encoded_timer_requests_are_taken_and_anything_else_is_refused() {
+        FrameSequencer s = sequencer(FrameSequencer.Options.DEFAULT);
+        byte[] batch = new io.replicode.nat.OutputBatch("kv", 1, 0, List.of(new io.replicode.nat.Output.TimerRequest(70 * MS),
+                new io.replicode.nat.Output.Close(3, 0))).encode();
+        assertFalse(s.requestTimers(new byte[] {9, 9, 9}), "not an output batch");
+        assertEquals(Long.MAX_VALUE, s.wakeAtNs(), "nothing was requested by malformed bytes");
+        assertTrue(s.requestTimers(batch));
+        assertEquals(70 * MS, s.wakeAtNs(), "only the timer request counts");
+        assertEquals(70 * MS, s.next(70 * MS, E).timeNs());
+    }
+
+    @Test
     void timers_become_tick_frames_at_their_time() {
         FrameSequencer s = sequencer(FrameSequencer.Options.DEFAULT);
         s.requestTimer(50 * MS);

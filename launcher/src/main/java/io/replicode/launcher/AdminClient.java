@@ -1,0 +1,86 @@
+package io.replicode.launcher;
+
+import io.replicode.node.UserError;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * A running node's HTTP API as the commands that talk to one use it ({@code restart}, {@code remove-member}): a node
+ * that cannot be reached, a {@code --node} that is not a URL, and a refusal each become a {@link UserError}.
+ */
+final class AdminClient {
+    private final String node;
+    private final String base;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    /** @param node the {@code --node} URL as given, with or without a trailing slash */
+    AdminClient(String node) {
+        this.node = node;
+        this.base = node.endsWith("/") ? node.substring(0, node.length() - 1) : node;
+        uri("/");
+    }
+
+    /** The node's address without a trailing slash. */
+    String base() {
+        return base;
+    }
+
+    /** POST {@code path} (with its query) without a body. */
+    Answer post(String path, Duration timeout) {
+        return send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.noBody()).timeout(timeout).build());
+    }
+
+    Answer get(String path, Duration timeout) {
+        return send(HttpRequest.newBuilder(uri(path)).timeout(timeout).build());
+    }
+
+    /** An answer: its status and body; {@link #json} reads the body, or gives {@code {"error": body}} when it is not JSON. */
+    record Answer(int status, String body) {
+        JsonObject json() {
+            try {
+                return new JsonObject(body);
+            } catch (RuntimeException e) {
+                return new JsonObject().put("error", body.strip());
+            }
+        }
+
+        /**
+         * The error for a refusal: {@code what} with the status and the node's "error", and the node's "fix" (or
+         * {@code fix} when it gave none).
+         */
+        UserError refused(String what, String fix) {
+            JsonObject j = json();
+            return new UserError(what + " (HTTP " + status + "): " + j.getString("error", ""), j.getString("fix", fix));
+        }
+    }
+
+    private Answer send(HttpRequest request) {
+        try {
+            HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+            return new Answer(r.statusCode(), r.body());
+        } catch (IOException e) {
+            throw new UserError("cannot reach the node at " + node + ": " + e,
+                    "start it with ./replicode run (or ./replicode node), or pass --node URL of a live node");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UserError("interrupted while talking to " + node, "run the command again");
+        }
+    }
+
+    private URI uri(String path) {
+        try {
+            URI u = URI.create(base + path);
+            if (u.getScheme() == null || u.getHost() == null) {
+                throw new IllegalArgumentException("no scheme or host");
+            }
+            return u;
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--node " + node + " is not a URL", "pass e.g. --node http://127.0.0.1:8080");
+        }
+    }
+}
