@@ -22,7 +22,6 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -567,17 +566,17 @@ public final class LeaderSequencer extends VerticleBase {
             published++;
             nextToPublish++;
             sequencer.durable(f.seq());
-            Map<Integer, Long> acked = new LinkedHashMap<>();
+            BatchTable acked = new BatchTable();
             for (IngressEvent e : f.events()) {
                 if (e instanceof IngressEvent.Batch m && m.gateway() > 0) {
-                    acked.merge(m.gateway(), m.batchSeq(), Math::max);
+                    acked.note(m.gateway(), m.batchSeq());
                 } else if (e instanceof IngressEvent.GatewayLost lost && lost.gateway() > 0) {
                     offered.forget(lost.gateway());
                     durable.forget(lost.gateway());
                     lossCut.remove(lost.gateway());
                 }
             }
-            for (Map.Entry<Integer, Long> a : acked.entrySet()) {
+            for (Map.Entry<Integer, Long> a : acked.entries().entrySet()) {
                 durable.note(a.getKey(), a.getValue());
                 ack(a.getKey(), a.getValue());
             }

@@ -11,7 +11,6 @@ import io.replicode.cluster.RaftMember;
 import io.replicode.gateway.GatewayConfig;
 import io.replicode.gateway.GatewayVerticle;
 import io.replicode.gateway.ListenException;
-import io.replicode.gateway.tcp.TcpIngress;
 import io.replicode.node.config.AppConfig;
 import io.replicode.node.config.NodeConfig;
 import io.replicode.nat.Addresses;
@@ -841,15 +840,7 @@ public final class ClusterNode implements AutoCloseable {
                         + rt.stores.size() + " replica(s) here");
             }
             if (gateway != null) {
-                for (TcpIngress.Endpoint e : gateway.tcpEndpoints()) {
-                    if (e.app().equals(a.name())) {
-                        out.println(a.name() + ": tcp " + e.host() + ":" + e.port() + " -> listener '" + e.listener() + "'");
-                    }
-                }
-                if (a.httpListener() != null) {
-                    out.println(a.name() + ": http://" + config.host() + ":" + gateway.httpPort() + "/" + a.name()
-                            + "/ -> listener '" + a.httpListener() + "'");
-                }
+                NodeParts.describeEndpoints(out, gateway, a, config.host());
             }
         }
         if (gateway != null) {

@@ -298,15 +298,7 @@ public final class EmbeddedNode implements AutoCloseable {
             out.println(a.name() + ": module " + a.module() + " (" + config.engine().name().toLowerCase() + ", "
                     + (rt.module().snapshotCapable() ? "asyncify" : "thread, no snapshots") + "), log at frame "
                     + rt.log().lastSeq());
-            for (TcpIngress.Endpoint e : gateway.tcpEndpoints()) {
-                if (e.app().equals(a.name())) {
-                    out.println(a.name() + ": tcp " + e.host() + ":" + e.port() + " -> listener '" + e.listener() + "'");
-                }
-            }
-            if (a.httpListener() != null) {
-                out.println(a.name() + ": http://" + config.host() + ":" + gateway.httpPort() + "/" + a.name()
-                        + "/ -> listener '" + a.httpListener() + "'");
-            }
+            NodeParts.describeEndpoints(out, gateway, a, config.host());
         }
         out.println("status: http://" + config.host() + ":" + gateway.httpPort() + "/status");
         out.flush();

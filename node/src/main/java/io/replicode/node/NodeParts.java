@@ -24,6 +24,20 @@ final class NodeParts {
 
     private NodeParts() {}
 
+    /** Prints where clients reach {@code app} on {@code gateway}: each TCP endpoint and the HTTP prefix. */
+    static void describeEndpoints(java.io.PrintWriter out, io.replicode.gateway.GatewayVerticle gateway, AppConfig app,
+                                  String host) {
+        for (io.replicode.gateway.tcp.TcpIngress.Endpoint e : gateway.tcpEndpoints()) {
+            if (e.app().equals(app.name())) {
+                out.println(app.name() + ": tcp " + e.host() + ":" + e.port() + " -> listener '" + e.listener() + "'");
+            }
+        }
+        if (app.httpListener() != null) {
+            out.println(app.name() + ": http://" + host + ":" + gateway.httpPort() + "/" + app.name() + "/ -> listener '"
+                    + app.httpListener() + "'");
+        }
+    }
+
     /** The app's module, instrumented and compiled; a rejected module is a {@link UserError}. */
     static GuestModule loadModule(AppConfig app, NodeConfig node) {
         try {
