@@ -57,6 +57,11 @@ typedef struct session {
 /* Guest time, read once per batch of input (it does not move within a
  * frame anyway). */
 extern int64_t kv_now_ms;
+
+/* The store across an upgrade (kv_dump.c): saved to /data when the
+ * listeners hang up, loaded at start. kv_dump_save returns 0 or an errno. */
+int kv_dump_save(void);
+void kv_dump_load(void);
 extern size_t kv_sessions_open;
 
 /* Marks the session closed and asks netloop to close after flushing. */

@@ -196,11 +196,20 @@ static const char *on_refusal(int listener) {
     return proto == KV_PROTO_NONE ? NULL : fronts[proto].refusal;
 }
 
+/* The listeners hung up (an upgrade): keep the keys for the next version. */
+static void on_stop(void) {
+    update_clock();
+    kv_dump_save();
+}
+
 int main(void) {
     uint8_t seed[16];
     if (getentropy(seed, sizeof seed) != 0)
         memset(seed, 0x5a, sizeof seed);
     kv_init(seed, KV_MAX_MEMORY);
+    update_clock();
+    kv_dump_load();
+    netloop_on_stop(on_stop);
     netloop_on_close(on_close);
     netloop_on_eof(on_eof);
     netloop_on_drain(on_drain);

@@ -451,6 +451,19 @@ static size_t build_pollfds(void) {
     return n;
 }
 
+static netloop_stop_fn stop_fn;
+
+void netloop_on_stop(netloop_stop_fn on_stop) { stop_fn = on_stop; }
+
+/* A listener hung up (the host stops this program, e.g. for an upgrade):
+ * save, then exit 0. Connections still open are the host's to reset. */
+static _Noreturn void stop_serving(int fd) {
+    fprintf(stderr, "%s: listener fd %d hung up; stopping\n", loop_name, fd);
+    if (stop_fn != NULL)
+        stop_fn();
+    exit(0);
+}
+
 static int listener_index(int fd) {
     for (int i = 0; i < n_listeners; i++)
         if (listen_fds[i] == fd)
@@ -486,7 +499,9 @@ static _Noreturn void run(void) {
                 continue;
             }
             int li = listener_index(pfds[i].fd);
-            if (re & POLLNVAL) {
+            if (re & POLLHUP) {
+                stop_serving(pfds[i].fd);
+            } else if (re & POLLNVAL) {
                 fprintf(stderr, "%s: fd %d is not open\n", loop_name,
                         pfds[i].fd);
                 listen_fds[li] = -1;

@@ -88,6 +88,14 @@ void netloop_on_tick(netloop_tick_fn on_tick);
 typedef const char *(*netloop_refusal_fn)(int listener);
 void netloop_on_refusal(netloop_refusal_fn refusal);
 
+/* The stop convention: when the host hangs up the listening sockets (poll()
+ * reports POLLHUP on a listener; Replicode does this when the app is being
+ * upgraded), the loop stops serving: on_stop() runs (the guest saves what it
+ * must keep under /data), then the program exits with status 0. The host
+ * then starts the new module on the same files. */
+typedef void (*netloop_stop_fn)(void);
+void netloop_on_stop(netloop_stop_fn on_stop);
+
 /* Serve forever; `name` prefixes the stderr messages
  * ("<name>: listening on fd 3"). */
 _Noreturn void netloop_run_lines(const char *name, netloop_line_fn on_line);

@@ -21,6 +21,7 @@ import java.util.List;
  *   7 SnapshotRequest  (the connection field is -1)
  *   8 Batch      batchSeq: i64 (the connection field holds the gateway id, 0 for the sequencer's own events)
  *   9 Restart    (the connection field is -1)
+ *  10 Upgrade    (the connection field is -1) module SHA-256: u16 length + UTF-8 (64 hex digits) | graceFrames u32
  * output:               type u8 | body
  *   1 Send       connection i64 | offset i64 | u32 length + bytes
  *   2 Close      connection i64 | offset i64
@@ -30,6 +31,7 @@ import java.util.List;
  *   6 Log        fd u8 | u32 length + bytes
  *   7 Stopped    reason: u16 length + UTF-8
  *   8 Recovered  report: u16 length + UTF-8
+ *   9 Upgraded   module SHA-256: u16 length + UTF-8 | report: u16 length + UTF-8
  * list:                 count u32 | items
  * </pre>
  * Decoding checks every length against the bytes that remain and a caller's cap before allocating, and
@@ -57,6 +59,9 @@ public final class EventCodec {
         if (e instanceof IngressEvent.Batch) {
             return base + 8;
         }
+        if (e instanceof IngressEvent.Upgrade u) {
+            return base + 2 + utf8(u.moduleSha256()).length + 4;
+        }
         return base;
     }
 
@@ -80,6 +85,10 @@ public final class EventCodec {
             b.put((byte) 8).putLong(m.gateway()).putLong(m.batchSeq());
         } else if (e instanceof IngressEvent.Restart) {
             b.put((byte) 9).putLong(-1);
+        } else if (e instanceof IngressEvent.Upgrade u) {
+            b.put((byte) 10).putLong(-1);
+            putShortString(b, u.moduleSha256());
+            b.putInt(u.graceFrames());
         } else {
             throw new IllegalArgumentException("unknown event " + e);
         }
@@ -128,6 +137,18 @@ public final class EventCodec {
                         throw new CodecException("restart event has connection field " + conn + ", not -1", at);
                     }
                     return new IngressEvent.Restart();
+                case 10: {
+                    if (conn != -1) {
+                        throw new CodecException("upgrade event has connection field " + conn + ", not -1", at);
+                    }
+                    String sha = getShortString(b, "module hash");
+                    int grace = b.getInt();
+                    try {
+                        return new IngressEvent.Upgrade(sha, grace);
+                    } catch (IllegalArgumentException bad) {
+                        throw new CodecException("upgrade event: " + bad.getMessage(), at);
+                    }
+                }
                 default:
                     throw new CodecException("unknown event type " + type, at);
             }
@@ -218,6 +239,9 @@ public final class EventCodec {
         if (o instanceof Output.Recovered r) {
             return 1 + 2 + utf8(r.report()).length;
         }
+        if (o instanceof Output.Upgraded u) {
+            return 1 + 2 + utf8(u.moduleSha256()).length + 2 + utf8(u.report()).length;
+        }
         return 1 + 2 + utf8(((Output.Stopped) o).reason()).length;
     }
 
@@ -240,6 +264,10 @@ public final class EventCodec {
         } else if (o instanceof Output.Recovered r) {
             b.put((byte) 8);
             putShortString(b, r.report());
+        } else if (o instanceof Output.Upgraded u) {
+            b.put((byte) 9);
+            putShortString(b, u.moduleSha256());
+            putShortString(b, u.report());
         }
     }
 
@@ -269,6 +297,8 @@ public final class EventCodec {
                     return new Output.Stopped(getShortString(b, "reason"));
                 case 8:
                     return new Output.Recovered(getShortString(b, "report"));
+                case 9:
+                    return new Output.Upgraded(getShortString(b, "module hash"), getShortString(b, "report"));
                 default:
                     throw new CodecException("unknown output type " + type, at);
             }

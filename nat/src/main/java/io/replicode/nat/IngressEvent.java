@@ -10,7 +10,7 @@ import java.util.Objects;
 public sealed interface IngressEvent
         permits IngressEvent.Open, IngressEvent.Data, IngressEvent.HalfClose, IngressEvent.Reset,
                 IngressEvent.Window, IngressEvent.GatewayLost, IngressEvent.SnapshotRequest, IngressEvent.Batch,
-                IngressEvent.Restart {
+                IngressEvent.Restart, IngressEvent.Upgrade {
 
     /** The virtual connection this event is about (-1 for events about no single connection). */
     long connection();
@@ -115,6 +115,34 @@ public sealed interface IngressEvent
      * see it.
      */
     record Restart() implements IngressEvent {
+        @Override
+        public long connection() {
+            return -1;
+        }
+    }
+
+    /**
+     * An operator upgraded the app to another module ({@code ./replicode upgrade}), identified by the SHA-256 (hex) of
+     * its bytes, which every replica has before this frame is cut. At this frame the running guest is told to stop: its
+     * listeners hang up, and it has {@code graceFrames} frames (this one included) to save what it needs under
+     * {@code /data} and exit; then the new module starts on the same files and every connection left is reset. The
+     * guest does not see the event itself.
+     */
+    record Upgrade(String moduleSha256, int graceFrames) implements IngressEvent {
+        /** Most frames of grace an upgrade may give. */
+        public static final int MAX_GRACE_FRAMES = 10_000;
+
+        public Upgrade {
+            Objects.requireNonNull(moduleSha256, "moduleSha256");
+            if (!moduleSha256.matches("[0-9a-f]{64}")) {
+                throw new IllegalArgumentException("module hash must be 64 lowercase hex digits (SHA-256), got '"
+                        + moduleSha256 + "'");
+            }
+            if (graceFrames < 1 || graceFrames > MAX_GRACE_FRAMES) {
+                throw new IllegalArgumentException("grace must be 1.." + MAX_GRACE_FRAMES + " frames, got " + graceFrames);
+            }
+        }
+
         @Override
         public long connection() {
             return -1;

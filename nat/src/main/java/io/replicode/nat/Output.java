@@ -9,7 +9,7 @@ import java.util.Objects;
  */
 public sealed interface Output
         permits Output.Send, Output.Close, Output.Reset, Output.Window, Output.TimerRequest,
-                Output.Log, Output.Stopped, Output.Recovered {
+                Output.Log, Output.Stopped, Output.Recovered, Output.Upgraded {
 
     /** Bytes for {@code connection}, starting at stream offset {@code offset} (0 for the first byte). */
     record Send(long connection, long offset, byte[] bytes) implements Output {
@@ -82,6 +82,18 @@ public sealed interface Output
      */
     record Recovered(String report) implements Output {
         public Recovered {
+            Objects.requireNonNull(report, "report");
+        }
+    }
+
+    /**
+     * The app runs another module from this frame on ({@link IngressEvent.Upgrade}): {@code moduleSha256} is the module
+     * now running, and {@code report} says how the old guest ended (it exited within its grace, or was stopped) and how
+     * many connections were reset, the same on every replica.
+     */
+    record Upgraded(String moduleSha256, String report) implements Output {
+        public Upgraded {
+            Objects.requireNonNull(moduleSha256, "moduleSha256");
             Objects.requireNonNull(report, "report");
         }
     }

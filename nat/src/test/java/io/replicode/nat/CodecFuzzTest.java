@@ -131,7 +131,7 @@ class CodecFuzzTest {
         int n = r.nextInt(6);
         for (int i = 0; i < n; i++) {
             long conn = ConnectionIds.of(r.nextInt(4), 1 + r.nextInt(1000));
-            events.add(switch (r.nextInt(9)) {
+            events.add(switch (r.nextInt(10)) {
                 case 0 -> new IngressEvent.Open(conn, r.nextBoolean() ? "resp" : "lïstener-" + r.nextInt(100));
                 case 1 -> new IngressEvent.Data(conn, Fuzz.bytes(r, r.nextInt(r.nextBoolean() ? 8 : 120)));
                 case 2 -> new IngressEvent.HalfClose(conn);
@@ -140,6 +140,8 @@ class CodecFuzzTest {
                 case 5 -> new IngressEvent.GatewayLost(r.nextInt(3) - 1);
                 case 6 -> new IngressEvent.Batch(r.nextInt(4), r.nextBoolean() ? r.nextInt(100) : r.nextLong(Long.MAX_VALUE));
                 case 7 -> new IngressEvent.Restart();
+                case 8 -> new IngressEvent.Upgrade(java.util.HexFormat.of().formatHex(Fuzz.bytes(r, 32)),
+                        1 + r.nextInt(IngressEvent.Upgrade.MAX_GRACE_FRAMES));
                 default -> new IngressEvent.SnapshotRequest();
             });
         }
@@ -151,7 +153,7 @@ class CodecFuzzTest {
         int n = r.nextInt(6);
         for (int i = 0; i < n; i++) {
             long conn = ConnectionIds.of(r.nextInt(4), 1 + r.nextInt(1000));
-            outputs.add(switch (r.nextInt(8)) {
+            outputs.add(switch (r.nextInt(9)) {
                 case 0 -> new Output.Send(conn, r.nextInt(1 << 20), Fuzz.bytes(r, r.nextInt(r.nextBoolean() ? 8 : 120)));
                 case 1 -> new Output.Close(conn, r.nextInt(1 << 20));
                 case 2 -> new Output.Reset(conn);
@@ -159,6 +161,8 @@ class CodecFuzzTest {
                 case 4 -> new Output.TimerRequest(r.nextLong());
                 case 5 -> new Output.Log(1 + r.nextInt(2), Fuzz.bytes(r, r.nextInt(40)));
                 case 6 -> new Output.Recovered("rolled back frame " + r.nextInt(100) + ": reset connection 7");
+                case 7 -> new Output.Upgraded(java.util.HexFormat.of().formatHex(Fuzz.bytes(r, 32)), "stopped after "
+                        + r.nextInt(100) + " frames of grace");
                 default -> new Output.Stopped("trap: ünreachable (frame " + r.nextInt(100) + ")");
             });
         }

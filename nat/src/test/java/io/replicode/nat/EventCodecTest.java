@@ -15,10 +15,11 @@ class EventCodecTest {
             new IngressEvent.Reset(2), new IngressEvent.Window(3, 4096), new IngressEvent.GatewayLost(-1),
             new IngressEvent.GatewayLost(5), new IngressEvent.SnapshotRequest(), new IngressEvent.Batch(3, 17),
             new IngressEvent.Batch(0, 0), new IngressEvent.Batch(ConnectionIds.MAX_GATEWAY, Long.MAX_VALUE),
-            new IngressEvent.Restart());
+            new IngressEvent.Restart(), new IngressEvent.Upgrade("ab".repeat(32), 5));
     private static final List<Output> OUTPUTS = List.of(new Output.Send(1, 10, new byte[] {42}), new Output.Close(1, 11),
             new Output.Reset(2), new Output.Window(3, 5), new Output.TimerRequest(99), new Output.Log(2, "x".getBytes()),
-            new Output.Stopped("trap: unreachable (frame 4)"), new Output.Recovered("restarted at frame 9"));
+            new Output.Stopped("trap: unreachable (frame 4)"), new Output.Recovered("restarted at frame 9"),
+            new Output.Upgraded("cd".repeat(32), "the old guest exited within its grace; 2 connection(s) reset"));
 
     @Test
     void events_and_outputs_round_trip() {

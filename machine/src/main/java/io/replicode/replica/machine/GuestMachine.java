@@ -59,8 +59,16 @@ public final class GuestMachine implements AutoCloseable {
         STOPPED
     }
 
-    private final GuestModule module;
+    /** The module running now: the one the machine was made with until an upgrade switches it. */
+    private GuestModule module;
     private final GuestConfig config;
+    /** Modules by SHA-256 (hex), for upgrades and for snapshots taken after one; null when this replica lacks one. */
+    private java.util.function.Function<String, GuestModule> modules = sha -> null;
+    /** An upgrade waiting for the old guest to exit (replicated state: snapshot and digest), or null. */
+    private PendingUpgrade upgrading;
+
+    /** The module an upgrade switches to, and how many more frames the old guest has to exit. */
+    private record PendingUpgrade(String moduleSha256, int framesLeft, int graceFrames) {}
     private final SupervisionPolicy policy;
     private final DuplicateBatchFilter batches = new DuplicateBatchFilter();
     private final FaultRecord faults = new FaultRecord();
@@ -83,6 +91,7 @@ public final class GuestMachine implements AutoCloseable {
 
     private GuestMachine(GuestModule module, GuestConfig config, SupervisionPolicy policy) {
         this.module = module;
+        this.modules = sha -> sha.equals(module.sha256()) ? module : null;
         this.config = config;
         this.policy = policy;
         this.process = new GuestProcess(module, config, new WasiHost(config));
@@ -91,6 +100,27 @@ public final class GuestMachine implements AutoCloseable {
     /** A machine for {@code module} at genesis; nothing runs until the first frame. */
     public static GuestMachine create(GuestModule module, GuestConfig config) {
         return new GuestMachine(module, config, SupervisionPolicy.DEFAULT);
+    }
+
+    /**
+     * How this machine finds a module by its SHA-256 (hex): the module an {@link IngressEvent.Upgrade} names, or the
+     * one a snapshot taken after an upgrade was running. Returns null for a module it does not have. The module the
+     * machine was made with is always found.
+     */
+    public GuestMachine withModules(java.util.function.Function<String, GuestModule> byHash) {
+        GuestModule first = module;
+        this.modules = sha -> sha.equals(first.sha256()) ? first : byHash.apply(sha);
+        return this;
+    }
+
+    /** The module running now. */
+    public GuestModule module() {
+        return module;
+    }
+
+    /** The module an upgrade in progress switches to (its old guest has not exited yet), or null. */
+    public String upgradingTo() {
+        return upgrading == null ? null : upgrading.moduleSha256();
     }
 
     /** A machine supervised by {@code policy} (tests use small bounds). */
@@ -140,6 +170,23 @@ public final class GuestMachine implements AutoCloseable {
         lastSeq = frame.seq();
         // Even a stopped app keeps the table, so its snapshot and digest stay those of every replica.
         List<IngressEvent> events = batches.filter(frame.events());
+        IngressEvent.Upgrade upgrade = null;
+        for (IngressEvent e : events) {
+            if (e instanceof IngressEvent.Upgrade u) {
+                upgrade = u;
+            }
+        }
+        if (upgrade != null || upgrading != null) {
+            // An upgrade decides this frame; a restart asked for in the same frame is moot (the module starts afresh).
+            List<IngressEvent> rest = events.stream()
+                    .filter(e -> !(e instanceof IngressEvent.Upgrade) && !(e instanceof IngressEvent.Restart)).toList();
+            return upgrade != null ? beginUpgrade(frame, rest, upgrade) : graceFrame(frame, rest, new ArrayList<>());
+        }
+        return applyEvents(frame, events);
+    }
+
+    /** Frame N without an upgrade: a restart if one is asked for, else the guest runs, under supervision. */
+    private List<Output> applyEvents(Frame frame, List<IngressEvent> events) {
         boolean restartRequested = events.stream().anyMatch(e -> e instanceof IngressEvent.Restart);
         if (restartRequested) {
             events = events.stream().filter(e -> !(e instanceof IngressEvent.Restart)).toList();
@@ -384,6 +431,81 @@ public final class GuestMachine implements AutoCloseable {
         }
     }
 
+    // ---- upgrade ----
+
+    /**
+     * Frame N carries an upgrade: the old guest's listeners hang up and it runs this frame as its first of grace. A
+     * module this replica does not have is refused here, said in the guest's log stream, and the app goes on unchanged
+     * (the node stores the module on every replica before it asks for the upgrade, so this is an operator's or
+     * Replicode's mistake, and the same on every replica of the node).
+     */
+    private List<Output> beginUpgrade(Frame frame, List<IngressEvent> events, IngressEvent.Upgrade upgrade) {
+        List<Output> out = new ArrayList<>();
+        if (modules.apply(upgrade.moduleSha256()) == null) {
+            out.add(new Output.Log(2, ("replicode: upgrade of app '" + config.app() + "' to module "
+                    + upgrade.moduleSha256().substring(0, 12) + " at frame " + frame.seq()
+                    + " refused: this replica does not have the module\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            if (upgrading != null) {
+                return graceFrame(frame, events, out);
+            }
+            out.addAll(applyEvents(frame, events));
+            return out;
+        }
+        upgrading = new PendingUpgrade(upgrade.moduleSha256(), upgrade.graceFrames(), upgrade.graceFrames());
+        if (process.faulted()) {
+            return switchModule(frame, events, out, "the old guest had stopped (" + process.fault() + ")");
+        }
+        process.host().network().hangUpListeners();
+        return graceFrame(frame, events, out);
+    }
+
+    /**
+     * A frame of the old guest's grace: it runs as usual (its accepted connections are still served); if it ends (exit,
+     * or any fault) or its grace is used up, the new module starts at this frame.
+     */
+    private List<Output> graceFrame(Frame frame, List<IngressEvent> events, List<Output> out) {
+        out.addAll(process.run(frame.seq(), frame.timeNs(), frame.entropy(), events));
+        int used = upgrading.graceFrames() - upgrading.framesLeft() + 1;
+        if (process.faulted()) {
+            String how = process.exitedCleanly() ? "the old guest exited within its grace (" + process.fault() + ", frame "
+                    + used + " of " + upgrading.graceFrames() + ")" : "the old guest ended in its grace with " + process.fault();
+            return switchModule(frame, events, out, how);
+        }
+        if (upgrading.framesLeft() <= 1) {
+            return switchModule(frame, events, out, "the old guest did not exit within its grace of "
+                    + upgrading.graceFrames() + " frame(s) and was stopped");
+        }
+        upgrading = new PendingUpgrade(upgrading.moduleSha256(), upgrading.framesLeft() - 1, upgrading.graceFrames());
+        remember(new Applied(frame.seq(), frame.timeNs(), frame.entropy(), events));
+        return out;
+    }
+
+    /**
+     * The new module starts at this frame on the old guest's files (clock and random stream carried over, as in a
+     * restart); every connection left is reset. It runs this frame with the frame's app-wide events only: the
+     * connection events were the old guest's.
+     */
+    private List<Output> switchModule(Frame frame, List<IngressEvent> events, List<Output> out, String how) {
+        GuestModule next = modules.apply(upgrading.moduleSha256());
+        TreeSet<Long> reset = connectionIds(process);
+        GuestProcess old = process;
+        WasiHost host = WasiHost.restartedFrom(old.host());
+        old.close();
+        module = next;
+        process = new GuestProcess(module, config, host);
+        upgrading = null;
+        faults.forgetRecentFaults();
+        for (long c : reset) {
+            out.add(new Output.Reset(c));
+        }
+        out.add(new Output.Upgraded(module.sha256(), "upgraded to module " + module.sha256().substring(0, 12)
+                + " at frame " + frame.seq() + ": " + how + "; " + reset.size() + " connection(s) reset"));
+        List<IngressEvent> kept = events.stream().filter(e -> e.connection() < 0).toList();
+        out.addAll(process.run(frame.seq(), frame.timeNs(), frame.entropy(), kept));
+        checkpointAfterRestart();
+        return out;
+    }
+
     // ---- restart ----
 
     /**
@@ -578,9 +700,16 @@ public final class GuestMachine implements AutoCloseable {
         process.writeState(d);
         batches.writeTo(d);
         faults.writeTo(d);
+        d.writeBoolean(upgrading != null);
+        if (upgrading != null) {
+            d.writeUTF(upgrading.moduleSha256());
+            d.writeInt(upgrading.framesLeft());
+            d.writeInt(upgrading.graceFrames());
+        }
     }
 
     private void readState(DataInputStream d, int version) throws IOException {
+        useSnapshotModule(d);
         process.readState(d);
         if (version >= 2) {
             batches.readFrom(d);
@@ -588,5 +717,37 @@ public final class GuestMachine implements AutoCloseable {
         if (version >= 3) {
             faults.readFrom(d);
         }
+        upgrading = null;
+        if (version >= 4 && d.readBoolean()) {
+            String sha = d.readUTF();
+            int left = d.readInt();
+            int grace = d.readInt();
+            if (grace < 1 || grace > IngressEvent.Upgrade.MAX_GRACE_FRAMES || left < 1 || left > grace) {
+                throw new IOException("snapshot upgrade has " + left + " of " + grace + " frames of grace left");
+            }
+            if (modules.apply(sha) == null) {
+                throw new IOException("snapshot is upgrading to module " + sha.substring(0, Math.min(12, sha.length()))
+                        + ", which this replica does not have");
+            }
+            upgrading = new PendingUpgrade(sha, left, grace);
+            process.host().network().hangUpListeners();
+        }
+    }
+
+    /** A snapshot taken after an upgrade names another module than this fresh machine's: run that one. */
+    private void useSnapshotModule(DataInputStream d) throws IOException {
+        d.mark(1 << 10);
+        String sha = d.readUTF();
+        d.reset();
+        if (sha.equals(module.sha256())) {
+            return;
+        }
+        GuestModule other = modules.apply(sha);
+        if (other == null) {
+            return; // process.readState names both modules
+        }
+        process.close();
+        module = other;
+        process = new GuestProcess(module, config, new WasiHost(config));
     }
 }

@@ -25,7 +25,7 @@ import java.util.zip.Inflater;
  * <pre>
  * header (24 bytes, big-endian):
  *   0  magic      8 bytes  "RPLCSNAP"
- *   8  version    u16      3 (versions 1 and 2 are still read)
+ *   8  version    u16      4 (versions 1 to 3 are still read)
  *  10  flags      u16      bit 0: body is deflate-compressed
  *  12  rawLength  u32      length of the uncompressed body
  *  16  crc32c     u32      CRC32C of the uncompressed body
@@ -42,10 +42,13 @@ import java.util.zip.Inflater;
  *   id (u32) and last applied batchSeq (i64); skipping the current batch (u8, 0 or 1); duplicate
  *   batches dropped (i64); events dropped with them (i64),
  *   since version 3, supervision: faults, restarts, rollbacks, connections cut (i64 each), last fault (UTF),
- *   recent restart faults: count (u32) and their frames (i64 each, increasing).
+ *   recent restart faults: count (u32) and their frames (i64 each, increasing),
+ *   since version 4, an upgrade in progress: present (u8, 0 or 1), then the new module's SHA-256 (UTF), frames of
+ *   grace left and given (i32 each).
  * </pre>
  * A version-1 body ends after the descriptors and restores with an empty table, not skipping, counters 0; a
- * version-2 body ends after the duplicate counters and restores with no faults recorded.
+ * version-2 body ends after the duplicate counters and restores with no faults recorded; a version-3 body ends after
+ * the supervision record and restores with no upgrade in progress.
  * The digest of a machine is SHA-256 of the uncompressed body, so it does not depend on compression.
  */
 final class SnapshotCodec {
@@ -56,7 +59,7 @@ final class SnapshotCodec {
 
     private static final byte[] MAGIC = {'R', 'P', 'L', 'C', 'S', 'N', 'A', 'P'};
     /** The version written; every version from {@link #OLDEST_VERSION} up to it is read. */
-    static final int VERSION = 3;
+    static final int VERSION = 4;
     static final int OLDEST_VERSION = 1;
     private static final int FLAG_DEFLATE = 1;
     private static final int HEADER = 24;

@@ -127,6 +127,7 @@ final class WasiPoll {
         } else if (d instanceof Descriptor.Listener l) {
             e.ready = read && l.socket.readable();
             e.nbytes = l.socket.pending();
+            e.flags = read && l.socket.hungUp() ? EVENTRWFLAGS_HANGUP : 0;
         } else if (d instanceof Descriptor.Socket s) {
             StreamSocket ss = s.socket;
             if (read) {

@@ -150,6 +150,11 @@ final class KvGuest implements AutoCloseable {
         return c;
     }
 
+    /** Queues an app-wide event (an upgrade, a restart) for the next frame. */
+    void queue(IngressEvent e) {
+        queued.add(e);
+    }
+
     void reset(Conn c) {
         queued.add(new IngressEvent.Reset(c.id));
     }

@@ -189,11 +189,15 @@ class DuplicateBatchTest {
 
     // ---- snapshot format ----
 
-    /** The body of a version-2 snapshot: the current body without its (empty) version-3 fault record. */
+    /**
+     * The body of a version-2 snapshot: the current body without its version-4 upgrade state (none) and its (empty)
+     * version-3 fault record.
+     */
     private static byte[] rawBody(byte[] snapshot) {
         byte[][] raw = new byte[1][];
         SnapshotCodec.decode(snapshot, Long.MAX_VALUE, (in, version) -> raw[0] = in.readAllBytes());
-        byte[] v3 = raw[0];
+        assertEquals(0, raw[0][raw[0].length - 1], "no upgrade in progress");
+        byte[] v3 = Arrays.copyOf(raw[0], raw[0].length - 1);
         byte[] faults = Arrays.copyOfRange(v3, v3.length - EMPTY_FAULT_RECORD_BYTES, v3.length);
         assertArrayEquals(new byte[EMPTY_FAULT_RECORD_BYTES], faults, "no faults, restarts, rollbacks; no last fault");
         return Arrays.copyOf(v3, v3.length - EMPTY_FAULT_RECORD_BYTES);

@@ -6,6 +6,8 @@ import java.util.ArrayDeque;
 public final class ListenerSocket {
     final String name;
     final ArrayDeque<StreamSocket> backlog = new ArrayDeque<>();
+    /** The app is being upgraded: no new connections; accept fails and poll reports a hang-up. */
+    boolean hungUp;
 
     ListenerSocket(String name) {
         this.name = name;
@@ -15,8 +17,13 @@ public final class ListenerSocket {
         return name;
     }
 
+    /** A poll for reading returns at once: a connection waits, or the listener hung up. */
     public boolean readable() {
-        return !backlog.isEmpty();
+        return hungUp || !backlog.isEmpty();
+    }
+
+    public boolean hungUp() {
+        return hungUp;
     }
 
     public int pending() {

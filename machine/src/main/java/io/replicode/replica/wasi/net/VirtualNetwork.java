@@ -107,7 +107,7 @@ public final class VirtualNetwork {
             ignoredEvents++;
             return;
         }
-        if (l == null || l.backlog.size() >= backlogLimit) {
+        if (l == null || l.hungUp || l.backlog.size() >= backlogLimit) {
             refusedOpens++;
             out.add(new Output.Reset(open.connection()));
             return;
@@ -153,8 +153,27 @@ public final class VirtualNetwork {
         }
     }
 
-    /** Takes the oldest pending connection of {@code l}; AGAIN when there is none. */
+    /**
+     * The app is being upgraded: every listener hangs up (new connections are refused, {@link #accept} fails with
+     * CONNABORTED, a poll reports the hang-up) and the connections still waiting in a backlog are reset. Accepted
+     * connections go on until the old guest exits. Idempotent.
+     */
+    public void hangUpListeners() {
+        for (ListenerSocket l : listeners.values()) {
+            l.hungUp = true;
+            for (StreamSocket s : l.backlog) {
+                connections.remove(s.connection);
+                out.add(new Output.Reset(s.connection));
+            }
+            l.backlog.clear();
+        }
+    }
+
+    /** Takes the oldest pending connection of {@code l}; AGAIN when there is none, CONNABORTED once it hung up. */
     public StreamSocket accept(ListenerSocket l) {
+        if (l.hungUp) {
+            throw new WasiException(Errno.CONNABORTED, "listener '" + l.name + "' hung up");
+        }
         StreamSocket s = l.backlog.pollFirst();
         if (s == null) {
             throw WasiException.WOULD_BLOCK;

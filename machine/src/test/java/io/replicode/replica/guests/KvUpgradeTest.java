@@ -1,0 +1,82 @@
+package io.replicode.replica.guests;
+
+import static io.replicode.replica.guests.KvGuest.bulk;
+import static io.replicode.replica.guests.KvGuest.integer;
+import static io.replicode.replica.guests.KvGuest.resp;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.replicode.nat.IngressEvent;
+import io.replicode.nat.Output;
+import io.replicode.replica.module.Engine;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The kv guest across an upgrade, on the machine: at the upgrade frame its listeners hang up, it writes its store to
+ * {@code /data/kv.dump} and exits 0; the new module (here the same one, which takes the same path) starts on the same
+ * files, loads the dump and serves every key with its expiry time.
+ */
+class KvUpgradeTest {
+    @Test
+    void every_key_and_expiry_time_survives_an_upgrade_and_the_dump_is_consumed() {
+        try (KvGuest g = KvGuest.start(Engine.INTERPRETER)) {
+            KvGuest.Conn c = g.open("resp");
+            StringBuilder writes = new StringBuilder();
+            for (int i = 0; i < 500; i++) {
+                writes.append(resp("SET", "key:" + i, "value-" + i));
+            }
+            assertEquals("+OK\r\n".repeat(500), c.call(writes.toString()));
+            assertEquals("+OK\r\n", c.call(resp("SET", "binary", "a\r\nb\0c")));
+            assertEquals("+OK\r\n", c.call(resp("SET", "soon", "gone", "PX", "60000")));
+            assertEquals("+OK\r\n", c.call(resp("SET", "expired", "x", "PX", "10")));
+            g.advanceMs(20);
+
+            String sha = g.machine.module().sha256();
+            g.queue(new IngressEvent.Upgrade(sha, 5));
+            List<Output> out = g.step();
+            Output.Upgraded up = out.stream().filter(o -> o instanceof Output.Upgraded).map(o -> (Output.Upgraded) o)
+                    .findFirst().orElseThrow(() -> new AssertionError("no upgrade at the frame: " + out));
+            assertEquals(sha, up.moduleSha256());
+            assertTrue(up.report().contains("the old guest exited within its grace (exit: status 0 (frame "), up.report());
+            assertTrue(up.report().endsWith("frame 1 of 5); 1 connection(s) reset"), up.report());
+            assertTrue(c.reset, "the old guest's connection is reset at the switch");
+            String logs = logs(out);
+            assertTrue(logs.contains("kv: listener fd 3 hung up; stopping"), logs);
+            assertTrue(logs.contains("kv: saved 502 keys to /data/kv.dump"), logs);
+            assertTrue(logs.contains("kv: loaded 502 keys from /data/kv.dump"), logs);
+            assertNull(g.machine.upgradingTo());
+
+            KvGuest.Conn d = g.open("resp");
+            assertEquals(bulk("value-7") + bulk("value-499") + bulk("a\r\nb\0c") + KvGuest.NIL + integer(502),
+                    d.call(resp("GET", "key:7") + resp("GET", "key:499") + resp("GET", "binary") + resp("GET", "expired")
+                            + resp("DBSIZE")));
+            String pttl = d.call(resp("PTTL", "soon"));
+            long left = Long.parseLong(pttl.substring(1).trim());
+            assertTrue(left > 59_000 && left <= 59_980, "the expiry time is the same absolute time: " + pttl);
+            g.advanceMs(61_000);
+            assertEquals(KvGuest.NIL, d.call(resp("GET", "soon")));
+            assertEquals(":0\r\n", d.call(resp("EXISTS", "soon")));
+
+            // The dump was consumed: a second upgrade saves the keys again, not stale ones.
+            assertEquals(":1\r\n", d.call(resp("DEL", "key:7")));
+            g.queue(new IngressEvent.Upgrade(sha, 5));
+            String second = logs(g.step());
+            assertTrue(second.contains("kv: saved 500 keys") && second.contains("kv: loaded 500 keys"), second);
+            KvGuest.Conn e = g.open("resp");
+            assertEquals(KvGuest.NIL + bulk("value-8"), e.call(resp("GET", "key:7") + resp("GET", "key:8")));
+        }
+    }
+
+    private static String logs(List<Output> outputs) {
+        StringBuilder b = new StringBuilder();
+        for (Output o : outputs) {
+            if (o instanceof Output.Log l) {
+                b.append(new String(l.bytes(), StandardCharsets.UTF_8));
+            }
+        }
+        return b.toString();
+    }
+}

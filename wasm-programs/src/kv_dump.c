@@ -1,0 +1,229 @@
+/* kv_dump - the kv store written to /data when the server is told to stop
+ * (an upgrade in Replicode: the listeners hang up) and read back when it
+ * starts, so a new version of the module starts with the old one's keys.
+ *
+ * File KV_DUMP_FILE, little-endian:
+ *   magic "RPLCKVDM" (8 bytes) | version u32 (1) | count u64
+ *   count entries: klen u32 | vlen u32 | expire_ms i64 (KV_NO_EXPIRE, or the
+ *                  absolute expiry time in ms of guest time) | key | value
+ *   crc u32: CRC-32 (IEEE) of every byte before it
+ *
+ * It is written to a temporary name and renamed, so a crash leaves the old
+ * file or the new one. At start the whole file is checked (magic, version,
+ * lengths against the store's limits, CRC) before a key is loaded; a damaged
+ * dump is said on stderr, renamed to KV_DUMP_FILE ".bad", and the server
+ * starts empty rather than with half a keyspace. A dump loaded is removed:
+ * from then on the keys live in memory, as before. */
+#include "kv.h"
+#include "kv_store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KV_DUMP_FILE "/data/kv.dump"
+#define KV_DUMP_TMP "/data/kv.dump.tmp"
+#define KV_DUMP_VERSION 1u
+static const char magic[8] = {'R', 'P', 'L', 'C', 'K', 'V', 'D', 'M'};
+
+/* CRC-32 (IEEE 802.3, reflected), one table. */
+static uint32_t crc_table[256];
+
+static uint32_t crc32_update(uint32_t crc, const void *data, size_t len) {
+    if (crc_table[1] == 0) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            crc_table[i] = c;
+        }
+    }
+    const uint8_t *p = data;
+    crc = ~crc;
+    while (len--)
+        crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+typedef struct {
+    FILE *f;
+    uint32_t crc;
+    int failed;
+} dump_writer;
+
+static void put(dump_writer *w, const void *p, size_t n) {
+    if (w->failed || n == 0)
+        return;
+    if (fwrite(p, 1, n, w->f) != n)
+        w->failed = errno ? errno : EIO;
+    w->crc = crc32_update(w->crc, p, n);
+}
+
+static void put_u32(dump_writer *w, uint32_t v) {
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+                    (uint8_t)(v >> 24)};
+    put(w, b, 4);
+}
+
+static void put_u64(dump_writer *w, uint64_t v) {
+    put_u32(w, (uint32_t)v);
+    put_u32(w, (uint32_t)(v >> 32));
+}
+
+typedef struct {
+    dump_writer *w;
+    uint64_t count;
+    int write; /* 0: count the live keys, 1: write them */
+} dump_pass;
+
+static void visit(kv_entry *e, void *arg) {
+    dump_pass *p = arg;
+    if (kv_expired(e, kv_now_ms))
+        return;
+    p->count++;
+    if (!p->write)
+        return;
+    put_u32(p->w, (uint32_t)e->klen);
+    put_u32(p->w, (uint32_t)e->vlen);
+    put_u64(p->w, (uint64_t)e->expire_ms);
+    put(p->w, e->key, e->klen);
+    put(p->w, e->val, e->vlen);
+}
+
+/* Writes every live key; 0 on success, else an errno (said on stderr). */
+int kv_dump_save(void) {
+    dump_pass counting = {NULL, 0, 0};
+    uint64_t cursor = 0;
+    do
+        cursor = kv_scan(cursor, visit, &counting);
+    while (cursor != 0);
+
+    dump_writer w = {fopen(KV_DUMP_TMP, "wb"), 0, 0};
+    if (w.f == NULL) {
+        fprintf(stderr, "kv: cannot write %s: %s; the keys are not saved\n",
+                KV_DUMP_TMP, strerror(errno));
+        return errno ? errno : EIO;
+    }
+    put(&w, magic, sizeof magic);
+    put_u32(&w, KV_DUMP_VERSION);
+    put_u64(&w, counting.count);
+    dump_pass writing = {&w, 0, 1};
+    do
+        cursor = kv_scan(cursor, visit, &writing);
+    while (cursor != 0);
+    uint32_t crc = w.crc;
+    put_u32(&w, crc);
+    if (fclose(w.f) != 0 && !w.failed)
+        w.failed = errno ? errno : EIO;
+    if (!w.failed && rename(KV_DUMP_TMP, KV_DUMP_FILE) != 0)
+        w.failed = errno ? errno : EIO;
+    if (w.failed) {
+        fprintf(stderr, "kv: writing %s failed: %s; the keys are not saved\n",
+                KV_DUMP_FILE, strerror(w.failed));
+        remove(KV_DUMP_TMP);
+        return w.failed;
+    }
+    fprintf(stderr, "kv: saved %llu keys to %s\n",
+            (unsigned long long)counting.count, KV_DUMP_FILE);
+    return 0;
+}
+
+typedef struct {
+    FILE *f;
+    uint32_t crc;
+    const char *problem; /* the first thing wrong, or NULL */
+} dump_reader;
+
+static int get(dump_reader *r, void *p, size_t n) {
+    if (r->problem != NULL)
+        return -1;
+    if (n > 0 && fread(p, 1, n, r->f) != n) {
+        r->problem = "it ends early";
+        return -1;
+    }
+    r->crc = crc32_update(r->crc, p, n);
+    return 0;
+}
+
+static uint32_t get_u32(dump_reader *r) {
+    uint8_t b[4] = {0};
+    get(r, b, 4);
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+           (uint32_t)b[3] << 24;
+}
+
+static uint64_t get_u64(dump_reader *r) {
+    uint64_t lo = get_u32(r);
+    return lo | (uint64_t)get_u32(r) << 32;
+}
+
+/* One pass over the file: check only (load == 0) or load the keys. Returns
+ * the number of keys; r->problem says what is wrong, if anything. */
+static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
+    char m[8];
+    if (get(r, m, sizeof m) == 0 && memcmp(m, magic, sizeof m) != 0)
+        r->problem = "it is not a kv dump (bad magic)";
+    uint32_t version = get_u32(r);
+    if (r->problem == NULL && version != KV_DUMP_VERSION)
+        r->problem = "its version is not 1";
+    uint64_t count = get_u64(r);
+    for (uint64_t i = 0; i < count && r->problem == NULL; i++) {
+        uint32_t klen = get_u32(r), vlen = get_u32(r);
+        int64_t expire = (int64_t)get_u64(r);
+        if (r->problem == NULL &&
+            (klen > KV_MAX_KEY_BYTES || vlen > KV_MAX_VALUE_BYTES)) {
+            r->problem = "a key or value is longer than the store allows";
+            break;
+        }
+        get(r, key, klen);
+        get(r, val, vlen);
+        if (!load || r->problem != NULL)
+            continue;
+        int created = 0, err = 0;
+        kv_entry *e = kv_find_or_create(key, klen, kv_now_ms, &created, &err);
+        if (e == NULL || kv_set_value(e, val, vlen) != KV_OK) {
+            r->problem = "the store is full";
+            break;
+        }
+        kv_set_expire(e, expire);
+    }
+    uint32_t want = r->crc;
+    uint32_t crc = get_u32(r);
+    if (r->problem == NULL && crc != want)
+        r->problem = "its checksum does not match";
+    if (r->problem == NULL && fgetc(r->f) != EOF)
+        r->problem = "bytes follow its checksum";
+    return count;
+}
+
+/* Loads KV_DUMP_FILE if there is one (see the top of this file). */
+void kv_dump_load(void) {
+    FILE *f = fopen(KV_DUMP_FILE, "rb");
+    if (f == NULL)
+        return;
+    char *key = malloc(KV_MAX_KEY_BYTES + 1);
+    char *val = malloc(KV_MAX_VALUE_BYTES + 1);
+    dump_reader r = {f, 0, NULL};
+    if (key == NULL || val == NULL)
+        r.problem = "no memory to read it";
+    uint64_t count = read_pass(&r, 0, key, val);
+    if (r.problem == NULL) {
+        rewind(f);
+        r.crc = 0;
+        count = read_pass(&r, 1, key, val);
+    }
+    fclose(f);
+    free(key);
+    free(val);
+    if (r.problem != NULL) {
+        fprintf(stderr, "kv: %s is damaged (%s); starting empty, the file is "
+                "kept as %s.bad\n", KV_DUMP_FILE, r.problem, KV_DUMP_FILE);
+        kv_flush();
+        rename(KV_DUMP_FILE, KV_DUMP_FILE ".bad");
+        return;
+    }
+    remove(KV_DUMP_FILE);
+    fprintf(stderr, "kv: loaded %llu keys from %s\n", (unsigned long long)count,
+            KV_DUMP_FILE);
+}
