@@ -11,6 +11,7 @@ import io.replicode.gateway.status.StatusReport;
 import io.replicode.gateway.tcp.TcpIngress;
 import io.replicode.nat.Addresses;
 import io.replicode.nat.IngressBatch;
+import io.replicode.nat.IngressEvent;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -142,6 +143,7 @@ public final class GatewayVerticle extends VerticleBase {
         router.get("/health").handler(this::health);
         router.get("/status").handler(this::status);
         router.post("/admin/apps/:app/restart").handler(this::restartApp);
+        router.post("/admin/apps/:app/upgrade").handler(this::upgradeApp);
         router.post("/admin/cluster/remove-member").handler(this::removeMember);
         router.route().handler(ingress::handle);
         http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort())
@@ -286,21 +288,94 @@ public final class GatewayVerticle extends VerticleBase {
      */
     private void restartApp(RoutingContext ctx) {
         String app = ctx.pathParam("app");
-        String client = ctx.request().remoteAddress() == null ? "" : ctx.request().remoteAddress().hostAddress();
-        if (!isLoopback(client)) {
-            adminAnswer(ctx, 403, new JsonObject().put("error", "the admin API answers loopback clients only, not " + client)
-                    .put("fix", "run ./replicode restart on the node's machine"));
-            return;
-        }
-        if (config.apps().stream().noneMatch(a -> a.name().equals(app))) {
-            adminAnswer(ctx, 404, new JsonObject().put("error", "no app '" + app + "' on this node")
-                    .put("fix", "use one of " + config.apps().stream().map(GatewayConfig.App::name).toList()));
+        if (!adminAllowed(ctx, app, "restart")) {
             return;
         }
         String was = switchboard.stopReason(app);
         switchboard.requestRestart(app);
         adminAnswer(ctx, 202, new JsonObject().put("app", app).put("restart", "requested")
                 .put("wasStopped", was != null).put("stoppedReason", was));
+    }
+
+    /**
+     * Address (this process only) where the node checks an upgrade: the body is the new module's bytes, the headers
+     * {@code app} and {@code acceptDifferences}. The reply is a JSON object with an HTTP {@code status}: 202 with the
+     * {@code module} hash once it is stored and its canary passed, or the refusal (400, 409) with what and why.
+     */
+    public static final String UPGRADE_ADDRESS = "replicode.admin.upgrade";
+
+    /** Largest module an upgrade takes. */
+    public static final long MAX_MODULE_BYTES = 64L << 20;
+
+    /** Frames of grace the old guest gets by default to save and exit. */
+    public static final int DEFAULT_GRACE_FRAMES = 50;
+
+    /**
+     * {@code POST /admin/apps/<app>/upgrade[?graceFrames=N&acceptDifferences=true]} with the module as the body: the
+     * node tries the module on the app's recorded traffic (the canary), stores it, and then this gateway sequences the
+     * switch ({@link Switchboard#requestUpgrade}), so every replica switches at the same frame. Loopback clients only.
+     */
+    private void upgradeApp(RoutingContext ctx) {
+        String app = ctx.pathParam("app");
+        if (!adminAllowed(ctx, app, "upgrade")) {
+            return;
+        }
+        int grace;
+        try {
+            grace = Integer.parseInt(ctx.request().getParam("graceFrames", Integer.toString(DEFAULT_GRACE_FRAMES)));
+            if (grace < 1 || grace > IngressEvent.Upgrade.MAX_GRACE_FRAMES) {
+                throw new NumberFormatException();
+            }
+        } catch (NumberFormatException e) {
+            adminAnswer(ctx, 400, new JsonObject().put("error", "graceFrames must be 1.." + IngressEvent.Upgrade.MAX_GRACE_FRAMES)
+                    .put("fix", "pass e.g. graceFrames=" + DEFAULT_GRACE_FRAMES));
+            return;
+        }
+        boolean accept = "true".equals(ctx.request().getParam("acceptDifferences"));
+        String length = ctx.request().getHeader("Content-Length");
+        if (length == null || !length.matches("[0-9]{1,12}") || Long.parseLong(length) > MAX_MODULE_BYTES) {
+            adminAnswer(ctx, length == null ? 411 : 413, new JsonObject().put("error", "the module must come as a body with a"
+                    + " Content-Length of at most " + MAX_MODULE_BYTES + " bytes, got " + length)
+                    .put("fix", "POST the .wasm file as the request body (./replicode upgrade does)"));
+            return;
+        }
+        ctx.request().body().onFailure(t -> adminAnswer(ctx, 400, new JsonObject().put("error", "reading the module: " + t)))
+                .onSuccess(module -> vertx.eventBus().<JsonObject>request(UPGRADE_ADDRESS, module,
+                        new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true).setSendTimeout(600_000)
+                                .addHeader("app", app).addHeader("acceptDifferences", Boolean.toString(accept)))
+                        .onSuccess(reply -> {
+                            JsonObject r = reply.body().copy();
+                            int status = (Integer) r.remove("status");
+                            if (status == 202) {
+                                switchboard.requestUpgrade(app, r.getString("module"), grace);
+                                r.put("graceFrames", grace).put("upgrade", "requested");
+                            }
+                            adminAnswer(ctx, status, r);
+                        })
+                        .onFailure(t -> adminAnswer(ctx, t instanceof io.vertx.core.eventbus.ReplyException re
+                                && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS ? 501 : 503,
+                                new JsonObject().put("error", t instanceof io.vertx.core.eventbus.ReplyException re
+                                        && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
+                                        ? "this node cannot upgrade apps (clustered mode does not yet distribute modules)"
+                                        : "the upgrade check failed: " + t.getMessage())
+                                        .put("fix", "upgrade an app of ./replicode run; in a cluster, start the members with"
+                                                + " the new module in a new data directory"))));
+    }
+
+    /** Loopback clients and a known app; otherwise answers 403 or 404 and returns false. */
+    private boolean adminAllowed(RoutingContext ctx, String app, String command) {
+        String client = ctx.request().remoteAddress() == null ? "" : ctx.request().remoteAddress().hostAddress();
+        if (!isLoopback(client)) {
+            adminAnswer(ctx, 403, new JsonObject().put("error", "the admin API answers loopback clients only, not " + client)
+                    .put("fix", "run ./replicode " + command + " on the node's machine"));
+            return false;
+        }
+        if (config.apps().stream().noneMatch(a -> a.name().equals(app))) {
+            adminAnswer(ctx, 404, new JsonObject().put("error", "no app '" + app + "' on this node")
+                    .put("fix", "use one of " + config.apps().stream().map(GatewayConfig.App::name).toList()));
+            return false;
+        }
+        return true;
     }
 
     /** Address (this process only) where the cluster member removes a member from every app's Raft group. */

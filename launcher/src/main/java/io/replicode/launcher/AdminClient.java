@@ -35,6 +35,12 @@ final class AdminClient {
         return send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.noBody()).timeout(timeout).build());
     }
 
+    /** POST {@code path} with {@code body} (application/wasm). */
+    Answer post(String path, byte[] body, Duration timeout) {
+        return send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .header("Content-Type", "application/wasm").timeout(timeout).build());
+    }
+
     Answer get(String path, Duration timeout) {
         return send(HttpRequest.newBuilder(uri(path)).timeout(timeout).build());
     }

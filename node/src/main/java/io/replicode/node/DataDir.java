@@ -12,6 +12,7 @@ import java.nio.file.StandardCopyOption;
  *   &lt;data&gt;/raft/                           clustered mode: this member's Ratis storage and peer-id
  *   &lt;data&gt;/&lt;app&gt;/genesis.json             seed, time, module hash, guest configuration
  *   &lt;data&gt;/&lt;app&gt;/log/                      the replay log's segments
+ *   &lt;data&gt;/&lt;app&gt;/modules/&lt;sha256&gt;.wasm   every module the app has run (genesis and upgrades), by hash
  *   &lt;data&gt;/&lt;app&gt;/replica-&lt;n&gt;/snapshots/      replica n's snapshots
  *   &lt;data&gt;/&lt;app&gt;/replica-&lt;n&gt;/digests.log     replica n's record of outputs and state digests
  *   &lt;data&gt;/&lt;app&gt;/replica-&lt;n&gt;/digests.diverged-at-&lt;frame&gt;.log   the record of a replica rebuilt after a divergence
@@ -40,6 +41,11 @@ public record DataDir(Path root) {
 
         public Path log() {
             return dir.resolve("log");
+        }
+
+        /** Every module the app has run, named by SHA-256 ({@link ModuleStore}). */
+        public Path modules() {
+            return dir.resolve("modules");
         }
 
         public Path replica(int n) {

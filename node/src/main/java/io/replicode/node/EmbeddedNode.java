@@ -40,7 +40,10 @@ public final class EmbeddedNode implements AutoCloseable {
     /** What runs for one app. Replicas are replaced when one is rebuilt after a divergence. */
     private static final class AppRuntime {
         final AppConfig config;
+        /** The module the app's history began with; {@link #modules} has the ones it was upgraded to. */
         final GuestModule module;
+        final ModuleStore modules;
+        final Path dir;
         final GuestConfig genesis;
         final ReplayLog log;
         final SequencerVerticle sequencer;
@@ -52,9 +55,12 @@ public final class EmbeddedNode implements AutoCloseable {
         final Map<Integer, Long> divergedAt = new java.util.concurrent.ConcurrentHashMap<>();
         DivergenceMonitor monitor;
 
-        AppRuntime(AppConfig config, GuestModule module, GuestConfig genesis, ReplayLog log, SequencerVerticle sequencer) {
+        AppRuntime(AppConfig config, GuestModule module, ModuleStore modules, Path dir, GuestConfig genesis, ReplayLog log,
+                   SequencerVerticle sequencer) {
             this.config = config;
             this.module = module;
+            this.modules = modules;
+            this.dir = dir;
             this.genesis = genesis;
             this.log = log;
             this.sequencer = sequencer;
@@ -133,6 +139,8 @@ public final class EmbeddedNode implements AutoCloseable {
             GatewayVerticle gateway = new GatewayVerticle(gatewayConfig(config, gatewayId, apps), out);
             EmbeddedNode node = new EmbeddedNode(vertx, apps, gateway);
             node.printer = out;
+            vertx.eventBus().<io.vertx.core.buffer.Buffer>localConsumer(GatewayVerticle.UPGRADE_ADDRESS,
+                    m -> node.onUpgrade(m, config.engine()));
             try {
                 await(vertx.deployVerticle(gateway));
             } catch (ListenException e) {
@@ -163,17 +171,19 @@ public final class EmbeddedNode implements AutoCloseable {
     }
 
     private static AppRuntime startApp(Vertx vertx, NodeConfig node, AppConfig app, int gatewayId, PrintWriter out) {
-        GuestModule module = NodeParts.loadModule(app, node);
+        GuestModule configured = NodeParts.loadModule(app, node);
         Path appDir = node.dataDir().resolve(app.name());
-        GuestConfig genesis = Genesis.loadOrCreate(appDir, NodeParts.wanted(app), module.sha256(), app.module(),
+        GuestConfig genesis = Genesis.loadOrCreate(appDir, NodeParts.wanted(app), configured.sha256(), app.module(),
                 SequencerVerticle.wallClockNs());
+        ModuleStore modules = NodeParts.moduleStore(appDir, app, node);
+        GuestModule module = NodeParts.genesisModule(appDir, app, modules);
         ReplayLog log = NodeParts.openLog(appDir, app, node);
         if (log.recovery().tornTail() != null) {
             out.println(app.name() + ": replay log: " + log.recovery().tornTail());
         }
         SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, NodeParts.sequencerOptions(node),
                 SequencerVerticle::wallClockNs);
-        AppRuntime runtime = new AppRuntime(app, module, genesis, log, sequencer);
+        AppRuntime runtime = new AppRuntime(app, module, modules, appDir, genesis, log, sequencer);
         sequencer.withSnapshotBytes(() -> runtime.snapshots.isEmpty() ? 0 : runtime.snapshots.get(0).newestBytes());
         try {
             for (int r = 1; r <= node.replicas(); r++) {
@@ -195,7 +205,7 @@ public final class EmbeddedNode implements AutoCloseable {
     private static ReplicaVerticle newReplica(AppRuntime rt, int r, NodeConfig node, int gatewayId) {
         return new ReplicaVerticle(rt.config().name(), r, rt.module(), rt.genesis, rt.log(), rt.snapshots.get(r - 1),
                 new ReplicaVerticle.Options(4096, java.util.Set.of(gatewayId))
-                        .withMachines(HOOK.get().machines(rt.config().name(), r)));
+                        .withMachines(NodeParts.withStore(HOOK.get().machines(rt.config().name(), r), rt.modules)));
     }
 
     /**
@@ -246,6 +256,59 @@ public final class EmbeddedNode implements AutoCloseable {
                 out("replicode: app '" + app + "' replica " + replica + " could not be rebuilt: " + ar.cause());
             }
         });
+    }
+
+    /** An upgrade asked through the gateway's admin API: checked and stored off the event loop, answered with a status. */
+    private void onUpgrade(io.vertx.core.eventbus.Message<io.vertx.core.buffer.Buffer> m,
+                           io.replicode.replica.module.Engine engine) {
+        AppRuntime rt = apps.get(m.headers().get("app"));
+        boolean accept = "true".equals(m.headers().get("acceptDifferences"));
+        byte[] wasm = m.body().getBytes();
+        vertx.executeBlocking(() -> {
+            synchronized (rt) {
+                return checkUpgrade(rt, wasm, accept, engine);
+            }
+        }, false).onComplete(ar -> m.reply(ar.succeeded() ? ar.result() : new JsonObject().put("status", 500)
+                .put("error", "checking the upgrade failed: " + ar.cause())
+                .put("fix", "see the node's log; the app runs on unchanged")));
+    }
+
+    /**
+     * The node's part of an upgrade: the module loads (instrumented like any other), its canary on the app's recorded
+     * traffic passes (or its differences are accepted), and it is stored where every replica finds it by hash. Then the
+     * gateway sequences the switch. Nothing here touches the running app.
+     */
+    private JsonObject checkUpgrade(AppRuntime rt, byte[] wasm, boolean accept, io.replicode.replica.module.Engine engine) {
+        String app = rt.config().name();
+        GuestModule next;
+        try {
+            next = GuestModule.load(wasm, engine);
+        } catch (io.replicode.replica.module.ModuleRejectedException e) {
+            return new JsonObject().put("status", 400).put("error", "app '" + app + "': the new module is refused: " + e.what())
+                    .put("fix", e.fixOr("rebuild the module for wasm32-wasi"));
+        }
+        long t0 = System.nanoTime();
+        Canary.Report canary = Canary.run(rt.module(), rt.genesis, rt.modules::get, next, rt.log(), rt.snapshots().get(0),
+                Canary.DEFAULT_WINDOW_FRAMES);
+        JsonObject report = canary.json().put("ms", (System.nanoTime() - t0) / 1_000_000);
+        out("replicode: app '" + app + "': canary of module " + next.sha256().substring(0, 12) + ": " + report.encode());
+        if (canary.fault() != null) {
+            return new JsonObject().put("status", 409).put("canary", report)
+                    .put("error", "app '" + app + "': the new module fails on the app's recorded traffic: " + canary.fault())
+                    .put("fix", "fix the module and try again; the app runs on unchanged");
+        }
+        if (canary.difference() != null && !accept) {
+            Canary.Difference d = canary.difference();
+            return new JsonObject().put("status", 409).put("canary", report)
+                    .put("error", "app '" + app + "': clients would see other answers from frame " + d.frame() + " on ("
+                            + "connection " + io.replicode.nat.ConnectionIds.format(d.connection()) + ", offset " + d.offset()
+                            + ": recorded " + d.recorded() + ", new module " + d.canary() + ")")
+                    .put("fix", "if the new version answers differently on purpose, upgrade with --accept-differences;"
+                            + " the app runs on unchanged");
+        }
+        String sha = rt.modules.put(wasm);
+        Genesis.noteUpgrade(rt.dir, sha, SequencerVerticle.wallClockNs());
+        return new JsonObject().put("status", 202).put("app", app).put("module", sha).put("canary", report);
     }
 
     private volatile PrintWriter printer;

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * An app's genesis, kept in {@code <data>/<app>/genesis.json}: the random seed, the genesis time, the module's
@@ -43,6 +44,9 @@ public final class Genesis {
             }
             JsonObject have = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
             for (String key : want.fieldNames()) {
+                if (key.equals("module") && upgradedTo(have).contains(want.getString(key))) {
+                    continue; // the config names a module the app was upgraded to: its history is the same
+                }
                 if (!want.getValue(key).equals(have.getValue(key))) {
                     throw new UserError("app '" + wanted.app() + "': this run's " + key + " (" + want.getValue(key)
                             + ") differs from the one its log was written with (" + have.getValue(key) + ", in " + file + ")",
@@ -96,6 +100,43 @@ public final class Genesis {
                     "remove the member's data directory of the app; it then joins from a peer's snapshot");
         }
         return loadOrCreate(appDir, wanted, moduleSha256, modulePath, nowNs);
+    }
+
+    /** The SHA-256 of the module the app's history began with. */
+    public static String genesisModule(Path appDir) {
+        Path file = new DataDir.App(appDir).genesis();
+        try {
+            return new JsonObject(Files.readString(file, StandardCharsets.UTF_8)).getString("module");
+        } catch (IOException | DecodeException e) {
+            throw new UserError("app directory " + appDir + ": cannot read " + file + ": " + e.getMessage(),
+                    "restore it from a backup of the data directory");
+        }
+    }
+
+    /** The modules the app was upgraded to, oldest first (genesis.json's "upgrades"). */
+    static List<String> upgradedTo(JsonObject genesis) {
+        List<String> out = new java.util.ArrayList<>();
+        for (Object o : genesis.getJsonArray("upgrades", new io.vertx.core.json.JsonArray())) {
+            out.add(((JsonObject) o).getString("module"));
+        }
+        return out;
+    }
+
+    /**
+     * Notes in genesis.json that the app is being upgraded to {@code moduleSha256} (requested at {@code atNs}): a later
+     * start may then name that module in its config. The frame at which the switch happened is in the log and status.
+     */
+    public static void noteUpgrade(Path appDir, String moduleSha256, long atNs) {
+        Path file = new DataDir.App(appDir).genesis();
+        try {
+            JsonObject g = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
+            io.vertx.core.json.JsonArray ups = g.getJsonArray("upgrades", new io.vertx.core.json.JsonArray());
+            ups.add(new JsonObject().put("module", moduleSha256).put("requestedAtNs", atNs));
+            write(file, g.put("upgrades", ups));
+        } catch (IOException | DecodeException e) {
+            throw new UserError("cannot note the upgrade in " + file + ": " + e.getMessage(),
+                    "make the data directory writable");
+        }
     }
 
     /** A new genesis: {@link GenesisCodec#describe} plus a fresh seed, the time and (remembered only) the module's path. */

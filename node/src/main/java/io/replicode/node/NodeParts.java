@@ -47,6 +47,43 @@ final class NodeParts {
         }
     }
 
+    /**
+     * The app's module store, holding the module the config names (stored at every start: a data directory from before
+     * the store existed gets its genesis module this way).
+     */
+    static ModuleStore moduleStore(Path appDir, AppConfig app, NodeConfig node) {
+        ModuleStore store = new ModuleStore(new DataDir.App(appDir).modules(), node.engine());
+        try {
+            store.put(java.nio.file.Files.readAllBytes(app.module()));
+        } catch (java.io.IOException e) {
+            throw new UserError("app '" + app.name() + "': cannot read module " + app.module() + ": " + e.getMessage(),
+                    "check the path given with --app");
+        }
+        return store;
+    }
+
+    /**
+     * The module the app's history began with, from its store: replicas start from it (at genesis) and switch at each
+     * upgrade in the log, or take the module a snapshot names.
+     */
+    static GuestModule genesisModule(Path appDir, AppConfig app, ModuleStore store) {
+        String sha = Genesis.genesisModule(appDir);
+        GuestModule m = store.get(sha);
+        if (m == null) {
+            throw new UserError("app '" + app.name() + "': the module its history began with (" + sha.substring(0, 12)
+                    + "…) is not in " + store.directory(), "put that module back under its hash, or run the app with"
+                    + " a config that names it");
+        }
+        return m;
+    }
+
+    /** {@code machines}, with every machine finding the app's other modules (upgrades) in {@code store}. */
+    static java.util.function.BiFunction<GuestModule, GuestConfig, io.replicode.replica.machine.GuestMachine> withStore(
+            java.util.function.BiFunction<GuestModule, GuestConfig, io.replicode.replica.machine.GuestMachine> machines,
+            ModuleStore store) {
+        return (m, c) -> machines.apply(m, c).withModules(store::get);
+    }
+
     /** The guest configuration the config asks for (the genesis adds seed and time). */
     static GuestConfig wanted(AppConfig app) {
         return GuestConfig.of(app.name(), app.listeners()).withLimits(app.limits())

@@ -44,6 +44,9 @@ public final class OutputRouter {
         /** The app met a fault and goes on ({@code report} says how), or was restarted: it serves again. */
         void recovered(String app, String report);
 
+        /** The app runs module {@code moduleSha256} from now on ({@code report} says how the switch went): it serves. */
+        void upgraded(String app, String moduleSha256, String report);
+
         /** The outputs of {@code connection} do not line up ({@code problem} says how); the router has forgotten it. */
         void misaligned(String app, long connection, String problem);
     }
@@ -161,6 +164,8 @@ public final class OutputRouter {
                 sink.stopped(app, s.reason());
             } else if (o instanceof Output.Recovered r) {
                 sink.recovered(app, r.report());
+            } else if (o instanceof Output.Upgraded u) {
+                sink.upgraded(app, u.moduleSha256(), u.report());
             }
             // TimerRequest is the sequencer's business; a gateway that gets one has nothing to do.
         }

@@ -53,6 +53,8 @@ public final class Switchboard implements OutputRouter.Sink {
     private final Map<String, String> stopped = new LinkedHashMap<>();
     private final Map<String, Long> recoveries = new LinkedHashMap<>();
     private final Map<String, String> lastRecovery = new LinkedHashMap<>();
+    private final Map<String, Long> upgrades = new LinkedHashMap<>();
+    private final Map<String, Upgrade> lastUpgrade = new LinkedHashMap<>();
     private final LimitCounters limits = new LimitCounters();
     private final ClientCounts clients = new ClientCounts();
     private long malformed;
@@ -289,6 +291,38 @@ public final class Switchboard implements OutputRouter.Sink {
         logs.get(app).flush();
         out.println(app + ": recovered: " + report + (wasStopped ? " (serving again)" : ""));
         out.flush();
+    }
+
+    @Override
+    public void upgraded(String app, String moduleSha256, String report) {
+        upgrades.merge(app, 1L, Long::sum);
+        lastUpgrade.put(app, new Upgrade(moduleSha256, report));
+        boolean wasStopped = stopped.remove(app) != null;
+        logs.get(app).flush();
+        out.println(app + ": " + report + (wasStopped ? " (serving again)" : ""));
+        out.flush();
+    }
+
+    /** The last upgrade this gateway saw an app through: the module it runs since, and how the switch went. */
+    public record Upgrade(String moduleSha256, String report) {}
+
+    /** Upgrades of {@code app} this gateway saw. */
+    public long upgrades(String app) {
+        return upgrades.getOrDefault(app, 0L);
+    }
+
+    /** The last upgrade of {@code app} this gateway saw, or null. */
+    public Upgrade lastUpgrade(String app) {
+        return lastUpgrade.get(app);
+    }
+
+    /**
+     * Asks for an upgrade of {@code app} to the module with {@code moduleSha256}, which every replica already has: an
+     * {@link IngressEvent.Upgrade} in this gateway's next ingress batch, so every replica switches at the same frame.
+     */
+    public void requestUpgrade(String app, String moduleSha256, int graceFrames) {
+        emit(app, new IngressEvent.Upgrade(moduleSha256, graceFrames));
+        flush();
     }
 
     /** Faults the app recovered from, and restarts, as this gateway saw them. */

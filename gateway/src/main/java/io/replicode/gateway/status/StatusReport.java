@@ -51,6 +51,11 @@ public final class StatusReport {
                     .put("refused", switchboard.refused(app.name()))
                     .put("recoveries", switchboard.recoveries(app.name()))
                     .put("lastRecovery", switchboard.lastRecovery(app.name()))
+                    .put("upgrades", switchboard.upgrades(app.name()))
+                    .put("module", switchboard.lastUpgrade(app.name()) == null ? null
+                            : switchboard.lastUpgrade(app.name()).moduleSha256())
+                    .put("lastUpgrade", switchboard.lastUpgrade(app.name()) == null ? null
+                            : switchboard.lastUpgrade(app.name()).report())
                     .put("limits", switchboard.limits().json(app.name())
                             .put("maxConnections", app.limits().maxConnections())
                             .put("maxConnectionsPerClient", app.limits().maxConnectionsPerClient())

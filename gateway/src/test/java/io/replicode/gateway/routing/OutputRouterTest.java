@@ -55,6 +55,11 @@ class OutputRouterTest {
         }
 
         @Override
+        public void upgraded(String app, String moduleSha256, String report) {
+            calls.add("upgraded " + app + " " + moduleSha256 + " " + report);
+        }
+
+        @Override
         public void misaligned(String app, long connection, String problem) {
             calls.add("misaligned " + ConnectionIds.counter(connection) + ": " + problem);
         }

@@ -92,7 +92,11 @@ final class VerifyCommand implements Callable<Integer> {
         }
     }
 
+    /** The app's modules by hash (its genesis module and the ones it was upgraded to), as the node stored them. */
+    private io.replicode.node.ModuleStore store;
+
     private int verify(RecordedApp rec, PrintWriter out) {
+        store = new io.replicode.node.ModuleStore(new io.replicode.node.DataDir.App(rec.dir()).modules(), engine);
         ReplayLog log = rec.log();
         out.println("replay verify: app '" + app + "' in " + data.toAbsolutePath().normalize() + ", log frames "
                 + FrameText.count(log.firstSeq()) + ".." + FrameText.count(log.lastSeq()));
@@ -231,6 +235,10 @@ final class VerifyCommand implements Callable<Integer> {
     private Modules modules(RecordedGenesis genesis) {
         Path remembered = genesis.modulePath();
         if (module == null) {
+            GuestModule stored = store.get(genesis.moduleSha256());
+            if (stored != null) {
+                return new Modules(stored, store.directory().resolve(genesis.moduleSha256() + ".wasm"), null, null);
+            }
             if (remembered == null) {
                 throw new UserError("app '" + app + "': genesis.json does not say where the module is (written by an "
                         + "earlier version)", "pass the recorded module with --module FILE (sha256 " + genesis.moduleSha256() + ")");
@@ -273,7 +281,8 @@ final class VerifyCommand implements Callable<Integer> {
 
     private GuestMachine create(GuestModule m, RecordedGenesis genesis) {
         try {
-            return GuestMachine.create(m, genesis.config());
+            // A module the app was upgraded to is found by its hash, as the replicas find it.
+            return GuestMachine.create(m, genesis.config()).withModules(store::get);
         } catch (ModuleRejectedException e) {
             throw new UserError("app '" + app + "': " + e.what(), e.fixOr("pass a wasm32-wasi module"));
         }

@@ -116,6 +116,8 @@ public final class ReplicaVerticle extends VerticleBase {
     private boolean stopAnnounced;
     private volatile String restoredFrom = "genesis";
     private volatile long malformed;
+    /** SHA-256 of the module the machine runs (it changes at an upgrade). */
+    private volatile String runningModule;
     /** Frames that arrived beyond the next one and had the frames before them applied from the log first (a bug). */
     private volatile long gapsFilled;
     /** Guest tasks that failed with nobody waiting for them (a bug). */
@@ -284,6 +286,7 @@ public final class ReplicaVerticle extends VerticleBase {
         }
         appliedSeq = machine.lastSeq();
         lastStatus = machine.status();
+        runningModule = machine.module().sha256();
         synchronized (this.timers) {
             for (Output o : timers) {
                 this.timers.add(((Output.TimerRequest) o).atNs());
@@ -427,6 +430,7 @@ public final class ReplicaVerticle extends VerticleBase {
         List<Output> outputs = machine.apply(f);
         appliedSeq = f.seq();
         lastStatus = machine.status();
+        runningModule = machine.module().sha256();
         synchronized (timers) {
             timers.headSet(f.timeNs(), true).clear();
             for (Output o : outputs) {
@@ -447,7 +451,7 @@ public final class ReplicaVerticle extends VerticleBase {
             }
         }
         route(f.seq(), outputs);
-        if (f.events().contains(new IngressEvent.SnapshotRequest()) && module.snapshotCapable()) {
+        if (f.events().contains(new IngressEvent.SnapshotRequest()) && machine.module().snapshotCapable()) {
             // The guest thread copies the state out; compressing and writing it (a second or more for tens of MB)
             // happen on the snapshot thread, so frames are not held up meanwhile. In order, one at a time.
             byte[] state = machine.snapshotUncompressed();
@@ -631,6 +635,7 @@ public final class ReplicaVerticle extends VerticleBase {
                 .put("connectionsCut", s.connectionsCut())
                 .put("lastFault", s.lastFault())
                 .put("restoredFrom", restoredFrom)
+                .put("module", runningModule)
                 .put("snapshotsTaken", snapshotsTaken)
                 .put("malformedFrames", malformed)
                 .put("gapsFilled", gapsFilled)
