@@ -356,10 +356,9 @@ public final class GatewayVerticle extends VerticleBase {
                                 && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS ? 501 : 503,
                                 new JsonObject().put("error", t instanceof io.vertx.core.eventbus.ReplyException re
                                         && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
-                                        ? "this node cannot upgrade apps (clustered mode does not yet distribute modules)"
+                                        ? "this process runs a gateway only and does not check upgrades"
                                         : "the upgrade check failed: " + t.getMessage())
-                                        .put("fix", "upgrade an app of ./replicode run; in a cluster, start the members with"
-                                                + " the new module in a new data directory"))));
+                                        .put("fix", "ask a node or member that runs the app's replicas (--node URL)"))));
     }
 
     /** Loopback clients and a known app; otherwise answers 403 or 404 and returns false. */

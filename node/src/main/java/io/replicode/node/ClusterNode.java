@@ -78,7 +78,10 @@ public final class ClusterNode implements AutoCloseable {
 
     private static final class AppRuntime {
         final AppConfig config;
+        /** The module the app's history began with; {@link #modules} has the ones it was upgraded to. */
         GuestModule module;
+        ModuleStore modules;
+        Path dir;
         GuestConfig genesis;
         ReplayLog log;
         final List<SnapshotStore> stores = new ArrayList<>();
@@ -151,6 +154,7 @@ public final class ClusterNode implements AutoCloseable {
             node = new ClusterNode(boot, config, options, gatewayId, out);
             node.healAfterMerges();
             node.serveMemberRemoval();
+            node.serveUpgrades();
             for (AppConfig app : config.apps()) {
                 try {
                     node.openApp(app);
@@ -397,6 +401,72 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
+    /** Modules by hash, cluster-wide: an upgrade's module is here before its switch frame is sequenced. */
+    static final String MODULES_MAP = "replicode.modules";
+
+    /**
+     * Offers every module this member stored for {@code rt}'s app to the cluster (a whole-cluster restart empties the
+     * map; the members fill it again), so a member that joins later, or lacks an upgrade's module, fetches it by hash.
+     */
+    private void shareModules(AppRuntime rt) {
+        var map = boot.hazelcast().<String, byte[]>getMap(MODULES_MAP);
+        try (var files = java.nio.file.Files.list(rt.modules.directory())) {
+            for (Path f : files.filter(f -> f.getFileName().toString().matches("[0-9a-f]{64}\\.wasm")).toList()) {
+                map.putIfAbsent(f.getFileName().toString().substring(0, 64), java.nio.file.Files.readAllBytes(f));
+            }
+        } catch (java.io.IOException e) {
+            say(rt.config.name() + ": modules in " + rt.modules.directory() + " not offered to the cluster: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The module with {@code sha} for a replica of {@code rt}'s app: from this member's store, else fetched from the
+     * cluster and stored (on the replica's guest thread, which waits for it), else null.
+     */
+    private GuestModule module(AppRuntime rt, String sha) {
+        GuestModule m = rt.modules.get(sha);
+        if (m != null) {
+            return m;
+        }
+        byte[] wasm = boot.hazelcast().<String, byte[]>getMap(MODULES_MAP).get(sha);
+        if (wasm == null) {
+            return null;
+        }
+        rt.modules.put(wasm);
+        say(rt.config.name() + ": module " + sha.substring(0, 12) + " fetched from the cluster");
+        return rt.modules.get(sha);
+    }
+
+    /**
+     * An upgrade asked through this member's gateway: checked against this member's history of the app (canary), stored
+     * here and offered to the cluster before the reply, so the module is everywhere before the switch frame commits.
+     */
+    private void serveUpgrades() {
+        boot.vertx().eventBus().<io.vertx.core.buffer.Buffer>localConsumer(GatewayVerticle.UPGRADE_ADDRESS, m -> {
+            AppRuntime rt = apps.get(m.headers().get("app"));
+            boolean accept = "true".equals(m.headers().get("acceptDifferences"));
+            byte[] wasm = m.body().getBytes();
+            if (rt == null || rt.stores.isEmpty()) {
+                m.reply(new JsonObject().put("status", 409).put("error", "this member runs no replica of '"
+                        + m.headers().get("app") + "', so it cannot try the new module on its traffic")
+                        .put("fix", "ask a member that runs replicas (--node URL of one)"));
+                return;
+            }
+            boot.vertx().executeBlocking(() -> {
+                synchronized (rt) {
+                    JsonObject r = new Upgrades(rt.config.name(), rt.dir, rt.module, rt.genesis, rt.modules, rt.log,
+                            rt.stores.get(0)).check(wasm, accept, config.engine(), this::say);
+                    if (r.getInteger("status") == 202) {
+                        boot.hazelcast().<String, byte[]>getMap(MODULES_MAP).put(r.getString("module"), wasm);
+                    }
+                    return r;
+                }
+            }, false).onComplete(ar -> m.reply(ar.succeeded() ? ar.result() : new JsonObject().put("status", 500)
+                    .put("error", "checking the upgrade failed: " + ar.cause())
+                    .put("fix", "see the member's log; the app runs on unchanged")));
+        });
+    }
+
     /**
      * {@code POST /admin/cluster/remove-member?member=HOST:PORT} (via the gateway): removes that member from every
      * app's Raft group, through each group's leader. Replies with what each app's group holds now.
@@ -455,6 +525,10 @@ public final class ClusterNode implements AutoCloseable {
             String had = genesisMap.putIfAbsent(app.name(), json);
             return had == null ? json : had;
         });
+        rt.dir = appDir;
+        rt.modules = NodeParts.moduleStore(appDir, app, config);
+        rt.module = NodeParts.genesisModule(appDir, app, rt.modules);
+        shareModules(rt);
         // The Raft log is the durable copy of every frame (fsynced by a majority before it commits); the member's
         // replay log is rebuilt from it after a crash, so it is written without fsync.
         rt.log = NodeParts.openLog(appDir, app, io.replicode.replay.ReplayLog.FsyncPolicy.NEVER);
@@ -746,7 +820,7 @@ public final class ClusterNode implements AutoCloseable {
                         .withMemberFrames(Addresses.memberFrames(rt.config.name()))
                         .withOutputsFor(g -> g == gatewayId || !selfServed.contains(g))
                         .withRoute(leaders.route())
-                        .withMachines(HOOK.get().machines(rt.config.name(), r)));
+                        .withMachines(NodeParts.withModules(HOOK.get().machines(rt.config.name(), r), sha -> module(rt, sha))));
         String id = await(boot.vertx().deployVerticle(v));
         synchronized (rt) {
             if (rt.replicas.size() >= r) {

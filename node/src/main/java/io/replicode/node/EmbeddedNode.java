@@ -205,7 +205,7 @@ public final class EmbeddedNode implements AutoCloseable {
     private static ReplicaVerticle newReplica(AppRuntime rt, int r, NodeConfig node, int gatewayId) {
         return new ReplicaVerticle(rt.config().name(), r, rt.module(), rt.genesis, rt.log(), rt.snapshots.get(r - 1),
                 new ReplicaVerticle.Options(4096, java.util.Set.of(gatewayId))
-                        .withMachines(NodeParts.withStore(HOOK.get().machines(rt.config().name(), r), rt.modules)));
+                        .withMachines(NodeParts.withModules(HOOK.get().machines(rt.config().name(), r), rt.modules::get)));
     }
 
     /**
@@ -266,49 +266,12 @@ public final class EmbeddedNode implements AutoCloseable {
         byte[] wasm = m.body().getBytes();
         vertx.executeBlocking(() -> {
             synchronized (rt) {
-                return checkUpgrade(rt, wasm, accept, engine);
+                return new Upgrades(rt.config().name(), rt.dir, rt.module(), rt.genesis, rt.modules, rt.log(),
+                        rt.snapshots().get(0)).check(wasm, accept, engine, this::out);
             }
         }, false).onComplete(ar -> m.reply(ar.succeeded() ? ar.result() : new JsonObject().put("status", 500)
                 .put("error", "checking the upgrade failed: " + ar.cause())
                 .put("fix", "see the node's log; the app runs on unchanged")));
-    }
-
-    /**
-     * The node's part of an upgrade: the module loads (instrumented like any other), its canary on the app's recorded
-     * traffic passes (or its differences are accepted), and it is stored where every replica finds it by hash. Then the
-     * gateway sequences the switch. Nothing here touches the running app.
-     */
-    private JsonObject checkUpgrade(AppRuntime rt, byte[] wasm, boolean accept, io.replicode.replica.module.Engine engine) {
-        String app = rt.config().name();
-        GuestModule next;
-        try {
-            next = GuestModule.load(wasm, engine);
-        } catch (io.replicode.replica.module.ModuleRejectedException e) {
-            return new JsonObject().put("status", 400).put("error", "app '" + app + "': the new module is refused: " + e.what())
-                    .put("fix", e.fixOr("rebuild the module for wasm32-wasi"));
-        }
-        long t0 = System.nanoTime();
-        Canary.Report canary = Canary.run(rt.module(), rt.genesis, rt.modules::get, next, rt.log(), rt.snapshots().get(0),
-                Canary.DEFAULT_WINDOW_FRAMES);
-        JsonObject report = canary.json().put("ms", (System.nanoTime() - t0) / 1_000_000);
-        out("replicode: app '" + app + "': canary of module " + next.sha256().substring(0, 12) + ": " + report.encode());
-        if (canary.fault() != null) {
-            return new JsonObject().put("status", 409).put("canary", report)
-                    .put("error", "app '" + app + "': the new module fails on the app's recorded traffic: " + canary.fault())
-                    .put("fix", "fix the module and try again; the app runs on unchanged");
-        }
-        if (canary.difference() != null && !accept) {
-            Canary.Difference d = canary.difference();
-            return new JsonObject().put("status", 409).put("canary", report)
-                    .put("error", "app '" + app + "': clients would see other answers from frame " + d.frame() + " on ("
-                            + "connection " + io.replicode.nat.ConnectionIds.format(d.connection()) + ", offset " + d.offset()
-                            + ": recorded " + d.recorded() + ", new module " + d.canary() + ")")
-                    .put("fix", "if the new version answers differently on purpose, upgrade with --accept-differences;"
-                            + " the app runs on unchanged");
-        }
-        String sha = rt.modules.put(wasm);
-        Genesis.noteUpgrade(rt.dir, sha, SequencerVerticle.wallClockNs());
-        return new JsonObject().put("status", 202).put("app", app).put("module", sha).put("canary", report);
     }
 
     private volatile PrintWriter printer;

@@ -77,11 +77,11 @@ final class NodeParts {
         return m;
     }
 
-    /** {@code machines}, with every machine finding the app's other modules (upgrades) in {@code store}. */
-    static java.util.function.BiFunction<GuestModule, GuestConfig, io.replicode.replica.machine.GuestMachine> withStore(
+    /** {@code machines}, with every machine finding the app's other modules (upgrades) by hash in {@code byHash}. */
+    static java.util.function.BiFunction<GuestModule, GuestConfig, io.replicode.replica.machine.GuestMachine> withModules(
             java.util.function.BiFunction<GuestModule, GuestConfig, io.replicode.replica.machine.GuestMachine> machines,
-            ModuleStore store) {
-        return (m, c) -> machines.apply(m, c).withModules(store::get);
+            java.util.function.Function<String, GuestModule> byHash) {
+        return (m, c) -> machines.apply(m, c).withModules(byHash);
     }
 
     /** The guest configuration the config asks for (the genesis adds seed and time). */

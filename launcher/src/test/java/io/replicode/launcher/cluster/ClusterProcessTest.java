@@ -197,6 +197,41 @@ class ClusterProcessTest {
     }
 
     @Test
+    @Order(5)
+    void an_upgrade_under_load_switches_every_member_and_loses_no_acknowledged_write() throws Exception {
+        // The kv module with a custom section appended: another hash, the same behaviour.
+        byte[] wasm = Files.readAllBytes(io.replicode.node.TestGuests.module("kv_server"));
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        b.write(wasm);
+        b.write(new byte[] {0, 4, 3, 'u', 'p', '2'});
+        Path v2 = Files.createTempFile("kv-v2", ".wasm");
+        Files.write(v2, b.toByteArray());
+        String sha = io.replicode.node.ModuleStore.sha256(b.toByteArray());
+        TestCluster.Writers writers = cluster.writers("upgrade", cluster.voters());
+        try (writers) {
+            writers.awaitAcks(300, 60, "writes before the upgrade");
+            StringWriter said = new StringWriter();
+            var cli = io.replicode.launcher.ReplicodeCommand.commandLine();
+            cli.setOut(new PrintWriter(said, true));
+            cli.setErr(new PrintWriter(said, true));
+            assertEquals(0, cli.execute("upgrade", "--app", "kv", "--module", v2.toString(), "--node",
+                    "http://127.0.0.1:" + cluster.member(2).httpPort), said.toString());
+            System.out.println("cluster test: upgrade under load: " + said.toString().strip().replace('\n', ' '));
+            writers.awaitAcks(300, 60, "writes after the upgrade");
+        } finally {
+            Files.deleteIfExists(v2);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (Member m : cluster.voters()) {
+            while (!m.kv().getJsonArray("replicas").getJsonObject(0).getString("module", "").equals(sha)) {
+                assertTrue(System.nanoTime() < deadline, m + " does not run the new module: " + m.kv().encode());
+                Thread.sleep(200);
+            }
+        }
+        cluster.assertNothingLost(writers);
+    }
+
+    @Test
     @Order(6)
     void all_three_killed_under_load_then_started_again_lose_nothing_and_take_new_writes() throws Exception {
         TestCluster.Writers killed = cluster.writers("killall", cluster.voters());
