@@ -144,6 +144,7 @@ public final class GatewayVerticle extends VerticleBase {
         router.get("/status").handler(this::status);
         router.post("/admin/apps/:app/restart").handler(this::restartApp);
         router.post("/admin/apps/:app/upgrade").handler(this::upgradeApp);
+        router.post("/admin/apps/:app/scale").handler(this::scaleApp);
         router.post("/admin/cluster/remove-member").handler(this::removeMember);
         router.route().handler(ingress::handle);
         http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort())
@@ -359,6 +360,38 @@ public final class GatewayVerticle extends VerticleBase {
                                         ? "this process runs a gateway only and does not check upgrades"
                                         : "the upgrade check failed: " + t.getMessage())
                                         .put("fix", "ask a node or member that runs the app's replicas (--node URL)"))));
+    }
+
+    /**
+     * Address (this process only) where the node changes an app's replica count: a JSON object with {@code app} and
+     * {@code replicas}; the reply has an HTTP {@code status} and what changed.
+     */
+    public static final String SCALE_ADDRESS = "replicode.admin.scale";
+
+    /** {@code POST /admin/apps/<app>/scale?replicas=N}: the node adds or removes replicas of the app. Loopback only. */
+    private void scaleApp(RoutingContext ctx) {
+        String app = ctx.pathParam("app");
+        if (!adminAllowed(ctx, app, "scale")) {
+            return;
+        }
+        int n;
+        try {
+            n = Integer.parseInt(ctx.request().getParam("replicas", ""));
+        } catch (NumberFormatException e) {
+            adminAnswer(ctx, 400, new JsonObject().put("error", "replicas must be a number, got '"
+                    + ctx.request().getParam("replicas") + "'").put("fix", "POST /admin/apps/" + app + "/scale?replicas=N"));
+            return;
+        }
+        vertx.eventBus().<JsonObject>request(SCALE_ADDRESS, new JsonObject().put("app", app).put("replicas", n),
+                        new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true).setSendTimeout(300_000))
+                .onSuccess(reply -> {
+                    JsonObject r = reply.body().copy();
+                    adminAnswer(ctx, (Integer) r.remove("status"), r);
+                })
+                .onFailure(t -> adminAnswer(ctx, t instanceof io.vertx.core.eventbus.ReplyException re
+                        && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS ? 501 : 503,
+                        new JsonObject().put("error", "scaling is not available here: " + t.getMessage())
+                                .put("fix", "scale an app of ./replicode run; a cluster member takes --replicas at start")));
     }
 
     /** Loopback clients and a known app; otherwise answers 403 or 404 and returns false. */

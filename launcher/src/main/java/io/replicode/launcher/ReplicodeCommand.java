@@ -9,7 +9,7 @@ import picocli.CommandLine.Spec;
 /** The {@code replicode} command line: the entry point of {@code ./replicode}. */
 @Command(name = "replicode",
         description = "Runs WebAssembly (WASI) servers deterministically.",
-        subcommands = {RunCommand.class, NodeCommand.class, RestartCommand.class, UpgradeCommand.class, RemoveMemberCommand.class, io.replicode.launcher.replay.ReplayCommand.class,
+        subcommands = {RunCommand.class, NodeCommand.class, RestartCommand.class, UpgradeCommand.class, ScaleCommand.class, RemoveMemberCommand.class, io.replicode.launcher.replay.ReplayCommand.class,
                 CommandLine.HelpCommand.class, JvmHeapCommand.class},
         footer = {"", "Start with: ./replicode run   then: printf 'hello\\n' | nc -q1 127.0.0.1 7007"})
 public final class ReplicodeCommand implements Runnable {

@@ -29,7 +29,14 @@ final class DivergenceMonitor {
 
     private final Vertx vertx;
     private final String app;
-    private final int replicas;
+    /**
+     * The replicas compared, each with the first seq it is compared at: 0 for those the app started with; for one added
+     * at run time, {@link #JOINING} until its first live digest, then that seq plus {@link #JOIN_SETTLE_FRAMES} (the
+     * frames just before may already be compared without it).
+     */
+    private final Map<Integer, Long> replicas = new java.util.TreeMap<>();
+    private static final long JOINING = Long.MAX_VALUE;
+    static final long JOIN_SETTLE_FRAMES = 64;
     private final PrintWriter out;
     private final java.util.function.ObjLongConsumer<Integer> rebuild;
     private final TreeMap<Long, Map<Integer, DigestLog.FrameDigest>> pending = new TreeMap<>();
@@ -45,7 +52,9 @@ final class DivergenceMonitor {
     DivergenceMonitor(Vertx vertx, String app, int replicas, PrintWriter out, java.util.function.ObjLongConsumer<Integer> rebuild) {
         this.vertx = vertx;
         this.app = app;
-        this.replicas = replicas;
+        for (int r = 1; r <= replicas; r++) {
+            this.replicas.put(r, 0L);
+        }
         this.out = out;
         this.rebuild = rebuild;
     }
@@ -67,12 +76,20 @@ final class DivergenceMonitor {
             malformed++;
             return;
         }
-        if (excluded.contains(replica)) {
+        Long since = replicas.get(replica);
+        if (since == null || excluded.contains(replica)) {
+            return;
+        }
+        if (since == JOINING) {
+            replicas.put(replica, d.seq() + JOIN_SETTLE_FRAMES);
+            return;
+        }
+        if (d.seq() < since) {
             return;
         }
         Map<Integer, DigestLog.FrameDigest> bySeq = pending.computeIfAbsent(d.seq(), s -> new LinkedHashMap<>());
         bySeq.put(replica, d);
-        if (bySeq.size() >= replicas - excluded.size()) {
+        if (bySeq.size() >= expectedAt(d.seq())) {
             pending.remove(d.seq());
             compare(d.seq(), bySeq);
         }
@@ -148,12 +165,44 @@ final class DivergenceMonitor {
             for (Long s : List.copyOf(pending.keySet())) {
                 Map<Integer, DigestLog.FrameDigest> bySeq = pending.get(s);
                 bySeq.remove(replica);
-                if (bySeq.size() >= replicas - excluded.size()) {
+                if (bySeq.size() >= expectedAt(s)) {
                     pending.remove(s);
                     compare(s, bySeq);
                 }
             }
             rebuild.accept(replica, seq);
+        }
+    }
+
+    /** Replicas whose digests a comparison at {@code seq} waits for. */
+    private int expectedAt(long seq) {
+        int n = 0;
+        for (var e : replicas.entrySet()) {
+            if (e.getValue() <= seq && !excluded.contains(e.getKey())) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** A replica added at run time: compared from shortly after its first live digest. */
+    synchronized void added(int replica) {
+        replicas.put(replica, JOINING);
+    }
+
+    /** A replica removed at run time: no longer waited for; comparisons that only waited for it happen now. */
+    synchronized void removed(int replica) {
+        replicas.remove(replica);
+        excluded.remove(replica);
+        for (Long s : List.copyOf(pending.keySet())) {
+            Map<Integer, DigestLog.FrameDigest> bySeq = pending.get(s);
+            bySeq.remove(replica);
+            if (bySeq.isEmpty()) {
+                pending.remove(s);
+            } else if (bySeq.size() >= expectedAt(s)) {
+                pending.remove(s);
+                compare(s, bySeq);
+            }
         }
     }
 

@@ -49,7 +49,8 @@ public final class EmbeddedNode implements AutoCloseable {
         final SequencerVerticle sequencer;
         final List<ReplicaVerticle> replicas = new ArrayList<>();
         final List<String> deployments = new ArrayList<>();
-        final List<SnapshotStore> snapshots = new ArrayList<>();
+        /** Replica r's snapshots at r - 1; the log's retention reads the list while replicas are added or removed. */
+        final List<SnapshotStore> snapshots = new java.util.concurrent.CopyOnWriteArrayList<>();
         final java.util.Set<Integer> rebuilding = new java.util.HashSet<>();
         /** The seq at which each replica was last found diverged. */
         final Map<Integer, Long> divergedAt = new java.util.concurrent.ConcurrentHashMap<>();
@@ -141,6 +142,8 @@ public final class EmbeddedNode implements AutoCloseable {
             node.printer = out;
             vertx.eventBus().<io.vertx.core.buffer.Buffer>localConsumer(GatewayVerticle.UPGRADE_ADDRESS,
                     m -> node.onUpgrade(m, config.engine()));
+            vertx.eventBus().<JsonObject>localConsumer(GatewayVerticle.SCALE_ADDRESS,
+                    m -> node.onScale(m, config, gatewayId));
             try {
                 await(vertx.deployVerticle(gateway));
             } catch (ListenException e) {
@@ -272,6 +275,107 @@ public final class EmbeddedNode implements AutoCloseable {
         }, false).onComplete(ar -> m.reply(ar.succeeded() ? ar.result() : new JsonObject().put("status", 500)
                 .put("error", "checking the upgrade failed: " + ar.cause())
                 .put("fix", "see the node's log; the app runs on unchanged")));
+    }
+
+    /** Most replicas of one app in one node. */
+    public static final int MAX_REPLICAS = 16;
+
+    /** A change of an app's replica count asked through the gateway's admin API, done off the event loop. */
+    private void onScale(io.vertx.core.eventbus.Message<JsonObject> m, NodeConfig config, int gatewayId) {
+        AppRuntime rt = apps.get(m.body().getString("app"));
+        int wanted = m.body().getInteger("replicas");
+        if (wanted < 1 || wanted > MAX_REPLICAS) {
+            m.reply(new JsonObject().put("status", 400).put("error", "an app runs 1.." + MAX_REPLICAS
+                    + " replicas in a node, not " + wanted).put("fix", "ask for a number in that range"));
+            return;
+        }
+        vertx.executeBlocking(() -> {
+            synchronized (rt) {
+                return scale(rt, wanted, config, gatewayId);
+            }
+        }, false).onComplete(ar -> m.reply(ar.succeeded() ? ar.result() : new JsonObject().put("status", 500)
+                .put("error", "scaling failed: " + ar.cause()).put("fix", "see the node's log; /status shows the replicas")));
+    }
+
+    /**
+     * Adds replicas (each starts from the newest snapshot of a running replica plus the log after it, then is compared
+     * like the others) or removes the newest ones (never below one), on a worker thread. Each new replica's join time is
+     * measured from the request to the moment it has applied every frame that was in the log when it was deployed.
+     */
+    private JsonObject scale(AppRuntime rt, int wanted, NodeConfig config, int gatewayId) throws Exception {
+        String app = rt.config().name();
+        int was = rt.replicas().size();
+        JsonArray joined = new JsonArray();
+        JsonArray removed = new JsonArray();
+        DataDir.App dir = new DataDir(config.dataDir()).app(app);
+        while (rt.replicas().size() < wanted) {
+            int r = rt.replicas().size() + 1;
+            long t0 = System.nanoTime();
+            deleteTree(dir.replica(r)); // what a replica of that number left when it was removed
+            SnapshotStore store = new SnapshotStore(dir.snapshots(r), 2);
+            String from = "genesis";
+            for (SnapshotStore other : rt.snapshots()) {
+                var latest = other.latest();
+                if (latest.isPresent()) {
+                    store.save(latest.get().seq(), latest.get().bytes());
+                    from = "the snapshot at frame " + latest.get().seq();
+                    break;
+                }
+            }
+            rt.snapshots.add(store);
+            ReplicaVerticle fresh = newReplica(rt, r, config, gatewayId);
+            String id = await(vertx.deployVerticle(fresh));
+            synchronized (rt) {
+                rt.replicas.add(fresh);
+                rt.deployments.add(id);
+            }
+            rt.monitor.added(r);
+            long target = rt.log().lastSeq();
+            long applied = awaitApplied(fresh, target);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            out("replicode: app '" + app + "' replica " + r + " added from " + from + "; it applied frame " + applied
+                    + " " + ms + " ms after the request");
+            joined.add(new JsonObject().put("replica", r).put("from", from).put("appliedFrame", applied).put("joinMs", ms));
+        }
+        while (rt.replicas().size() > wanted) {
+            int r = rt.replicas().size();
+            String id;
+            synchronized (rt) {
+                id = rt.deployments.remove(r - 1);
+                rt.replicas.remove(r - 1);
+            }
+            await(vertx.undeploy(id));
+            rt.snapshots.remove(r - 1);
+            rt.monitor.removed(r);
+            deleteTree(dir.replica(r));
+            out("replicode: app '" + app + "' replica " + r + " removed");
+            removed.add(r);
+        }
+        return new JsonObject().put("status", 200).put("app", app).put("was", was).put("replicas", wanted)
+                .put("joined", joined).put("removed", removed);
+    }
+
+    /** Waits (at most 60 s) until {@code replica} has applied frame {@code seq}; returns the frame it is at. */
+    private static long awaitApplied(ReplicaVerticle replica, long seq) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            long at = replica.appliedSeq();
+            if (at >= seq || System.nanoTime() > deadline) {
+                return at;
+            }
+            Thread.sleep(1);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        if (!java.nio.file.Files.exists(dir)) {
+            return;
+        }
+        try (var all = java.nio.file.Files.walk(dir)) {
+            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.delete(p);
+            }
+        }
     }
 
     private volatile PrintWriter printer;

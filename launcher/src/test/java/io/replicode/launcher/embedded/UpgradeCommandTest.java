@@ -2,29 +2,13 @@ package io.replicode.launcher.embedded;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import io.replicode.launcher.ReplicodeCommand;
-import io.replicode.node.EmbeddedNode;
 import io.replicode.node.TestGuests;
-import io.replicode.node.config.AppConfig;
-import io.replicode.node.config.Batching;
-import io.replicode.node.config.NodeConfig;
-import io.replicode.node.config.TcpBinding;
-import io.replicode.replay.ReplayLog;
-import io.replicode.replica.GuestLimits;
-import io.replicode.replica.module.Engine;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -44,8 +28,7 @@ class UpgradeCommandTest {
     @TempDir
     Path tmp;
 
-    private final StringWriter output = new StringWriter();
-    private EmbeddedNode node;
+    private KvNode node;
 
     @AfterEach
     void close() {
@@ -55,14 +38,11 @@ class UpgradeCommandTest {
     }
 
     private void start() {
-        AppConfig kv = new AppConfig("kv", TestGuests.module("kv_server"), List.of("resp"), List.of(new TcpBinding(0, "resp")),
-                GuestLimits.DEFAULT, 64);
-        node = EmbeddedNode.start(new NodeConfig("127.0.0.1", Engine.COMPILER, tmp.resolve("data"), Batching.DEFAULT,
-                List.of(kv), 0, 3, ReplayLog.FsyncPolicy.ALWAYS, 1000), new PrintWriter(output, true));
+        node = new KvNode(tmp.resolve("data"));
     }
 
     private Jedis kv() {
-        return new Jedis("127.0.0.1", node.tcpEndpoints().get(0).port(), 20_000);
+        return node.kv();
     }
 
     /** The kv module with a custom section appended: another module (another hash) with the same behaviour. */
@@ -81,52 +61,19 @@ class UpgradeCommandTest {
         return p;
     }
 
-    private record Run(int exit, String out, String err) {}
-
-    private Run cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cli = ReplicodeCommand.commandLine();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    private KvNode.Run cli(String... args) {
+        return KvNode.cli(args);
     }
 
-    private Run upgrade(Path module, String... more) {
+    private KvNode.Run upgrade(Path module, String... more) {
         List<String> args = new java.util.ArrayList<>(List.of("upgrade", "--app", "kv", "--module", module.toString(),
-                "--node", "http://127.0.0.1:" + node.httpPort()));
+                "--node", node.url()));
         args.addAll(List.of(more));
         return cli(args.toArray(String[]::new));
     }
 
-    private JsonObject kvPipeline() throws Exception {
-        JsonObject s = node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
-        return s.getJsonObject("pipeline").getJsonObject("apps").getJsonObject("kv");
-    }
-
-    /** Every replica at the same frame with the same state digest, running {@code module}; returns that frame. */
     private long replicasAgreeOn(String module) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        String seen = "";
-        while (System.nanoTime() < deadline) {
-            JsonArray rs = kvPipeline().getJsonArray("replicas");
-            Set<String> points = new HashSet<>();
-            for (int i = 0; i < rs.size(); i++) {
-                JsonObject r = rs.getJsonObject(i);
-                points.add(r.getLong("lastSeq") + "/" + r.getLong("digestSeq") + "/" + r.getString("digest") + "/"
-                        + r.getString("module"));
-            }
-            seen = points.toString();
-            String only = points.size() == 1 ? points.iterator().next() : "";
-            String[] p = only.split("/");
-            if (rs.size() == 3 && p.length == 4 && p[0].equals(p[1]) && p[3].equals(module)) {
-                return Long.parseLong(p[0]);
-            }
-            Thread.sleep(100);
-        }
-        fail("the replicas do not agree on module " + module.substring(0, 12) + ": " + seen);
-        return -1;
+        return node.replicasAgree(3, module);
     }
 
     @Test
@@ -146,7 +93,7 @@ class UpgradeCommandTest {
             assertEquals(10_000L, j.dbSize());
         }
         Path v2 = rebuiltKv();
-        Run up = upgrade(v2);
+        KvNode.Run up = upgrade(v2);
         assertEquals(0, up.exit(), up.out() + up.err());
         assertTrue(up.out().contains("no client-visible difference"), up.out());
         assertTrue(up.out().contains("the old guest exited within its grace"), up.out());
@@ -159,11 +106,11 @@ class UpgradeCommandTest {
             assertTrue(ttl > 3500 && ttl <= 3600, "the expiry time is kept: " + ttl);
             assertEquals(-1L, j.ttl("key:11"));
         }
-        assertTrue(output.toString().contains("kv: saved 10000 keys to /data/kv.dump"), output.toString());
-        assertTrue(output.toString().contains("kv: loaded 10000 keys from /data/kv.dump"), output.toString());
+        assertTrue(node.output.toString().contains("kv: saved 10000 keys to /data/kv.dump"), node.output.toString());
+        assertTrue(node.output.toString().contains("kv: loaded 10000 keys from /data/kv.dump"), node.output.toString());
 
         // A module that answers otherwise: refused by the canary, the app serving on, unchanged.
-        Run refused = upgrade(TestGuests.module("echo_server"));
+        KvNode.Run refused = upgrade(TestGuests.module("echo_server"));
         assertEquals(1, refused.exit(), refused.out() + refused.err());
         assertTrue(refused.err().contains("clients would see other answers from frame "), refused.err());
         assertTrue(refused.err().contains("Fix: if the new version answers differently on purpose, upgrade with"
@@ -184,7 +131,7 @@ class UpgradeCommandTest {
         }
         node.close();
         node = null;
-        Run verify = cli("replay", "verify", "--data", tmp.resolve("data").toString(), "--app", "kv");
+        KvNode.Run verify = cli("replay", "verify", "--data", tmp.resolve("data").toString(), "--app", "kv");
         assertEquals(0, verify.exit(), verify.out() + verify.err());
         assertTrue(verify.out().contains(" 0 divergences"), verify.out());
     }
@@ -195,12 +142,12 @@ class UpgradeCommandTest {
         try (Jedis j = kv()) {
             j.set("kept", "across two upgrades");
         }
-        Run toDeaf = upgrade(TestGuests.module("deaf"), "--accept-differences");
+        KvNode.Run toDeaf = upgrade(TestGuests.module("deaf"), "--accept-differences");
         assertEquals(0, toDeaf.exit(), toDeaf.out() + toDeaf.err());
         String deaf = io.replicode.node.ModuleStore.sha256(Files.readAllBytes(TestGuests.module("deaf")));
         replicasAgreeOn(deaf);
         // deaf sleeps in poll() a second at a time: its timer frames use up a grace of 3 frames in about 3 s.
-        Run back = upgrade(TestGuests.module("kv_server"), "--accept-differences", "--grace-frames", "3");
+        KvNode.Run back = upgrade(TestGuests.module("kv_server"), "--accept-differences", "--grace-frames", "3");
         assertEquals(0, back.exit(), back.out() + back.err());
         assertTrue(back.out().contains("the old guest did not exit within its grace of 3 frame(s) and was stopped"),
                 back.out());

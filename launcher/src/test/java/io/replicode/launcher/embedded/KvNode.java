@@ -1,0 +1,94 @@
+package io.replicode.launcher.embedded;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.replicode.launcher.ReplicodeCommand;
+import io.replicode.node.EmbeddedNode;
+import io.replicode.node.TestGuests;
+import io.replicode.node.config.AppConfig;
+import io.replicode.node.config.Batching;
+import io.replicode.node.config.NodeConfig;
+import io.replicode.node.config.TcpBinding;
+import io.replicode.replay.ReplayLog;
+import io.replicode.replica.GuestLimits;
+import io.replicode.replica.module.Engine;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import redis.clients.jedis.Jedis;
+
+/** An embedded node running the kv guest (RESP on an ephemeral port, three replicas), and the CLI pointed at it. */
+final class KvNode implements AutoCloseable {
+    final StringWriter output = new StringWriter();
+    final EmbeddedNode node;
+
+    KvNode(Path data) {
+        AppConfig kv = new AppConfig("kv", TestGuests.module("kv_server"), List.of("resp"), List.of(new TcpBinding(0, "resp")),
+                GuestLimits.DEFAULT, 64);
+        node = EmbeddedNode.start(new NodeConfig("127.0.0.1", Engine.COMPILER, data, Batching.DEFAULT, List.of(kv), 0, 3,
+                ReplayLog.FsyncPolicy.ALWAYS, 1000), new PrintWriter(output, true));
+    }
+
+    Jedis kv() {
+        return new Jedis("127.0.0.1", node.tcpEndpoints().get(0).port(), 20_000);
+    }
+
+    String url() {
+        return "http://127.0.0.1:" + node.httpPort();
+    }
+
+    /** What a CLI run printed and returned. */
+    record Run(int exit, String out, String err) {}
+
+    static Run cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cli = ReplicodeCommand.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    JsonObject pipeline() throws Exception {
+        JsonObject s = node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+        return s.getJsonObject("pipeline").getJsonObject("apps").getJsonObject("kv");
+    }
+
+    /**
+     * Waits until {@code count} replicas stand at the same frame with the same state digest taken there, running
+     * {@code module} (any when null); returns that frame.
+     */
+    long replicasAgree(int count, String module) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String seen = "";
+        while (System.nanoTime() < deadline) {
+            JsonArray rs = pipeline().getJsonArray("replicas");
+            Set<String> points = new HashSet<>();
+            for (int i = 0; i < rs.size(); i++) {
+                JsonObject r = rs.getJsonObject(i);
+                points.add(r.getLong("lastSeq") + "/" + r.getLong("digestSeq") + "/" + r.getString("digest") + "/"
+                        + (module == null ? "" : r.getString("module")));
+            }
+            seen = rs.size() + " replicas: " + points;
+            String[] p = points.size() == 1 ? points.iterator().next().split("/", -1) : new String[0];
+            if (rs.size() == count && p.length == 4 && p[0].equals(p[1]) && (module == null || p[3].equals(module))) {
+                return Long.parseLong(p[0]);
+            }
+            Thread.sleep(100);
+        }
+        fail("the replicas do not agree" + (module == null ? "" : " on module " + module.substring(0, 12)) + ": " + seen);
+        return -1;
+    }
+
+    @Override
+    public void close() {
+        node.close();
+    }
+}
