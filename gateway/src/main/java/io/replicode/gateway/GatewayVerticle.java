@@ -300,7 +300,7 @@ public final class GatewayVerticle extends VerticleBase {
 
     /**
      * Address (this process only) where the node checks an upgrade: the body is the new module's bytes, the headers
-     * {@code app} and {@code acceptDifferences}. The reply is a JSON object with an HTTP {@code status}: 202 with the
+     * {@code app}, {@code acceptDifferences} and {@code canaryFrames} (empty: the default window). The reply is a JSON object with an HTTP {@code status}: 202 with the
      * {@code module} hash once it is stored and its canary passed, or the refusal (400, 409) with what and why.
      */
     public static final String UPGRADE_ADDRESS = "replicode.admin.upgrade";
@@ -312,7 +312,8 @@ public final class GatewayVerticle extends VerticleBase {
     public static final int DEFAULT_GRACE_FRAMES = 50;
 
     /**
-     * {@code POST /admin/apps/<app>/upgrade[?graceFrames=N&acceptDifferences=true]} with the module as the body: the
+     * {@code POST /admin/apps/<app>/upgrade[?graceFrames=N&canaryFrames=N&acceptDifferences=true]} with the module as the
+     * body: the
      * node tries the module on the app's recorded traffic (the canary), stores it, and then this gateway sequences the
      * switch ({@link Switchboard#requestUpgrade}), so every replica switches at the same frame. Loopback clients only.
      */
@@ -333,6 +334,12 @@ public final class GatewayVerticle extends VerticleBase {
             return;
         }
         boolean accept = "true".equals(ctx.request().getParam("acceptDifferences"));
+        String window = ctx.request().getParam("canaryFrames", "");
+        if (!window.isEmpty() && !window.matches("[1-9][0-9]{0,8}")) {
+            adminAnswer(ctx, 400, new JsonObject().put("error", "canaryFrames must be a positive number, got '" + window + "'")
+                    .put("fix", "pass e.g. canaryFrames=10000"));
+            return;
+        }
         String length = ctx.request().getHeader("Content-Length");
         if (length == null || !length.matches("[0-9]{1,12}") || Long.parseLong(length) > MAX_MODULE_BYTES) {
             adminAnswer(ctx, length == null ? 411 : 413, new JsonObject().put("error", "the module must come as a body with a"
@@ -343,7 +350,8 @@ public final class GatewayVerticle extends VerticleBase {
         ctx.request().body().onFailure(t -> adminAnswer(ctx, 400, new JsonObject().put("error", "reading the module: " + t)))
                 .onSuccess(module -> vertx.eventBus().<JsonObject>request(UPGRADE_ADDRESS, module,
                         new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true).setSendTimeout(600_000)
-                                .addHeader("app", app).addHeader("acceptDifferences", Boolean.toString(accept)))
+                                .addHeader("app", app).addHeader("acceptDifferences", Boolean.toString(accept))
+                                .addHeader("canaryFrames", window))
                         .onSuccess(reply -> {
                             JsonObject r = reply.body().copy();
                             int status = (Integer) r.remove("status");

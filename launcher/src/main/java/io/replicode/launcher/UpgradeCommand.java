@@ -50,6 +50,10 @@ public final class UpgradeCommand implements Callable<Integer> {
             description = "Frames the old guest has to save and exit (default: ${DEFAULT-VALUE}).")
     int graceFrames;
 
+    @Option(names = "--canary-frames", paramLabel = "N", defaultValue = "10000",
+            description = "Recorded frames (since the newest snapshot) the canary replays at most (default: ${DEFAULT-VALUE}).")
+    int canaryFrames;
+
     @Option(names = "--wait-seconds", paramLabel = "S", defaultValue = "60",
             description = "How long to wait for the new module to run (default: ${DEFAULT-VALUE}).")
     int waitSeconds;
@@ -60,8 +64,12 @@ public final class UpgradeCommand implements Callable<Integer> {
         byte[] wasm = read(module);
         AdminClient admin = new AdminClient(node);
         long t0 = System.nanoTime();
+        if (canaryFrames < 1) {
+            throw new UserError("--canary-frames must be at least 1, got " + canaryFrames, "pass e.g. --canary-frames 10000");
+        }
         AdminClient.Answer answer = admin.post("/admin/apps/" + app + "/upgrade?graceFrames=" + graceFrames
-                + (acceptDifferences ? "&acceptDifferences=true" : ""), wasm, Duration.ofMinutes(10));
+                + "&canaryFrames=" + canaryFrames + (acceptDifferences ? "&acceptDifferences=true" : ""), wasm,
+                Duration.ofMinutes(10));
         JsonObject body = answer.json();
         JsonObject canary = body.getJsonObject("canary");
         if (canary != null) {
