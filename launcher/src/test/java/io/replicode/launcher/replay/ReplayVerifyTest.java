@@ -304,6 +304,15 @@ class ReplayVerifyTest {
         Files.copy(TestGuests.module("probe"), moved);
         Files.writeString(genesis, new io.vertx.core.json.JsonObject(Files.readString(genesis))
                 .put("modulePath", moved.toString()).encodePrettily());
+        // The node kept the recorded module under its hash: verify takes it from there, whatever the path holds now.
+        replicode("replay", "verify", "--data", copy.toString(), "--app", "echo").assertExit(0)
+                .assertOut("module " + copy.resolve("echo/modules"), "0 divergences");
+        // Without that copy (a data directory from before the module store), the changed file is refused.
+        try (var files = Files.list(copy.resolve("echo/modules"))) {
+            for (Path f : files.toList()) {
+                Files.delete(f);
+            }
+        }
         replicode("replay", "verify", "--data", copy.toString(), "--app", "echo")
                 .assertUserError("module " + moved + " changed since the log was recorded", "Fix: pass the recorded module with --module FILE");
         // The recorded module, given by hand, verifies.
