@@ -313,15 +313,7 @@ public final class EmbeddedNode implements AutoCloseable {
             long t0 = System.nanoTime();
             deleteTree(dir.replica(r)); // what a replica of that number left when it was removed
             SnapshotStore store = new SnapshotStore(dir.snapshots(r), 2);
-            String from = "genesis";
-            for (SnapshotStore other : rt.snapshots()) {
-                var latest = other.latest();
-                if (latest.isPresent()) {
-                    store.save(latest.get().seq(), latest.get().bytes());
-                    from = "the snapshot at frame " + latest.get().seq();
-                    break;
-                }
-            }
+            String from = startingPoint(rt, store);
             rt.snapshots.add(store);
             ReplicaVerticle fresh = newReplica(rt, r, config, gatewayId);
             String id = await(vertx.deployVerticle(fresh));
@@ -353,6 +345,32 @@ public final class EmbeddedNode implements AutoCloseable {
         }
         return new JsonObject().put("status", 200).put("app", app).put("was", was).put("replicas", wanted)
                 .put("joined", joined).put("removed", removed);
+    }
+
+    /**
+     * Gives a new replica's {@code store} what it starts from: a copy of a running replica's state now (only the
+     * frames since are left to apply), else the newest stored snapshot, else nothing (genesis). Says which.
+     */
+    private static String startingPoint(AppRuntime rt, SnapshotStore store) {
+        if (rt.module().snapshotCapable()) {
+            for (int i = 0; i < rt.replicas().size(); i++) {
+                try {
+                    var now = await(rt.replicas().get(i).snapshotNow());
+                    store.save(now.seq(), now.bytes());
+                    return "a copy of replica " + (i + 1) + "'s state at frame " + now.seq();
+                } catch (RuntimeException e) {
+                    // that replica is stopping or cannot snapshot: the next one, or a stored snapshot
+                }
+            }
+        }
+        for (SnapshotStore other : rt.snapshots()) {
+            var latest = other.latest();
+            if (latest.isPresent()) {
+                store.save(latest.get().seq(), latest.get().bytes());
+                return "the snapshot at frame " + latest.get().seq();
+            }
+        }
+        return "genesis";
     }
 
     /** Waits (at most 60 s) until {@code replica} has applied frame {@code seq}; returns the frame it is at. */

@@ -662,6 +662,19 @@ public final class ReplicaVerticle extends VerticleBase {
         return new java.util.TreeMap<>(recentDigests);
     }
 
+    /**
+     * A copy of this replica's state now, as an uncompressed snapshot, and the frame it was taken after: what a replica
+     * added at run time starts from, so it has only the frames since to apply (a stored snapshot may be thousands of
+     * frames old under load). Taken on the guest thread between frames (a copy of the state: milliseconds for tens of
+     * MB). Fails for a module that cannot snapshot.
+     */
+    public Future<io.replicode.replay.SnapshotStore.Stored> snapshotNow() {
+        return onGuest(() -> {
+            byte[] state = machine.snapshotUncompressed();
+            return new io.replicode.replay.SnapshotStore.Stored(machine.lastSeq(), state);
+        });
+    }
+
     public long appliedSeq() {
         return appliedSeq;
     }
