@@ -5,12 +5,17 @@
 # is printed by the command: from the request until the new replica has applied every frame the log held when it was
 # deployed), then back to 3. Record the figures with the machine and method in docs/benchmarks.md.
 #
+# KEYS=N first fills kv with about N distinct keys through pipelined SETs (few frames, a large state), to see what
+# the state's size costs apart from the history's length.
+#
 #   FRAMES=100000 TRIALS=5 bench/scale-join.sh
+#   KEYS=600000 FRAMES=20000 bench/scale-join.sh
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 frames="${FRAMES:-100000}"
 trials="${TRIALS:-5}"
+keys="${KEYS:-0}"
 kv_port="${KV_PORT:-6380}"
 http_port="${HTTP_PORT:-8080}"
 
@@ -53,6 +58,11 @@ try:
 except Exception:
     print(0)'
 }
+
+if [ "$keys" -gt 0 ]; then
+  redis-benchmark -h 127.0.0.1 -p "$kv_port" -t set -c 10 -P 50 -n $(( keys * 3 / 2 )) -r "$keys" -q >/dev/null 2>&1 || true
+  echo "state: $(redis-cli -p "$kv_port" DBSIZE 2>/dev/null || echo '?') keys"
+fi
 
 # One client, one request in flight: about one frame per request.
 t0=$(date +%s)

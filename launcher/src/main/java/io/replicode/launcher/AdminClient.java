@@ -45,6 +45,25 @@ final class AdminClient {
         return send(HttpRequest.newBuilder(uri(path)).timeout(timeout).build());
     }
 
+    /**
+     * {@code app}'s entry in the node's {@code /status}, or null while the node does not answer it (starting, or asked
+     * more than twice a second); an app the node does not have is a {@link UserError}.
+     */
+    io.vertx.core.json.JsonObject appStatus(String app) {
+        Answer r = get("/status", Duration.ofSeconds(10));
+        if (r.status() != 200) {
+            return null;
+        }
+        io.vertx.core.json.JsonArray apps = r.json().getJsonArray("apps", new io.vertx.core.json.JsonArray());
+        for (int i = 0; i < apps.size(); i++) {
+            io.vertx.core.json.JsonObject a = apps.getJsonObject(i);
+            if (app.equals(a.getString("name"))) {
+                return a;
+            }
+        }
+        throw new UserError("the node at " + base + " has no app '" + app + "'", "name one of the apps in " + base + "/status");
+    }
+
     /** An answer: its status and body; {@link #json} reads the body, or gives {@code {"error": body}} when it is not JSON. */
     record Answer(int status, String body) {
         JsonObject json() {

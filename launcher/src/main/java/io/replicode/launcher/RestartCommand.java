@@ -1,7 +1,5 @@
 package io.replicode.launcher;
 
-import io.replicode.node.UserError;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -49,7 +47,7 @@ public final class RestartCommand implements Callable<Integer> {
         out.flush();
         long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
         while (System.nanoTime() < deadline) {
-            JsonObject state = appStatus(admin);
+            JsonObject state = admin.appStatus(app);
             if (state != null && "running".equals(state.getString("state")) && state.getLong("recoveries", 0L) > before) {
                 out.println("'" + app + "' restarted: " + state.getString("lastRecovery"));
                 return 0;
@@ -61,24 +59,7 @@ public final class RestartCommand implements Callable<Integer> {
     }
 
     private long recoveries(AdminClient admin) {
-        JsonObject state = appStatus(admin);
+        JsonObject state = admin.appStatus(app);
         return state == null ? 0 : state.getLong("recoveries", 0L);
-    }
-
-    /** The app's entry in the node's {@code /status}, or null while the node does not answer it. */
-    private JsonObject appStatus(AdminClient admin) {
-        AdminClient.Answer r = admin.get("/status", Duration.ofSeconds(10));
-        if (r.status() != 200) {
-            return null;
-        }
-        JsonArray apps = r.json().getJsonArray("apps", new JsonArray());
-        for (int i = 0; i < apps.size(); i++) {
-            JsonObject a = apps.getJsonObject(i);
-            if (app.equals(a.getString("name"))) {
-                return a;
-            }
-        }
-        throw new UserError("the node at " + admin.base() + " has no app '" + app + "'", "name one of the apps in "
-                + admin.base() + "/status");
     }
 }

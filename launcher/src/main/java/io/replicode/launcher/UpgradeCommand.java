@@ -1,7 +1,6 @@
 package io.replicode.launcher;
 
 import io.replicode.node.UserError;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -92,7 +91,7 @@ public final class UpgradeCommand implements Callable<Integer> {
         out.flush();
         long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
         while (System.nanoTime() < deadline) {
-            JsonObject state = appStatus(admin);
+            JsonObject state = admin.appStatus(app);
             if (state != null && sha.equals(state.getString("module")) && "running".equals(state.getString("state"))) {
                 out.println("'" + app + "' " + state.getString("lastUpgrade") + " (" + (System.nanoTime() - t0) / 1_000_000
                         + " ms after the request)");
@@ -134,22 +133,5 @@ public final class UpgradeCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UserError("module file " + file + " cannot be read: " + e.getMessage(), "check the file's permissions");
         }
-    }
-
-    /** The app's entry in the node's {@code /status}, or null while the node does not answer it. */
-    private JsonObject appStatus(AdminClient admin) {
-        AdminClient.Answer r = admin.get("/status", Duration.ofSeconds(10));
-        if (r.status() != 200) {
-            return null;
-        }
-        JsonArray apps = r.json().getJsonArray("apps", new JsonArray());
-        for (int i = 0; i < apps.size(); i++) {
-            JsonObject a = apps.getJsonObject(i);
-            if (app.equals(a.getString("name"))) {
-                return a;
-            }
-        }
-        throw new UserError("the node at " + admin.base() + " has no app '" + app + "'", "name one of the apps in "
-                + admin.base() + "/status");
     }
 }

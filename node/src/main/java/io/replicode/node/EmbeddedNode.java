@@ -313,9 +313,14 @@ public final class EmbeddedNode implements AutoCloseable {
             long t0 = System.nanoTime();
             deleteTree(dir.replica(r)); // what a replica of that number left when it was removed
             SnapshotStore store = new SnapshotStore(dir.snapshots(r), 2);
-            String from = startingPoint(rt, store);
+            var live = liveState(rt);
+            String from = live != null ? "a copy of replica " + live.replica() + "'s state at frame " + live.state().seq()
+                    : storedStartingPoint(rt, store);
             rt.snapshots.add(store);
             ReplicaVerticle fresh = newReplica(rt, r, config, gatewayId);
+            if (live != null) {
+                fresh.startingFrom(live.state());
+            }
             String id = await(vertx.deployVerticle(fresh));
             synchronized (rt) {
                 rt.replicas.add(fresh);
@@ -328,6 +333,10 @@ public final class EmbeddedNode implements AutoCloseable {
             out("replicode: app '" + app + "' replica " + r + " added from " + from + "; it applied frame " + applied
                     + " " + ms + " ms after the request");
             joined.add(new JsonObject().put("replica", r).put("from", from).put("appliedFrame", applied).put("joinMs", ms));
+            if (live != null) {
+                // Stored after the join, off its path: a restart of the node then finds the state the replica began with.
+                store.save(live.state().seq(), io.replicode.replica.machine.GuestMachine.compress(live.state().bytes()));
+            }
         }
         while (rt.replicas().size() > wanted) {
             int r = rt.replicas().size();
@@ -347,22 +356,30 @@ public final class EmbeddedNode implements AutoCloseable {
                 .put("joined", joined).put("removed", removed);
     }
 
+    /** A running replica's state, copied between frames, and which replica gave it. */
+    private record LiveState(int replica, SnapshotStore.Stored state) {}
+
     /**
-     * Gives a new replica's {@code store} what it starts from: a copy of a running replica's state now (only the
-     * frames since are left to apply), else the newest stored snapshot, else nothing (genesis). Says which.
+     * A copy of a running replica's state now (a new replica then has only the frames since to apply; a stored snapshot
+     * may be thousands of frames old under load), or null when the module cannot snapshot or no replica answers.
      */
-    private static String startingPoint(AppRuntime rt, SnapshotStore store) {
-        if (rt.module().snapshotCapable()) {
-            for (int i = 0; i < rt.replicas().size(); i++) {
-                try {
-                    var now = await(rt.replicas().get(i).snapshotNow());
-                    store.save(now.seq(), now.bytes());
-                    return "a copy of replica " + (i + 1) + "'s state at frame " + now.seq();
-                } catch (RuntimeException e) {
-                    // that replica is stopping or cannot snapshot: the next one, or a stored snapshot
-                }
+    private static LiveState liveState(AppRuntime rt) {
+        if (!rt.module().snapshotCapable()) {
+            return null;
+        }
+        List<ReplicaVerticle> running = rt.replicas();
+        for (int i = 0; i < running.size(); i++) {
+            try {
+                return new LiveState(i + 1, await(running.get(i).snapshotNow()));
+            } catch (RuntimeException e) {
+                // that replica is stopping or cannot snapshot: the next one
             }
         }
+        return null;
+    }
+
+    /** Puts the newest stored snapshot of a running replica into {@code store}; says which (or genesis). */
+    private static String storedStartingPoint(AppRuntime rt, SnapshotStore store) {
         for (SnapshotStore other : rt.snapshots()) {
             var latest = other.latest();
             if (latest.isPresent()) {

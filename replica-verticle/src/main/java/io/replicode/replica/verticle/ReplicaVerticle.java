@@ -306,7 +306,9 @@ public final class ReplicaVerticle extends VerticleBase {
      */
     private boolean replayFromNewestSnapshot(List<Output> timers) {
         machine = options.machines().apply(module, config);
-        var latest = snapshots.latest();
+        var handed = startingState;
+        startingState = null;
+        var latest = handed != null ? java.util.Optional.of(handed) : snapshots.latest();
         if (latest.isPresent() && module.snapshotCapable()) {
             try {
                 machine.restore(latest.get().bytes());
@@ -660,6 +662,19 @@ public final class ReplicaVerticle extends VerticleBase {
     /** The replica's recent full-state digests (frame -> hex SHA-256), oldest first; any thread. */
     public java.util.SortedMap<Long, String> recentDigests() {
         return new java.util.TreeMap<>(recentDigests);
+    }
+
+    /** A state handed over in memory to start from (a replica added at run time), or null: used once, at start. */
+    private volatile io.replicode.replay.SnapshotStore.Stored startingState;
+
+    /**
+     * Makes this (not yet deployed) replica start from {@code state}, a snapshot handed over in memory (from
+     * {@link #snapshotNow} of a running replica), instead of its newest stored snapshot: no file written and read back
+     * on the way. The caller stores it too, so a restart finds it.
+     */
+    public ReplicaVerticle startingFrom(io.replicode.replay.SnapshotStore.Stored state) {
+        this.startingState = state;
+        return this;
     }
 
     /**
