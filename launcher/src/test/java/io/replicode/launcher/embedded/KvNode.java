@@ -23,20 +23,34 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import redis.clients.jedis.Jedis;
 
-/** An embedded node running the kv guest (RESP on an ephemeral port, three replicas), and the CLI pointed at it. */
+/**
+ * An embedded node running the kv guest (RESP on an ephemeral port, HTTP at {@code /kv/} on the gateway's port, three
+ * replicas), and the CLI pointed at it.
+ */
 final class KvNode implements AutoCloseable {
     final StringWriter output = new StringWriter();
     final EmbeddedNode node;
 
     KvNode(Path data) {
-        AppConfig kv = new AppConfig("kv", TestGuests.module("kv_server"), List.of("resp"), List.of(new TcpBinding(0, "resp")),
-                GuestLimits.DEFAULT, 64);
+        AppConfig kv = new AppConfig("kv", TestGuests.module("kv_server"), List.of("resp", "http"),
+                List.of(new TcpBinding(0, "resp")), GuestLimits.DEFAULT, 64, List.of(), java.util.Map.of(),
+                AppConfig.DEFAULT_PREOPENS, "http");
         node = EmbeddedNode.start(new NodeConfig("127.0.0.1", Engine.COMPILER, data, Batching.DEFAULT, List.of(kv), 0, 3,
                 ReplayLog.FsyncPolicy.ALWAYS, 1000), new PrintWriter(output, true));
     }
 
     Jedis kv() {
         return new Jedis("127.0.0.1", node.tcpEndpoints().get(0).port(), 20_000);
+    }
+
+    /** An HTTP request to kv through the gateway: {@code method} on {@code /kv/<key>}; returns status and body. */
+    String http(String method, String key, String body) throws Exception {
+        var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url() + "/kv/" + key))
+                .timeout(java.time.Duration.ofSeconds(20))
+                .method(method, body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                        : java.net.http.HttpRequest.BodyPublishers.ofString(body)).build();
+        var r = java.net.http.HttpClient.newHttpClient().send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
+        return r.statusCode() + " " + r.body();
     }
 
     String url() {
@@ -62,28 +76,32 @@ final class KvNode implements AutoCloseable {
     }
 
     /**
-     * Waits until {@code count} replicas stand at the same frame with the same state digest taken there, running
-     * {@code module} (any when null); returns that frame.
+     * Waits until {@code count} replicas show the same state digest, taken at the same frame, at or after the frame the
+     * log held when called (so one computed after whatever came before), running {@code module} (any when null); returns
+     * that frame. Under a write load replicas run ahead of their last digest, so only the digest's frame is compared.
      */
     long replicasAgree(int count, String module) throws Exception {
+        long from = pipeline().getJsonObject("log").getLong("lastSeq");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         String seen = "";
         while (System.nanoTime() < deadline) {
             JsonArray rs = pipeline().getJsonArray("replicas");
             Set<String> points = new HashSet<>();
+            long digestSeq = -1;
             for (int i = 0; i < rs.size(); i++) {
                 JsonObject r = rs.getJsonObject(i);
-                points.add(r.getLong("lastSeq") + "/" + r.getLong("digestSeq") + "/" + r.getString("digest") + "/"
-                        + (module == null ? "" : r.getString("module")));
+                digestSeq = r.getLong("digestSeq", -1L);
+                points.add(digestSeq + "/" + r.getString("digest") + "/" + (module == null ? "" : r.getString("module")));
             }
             seen = rs.size() + " replicas: " + points;
-            String[] p = points.size() == 1 ? points.iterator().next().split("/", -1) : new String[0];
-            if (rs.size() == count && p.length == 4 && p[0].equals(p[1]) && (module == null || p[3].equals(module))) {
-                return Long.parseLong(p[0]);
+            if (rs.size() == count && points.size() == 1 && digestSeq >= from
+                    && (module == null || points.iterator().next().endsWith("/" + module))) {
+                return digestSeq;
             }
-            Thread.sleep(100);
+            Thread.sleep(50);
         }
-        fail("the replicas do not agree" + (module == null ? "" : " on module " + module.substring(0, 12)) + ": " + seen);
+        fail("the replicas do not agree" + (module == null ? "" : " on module " + module.substring(0, 12)) + " at or after frame "
+                + from + ": " + seen);
         return -1;
     }
 

@@ -92,6 +92,9 @@ class UpgradeCommandTest {
             p.sync();
             assertEquals(10_000L, j.dbSize());
         }
+        for (int i = 0; i < 20; i++) {
+            assertTrue(node.http("PUT", "http-" + i, "through http " + i).startsWith("2"), "PUT http-" + i);
+        }
         Path v2 = rebuiltKv();
         KvNode.Run up = upgrade(v2);
         assertEquals(0, up.exit(), up.out() + up.err());
@@ -100,14 +103,15 @@ class UpgradeCommandTest {
         String v2sha = io.replicode.node.ModuleStore.sha256(Files.readAllBytes(v2));
         replicasAgreeOn(v2sha);
         try (Jedis j = kv()) {
-            assertEquals(10_000L, j.dbSize());
+            assertEquals(10_020L, j.dbSize());
             assertEquals("value-9999", j.get("key:9999"));
             long ttl = j.ttl("key:10");
             assertTrue(ttl > 3500 && ttl <= 3600, "the expiry time is kept: " + ttl);
             assertEquals(-1L, j.ttl("key:11"));
         }
-        assertTrue(node.output.toString().contains("kv: saved 10000 keys to /data/kv.dump"), node.output.toString());
-        assertTrue(node.output.toString().contains("kv: loaded 10000 keys from /data/kv.dump"), node.output.toString());
+        assertEquals("200 through http 7", node.http("GET", "http-7", null), "a key written over HTTP, read over HTTP");
+        assertTrue(node.output.toString().contains("kv: saved 10020 keys to /data/kv.dump"), node.output.toString());
+        assertTrue(node.output.toString().contains("kv: loaded 10020 keys from /data/kv.dump"), node.output.toString());
 
         // A module that answers otherwise: refused by the canary, the app serving on, unchanged.
         KvNode.Run refused = upgrade(TestGuests.module("echo_server"));
@@ -126,7 +130,7 @@ class UpgradeCommandTest {
         start();
         replicasAgreeOn(v2sha);
         try (Jedis j = kv()) {
-            assertEquals(10_000L, j.dbSize());
+            assertEquals(10_020L, j.dbSize());
             j.set("after-restart", "yes");
         }
         node.close();
