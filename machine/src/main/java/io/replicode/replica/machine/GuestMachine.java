@@ -612,7 +612,6 @@ public final class GuestMachine implements AutoCloseable {
 
     /** Loads a snapshot into this fresh machine (same module and config); the next frame continues from it. */
     public void restore(byte[] snapshot) {
-        requireSnapshotCapable("restore");
         if (process.state() != State.NEW || lastSeq != 0) {
             throw new IllegalStateException("restore needs a fresh machine; app '" + config.app() + "' already ran frame " + lastSeq);
         }
@@ -709,7 +708,10 @@ public final class GuestMachine implements AutoCloseable {
     }
 
     private void readState(DataInputStream d, int version) throws IOException {
+        // The module the snapshot names decides, not this fresh machine's: an app upgraded from a module that cannot
+        // snapshot to one that can restores its later snapshots.
         useSnapshotModule(d);
+        requireSnapshotCapable("restore");
         process.readState(d);
         if (version >= 2) {
             batches.readFrom(d);

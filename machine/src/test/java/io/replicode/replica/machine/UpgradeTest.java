@@ -106,6 +106,33 @@ class UpgradeTest {
     }
 
     @Test
+    void an_app_upgraded_from_a_module_that_cannot_snapshot_restores_the_new_modules_snapshots() {
+        GuestModule plain = Guests.module("echo_server.plain", ENGINE);
+        GuestModule echo = Guests.module("echo_server", ENGINE);
+        GuestConfig config = config("app", "echo");
+        byte[] after;
+        byte[] digest;
+        try (GuestMachine a = machine(plain, config, echo)) {
+            Guests.Script s = new Guests.Script();
+            a.apply(s.next());
+            assertTrue(upgraded(a.apply(s.next(new IngressEvent.Upgrade(echo.sha256(), 2)))) != null);
+            a.apply(s.next(open(1, "echo"), data(1, "kept\n")));
+            after = a.snapshot();
+            digest = a.digest();
+        }
+        try (GuestMachine b = machine(plain, config, echo)) {
+            b.restore(after);
+            assertEquals(echo.sha256(), b.module().sha256());
+            assertArrayEquals(digest, b.digest());
+        }
+        try (GuestMachine lacking = machine(plain, config)) {
+            // Without the snapshot's module, the fresh machine's own cannot restore anything: said as before.
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> lacking.restore(after));
+            assertTrue(e.getMessage().contains("cannot restore"), e.getMessage());
+        }
+    }
+
+    @Test
     void an_upgrade_to_a_module_the_replica_lacks_is_refused_in_the_log_and_the_app_goes_on() {
         GuestModule echo = Guests.module("echo_server", ENGINE);
         try (GuestMachine a = machine(echo, config("app", "echo"))) {

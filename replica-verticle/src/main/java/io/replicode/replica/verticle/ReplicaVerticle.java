@@ -309,7 +309,7 @@ public final class ReplicaVerticle extends VerticleBase {
         var handed = startingState;
         startingState = null;
         var latest = handed != null ? java.util.Optional.of(handed) : snapshots.latest();
-        if (latest.isPresent() && module.snapshotCapable()) {
+        if (latest.isPresent()) { // only a module that can snapshot left one; it may not be the app's first module
             try {
                 machine.restore(latest.get().bytes());
                 restoredFrom = "snapshot at frame " + latest.get().seq();
