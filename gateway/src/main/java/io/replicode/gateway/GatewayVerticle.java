@@ -351,7 +351,7 @@ public final class GatewayVerticle extends VerticleBase {
                 .onSuccess(module -> vertx.eventBus().<JsonObject>request(UPGRADE_ADDRESS, module,
                         new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true).setSendTimeout(600_000)
                                 .addHeader("app", app).addHeader("acceptDifferences", Boolean.toString(accept))
-                                .addHeader("canaryFrames", window))
+                                .addHeader("canaryFrames", window).addHeader("graceFrames", Integer.toString(grace)))
                         .onSuccess(reply -> {
                             JsonObject r = reply.body().copy();
                             int status = (Integer) r.remove("status");

@@ -20,10 +20,11 @@ import java.util.function.Function;
 
 /**
  * The canary of an upgrade: the app's recorded traffic since its newest snapshot, run twice from that snapshot, once as
- * it ran (with the module that ran it) and once with the upgrade at its first frame (the old guest gets that one frame
- * to save and exit, then the new module starts on its files). What clients see on the connections opened after the
- * switch (bytes sent, closes, resets) is compared frame by frame; connections open at the switch are not (the switch
- * resets them, by design). The new module is refused if it stops or faults, and the first difference is reported
+ * it ran (with the module that ran it) and once with the upgrade at its first frame and the grace the upgrade will
+ * give (the old guest saves and exits, or is stopped, then the new module starts on its files). What clients see on the
+ * connections opened after the switch (bytes sent, closes, resets) is compared frame by frame; connections open at the
+ * switch or opened during the grace are not (the switch resets the first, the hung-up listeners refuse the others, by
+ * design). The new module is refused if it stops or faults, and the first difference is reported
  * (frame, connection, stream offset, both sides' bytes).
  *
  * <p>Both runs are private machines on the calling thread: the running app is not touched.
@@ -61,9 +62,10 @@ public final class Canary {
      *
      * @param modules the app's other modules by hash (the ones it was upgraded to before)
      * @param window  frames to replay at most
+     * @param grace   frames of grace the upgrade gives the old guest
      */
     public static Report run(GuestModule base, GuestConfig genesis, Function<String, GuestModule> modules, GuestModule next,
-                             ReplayLog log, SnapshotStore snapshots, int window) {
+                             ReplayLog log, SnapshotStore snapshots, int window, int grace) {
         Function<String, GuestModule> all = sha -> sha.equals(next.sha256()) ? next : modules.apply(sha);
         try (GuestMachine recorded = GuestMachine.create(base, genesis).withModules(all);
              GuestMachine canary = GuestMachine.create(base, genesis).withModules(all)) {
@@ -81,22 +83,29 @@ public final class Canary {
             for (StreamSocket s : recorded.host().network().connections()) {
                 atSwitch.add(s.connection());
             }
-            Run run = new Run(recorded, canary, atSwitch, next.sha256());
+            Run run = new Run(recorded, canary, atSwitch, next.sha256(), grace);
+            Frame last = null;
             if (from > to) {
                 // Nothing recorded since the snapshot: the switch alone, in a frame of no traffic.
-                run.frame(new Frame(genesis.app(), 0, from, lastTimeNs(log, from, genesis), new byte[32], List.of()));
-                return run.report(from, from);
+                last = new Frame(genesis.app(), 0, from, lastTimeNs(log, from, genesis), new byte[32], List.of());
+                run.frame(last);
             }
             for (long seq = from; seq <= to && !run.done(); ) {
                 for (Frame f : log.read(seq, (int) Math.min(READ_BATCH, to - seq + 1))) {
                     run.frame(f);
+                    last = f;
                     seq = f.seq() + 1;
                     if (run.done()) {
                         break;
                     }
                 }
             }
-            return run.report(from, to);
+            // An old guest that ignores the hang-up is stopped when its grace is over: frames of no traffic until then.
+            for (int extra = 0; last != null && !run.done() && !run.switched() && extra < grace; extra++) {
+                last = new Frame(last.app(), last.epoch(), last.seq() + 1, last.timeNs(), new byte[32], List.of());
+                run.frame(last);
+            }
+            return run.report(from, last == null ? to : Math.max(to, last.seq()));
         }
     }
 
@@ -117,16 +126,22 @@ public final class Canary {
         private final GuestMachine canary;
         private final Set<Long> excluded;
         private final String module;
+        private final int grace;
         private long frames;
         private String switchReport;
         private String fault;
         private Difference difference;
 
-        Run(GuestMachine recorded, GuestMachine canary, Set<Long> excluded, String module) {
+        Run(GuestMachine recorded, GuestMachine canary, Set<Long> excluded, String module, int grace) {
+            this.grace = grace;
             this.recorded = recorded;
             this.canary = canary;
             this.excluded = excluded;
             this.module = module;
+        }
+
+        boolean switched() {
+            return switchReport != null;
         }
 
         boolean done() {
@@ -135,15 +150,17 @@ public final class Canary {
 
         void frame(Frame f) {
             Frame forCanary = f;
-            if (frames == 0) {
-                // The switch frame: its connection events go to the old guest in the canary, which takes no new ones.
+            if (switchReport == null) {
+                // Frames of the grace: their connection events go to the old guest in the canary, which takes no new ones.
                 for (IngressEvent e : f.events()) {
                     if (e.connection() >= 0) {
                         excluded.add(e.connection());
                     }
                 }
+            }
+            if (frames == 0) {
                 List<IngressEvent> events = new ArrayList<>();
-                events.add(new IngressEvent.Upgrade(module, 1));
+                events.add(new IngressEvent.Upgrade(module, grace));
                 events.addAll(f.events());
                 forCanary = new Frame(f.app(), f.epoch(), f.seq(), f.timeNs(), f.entropy(), events, f.prevHash());
             } else if (f.events().stream().anyMatch(e -> e instanceof IngressEvent.Upgrade)) {

@@ -455,7 +455,8 @@ public final class ClusterNode implements AutoCloseable {
             boot.vertx().executeBlocking(() -> {
                 synchronized (rt) {
                     JsonObject r = new Upgrades(rt.config.name(), rt.dir, rt.module, rt.genesis, rt.modules, rt.log,
-                            rt.stores.get(0)).check(wasm, accept, Upgrades.canaryFrames(m.headers().get("canaryFrames")), config.engine(), this::say);
+                            rt.stores.get(0)).check(wasm, accept, Upgrades.canaryFrames(m.headers().get("canaryFrames")),
+                        Upgrades.graceFrames(m.headers().get("graceFrames")), config.engine(), this::say);
                     if (r.getInteger("status") == 202) {
                         boot.hazelcast().<String, byte[]>getMap(MODULES_MAP).put(r.getString("module"), wasm);
                     }

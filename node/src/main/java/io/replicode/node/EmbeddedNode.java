@@ -270,7 +270,8 @@ public final class EmbeddedNode implements AutoCloseable {
         vertx.executeBlocking(() -> {
             synchronized (rt) {
                 return new Upgrades(rt.config().name(), rt.dir, rt.module(), rt.genesis, rt.modules, rt.log(),
-                        rt.snapshots().get(0)).check(wasm, accept, Upgrades.canaryFrames(m.headers().get("canaryFrames")), engine, this::out);
+                        rt.snapshots().get(0)).check(wasm, accept, Upgrades.canaryFrames(m.headers().get("canaryFrames")),
+                        Upgrades.graceFrames(m.headers().get("graceFrames")), engine, this::out);
             }
         }, false).onComplete(ar -> m.reply(ar.succeeded() ? ar.result() : new JsonObject().put("status", 500)
                 .put("error", "checking the upgrade failed: " + ar.cause())

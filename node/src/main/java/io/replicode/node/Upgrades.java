@@ -30,16 +30,23 @@ import java.util.function.Consumer;
 public record Upgrades(String app, Path dir, GuestModule base, GuestConfig genesis, ModuleStore modules, ReplayLog log,
                        SnapshotStore snapshots) {
 
+    /** The grace a request gives in its {@code graceFrames} header (set by the gateway), or the gateway's default. */
+    public static int graceFrames(String header) {
+        return header == null || header.isEmpty() ? io.replicode.gateway.GatewayVerticle.DEFAULT_GRACE_FRAMES
+                : Integer.parseInt(header);
+    }
+
     /** The canary window a request asks for in its {@code canaryFrames} header (digits, checked by the gateway), or the default. */
     public static int canaryFrames(String header) {
         return header == null || header.isEmpty() ? Canary.DEFAULT_WINDOW_FRAMES : Integer.parseInt(header);
     }
 
     /**
-     * Checks and stores {@code wasm}; the canary replays at most {@code canaryFrames} frames; {@code say} hears its
-     * report (the node's log).
+     * Checks and stores {@code wasm}; the canary replays at most {@code canaryFrames} frames and gives the old guest the
+     * upgrade's {@code graceFrames}; {@code say} hears its report (the node's log).
      */
-    public JsonObject check(byte[] wasm, boolean acceptDifferences, int canaryFrames, Engine engine, Consumer<String> say) {
+    public JsonObject check(byte[] wasm, boolean acceptDifferences, int canaryFrames, int graceFrames, Engine engine,
+                            Consumer<String> say) {
         GuestModule next;
         try {
             next = GuestModule.load(wasm, engine);
@@ -48,7 +55,7 @@ public record Upgrades(String app, Path dir, GuestModule base, GuestConfig genes
                     .put("fix", e.fixOr("rebuild the module for wasm32-wasi"));
         }
         long t0 = System.nanoTime();
-        Canary.Report canary = Canary.run(base, genesis, modules::get, next, log, snapshots, canaryFrames);
+        Canary.Report canary = Canary.run(base, genesis, modules::get, next, log, snapshots, canaryFrames, graceFrames);
         JsonObject report = canary.json().put("ms", (System.nanoTime() - t0) / 1_000_000);
         say.accept("replicode: app '" + app + "': canary of module " + next.sha256().substring(0, 12) + ": " + report.encode());
         if (canary.fault() != null) {
