@@ -361,13 +361,16 @@ public final class GatewayVerticle extends VerticleBase {
                             }
                             adminAnswer(ctx, status, r);
                         })
-                        .onFailure(t -> adminAnswer(ctx, t instanceof io.vertx.core.eventbus.ReplyException re
-                                && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS ? 501 : 503,
-                                new JsonObject().put("error", t instanceof io.vertx.core.eventbus.ReplyException re
-                                        && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
-                                        ? "this process runs a gateway only and does not check upgrades"
+                        .onFailure(t -> adminAnswer(ctx, noHandler(t) ? 501 : 503, new JsonObject()
+                                .put("error", noHandler(t) ? "this process runs a gateway only and does not check upgrades"
                                         : "the upgrade check failed: " + t.getMessage())
-                                        .put("fix", "ask a node or member that runs the app's replicas (--node URL)"))));
+                                .put("fix", "ask a node or member that runs the app's replicas (--node URL)"))));
+    }
+
+    /** The request found nobody in this process to answer it (the node does not offer that admin action). */
+    private static boolean noHandler(Throwable t) {
+        return t instanceof io.vertx.core.eventbus.ReplyException re
+                && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS;
     }
 
     /**
@@ -396,9 +399,7 @@ public final class GatewayVerticle extends VerticleBase {
                     JsonObject r = reply.body().copy();
                     adminAnswer(ctx, (Integer) r.remove("status"), r);
                 })
-                .onFailure(t -> adminAnswer(ctx, t instanceof io.vertx.core.eventbus.ReplyException re
-                        && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS ? 501 : 503,
-                        new JsonObject().put("error", "scaling is not available here: " + t.getMessage())
+                .onFailure(t -> adminAnswer(ctx, noHandler(t) ? 501 : 503, new JsonObject().put("error", "scaling is not available here: " + t.getMessage())
                                 .put("fix", "scale an app of ./replicode run; a cluster member takes --replicas at start")));
     }
 

@@ -412,7 +412,10 @@ public final class ClusterNode implements AutoCloseable {
         var map = boot.hazelcast().<String, byte[]>getMap(MODULES_MAP);
         try (var files = java.nio.file.Files.list(rt.modules.directory())) {
             for (Path f : files.filter(f -> f.getFileName().toString().matches("[0-9a-f]{64}\\.wasm")).toList()) {
-                map.putIfAbsent(f.getFileName().toString().substring(0, 64), java.nio.file.Files.readAllBytes(f));
+                String sha = f.getFileName().toString().substring(0, 64);
+                if (!map.containsKey(sha)) { // read and sent only when the cluster lacks it, not at every start
+                    map.putIfAbsent(sha, java.nio.file.Files.readAllBytes(f));
+                }
             }
         } catch (java.io.IOException e) {
             say(rt.config.name() + ": modules in " + rt.modules.directory() + " not offered to the cluster: " + e.getMessage());
