@@ -8,14 +8,21 @@
 # KEYS=N first fills kv with about N distinct keys through pipelined SETs (few frames, a large state), to see what
 # the state's size costs apart from the history's length.
 #
+# KEYSPACE=N (default 1000000) is the range of the keys the history's SETs write: a small one keeps the state small
+# however long the history, to see what the history's length alone costs. FSYNC=never fills the history faster (one
+# fsync per frame otherwise bounds the fill at a few hundred frames/s); the join does not read the log's fsync.
+#
 #   FRAMES=100000 TRIALS=5 bench/scale-join.sh
 #   KEYS=600000 FRAMES=20000 bench/scale-join.sh
+#   FRAMES=1000000 KEYSPACE=10000 FSYNC=never bench/scale-join.sh
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 frames="${FRAMES:-100000}"
 trials="${TRIALS:-5}"
 keys="${KEYS:-0}"
+keyspace="${KEYSPACE:-1000000}"
+fsync="${FSYNC:-always}"
 kv_port="${KV_PORT:-6380}"
 http_port="${HTTP_PORT:-8080}"
 
@@ -35,11 +42,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# kv alone, as conf/replicode.json has it, with the log fsynced as always.
-python3 - "$root/conf/replicode.json" "$work/conf.json" <<'EOF'
+# kv alone, as conf/replicode.json has it, with the log fsynced as FSYNC says.
+python3 - "$root/conf/replicode.json" "$work/conf.json" "$fsync" <<'EOF'
 import json, sys
 conf = json.load(open(sys.argv[1]))
 conf["apps"] = {"kv": conf["apps"]["kv"]}
+conf["log"]["fsync"] = sys.argv[3]
 json.dump(conf, open(sys.argv[2], "w"))
 EOF
 
@@ -70,11 +78,11 @@ for _ in $(seq 1 1000); do
   seq=$(last_seq)
   if [ "$seq" -ge "$frames" ]; then break; fi
   redis-benchmark -h 127.0.0.1 -p "$kv_port" -t set -c 1 -n $(( (frames - seq) < 20000 ? (frames - seq) + 10 : 20000 )) \
-    -r 1000000 -q >/dev/null 2>&1 || true
+    -r "$keyspace" -q >/dev/null 2>&1 || true
 done
-echo "history: $(last_seq) frames in $(( $(date +%s) - t0 )) s"
+echo "history: $(last_seq) frames in $(( $(date +%s) - t0 )) s (keyspace $keyspace, fsync $fsync); state: $(redis-cli -p "$kv_port" DBSIZE 2>/dev/null || echo '?') keys"
 
-redis-benchmark -h 127.0.0.1 -p "$kv_port" -t set -c 2 -n 100000000 -r 1000000 -q >/dev/null 2>&1 &
+redis-benchmark -h 127.0.0.1 -p "$kv_port" -t set -c 2 -n 100000000 -r "$keyspace" -q >/dev/null 2>&1 &
 load=$!
 pids+=("$load")
 for i in $(seq 1 "$trials"); do

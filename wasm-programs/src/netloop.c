@@ -490,6 +490,9 @@ static _Noreturn void run(void) {
             (void)poll(NULL, 0, 1);
             continue;
         }
+        /* A listener that hung up stops the loop, but only after the rest of
+         * this round: requests that came with the hang-up are answered. */
+        int hung_up = -1;
         for (size_t i = 0; i < n; i++) {
             short re = pfds[i].revents;
             if (re == 0)
@@ -500,7 +503,8 @@ static _Noreturn void run(void) {
             }
             int li = listener_index(pfds[i].fd);
             if (re & POLLHUP) {
-                stop_serving(pfds[i].fd);
+                if (hung_up < 0)
+                    hung_up = pfds[i].fd;
             } else if (re & POLLNVAL) {
                 fprintf(stderr, "%s: fd %d is not open\n", loop_name,
                         pfds[i].fd);
@@ -509,6 +513,8 @@ static _Noreturn void run(void) {
                 accept_ready(li);
             }
         }
+        if (hung_up >= 0)
+            stop_serving(hung_up);
     }
 }
 

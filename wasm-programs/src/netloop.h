@@ -90,8 +90,9 @@ void netloop_on_refusal(netloop_refusal_fn refusal);
 
 /* The stop convention: when the host hangs up the listening sockets (poll()
  * reports POLLHUP on a listener; Replicode does this when the app is being
- * upgraded), the loop stops serving: on_stop() runs (the guest saves what it
- * must keep under /data), then the program exits with status 0. The host
+ * upgraded), the loop answers what else that poll() reported ready, then
+ * stops serving: on_stop() runs (the guest saves what it must keep under
+ * /data), then the program exits with status 0. The host
  * then starts the new module on the same files. */
 typedef void (*netloop_stop_fn)(void);
 void netloop_on_stop(netloop_stop_fn on_stop);

@@ -107,11 +107,15 @@ public final class AppStateMachine extends BaseStateMachine {
     private volatile SingleFileSnapshotInfo prepared;
     private volatile boolean preparing;
 
+    /**
+     * @param stores the snapshot stores of the member's replicas: a live list, safe to read from any thread (a
+     *               {@code CopyOnWriteArrayList}), that the member changes when it scales its replicas
+     */
     public AppStateMachine(String app, ReplayLog log, List<SnapshotStore> stores, Listener listener) {
         this.app = app;
         this.log = log;
         this.applier = new FrameApplier(log);
-        this.stores = List.copyOf(stores);
+        this.stores = stores; // live: the member adds and removes replicas (and their stores) at run time
         this.listener = listener;
         this.snapshotWriter = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "replicode-" + app + "-raft-snapshots");

@@ -374,12 +374,16 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     /**
-     * Address (this process only) where the node changes an app's replica count: a JSON object with {@code app} and
-     * {@code replicas}; the reply has an HTTP {@code status} and what changed.
+     * Address (this process only) where the node changes an app's replica count: a JSON object with {@code app},
+     * {@code replicas} and, in a cluster, optionally the {@code member} (HOST:PORT) whose replicas change (this one when
+     * absent); the reply has an HTTP {@code status} and what changed.
      */
     public static final String SCALE_ADDRESS = "replicode.admin.scale";
 
-    /** {@code POST /admin/apps/<app>/scale?replicas=N}: the node adds or removes replicas of the app. Loopback only. */
+    /**
+     * {@code POST /admin/apps/<app>/scale?replicas=N[&member=HOST:PORT]}: the node (or the cluster member named) adds or
+     * removes replicas of the app. Loopback only.
+     */
     private void scaleApp(RoutingContext ctx) {
         String app = ctx.pathParam("app");
         if (!adminAllowed(ctx, app, "scale")) {
@@ -393,14 +397,19 @@ public final class GatewayVerticle extends VerticleBase {
                     + ctx.request().getParam("replicas") + "'").put("fix", "POST /admin/apps/" + app + "/scale?replicas=N"));
             return;
         }
-        vertx.eventBus().<JsonObject>request(SCALE_ADDRESS, new JsonObject().put("app", app).put("replicas", n),
+        JsonObject ask = new JsonObject().put("app", app).put("replicas", n);
+        String member = ctx.request().getParam("member", "");
+        if (!member.isEmpty()) {
+            ask.put("member", member);
+        }
+        vertx.eventBus().<JsonObject>request(SCALE_ADDRESS, ask,
                         new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true).setSendTimeout(300_000))
                 .onSuccess(reply -> {
                     JsonObject r = reply.body().copy();
                     adminAnswer(ctx, (Integer) r.remove("status"), r);
                 })
                 .onFailure(t -> adminAnswer(ctx, noHandler(t) ? 501 : 503, new JsonObject().put("error", "scaling is not available here: " + t.getMessage())
-                                .put("fix", "scale an app of ./replicode run; a cluster member takes --replicas at start")));
+                                .put("fix", "ask a node or cluster member that runs the app's replicas (--node URL)")));
     }
 
     /** Loopback clients and a known app; otherwise answers 403 or 404 and returns false. */

@@ -16,9 +16,10 @@ import picocli.CommandLine.Spec;
  * time.
  */
 @Command(name = "scale", mixinStandardHelpOptions = true,
-        description = {"Changes how many replicas run an app in a running node.",
-                "A new replica starts from a running replica's newest snapshot and the log after it, and is then",
-                "compared with the others like any replica. Removing takes the newest replicas away (at least one stays)."},
+        description = {"Changes how many replicas run an app in a running node or cluster member.",
+                "A new replica starts from a copy of a running replica's state and the frames after it, and is then",
+                "compared with the others like any replica. Removing takes the newest replicas away (at least one stays).",
+                "The count is kept across restarts until the configuration's own count changes."},
         footer = {"", "Exit status: 0 done, 2 usage, connection error or refused."})
 public final class ScaleCommand implements Callable<Integer> {
     @Spec
@@ -30,6 +31,11 @@ public final class ScaleCommand implements Callable<Integer> {
     @Option(names = "--replicas", required = true, paramLabel = "N", description = "How many replicas it should run.")
     int replicas;
 
+    @Option(names = "--member", paramLabel = "HOST:PORT",
+            description = "In a cluster: the member whose replicas change, as --cluster-members lists it (default: the"
+                    + " member at --node).")
+    String member;
+
     @Option(names = "--node", paramLabel = "URL", defaultValue = "http://127.0.0.1:8080",
             description = "The node's HTTP address (default: ${DEFAULT-VALUE}).")
     String node;
@@ -38,7 +44,9 @@ public final class ScaleCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         AdminClient admin = new AdminClient(node);
-        AdminClient.Answer answer = admin.post("/admin/apps/" + app + "/scale?replicas=" + replicas, Duration.ofMinutes(5));
+        String query = "replicas=" + replicas + (member == null ? "" : "&member="
+                + java.net.URLEncoder.encode(member, java.nio.charset.StandardCharsets.UTF_8));
+        AdminClient.Answer answer = admin.post("/admin/apps/" + app + "/scale?" + query, Duration.ofMinutes(5));
         if (answer.status() != 200) {
             throw answer.refused("scaling app '" + app + "' refused by " + admin.base(), "check the node's log");
         }
@@ -52,7 +60,8 @@ public final class ScaleCommand implements Callable<Integer> {
         for (Object removed : r.getJsonArray("removed", new JsonArray())) {
             out.println("replica " + removed + " removed");
         }
-        out.println("'" + app + "' runs " + r.getInteger("replicas") + " replica(s) (was " + r.getInteger("was") + ")");
+        String where = r.getString("member") == null ? "" : " on member " + r.getString("member");
+        out.println("'" + app + "' runs " + r.getInteger("replicas") + " replica(s)" + where + " (was " + r.getInteger("was") + ")");
         out.flush();
         return 0;
     }

@@ -84,7 +84,10 @@ public final class ClusterNode implements AutoCloseable {
         Path dir;
         GuestConfig genesis;
         ReplayLog log;
-        final List<SnapshotStore> stores = new ArrayList<>();
+        /** This member's replicas of the app (none on a member without the replica role). */
+        ReplicaSet replicas;
+        /** Compares this member's replicas with each other (the members' are compared by {@link #digests}). */
+        DivergenceMonitor monitor;
         AppStateMachine machine;
         volatile LeaderSequencer sequencer;
         volatile String joinedFrom = "";
@@ -93,11 +96,18 @@ public final class ClusterNode implements AutoCloseable {
         final java.util.concurrent.atomic.AtomicBoolean rebuilding = new java.util.concurrent.atomic.AtomicBoolean();
         volatile long rebuilds;
         volatile String lastRebuild = "";
-        final List<ReplicaVerticle> replicas = new ArrayList<>();
-        final List<String> replicaDeployments = new ArrayList<>();
 
         AppRuntime(AppConfig config) {
             this.config = config;
+        }
+
+        /** Replica 1 of this member, or null when it runs none. */
+        ReplicaVerticle firstReplica() {
+            return replicas == null ? null : replicas.first();
+        }
+
+        boolean hasReplicas() {
+            return replicas != null && !replicas.isEmpty();
         }
     }
 
@@ -155,6 +165,7 @@ public final class ClusterNode implements AutoCloseable {
             node.healAfterMerges();
             node.serveMemberRemoval();
             node.serveUpgrades();
+            node.serveScaling();
             for (AppConfig app : config.apps()) {
                 try {
                     node.openApp(app);
@@ -182,8 +193,8 @@ public final class ClusterNode implements AutoCloseable {
             ClusterNode running = node;
             boot.vertx().setPeriodic(RETENTION_EVERY_MS, id -> boot.vertx().executeBlocking(() -> {
                 for (AppRuntime rt : running.apps.values()) {
-                    if (rt.log != null && !rt.stores.isEmpty()) {
-                        LogRetention.apply(rt.log, rt.stores);
+                    if (rt.log != null && rt.hasReplicas()) {
+                        LogRetention.apply(rt.log, rt.replicas.stores());
                     }
                 }
                 return null;
@@ -310,10 +321,7 @@ public final class ClusterNode implements AutoCloseable {
         long worst = -1;
         boolean listening = false;
         for (AppRuntime rt : apps.values()) {
-            ReplicaVerticle first;
-            synchronized (rt) {
-                first = rt.replicas.isEmpty() ? null : rt.replicas.get(0);
-            }
+            ReplicaVerticle first = rt.firstReplica();
             if (first == null || rt.digests == null) {
                 continue;
             }
@@ -449,7 +457,7 @@ public final class ClusterNode implements AutoCloseable {
             AppRuntime rt = apps.get(m.headers().get("app"));
             boolean accept = "true".equals(m.headers().get("acceptDifferences"));
             byte[] wasm = m.body().getBytes();
-            if (rt == null || rt.stores.isEmpty()) {
+            if (rt == null || !rt.hasReplicas()) {
                 m.reply(new JsonObject().put("status", 409).put("error", "this member runs no replica of '"
                         + m.headers().get("app") + "', so it cannot try the new module on its traffic")
                         .put("fix", "ask a member that runs replicas (--node URL of one)"));
@@ -458,10 +466,12 @@ public final class ClusterNode implements AutoCloseable {
             boot.vertx().executeBlocking(() -> {
                 synchronized (rt) {
                     JsonObject r = new Upgrades(rt.config.name(), rt.dir, rt.module, rt.genesis, rt.modules, rt.log,
-                            rt.stores.get(0)).check(wasm, accept, Upgrades.canaryFrames(m.headers().get("canaryFrames")),
+                            rt.replicas.stores().get(0)).check(wasm, accept, Upgrades.canaryFrames(m.headers().get("canaryFrames")),
                         Upgrades.graceFrames(m.headers().get("graceFrames")), config.engine(), this::say);
                     if (r.getInteger("status") == 202) {
                         boot.hazelcast().<String, byte[]>getMap(MODULES_MAP).put(r.getString("module"), wasm);
+                        // The upgrade noted in genesis: a member joining later may name the new module in its config.
+                        boot.hazelcast().<String, String>getMap("replicode.genesis").put(rt.config.name(), Genesis.shared(rt.dir));
                     }
                     return r;
                 }
@@ -469,6 +479,63 @@ public final class ClusterNode implements AutoCloseable {
                     .put("error", "checking the upgrade failed: " + ar.cause())
                     .put("fix", "see the member's log; the app runs on unchanged")));
         });
+    }
+
+    /** Where the member at {@code hostPort} (its Hazelcast address, as listed in --cluster-members) scales its replicas. */
+    private static String scaleAddress(String hostPort) {
+        return "replicode.cluster.scale." + hostPort;
+    }
+
+    /**
+     * {@code POST /admin/apps/<app>/scale?replicas=N[&member=HOST:PORT]} (via the gateway): this member's replicas of the
+     * app, or those of the member named, whose own consumer this member asks over the event bus.
+     */
+    private void serveScaling() {
+        ClusterSettings s = options.settings();
+        String self = s.host() + ":" + s.port();
+        boot.vertx().eventBus().<JsonObject>localConsumer(GatewayVerticle.SCALE_ADDRESS, m -> {
+            String member = m.body().getString("member", "").strip();
+            if (member.isEmpty() || member.equals(self)) {
+                scaleHere(m);
+                return;
+            }
+            try {
+                ClusterSettings.parseMembers(member);
+            } catch (IllegalArgumentException e) {
+                m.reply(new JsonObject().put("status", 400).put("error", e.getMessage())
+                        .put("fix", "name the member as HOST:PORT, as --cluster-members lists it"));
+                return;
+            }
+            boot.vertx().eventBus().<JsonObject>request(scaleAddress(member), m.body(),
+                            new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(300_000))
+                    .onSuccess(reply -> m.reply(reply.body()))
+                    .onFailure(t -> m.reply(new JsonObject().put("status", 404).put("error", "member " + member
+                                    + " did not answer (" + t.getMessage() + ")")
+                            .put("fix", "name a running member with the replica role, one of " + s.members())));
+        });
+        boot.vertx().eventBus().<JsonObject>consumer(scaleAddress(self), this::scaleHere);
+    }
+
+    private void scaleHere(io.vertx.core.eventbus.Message<JsonObject> m) {
+        ClusterSettings s = options.settings();
+        AppRuntime rt = apps.get(m.body().getString("app"));
+        int wanted = m.body().getInteger("replicas", 0);
+        if (rt == null || !options.roles().contains("replica") || rt.replicas == null) {
+            m.reply(new JsonObject().put("status", 409).put("error", "member " + s.host() + ":" + s.port() + " runs no replicas of '"
+                    + m.body().getString("app") + "' (roles " + new TreeSet<>(options.roles()) + ")")
+                    .put("fix", "name a member with the replica role (--member HOST:PORT)"));
+            return;
+        }
+        if (wanted < 1 || wanted > ReplicaSet.MAX) {
+            m.reply(NodeParts.scaleOutOfRange(wanted));
+            return;
+        }
+        boot.vertx().executeBlocking(() -> {
+            synchronized (rt) {
+                return rt.replicas.scale(wanted, config.replicas(), rt.monitor)
+                        .put("member", s.host() + ":" + s.port());
+            }
+        }, false).onComplete(ar -> m.reply(NodeParts.scaleAnswer(ar)));
     }
 
     /**
@@ -536,13 +603,12 @@ public final class ClusterNode implements AutoCloseable {
         // The Raft log is the durable copy of every frame (fsynced by a majority before it commits); the member's
         // replay log is rebuilt from it after a crash, so it is written without fsync.
         rt.log = NodeParts.openLog(appDir, app, io.replicode.replay.ReplayLog.FsyncPolicy.NEVER);
-        int replicas = replica ? config.replicas() : 0;
-        for (int r = 1; r <= replicas; r++) {
-            rt.stores.add(new SnapshotStore(new DataDir.App(appDir).snapshots(r), 2));
-        }
+        DataDir.App dir = new DataDir.App(appDir);
+        rt.replicas = new ReplicaSet(boot.vertx(), app.name(), dir, rt.log, (r, store) -> newReplica(rt, r, store),
+                line -> say(app.name() + ": " + line)).open(replica ? ReplicaSet.countAtStart(dir, config.replicas(), this::say) : 0);
         String memberFrames = Addresses.memberFrames(app.name());
         io.vertx.core.eventbus.DeliveryOptions localOnly = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
-        rt.machine = new AppStateMachine(app.name(), rt.log, rt.stores, new AppStateMachine.Listener() {
+        rt.machine = new AppStateMachine(app.name(), rt.log, rt.replicas.stores(), new AppStateMachine.Listener() {
             @Override
             public void applied(Frame frame, byte[] bytes) {
                 boot.vertx().eventBus().publish(memberFrames, io.vertx.core.buffer.Buffer.buffer(bytes), localOnly);
@@ -573,7 +639,7 @@ public final class ClusterNode implements AutoCloseable {
             public void installed(long seq) {
                 rt.joinedFrom = "a snapshot at frame " + seq + " installed by the leader";
                 say(app.name() + ": history continues from " + rt.joinedFrom);
-                if (!rt.replicas.isEmpty()) {
+                if (rt.firstReplica() != null) {
                     restartReplicas(rt);
                 }
             }
@@ -686,8 +752,11 @@ public final class ClusterNode implements AutoCloseable {
         if (rt.machine == null) {
             return;
         }
-        for (int r = 1; r <= rt.stores.size(); r++) {
-            deployReplica(rt, r);
+        rt.replicas.deployAll();
+        if (rt.hasReplicas()) {
+            rt.monitor = new DivergenceMonitor(boot.vertx(), rt.config.name(), rt.replicas.size(), replicaIdBase(), out,
+                    (r, seq) -> rt.replicas.rebuild(r, seq, () -> rt.monitor.trusted(r)));
+            rt.monitor.start();
         }
         compareDigestsAcrossMembers(rt);
         if (raft != null) {
@@ -715,10 +784,7 @@ public final class ClusterNode implements AutoCloseable {
         });
         serveSnapshots(rt, me);
         boot.vertx().setPeriodic(DIGEST_REPORT_MS, id -> {
-            ReplicaVerticle first;
-            synchronized (rt) {
-                first = rt.replicas.isEmpty() || rt.rebuilding.get() ? null : rt.replicas.get(0);
-            }
+            ReplicaVerticle first = rt.rebuilding.get() ? null : rt.firstReplica();
             if (first != null) {
                 boot.vertx().eventBus().publish(address, io.replicode.cluster.MemberDigests.message(me, first.recentDigests()));
             }
@@ -736,11 +802,11 @@ public final class ClusterNode implements AutoCloseable {
      */
     private void serveSnapshots(AppRuntime rt, String me) {
         boot.vertx().eventBus().<Object>consumer(snapshotAddress(rt.config.name(), me), m -> {
-            if (rt.rebuilding.get() || rt.stores.isEmpty()) {
+            if (rt.rebuilding.get() || !rt.hasReplicas()) {
                 m.fail(503, "member " + me + " has no healthy replica of " + rt.config.name() + " to give");
                 return;
             }
-            boot.vertx().executeBlocking(() -> rt.stores.get(0).latest(), false).onComplete(ar -> {
+            boot.vertx().executeBlocking(() -> rt.replicas.stores().get(0).latest(), false).onComplete(ar -> {
                 if (ar.failed()) {
                     m.fail(500, String.valueOf(ar.cause()));
                 } else if (ar.result().isEmpty()) {
@@ -762,7 +828,7 @@ public final class ClusterNode implements AutoCloseable {
      * and this member's log is complete and right; only what its replicas made of it is wrong.
      */
     private void rebuildFromHealthyMember(AppRuntime rt, String me, io.replicode.cluster.MemberDigests.Divergence d) {
-        if (rt.stores.isEmpty() || !rt.rebuilding.compareAndSet(false, true)) {
+        if (!rt.hasReplicas() || !rt.rebuilding.compareAndSet(false, true)) {
             return;
         }
         String app = rt.config.name();
@@ -778,18 +844,13 @@ public final class ClusterNode implements AutoCloseable {
                         return Future.failedFuture("member " + healthy + "'s snapshot is at frame " + snapshot.get().seq()
                                 + ", outside this member's log (" + rt.log.firstSeq() + ".." + rt.log.lastSeq() + ")");
                     }
-                    List<String> old;
-                    synchronized (rt) {
-                        old = List.copyOf(rt.replicaDeployments);
-                    }
-                    return Future.join(old.stream().map(id -> boot.vertx().undeploy(id)).toList())
+                    return rt.replicas.undeployAll()
                             .compose(v -> boot.vertx().executeBlocking(() -> {
-                                for (int r = 1; r <= rt.stores.size(); r++) {
-                                    replaceState(new DataDir(config.dataDir()).app(app), rt.stores.get(r - 1), r, snapshot, d.seq());
+                                List<SnapshotStore> stores = rt.replicas.stores();
+                                for (int r = 1; r <= stores.size(); r++) {
+                                    replaceState(new DataDir(config.dataDir()).app(app), stores.get(r - 1), r, snapshot, d.seq());
                                 }
-                                for (int r = 1; r <= rt.stores.size(); r++) {
-                                    deployReplica(rt, r);
-                                }
+                                rt.replicas.deployAll();
                                 return snapshot.map(s -> "member " + healthy + "'s snapshot at frame " + s.seq()).orElse("genesis");
                             }, false));
                 })
@@ -817,37 +878,26 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
-    private void deployReplica(AppRuntime rt, int r) {
-        ReplicaVerticle v = new ReplicaVerticle(rt.config.name(), gatewayId * (MAX_REPLICAS_PER_MEMBER + 1) + r, rt.module,
-                rt.genesis, rt.log, rt.stores.get(r - 1),
+    /** Replica r of this member reports as this + r: replica ids are unique in the cluster. */
+    private int replicaIdBase() {
+        return gatewayId * (MAX_REPLICAS_PER_MEMBER + 1);
+    }
+
+    private ReplicaVerticle newReplica(AppRuntime rt, int r, SnapshotStore store) {
+        return new ReplicaVerticle(rt.config.name(), replicaIdBase() + r, rt.module, rt.genesis, rt.log, store,
                 new ReplicaVerticle.Options(4096, options.roles().contains("gateway") ? Set.of(gatewayId) : Set.of())
                         .withMemberFrames(Addresses.memberFrames(rt.config.name()))
                         .withOutputsFor(g -> g == gatewayId || !selfServed.contains(g))
                         .withRoute(leaders.route())
-                        .withMachines(NodeParts.withModules(HOOK.get().machines(rt.config.name(), r), sha -> module(rt, sha))));
-        String id = await(boot.vertx().deployVerticle(v));
-        synchronized (rt) {
-            if (rt.replicas.size() >= r) {
-                rt.replicas.set(r - 1, v);
-                rt.replicaDeployments.set(r - 1, id);
-            } else {
-                rt.replicas.add(v);
-                rt.replicaDeployments.add(id);
-            }
-        }
+                        .withMachines(NodeParts.withModules(HOOK.get().machines(rt.config.name(), r), sha -> module(rt, sha)))
+                        .whenSwitched((sha, seq) -> Genesis.noteSwitch(rt.dir, sha, seq)));
     }
 
     /** After the member's history restarted from an installed snapshot: the replicas start again from it. */
     private void restartReplicas(AppRuntime rt) {
-        List<String> old;
-        synchronized (rt) {
-            old = List.copyOf(rt.replicaDeployments);
-        }
-        Future.join(old.stream().map(id -> boot.vertx().undeploy(id)).toList()).onComplete(ar ->
+        rt.replicas.undeployAll().onComplete(ar ->
                 boot.vertx().executeBlocking(() -> {
-                    for (int r = 1; r <= old.size(); r++) {
-                        deployReplica(rt, r);
-                    }
+                    rt.replicas.deployAll();
                     say(rt.config.name() + ": replicas restarted from the snapshot");
                     return null;
                 }, false));
@@ -915,7 +965,7 @@ public final class ClusterNode implements AutoCloseable {
             AppConfig a = rt.config;
             if (rt.machine != null) {
                 out.println(a.name() + ": history at frame " + rt.log.lastSeq() + " (from " + rt.joinedFrom + "), "
-                        + rt.stores.size() + " replica(s) here");
+                        + rt.replicas.size() + " replica(s) here");
             }
             if (gateway != null) {
                 NodeParts.describeEndpoints(out, gateway, a, config.host());
@@ -954,15 +1004,16 @@ public final class ClusterNode implements AutoCloseable {
                 a.put("divergence", rt.digests.status().put("rebuilding", rt.rebuilding.get()).put("rebuilds", rt.rebuilds)
                         .put("lastRebuild", rt.lastRebuild));
             }
+            if (rt.monitor != null) {
+                // This member's replicas compared with each other ("divergence" compares the members).
+                a.put("localDivergence", rt.monitor.status());
+            }
             if (rt.sequencer != null) {
                 a.put("sequencer", rt.sequencer.status());
             }
             JsonArray replicas = new JsonArray();
             a.put("replicas", replicas);
-            List<ReplicaVerticle> list;
-            synchronized (rt) {
-                list = List.copyOf(rt.replicas);
-            }
+            List<ReplicaVerticle> list = rt.replicas == null ? List.of() : rt.replicas.running();
             for (ReplicaVerticle r : list) {
                 all.add(r.status().recover(t -> Future.succeededFuture(new JsonObject().put("unavailable", t.getMessage())))
                         .onSuccess(replicas::add));

@@ -48,6 +48,11 @@ public record DataDir(Path root) {
             return dir.resolve("modules");
         }
 
+        /** The replica count {@code replicode scale} set, when it differs from the configuration's ({@link ReplicaSet}). */
+        public Path scaled() {
+            return dir.resolve("replicas.json");
+        }
+
         public Path replica(int n) {
             return dir.resolve("replica-" + n);
         }

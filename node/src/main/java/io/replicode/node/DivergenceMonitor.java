@@ -23,7 +23,7 @@ import java.util.TreeMap;
  * diverged: the alarm is logged (app, seq, replicas, both digests), counted and shown in /status, the
  * gateways stop releasing those replicas' outputs, and the node rebuilds them from a healthy replica.
  */
-final class DivergenceMonitor {
+final class DivergenceMonitor implements ReplicaSet.Changes {
     /** Seqs waiting for the rest of their replicas' digests; beyond this the oldest are given up. */
     private static final int MAX_PENDING_SEQS = 100_000;
 
@@ -49,11 +49,24 @@ final class DivergenceMonitor {
     private long malformed;
     private long divergences;
 
+    /** Replica r of this process reports as {@code idBase + r} (ids are unique in a cluster); alarms name ids. */
+    private final int idBase;
+
     DivergenceMonitor(Vertx vertx, String app, int replicas, PrintWriter out, java.util.function.ObjLongConsumer<Integer> rebuild) {
+        this(vertx, app, replicas, 0, out, rebuild);
+    }
+
+    /**
+     * Compares replicas 1..{@code replicas} of this process, which report as {@code idBase + r}; {@code rebuild} gets the
+     * diverged replica's number r and the frame.
+     */
+    DivergenceMonitor(Vertx vertx, String app, int replicas, int idBase, PrintWriter out,
+                      java.util.function.ObjLongConsumer<Integer> rebuild) {
         this.vertx = vertx;
         this.app = app;
+        this.idBase = idBase;
         for (int r = 1; r <= replicas; r++) {
-            this.replicas.put(r, 0L);
+            this.replicas.put(idBase + r, 0L);
         }
         this.out = out;
         this.rebuild = rebuild;
@@ -170,7 +183,7 @@ final class DivergenceMonitor {
                     compare(s, bySeq);
                 }
             }
-            rebuild.accept(replica, seq);
+            rebuild.accept(replica - idBase, seq);
         }
     }
 
@@ -186,12 +199,15 @@ final class DivergenceMonitor {
     }
 
     /** A replica added at run time: compared from shortly after its first live digest. */
-    synchronized void added(int replica) {
-        replicas.put(replica, JOINING);
+    @Override
+    public synchronized void added(int r) {
+        replicas.put(idBase + r, JOINING);
     }
 
     /** A replica removed at run time: no longer waited for; comparisons that only waited for it happen now. */
-    synchronized void removed(int replica) {
+    @Override
+    public synchronized void removed(int r) {
+        int replica = idBase + r;
         replicas.remove(replica);
         excluded.remove(replica);
         for (Long s : List.copyOf(pending.keySet())) {
@@ -207,7 +223,8 @@ final class DivergenceMonitor {
     }
 
     /** The replica was rebuilt from a healthy one: it is compared again and its outputs may be released. */
-    synchronized void trusted(int replica) {
+    synchronized void trusted(int r) {
+        int replica = idBase + r;
         excluded.remove(replica);
         vertx.eventBus().publish(Addresses.diverged(app), new JsonObject().put("replica", replica).put("diverged", false));
     }

@@ -47,13 +47,7 @@ public final class EmbeddedNode implements AutoCloseable {
         final GuestConfig genesis;
         final ReplayLog log;
         final SequencerVerticle sequencer;
-        final List<ReplicaVerticle> replicas = new ArrayList<>();
-        final List<String> deployments = new ArrayList<>();
-        /** Replica r's snapshots at r - 1; the log's retention reads the list while replicas are added or removed. */
-        final List<SnapshotStore> snapshots = new java.util.concurrent.CopyOnWriteArrayList<>();
-        final java.util.Set<Integer> rebuilding = new java.util.HashSet<>();
-        /** The seq at which each replica was last found diverged. */
-        final Map<Integer, Long> divergedAt = new java.util.concurrent.ConcurrentHashMap<>();
+        ReplicaSet replicas;
         DivergenceMonitor monitor;
 
         AppRuntime(AppConfig config, GuestModule module, ModuleStore modules, Path dir, GuestConfig genesis, ReplayLog log,
@@ -83,12 +77,12 @@ public final class EmbeddedNode implements AutoCloseable {
             return sequencer;
         }
 
-        synchronized List<ReplicaVerticle> replicas() {
-            return List.copyOf(replicas);
+        List<ReplicaVerticle> replicas() {
+            return replicas.running();
         }
 
         List<SnapshotStore> snapshots() {
-            return snapshots;
+            return replicas.stores();
         }
     }
 
@@ -143,18 +137,15 @@ public final class EmbeddedNode implements AutoCloseable {
             vertx.eventBus().<io.vertx.core.buffer.Buffer>localConsumer(GatewayVerticle.UPGRADE_ADDRESS,
                     m -> node.onUpgrade(m, config.engine()));
             vertx.eventBus().<JsonObject>localConsumer(GatewayVerticle.SCALE_ADDRESS,
-                    m -> node.onScale(m, config, gatewayId));
+                    m -> node.onScale(m, config));
             try {
                 await(vertx.deployVerticle(gateway));
             } catch (ListenException e) {
                 throw new UserError(e.what(), e.fix());
             }
             for (AppRuntime rt : apps.values()) {
-                rt.monitor = new DivergenceMonitor(vertx, rt.config().name(), config.replicas(), out,
-                        (replica, seq) -> {
-                            rt.divergedAt.put(replica, seq);
-                            node.rebuild(rt, replica, config, gatewayId);
-                        });
+                rt.monitor = new DivergenceMonitor(vertx, rt.config().name(), rt.replicas.size(), out,
+                        (replica, seq) -> rt.replicas.rebuild(replica, seq, () -> rt.monitor.trusted(replica)));
                 rt.monitor.start();
             }
             // Gateways are listening: now the sequencers may cut their first frames.
@@ -187,15 +178,16 @@ public final class EmbeddedNode implements AutoCloseable {
         SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, NodeParts.sequencerOptions(node),
                 SequencerVerticle::wallClockNs);
         AppRuntime runtime = new AppRuntime(app, module, modules, appDir, genesis, log, sequencer);
-        sequencer.withSnapshotBytes(() -> runtime.snapshots.isEmpty() ? 0 : runtime.snapshots.get(0).newestBytes());
+        DataDir.App dir = new DataDir.App(appDir);
+        java.util.function.Consumer<String> say = line -> {
+            out.println("replicode: " + line);
+            out.flush();
+        };
+        runtime.replicas = new ReplicaSet(vertx, app.name(), dir, log, (r, store) -> newReplica(runtime, r, store, gatewayId), say)
+                .open(ReplicaSet.countAtStart(dir, node.replicas(), say));
+        sequencer.withSnapshotBytes(() -> runtime.snapshots().isEmpty() ? 0 : runtime.snapshots().get(0).newestBytes());
         try {
-            for (int r = 1; r <= node.replicas(); r++) {
-                runtime.snapshots.add(new SnapshotStore(new DataDir.App(appDir).snapshots(r), 2));
-                ReplicaVerticle replica = newReplica(runtime, r, node, gatewayId);
-                String id = await(vertx.deployVerticle(replica));
-                runtime.replicas.add(replica);
-                runtime.deployments.add(id);
-            }
+            runtime.replicas.deployAll();
             // Replicas first: they catch up from the log, then the sequencer's first frame reaches all of them.
             await(vertx.deployVerticle(sequencer));
         } catch (RuntimeException e) {
@@ -205,60 +197,11 @@ public final class EmbeddedNode implements AutoCloseable {
         return runtime;
     }
 
-    private static ReplicaVerticle newReplica(AppRuntime rt, int r, NodeConfig node, int gatewayId) {
-        return new ReplicaVerticle(rt.config().name(), r, rt.module(), rt.genesis, rt.log(), rt.snapshots.get(r - 1),
+    private static ReplicaVerticle newReplica(AppRuntime rt, int r, SnapshotStore store, int gatewayId) {
+        return new ReplicaVerticle(rt.config().name(), r, rt.module(), rt.genesis, rt.log(), store,
                 new ReplicaVerticle.Options(4096, java.util.Set.of(gatewayId))
-                        .withMachines(NodeParts.withModules(HOOK.get().machines(rt.config().name(), r), rt.modules::get)));
-    }
-
-    /**
-     * Replaces a diverged replica: stops it, drops its snapshots and digest log, gives it the newest snapshot of
-     * a healthy replica, and starts it again (it replays the log after that snapshot). Until then the
-     * gateways do not release its outputs.
-     */
-    private void rebuild(AppRuntime rt, int replica, NodeConfig node, int gatewayId) {
-        synchronized (rt) {
-            if (!rt.rebuilding.add(replica)) {
-                return;
-            }
-        }
-        String app = rt.config().name();
-        String deployment;
-        synchronized (rt) {
-            deployment = rt.deployments.get(replica - 1);
-        }
-        vertx.undeploy(deployment).compose(v -> vertx.executeBlocking(() -> {
-            SnapshotStore mine = rt.snapshots.get(replica - 1);
-            // The diverged replica's record is evidence: kept beside for `replay verify --digests` (and for people).
-            new DataDir(node.dataDir()).app(app).resetReplica(replica, rt.divergedAt.getOrDefault(replica, 0L));
-            for (int other = 1; other <= rt.snapshots.size(); other++) {
-                if (other != replica) {
-                    var latest = rt.snapshots.get(other - 1).latest();
-                    if (latest.isPresent()) {
-                        mine.save(latest.get().seq(), latest.get().bytes());
-                        return "snapshot at frame " + latest.get().seq() + " of replica " + other;
-                    }
-                }
-            }
-            return "genesis (no healthy snapshot yet)";
-        })).compose(from -> {
-            ReplicaVerticle fresh = newReplica(rt, replica, node, gatewayId);
-            return vertx.deployVerticle(fresh).map(id -> {
-                synchronized (rt) {
-                    rt.replicas.set(replica - 1, fresh);
-                    rt.deployments.set(replica - 1, id);
-                    rt.rebuilding.remove(replica);
-                }
-                return from;
-            });
-        }).onComplete(ar -> {
-            if (ar.succeeded()) {
-                out("replicode: app '" + app + "' replica " + replica + " rebuilt from " + ar.result());
-                rt.monitor.trusted(replica);
-            } else {
-                out("replicode: app '" + app + "' replica " + replica + " could not be rebuilt: " + ar.cause());
-            }
-        });
+                        .withMachines(NodeParts.withModules(HOOK.get().machines(rt.config().name(), r), rt.modules::get))
+                        .whenSwitched((sha, seq) -> Genesis.noteSwitch(rt.dir, sha, seq)));
     }
 
     /** An upgrade asked through the gateway's admin API: checked and stored off the event loop, answered with a status. */
@@ -278,140 +221,19 @@ public final class EmbeddedNode implements AutoCloseable {
                 .put("fix", "see the node's log; the app runs on unchanged")));
     }
 
-    /** Most replicas of one app in one node. */
-    public static final int MAX_REPLICAS = 16;
-
     /** A change of an app's replica count asked through the gateway's admin API, done off the event loop. */
-    private void onScale(io.vertx.core.eventbus.Message<JsonObject> m, NodeConfig config, int gatewayId) {
+    private void onScale(io.vertx.core.eventbus.Message<JsonObject> m, NodeConfig config) {
         AppRuntime rt = apps.get(m.body().getString("app"));
         int wanted = m.body().getInteger("replicas");
-        if (wanted < 1 || wanted > MAX_REPLICAS) {
-            m.reply(new JsonObject().put("status", 400).put("error", "an app runs 1.." + MAX_REPLICAS
-                    + " replicas in a node, not " + wanted).put("fix", "ask for a number in that range"));
+        if (wanted < 1 || wanted > ReplicaSet.MAX) {
+            m.reply(NodeParts.scaleOutOfRange(wanted));
             return;
         }
         vertx.executeBlocking(() -> {
             synchronized (rt) {
-                return scale(rt, wanted, config, gatewayId);
+                return rt.replicas.scale(wanted, config.replicas(), rt.monitor);
             }
-        }, false).onComplete(ar -> m.reply(ar.succeeded() ? ar.result() : new JsonObject().put("status", 500)
-                .put("error", "scaling failed: " + ar.cause()).put("fix", "see the node's log; /status shows the replicas")));
-    }
-
-    /**
-     * Adds replicas (each starts from the newest snapshot of a running replica plus the log after it, then is compared
-     * like the others) or removes the newest ones (never below one), on a worker thread. Each new replica's join time is
-     * measured from the request to the moment it has applied every frame that was in the log when it was deployed.
-     */
-    private JsonObject scale(AppRuntime rt, int wanted, NodeConfig config, int gatewayId) throws Exception {
-        String app = rt.config().name();
-        int was = rt.replicas().size();
-        JsonArray joined = new JsonArray();
-        JsonArray removed = new JsonArray();
-        DataDir.App dir = new DataDir(config.dataDir()).app(app);
-        while (rt.replicas().size() < wanted) {
-            int r = rt.replicas().size() + 1;
-            long t0 = System.nanoTime();
-            deleteTree(dir.replica(r)); // what a replica of that number left when it was removed
-            SnapshotStore store = new SnapshotStore(dir.snapshots(r), 2);
-            var live = liveState(rt);
-            String from = live != null ? "a copy of replica " + live.replica() + "'s state at frame " + live.state().seq()
-                    : storedStartingPoint(rt, store);
-            rt.snapshots.add(store);
-            ReplicaVerticle fresh = newReplica(rt, r, config, gatewayId);
-            if (live != null) {
-                fresh.startingFrom(live.state());
-            }
-            String id = await(vertx.deployVerticle(fresh));
-            synchronized (rt) {
-                rt.replicas.add(fresh);
-                rt.deployments.add(id);
-            }
-            rt.monitor.added(r);
-            long target = rt.log().lastSeq();
-            long applied = awaitApplied(fresh, target);
-            long ms = (System.nanoTime() - t0) / 1_000_000;
-            out("replicode: app '" + app + "' replica " + r + " added from " + from + "; it applied frame " + applied
-                    + " " + ms + " ms after the request");
-            joined.add(new JsonObject().put("replica", r).put("from", from).put("appliedFrame", applied).put("joinMs", ms));
-            if (live != null) {
-                // Stored after the join, off its path: a restart of the node then finds the state the replica began with.
-                store.save(live.state().seq(), io.replicode.replica.machine.GuestMachine.compress(live.state().bytes()));
-            }
-        }
-        while (rt.replicas().size() > wanted) {
-            int r = rt.replicas().size();
-            String id;
-            synchronized (rt) {
-                id = rt.deployments.remove(r - 1);
-                rt.replicas.remove(r - 1);
-            }
-            await(vertx.undeploy(id));
-            rt.snapshots.remove(r - 1);
-            rt.monitor.removed(r);
-            deleteTree(dir.replica(r));
-            out("replicode: app '" + app + "' replica " + r + " removed");
-            removed.add(r);
-        }
-        return new JsonObject().put("status", 200).put("app", app).put("was", was).put("replicas", wanted)
-                .put("joined", joined).put("removed", removed);
-    }
-
-    /** A running replica's state, copied between frames, and which replica gave it. */
-    private record LiveState(int replica, SnapshotStore.Stored state) {}
-
-    /**
-     * A copy of a running replica's state now (a new replica then has only the frames since to apply; a stored snapshot
-     * may be thousands of frames old under load), or null when the module cannot snapshot or no replica answers.
-     */
-    private static LiveState liveState(AppRuntime rt) {
-        if (!rt.module().snapshotCapable()) {
-            return null;
-        }
-        List<ReplicaVerticle> running = rt.replicas();
-        for (int i = 0; i < running.size(); i++) {
-            try {
-                return new LiveState(i + 1, await(running.get(i).snapshotNow()));
-            } catch (RuntimeException e) {
-                // that replica is stopping or cannot snapshot: the next one
-            }
-        }
-        return null;
-    }
-
-    /** Puts the newest stored snapshot of a running replica into {@code store}; says which (or genesis). */
-    private static String storedStartingPoint(AppRuntime rt, SnapshotStore store) {
-        for (SnapshotStore other : rt.snapshots()) {
-            var latest = other.latest();
-            if (latest.isPresent()) {
-                store.save(latest.get().seq(), latest.get().bytes());
-                return "the snapshot at frame " + latest.get().seq();
-            }
-        }
-        return "genesis";
-    }
-
-    /** Waits (at most 60 s) until {@code replica} has applied frame {@code seq}; returns the frame it is at. */
-    private static long awaitApplied(ReplicaVerticle replica, long seq) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            long at = replica.appliedSeq();
-            if (at >= seq || System.nanoTime() > deadline) {
-                return at;
-            }
-            Thread.sleep(1);
-        }
-    }
-
-    private static void deleteTree(Path dir) throws java.io.IOException {
-        if (!java.nio.file.Files.exists(dir)) {
-            return;
-        }
-        try (var all = java.nio.file.Files.walk(dir)) {
-            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                java.nio.file.Files.delete(p);
-            }
-        }
+        }, false).onComplete(ar -> m.reply(NodeParts.scaleAnswer(ar)));
     }
 
     private volatile PrintWriter printer;

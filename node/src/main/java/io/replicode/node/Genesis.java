@@ -102,6 +102,19 @@ public final class Genesis {
         return loadOrCreate(appDir, wanted, moduleSha256, modulePath, nowNs);
     }
 
+    /**
+     * This member's genesis as the cluster shares it (without the local module path): after an upgrade the cluster's
+     * copy is replaced by it, so a member that joins later with the new module in its configuration is let in.
+     */
+    public static String shared(Path appDir) {
+        Path file = new DataDir.App(appDir).genesis();
+        try {
+            return new JsonObject(Files.readString(file, StandardCharsets.UTF_8)).put("modulePath", (String) null).encode();
+        } catch (IOException | DecodeException e) {
+            throw new UserError("cannot read " + file + ": " + e.getMessage(), "restore it from a backup of the data directory");
+        }
+    }
+
     /** The SHA-256 of the module the app's history began with. */
     public static String genesisModule(Path appDir) {
         Path file = new DataDir.App(appDir).genesis();
@@ -124,9 +137,9 @@ public final class Genesis {
 
     /**
      * Notes in genesis.json that the app is being upgraded to {@code moduleSha256} (requested at {@code atNs}): a later
-     * start may then name that module in its config. The frame at which the switch happened is in the log and status.
+     * start may then name that module in its config. {@link #noteSwitch} adds the frame it switched at.
      */
-    public static void noteUpgrade(Path appDir, String moduleSha256, long atNs) {
+    public static synchronized void noteUpgrade(Path appDir, String moduleSha256, long atNs) {
         Path file = new DataDir.App(appDir).genesis();
         try {
             JsonObject g = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
@@ -136,6 +149,40 @@ public final class Genesis {
         } catch (IOException | DecodeException e) {
             throw new UserError("cannot note the upgrade in " + file + ": " + e.getMessage(),
                     "make the data directory writable");
+        }
+    }
+
+    /**
+     * Notes in genesis.json the frame from which the app runs {@code moduleSha256} (its upgrade's switch): the newest
+     * upgrade to that module without a frame gets {@code fromSeq}; with none (a cluster member that did not take the
+     * upgrade request itself) one is added. Every replica calls this at the switch, and again when it replays the
+     * switch after a restart: a switch already noted changes nothing.
+     */
+    public static synchronized void noteSwitch(Path appDir, String moduleSha256, long fromSeq) {
+        Path file = new DataDir.App(appDir).genesis();
+        try {
+            JsonObject g = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
+            io.vertx.core.json.JsonArray ups = g.getJsonArray("upgrades", new io.vertx.core.json.JsonArray());
+            JsonObject open = null;
+            for (int i = 0; i < ups.size(); i++) {
+                JsonObject u = ups.getJsonObject(i);
+                if (u.getLong("fromSeq", -1L) == fromSeq) {
+                    return; // noted already
+                }
+                if (u.getString("module").equals(moduleSha256) && !u.containsKey("fromSeq")) {
+                    open = u;
+                }
+            }
+            if (open == null) {
+                ups.add(new JsonObject().put("module", moduleSha256).put("fromSeq", fromSeq));
+            } else {
+                open.put("fromSeq", fromSeq);
+            }
+            write(file, g.put("upgrades", ups));
+        } catch (IOException | DecodeException | ClassCastException e) {
+            // The switch happened and is in the log; only the note is missing. Said, not fatal to the replica.
+            System.err.println("replicode: cannot note the switch to module " + moduleSha256.substring(0, 12) + " at frame "
+                    + fromSeq + " in " + file + ": " + e.getMessage() + ". Fix: make the data directory writable");
         }
     }
 

@@ -147,4 +147,16 @@ final class NodeParts {
             throw new IllegalStateException("a component did not start within " + START_TIMEOUT_SECONDS + " s", e);
         }
     }
+
+    /** The answer to a scale request for a count out of range. */
+    static io.vertx.core.json.JsonObject scaleOutOfRange(int wanted) {
+        return new io.vertx.core.json.JsonObject().put("status", 400).put("error", "an app runs 1.." + ReplicaSet.MAX
+                + " replicas in one node or member, not " + wanted).put("fix", "ask for a number in that range");
+    }
+
+    /** The answer to a scale request: what {@link ReplicaSet#scale} did, or why it failed. */
+    static io.vertx.core.json.JsonObject scaleAnswer(io.vertx.core.AsyncResult<io.vertx.core.json.JsonObject> ar) {
+        return ar.succeeded() ? ar.result() : new io.vertx.core.json.JsonObject().put("status", 500)
+                .put("error", "scaling failed: " + ar.cause()).put("fix", "see the node's log; /status shows the replicas");
+    }
 }

@@ -29,7 +29,7 @@ import redis.clients.jedis.Jedis;
  * (a fourth joins in one case), each in its own JVM, clients writing through their RESP ports with non-idempotent
  * {@code APPEND}s whose every outcome is recorded and checked ({@link AppendHistory}: every acknowledged token exactly
  * once, in order, through every member). The cases: an operator restart of kv, kill -9 of the Raft leader under load
- * and its restart, the leader paused 15 s under load, a fourth member joining under load from a snapshot and its
+ * and its restart, one member's replicas scaled from 1 to 3 and back under load (asked through another member), the leader paused 15 s under load, a fourth member joining under load from a snapshot and its
  * removal, kill -9 and then SIGTERM of all three members and their restart, and finally a member left alone. They
  * share one cluster (starting three JVMs takes most of a minute) but not their fate: each case starts from a healed
  * cluster ({@link TestCluster#heal}) and checks its own writers' keys, so one failure does not fail the cases after
@@ -134,6 +134,56 @@ class ClusterProcessTest {
     }
 
     @Test
+    @Order(2)
+    void replicas_scaled_on_another_member_under_load_agree_with_the_old_and_lose_no_acknowledged_write() throws Exception {
+        Member asked = cluster.member(0);
+        Member scaled = cluster.member(1);
+        TestCluster.Writers writers = cluster.writers("scale", cluster.voters());
+        String up;
+        try (writers) {
+            writers.awaitAcks(200, 60, "writes before scaling");
+            up = cli("scale", "--app", "kv", "--replicas", "3", "--member", scaled.listed(), "--node",
+                    "http://127.0.0.1:" + asked.httpPort);
+            System.out.println("cluster test: scale up under load: " + up.strip().replace('\n', ' '));
+            writers.awaitAcks(200, 60, "writes after scaling up");
+        }
+        assertTrue(up.contains("replica 2 added from") && up.contains("replica 3 added from")
+                && up.contains("runs 3 replica(s) on member " + scaled.listed()), up);
+        // The three replicas of that member: one frame, one state digest (the first is the one it started with).
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String seen = "";
+        while (true) {
+            var rs = scaled.kv().getJsonArray("replicas");
+            java.util.Set<String> points = new java.util.HashSet<>();
+            for (int i = 0; i < rs.size(); i++) {
+                points.add(rs.getJsonObject(i).getLong("digestSeq") + "/" + rs.getJsonObject(i).getString("digest"));
+            }
+            seen = rs.encode();
+            if (rs.size() == 3 && points.size() == 1) {
+                break;
+            }
+            assertTrue(System.nanoTime() < deadline, "the replicas of " + scaled + " do not agree: " + seen);
+            Thread.sleep(100);
+        }
+        assertEquals(0, scaled.kv().getJsonObject("localDivergence").getLong("divergences"), scaled.kv().encode());
+        String down = cli("scale", "--app", "kv", "--replicas", "1", "--member", scaled.listed(), "--node",
+                "http://127.0.0.1:" + asked.httpPort);
+        assertTrue(down.contains("replica 3 removed") && down.contains("replica 2 removed"), down);
+        assertEquals(1, scaled.kv().getJsonArray("replicas").size(), scaled.kv().encode());
+        cluster.assertNothingLost(writers);
+    }
+
+    /** Runs the command line in this JVM; asserts exit 0 and returns what it printed. */
+    private static String cli(String... args) {
+        StringWriter said = new StringWriter();
+        var cli = io.replicode.launcher.ReplicodeCommand.commandLine();
+        cli.setOut(new PrintWriter(said, true));
+        cli.setErr(new PrintWriter(said, true));
+        assertEquals(0, cli.execute(args), said.toString());
+        return said.toString();
+    }
+
+    @Test
     @Order(3)
     void the_leader_paused_for_15_s_under_load_then_every_member_serves_within_10_s() throws Exception {
         Member leader = cluster.leader();
@@ -210,13 +260,9 @@ class ClusterProcessTest {
         TestCluster.Writers writers = cluster.writers("upgrade", cluster.voters());
         try (writers) {
             writers.awaitAcks(300, 60, "writes before the upgrade");
-            StringWriter said = new StringWriter();
-            var cli = io.replicode.launcher.ReplicodeCommand.commandLine();
-            cli.setOut(new PrintWriter(said, true));
-            cli.setErr(new PrintWriter(said, true));
-            assertEquals(0, cli.execute("upgrade", "--app", "kv", "--module", v2.toString(), "--node",
-                    "http://127.0.0.1:" + cluster.member(2).httpPort), said.toString());
-            System.out.println("cluster test: upgrade under load: " + said.toString().strip().replace('\n', ' '));
+            String said = cli("upgrade", "--app", "kv", "--module", v2.toString(), "--node",
+                    "http://127.0.0.1:" + cluster.member(2).httpPort);
+            System.out.println("cluster test: upgrade under load: " + said.strip().replace('\n', ' '));
             writers.awaitAcks(300, 60, "writes after the upgrade");
         } finally {
             Files.deleteIfExists(v2);
@@ -227,6 +273,11 @@ class ClusterProcessTest {
                 assertTrue(System.nanoTime() < deadline, m + " does not run the new module: " + m.kv().encode());
                 Thread.sleep(200);
             }
+        }
+        // Only member 2 was sent the module: the others fetched it from the cluster's map, by hash.
+        for (Member m : List.of(cluster.member(0), cluster.member(1))) {
+            assertTrue(Files.readString(m.output).contains("module " + sha.substring(0, 12) + " fetched from the cluster"),
+                    m + " did not say it fetched the module: " + m.tail());
         }
         cluster.assertNothingLost(writers);
     }

@@ -32,10 +32,15 @@ final class KvNode implements AutoCloseable {
     final EmbeddedNode node;
 
     KvNode(Path data) {
+        this(data, 3);
+    }
+
+    /** With {@code replicas} replicas configured. */
+    KvNode(Path data, int replicas) {
         AppConfig kv = new AppConfig("kv", TestGuests.module("kv_server"), List.of("resp", "http"),
                 List.of(new TcpBinding(0, "resp")), GuestLimits.DEFAULT, 64, List.of(), java.util.Map.of(),
                 AppConfig.DEFAULT_PREOPENS, "http");
-        node = EmbeddedNode.start(new NodeConfig("127.0.0.1", Engine.COMPILER, data, Batching.DEFAULT, List.of(kv), 0, 3,
+        node = EmbeddedNode.start(new NodeConfig("127.0.0.1", Engine.COMPILER, data, Batching.DEFAULT, List.of(kv), 0, replicas,
                 ReplayLog.FsyncPolicy.ALWAYS, 1000), new PrintWriter(output, true));
     }
 

@@ -17,7 +17,7 @@ import redis.clients.jedis.Jedis;
 /**
  * {@code ./replicode scale} against a real embedded node under a write load: kv goes from 3 to 5 replicas (the new ones
  * start from a running replica's snapshot and agree with the others) and back to 2, nothing acknowledged is lost, and
- * the refusals are clear.
+ * the refusals are clear; the count outlives a restart, until the configuration's own count changes.
  */
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class ScaleCommandTest {
@@ -78,7 +78,30 @@ class ScaleCommandTest {
 
             KvNode.Run zero = KvNode.cli("scale", "--app", "kv", "--replicas", "0", "--node", node.url());
             assertEquals(2, zero.exit());
-            assertTrue(zero.err().contains("an app runs 1..16 replicas in a node, not 0"), zero.err());
+            assertTrue(zero.err().contains("an app runs 1..16 replicas in one node or member, not 0"), zero.err());
+        }
+        // The count set by scale outlives a restart with the same configuration (3 replicas).
+        try (KvNode node = new KvNode(tmp.resolve("data"))) {
+            node.replicasAgree(2, null);
+            assertTrue(node.output.toString().contains("'kv' runs 2 replica(s), as `replicode scale` set (the configuration"
+                    + " says 3"), node.output.toString());
+            try (Jedis j = node.kv()) {
+                assertEquals("v0", j.get("w0"));
+            }
+        }
+    }
+
+    @Test
+    void a_configuration_that_changes_its_count_after_a_scale_wins_over_it() throws Exception {
+        try (KvNode node = new KvNode(tmp.resolve("data"))) {
+            KvNode.Run up = KvNode.cli("scale", "--app", "kv", "--replicas", "4", "--node", node.url());
+            assertEquals(0, up.exit(), up.out() + up.err());
+        }
+        try (KvNode node = new KvNode(tmp.resolve("data"), 2)) {
+            node.replicasAgree(2, null);
+            assertTrue(node.output.toString().contains("the configuration now asks for 2 replica(s) of 'kv' (it asked for 3"
+                    + " when `replicode scale` set 4): the configured count runs"), node.output.toString());
+            assertFalse(Files.exists(tmp.resolve("data/kv/replicas.json")));
         }
     }
 }

@@ -102,6 +102,14 @@ class UpgradeCommandTest {
         assertTrue(up.out().contains("the old guest exited within its grace"), up.out());
         String v2sha = io.replicode.node.ModuleStore.sha256(Files.readAllBytes(v2));
         replicasAgreeOn(v2sha);
+        // genesis.json says which module runs from which frame: the switch's frame, as the command printed it.
+        java.util.regex.Matcher at = java.util.regex.Pattern.compile("'kv' upgraded to module [0-9a-f]{12} at frame ([0-9]+)")
+                .matcher(up.out());
+        assertTrue(at.find(), up.out());
+        var genesis = new io.vertx.core.json.JsonObject(Files.readString(tmp.resolve("data/kv/genesis.json")));
+        var noted = genesis.getJsonArray("upgrades").getJsonObject(0);
+        assertEquals(v2sha, noted.getString("module"), genesis.encodePrettily());
+        assertEquals(Long.parseLong(at.group(1)), noted.getLong("fromSeq"), genesis.encodePrettily());
         try (Jedis j = kv()) {
             assertEquals(10_020L, j.dbSize());
             assertEquals("value-9999", j.get("key:9999"));

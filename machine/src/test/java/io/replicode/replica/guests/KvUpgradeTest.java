@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The kv guest across an upgrade, on the machine: at the upgrade frame its listeners hang up, it writes its store to
- * {@code /data/kv.dump} and exits 0; the new module (here the same one, which takes the same path) starts on the same
+ * {@code /data/kv.dump} and exits 0 (after answering what came in the same frame); the new module (here the same one, which takes the same path) starts on the same
  * files, loads the dump and serves every key with its expiry time.
  */
 class KvUpgradeTest {
@@ -35,8 +35,11 @@ class KvUpgradeTest {
             g.advanceMs(20);
 
             String sha = g.machine.module().sha256();
+            // A request in the upgrade's frame is answered before the old guest stops.
+            c.send(resp("GET", "key:1"));
             g.queue(new IngressEvent.Upgrade(sha, 5));
             List<Output> out = g.step();
+            assertEquals(bulk("value-1"), c.take(), "the request that came with the hang-up is answered");
             Output.Upgraded up = out.stream().filter(o -> o instanceof Output.Upgraded).map(o -> (Output.Upgraded) o)
                     .findFirst().orElseThrow(() -> new AssertionError("no upgrade at the frame: " + out));
             assertEquals(sha, up.moduleSha256());

@@ -49,26 +49,31 @@ public final class ReplicaVerticle extends VerticleBase {
      * @param gateways          gateways known at start: app-wide outputs (guest logs, a stop) reach them even
      *                          before they open a connection
      * @param machines          how the replica makes its machine (tests inject faults through it)
+     * @param switched          told (module SHA-256, frame seq) when the app's module changes at a frame (an upgrade),
+     *                          on the guest thread: the node notes it in the app's genesis
      */
     public record Options(int maxBufferedFrames, java.util.Set<Integer> gateways,
                           java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> machines,
                           String memberFramesAddress, java.util.function.IntPredicate outputsFor,
-                          io.replicode.nat.SequencerRoute route) {
+                          io.replicode.nat.SequencerRoute route,
+                          java.util.function.ObjLongConsumer<String> switched) {
         public static final Options DEFAULT = new Options(4096, java.util.Set.of());
 
         public Options {
             gateways = java.util.Set.copyOf(gateways);
             java.util.Objects.requireNonNull(machines, "machines");
             java.util.Objects.requireNonNull(route, "route");
+            java.util.Objects.requireNonNull(switched, "switched");
         }
 
         public Options(int maxBufferedFrames, java.util.Set<Integer> gateways) {
-            this(maxBufferedFrames, gateways, GuestMachine::create, null, g -> true, io.replicode.nat.SequencerRoute.SINGLE_NODE);
+            this(maxBufferedFrames, gateways, GuestMachine::create, null, g -> true, io.replicode.nat.SequencerRoute.SINGLE_NODE,
+                    (module, seq) -> { });
         }
 
         /** The same options with another way to make machines. */
         public Options withMachines(java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> factory) {
-            return new Options(maxBufferedFrames, gateways, factory, memberFramesAddress, outputsFor, route);
+            return new Options(maxBufferedFrames, gateways, factory, memberFramesAddress, outputsFor, route, switched);
         }
 
         /**
@@ -76,7 +81,7 @@ public final class ReplicaVerticle extends VerticleBase {
          * are in the member's log) instead of from the sequencer's cluster-wide publication.
          */
         public Options withMemberFrames(String address) {
-            return new Options(maxBufferedFrames, gateways, machines, address, outputsFor, route);
+            return new Options(maxBufferedFrames, gateways, machines, address, outputsFor, route, switched);
         }
 
         /**
@@ -84,12 +89,17 @@ public final class ReplicaVerticle extends VerticleBase {
          * replicas of the app takes its answers from those, so other members' replicas need not send it theirs.
          */
         public Options withOutputsFor(java.util.function.IntPredicate accept) {
-            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, accept, route);
+            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, accept, route, switched);
         }
 
         /** In a cluster member: timer requests go to the sequencer this route names now (the group's leader). */
         public Options withRoute(io.replicode.nat.SequencerRoute to) {
-            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, outputsFor, to);
+            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, outputsFor, to, switched);
+        }
+
+        /** The same options, with {@code then} told of each module switch (module SHA-256, frame seq). */
+        public Options whenSwitched(java.util.function.ObjLongConsumer<String> then) {
+            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, outputsFor, route, then);
         }
     }
 
@@ -432,7 +442,11 @@ public final class ReplicaVerticle extends VerticleBase {
         List<Output> outputs = machine.apply(f);
         appliedSeq = f.seq();
         lastStatus = machine.status();
+        String was = runningModule;
         runningModule = machine.module().sha256();
+        if (was != null && !was.equals(runningModule)) {
+            options.switched().accept(runningModule, f.seq());
+        }
         synchronized (timers) {
             timers.headSet(f.timeNs(), true).clear();
             for (Output o : outputs) {
