@@ -55,7 +55,8 @@ public final class ScaleCommand implements Callable<Integer> {
         for (int i = 0; i < joined.size(); i++) {
             JsonObject j = joined.getJsonObject(i);
             out.println("replica " + j.getInteger("replica") + " added from " + j.getString("from") + ": at frame "
-                    + j.getLong("appliedFrame") + " " + j.getLong("joinMs") + " ms after the request");
+                    + j.getLong("appliedFrame") + " " + j.getLong("joinMs") + " ms after the request"
+                    + (j.getString("parts") == null ? "" : " (" + j.getString("parts") + ")"));
         }
         for (Object removed : r.getJsonArray("removed", new JsonArray())) {
             out.println("replica " + removed + " removed");

@@ -205,17 +205,26 @@ final class ReplicaSet {
             deleteTree(dir.replica(r)); // what a replica of that number left when it was removed
             SnapshotStore store = new SnapshotStore(dir.snapshots(r), 2);
             Live live = liveState();
+            long copied = System.nanoTime();
             String from = live != null ? "a copy of replica " + live.replica() + "'s state at frame " + live.state().seq()
                     : storedStartingPoint(store);
             stores.add(store);
             ReplicaVerticle fresh = deploy(r, live == null ? null : live.state());
+            long deployed = System.nanoTime();
             changes.added(r);
             long target = log.lastSeq();
             long applied = awaitApplied(fresh, target);
-            long ms = (System.nanoTime() - t0) / 1_000_000;
+            long end = System.nanoTime();
+            long ms = (end - t0) / 1_000_000;
+            // Where the time went: the copy of a running replica's state, the new replica's start (restoring it), and
+            // the frames sequenced meanwhile.
+            String parts = "copy " + (copied - t0) / 1_000_000 + " ms, start " + (deployed - copied) / 1_000_000
+                    + " ms (restore " + fresh.restoreMs() + " ms), " + (live == null ? "" : (applied - live.state().seq())
+                    + " frame(s) applied since the copy, the last ") + (end - deployed) / 1_000_000 + " ms after the start";
             say.accept("app '" + app + "' replica " + r + " added from " + from + "; it applied frame " + applied + " "
-                    + ms + " ms after the request");
-            joined.add(new JsonObject().put("replica", r).put("from", from).put("appliedFrame", applied).put("joinMs", ms));
+                    + ms + " ms after the request (" + parts + ")");
+            joined.add(new JsonObject().put("replica", r).put("from", from).put("appliedFrame", applied).put("joinMs", ms)
+                    .put("parts", parts));
             if (live != null) {
                 // Stored after the join, off its path: a restart then finds the state the replica began with.
                 store.save(live.state().seq(), GuestMachine.compress(live.state().bytes()));

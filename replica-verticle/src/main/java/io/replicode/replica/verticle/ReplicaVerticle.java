@@ -125,6 +125,8 @@ public final class ReplicaVerticle extends VerticleBase {
     private volatile long appliedSeq;
     private boolean stopAnnounced;
     private volatile String restoredFrom = "genesis";
+    /** How long restoring its snapshot took at start (0 without one). */
+    private volatile long restoreMs;
     private volatile long malformed;
     /** SHA-256 of the module the machine runs (it changes at an upgrade). */
     private volatile String runningModule;
@@ -321,7 +323,9 @@ public final class ReplicaVerticle extends VerticleBase {
         var latest = handed != null ? java.util.Optional.of(handed) : snapshots.latest();
         if (latest.isPresent()) { // only a module that can snapshot left one; it may not be the app's first module
             try {
+                long t0 = System.nanoTime();
                 machine.restore(latest.get().bytes());
+                restoreMs = (System.nanoTime() - t0) / 1_000_000;
                 restoredFrom = "snapshot at frame " + latest.get().seq();
             } catch (SnapshotException | IllegalStateException e) {
                 System.err.println("replicode: " + app + " replica " + replica + ": snapshot at frame "
@@ -706,6 +710,11 @@ public final class ReplicaVerticle extends VerticleBase {
 
     public long appliedSeq() {
         return appliedSeq;
+    }
+
+    /** How long restoring its snapshot took at start, in ms (0 when it started from genesis). */
+    public long restoreMs() {
+        return restoreMs;
     }
 
     private <T> Future<T> onGuest(Callable<T> task) {
