@@ -65,17 +65,44 @@ public record ClusterSettings(String host, int port, List<String> members, int m
         return new ClusterSettings(host, port, members, majority(members.size()), null);
     }
 
-    /** Parses {@code ip:port,ip:port,...} (the {@code --cluster-members} flag). */
+    /**
+     * Parses {@code host:port,host:port,...} (the {@code --cluster-members} flag), each host an IPv4 address or a name
+     * that resolves to one; returns them as {@code ip:port}, the form members are known by everywhere (Raft peer ids,
+     * the member that answers).
+     */
     public static List<String> parseMembers(String list) {
         List<String> out = new ArrayList<>();
         for (String part : list.split(",")) {
             String m = part.strip();
             if (!m.isEmpty()) {
-                parseMember(m);
-                out.add(m);
+                int colon = m.lastIndexOf(':');
+                String resolved = colon <= 0 ? m : resolveHost(m.substring(0, colon)) + m.substring(colon);
+                parseMember(resolved);
+                out.add(resolved);
             }
         }
         return out;
+    }
+
+    /**
+     * {@code host} as an IPv4 address: itself when it is one, else the first IPv4 address its name resolves to (a
+     * member is found by address; names are for the people who list them).
+     */
+    public static String resolveHost(String host) {
+        if (isIpv4(host)) {
+            return host;
+        }
+        try {
+            for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
+                if (a instanceof java.net.Inet4Address) {
+                    return a.getHostAddress();
+                }
+            }
+        } catch (java.net.UnknownHostException e) {
+            // said below
+        }
+        throw new io.replicode.FixableException("cluster host '" + host + "' is neither an IPv4 address nor a name that"
+                + " resolves to one", "give the member's IPv4 address, or a host name the machine resolves (/etc/hosts, DNS)");
     }
 
     /** The smallest number of members that is more than half of {@code members}. */
@@ -126,7 +153,7 @@ public record ClusterSettings(String host, int port, List<String> members, int m
     private static void parseMember(String member) {
         int colon = member.lastIndexOf(':');
         if (colon < 0 || !isIpv4(member.substring(0, colon))) {
-            throw new io.replicode.FixableException("cluster member '" + member + "' is not ip:port", "e.g. 127.0.0.1:5701");
+            throw new io.replicode.FixableException("cluster member '" + member + "' is not host:port", "e.g. 127.0.0.1:5701 or node2:5701");
         }
         int port;
         try {

@@ -132,6 +132,14 @@ public final class LeaderSequencer extends VerticleBase {
     private long commitNanos;
     private long maxCommitNanos;
 
+    /** Counts the frames it commits into {@code meters}. */
+    public LeaderSequencer withMeters(io.replicode.sequencer.SequencerMeters meters) {
+        this.meters = meters;
+        return this;
+    }
+
+    private io.replicode.sequencer.SequencerMeters meters = io.replicode.sequencer.SequencerMeters.NONE;
+
     public LeaderSequencer(String app, HazelcastInstance hazelcast, java.util.function.Supplier<Set<String>> liveNodes,
                            RaftMember raft, AppStateMachine machine, GatewayRegistry registry, FrameSequencer.Options options,
                            LongSupplier clockNs, PrintWriter out) {
@@ -547,6 +555,8 @@ public final class LeaderSequencer extends VerticleBase {
                             return;
                         }
                         long took = System.nanoTime() - sentNs;
+                        meters.committed(took);
+                        meters.durable(frame, encoded.length);
                         commits++;
                         commitNanos += took;
                         maxCommitNanos = Math.max(maxCommitNanos, took);

@@ -74,6 +74,32 @@ public final class GatewayVerticle extends VerticleBase {
     private final ClusterLink cluster;
     private final io.replicode.gateway.routing.UnackedBatches unacked = new io.replicode.gateway.routing.UnackedBatches();
 
+    // ---- operations: metrics, readiness, the admin token (set before deployment) ----
+    private io.micrometer.core.instrument.MeterRegistry meters;
+    private java.util.function.Supplier<String> scrape;
+    private io.replicode.gateway.status.AdminToken token = io.replicode.gateway.status.AdminToken.NONE;
+    private java.util.function.Supplier<String> notReady = () -> null;
+
+    /** The gateway registers its meters in {@code registry}; {@code GET /metrics} answers {@code scrape} (Prometheus text). */
+    public GatewayVerticle withMetrics(io.micrometer.core.instrument.MeterRegistry registry,
+                                       java.util.function.Supplier<String> scrape) {
+        this.meters = registry;
+        this.scrape = scrape;
+        return this;
+    }
+
+    /** The operator's token ({@link io.replicode.gateway.status.AdminToken}). */
+    public GatewayVerticle withAdminToken(io.replicode.gateway.status.AdminToken token) {
+        this.token = token;
+        return this;
+    }
+
+    /** Why the node cannot serve writes now (null: it can), asked by {@code GET /ready} besides the gateway's own checks. */
+    public GatewayVerticle withReadiness(java.util.function.Supplier<String> notReady) {
+        this.notReady = notReady;
+        return this;
+    }
+
     /** A gateway of a cluster member ({@code cluster} null: a single node, where nothing is resent). */
     public GatewayVerticle(GatewayConfig config, PrintWriter out, ClusterLink cluster) {
         this.config = config;
@@ -114,6 +140,9 @@ public final class GatewayVerticle extends VerticleBase {
             }
         }, out);
 
+        if (meters != null) {
+            io.replicode.gateway.status.GatewayMeters.register(meters, switchboard, unacked, cluster != null);
+        }
         outputs = vertx.eventBus().consumer(Addresses.outputs(config.gatewayId()), m -> onOutputs(m.body()));
         for (GatewayConfig.App app : config.apps()) {
             // The divergence monitor names replicas whose outputs must no longer be released.
@@ -141,6 +170,8 @@ public final class GatewayVerticle extends VerticleBase {
         Router router = Router.router(vertx);
         router.route().handler(heads::headArrived);
         router.get("/health").handler(this::health);
+        router.get("/ready").handler(this::ready);
+        router.get("/metrics").handler(this::metrics);
         router.get("/status").handler(this::status);
         router.post("/admin/apps/:app/restart").handler(this::restartApp);
         router.post("/admin/apps/:app/upgrade").handler(this::upgradeApp);
@@ -227,6 +258,53 @@ public final class GatewayVerticle extends VerticleBase {
         return unacked;
     }
 
+    /** Set once a graceful stop began: new connections and requests are refused, /ready answers 503. */
+    private volatile boolean draining;
+
+    /**
+     * The first half of a graceful stop (SIGTERM), before {@link #stop}: new connections and requests are refused with
+     * "the node is stopping", {@code /ready} answers 503, and the returned future completes once no connection has a
+     * request in flight (HTTP and event-bus requests answered, TCP connections with nothing on the way to or from the
+     * guest), or after {@code maxMs}, whichever is first. Idle TCP connections are then reset by {@link #stop}. Any thread.
+     */
+    public Future<Integer> drain(long maxMs) {
+        Promise<Integer> done = Promise.promise();
+        context.runOnContext(v -> {
+            draining = true;
+            switchboard.availability(() -> "the node is stopping");
+            long deadline = System.currentTimeMillis() + maxMs;
+            int busy = busyConnections();
+            if (busy == 0) {
+                done.complete(0);
+                return;
+            }
+            out.println("replicode: stopping: " + busy + " connection(s) with a request in flight; waiting up to " + maxMs
+                    + " ms for them");
+            out.flush();
+            vertx.setPeriodic(20, id -> {
+                int left = busyConnections();
+                if (left == 0 || System.currentTimeMillis() >= deadline) {
+                    vertx.cancelTimer(id);
+                    done.complete(left);
+                }
+            });
+        });
+        return done.future();
+    }
+
+    /** Connections with a request in flight: every HTTP or event-bus exchange, and TCP ones with bytes on the way. */
+    private int busyConnections() {
+        int busy = 0;
+        for (var m : switchboard.nat().all()) {
+            io.replicode.gateway.routing.Peer p = m.peer();
+            if (m.kind() != io.replicode.nat.NatTable.Kind.TCP || p.inFlightToGuest() > 0 || p.pendingToClient() > 0
+                    || p.heldFromClient() > 0) {
+                busy++;
+            }
+        }
+        return busy;
+    }
+
     /** Resets every open connection (the guests are told) and closes every port. */
     @Override
     public Future<?> stop() {
@@ -281,6 +359,52 @@ public final class GatewayVerticle extends VerticleBase {
         boolean up = !stopping && httpPort > 0;
         ctx.response().setStatusCode(up ? 200 : 503).putHeader("Content-Type", "application/json")
                 .end(new JsonObject().put("status", up ? "UP" : "DOWN").put("gateway", config.gatewayId()).encode() + "\n");
+    }
+
+    /**
+     * {@code GET /ready}: readiness, as a load balancer or Kubernetes asks it. 503 with the reason while this node cannot
+     * serve writes (the gateway is stopping; in a cluster, this member is cut off from the majority or its replicas are
+     * catching up; an app is stopped), 200 otherwise. {@code /health} is liveness: up while the process serves HTTP.
+     */
+    private void ready(RoutingContext ctx) {
+        String why = notReadyReason();
+        ctx.response().setStatusCode(why == null ? 200 : 503).putHeader("Content-Type", "application/json")
+                .end((why == null ? new JsonObject().put("status", "READY")
+                        : new JsonObject().put("status", "NOT_READY").put("reason", why)).put("gateway", config.gatewayId())
+                        .encode() + "\n");
+    }
+
+    private String notReadyReason() {
+        if (stopping || draining || httpPort <= 0) {
+            return "the gateway is stopping";
+        }
+        if (cluster != null) {
+            String why = cluster.unavailable().get();
+            if (why != null) {
+                return why;
+            }
+        }
+        String why = notReady.get();
+        if (why != null) {
+            return why;
+        }
+        for (GatewayConfig.App app : config.apps()) {
+            String stopped = switchboard.stopReason(app.name());
+            if (stopped != null) {
+                return "app '" + app.name() + "' is stopped: " + stopped + ". Fix: ./replicode restart --app " + app.name();
+            }
+        }
+        return null;
+    }
+
+    /** {@code GET /metrics}: every meter in Prometheus's text format (scraped on this event loop: it reads the gateway's state). */
+    private void metrics(RoutingContext ctx) {
+        if (scrape == null) {
+            adminAnswer(ctx, 404, new JsonObject().put("error", "this gateway has no metrics registry")
+                    .put("fix", "run a node (./replicode run or node), whose gateway serves /metrics"));
+            return;
+        }
+        ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(scrape.get());
     }
 
     /**
@@ -412,10 +536,16 @@ public final class GatewayVerticle extends VerticleBase {
                                 .put("fix", "ask a node or cluster member that runs the app's replicas (--node URL)")));
     }
 
-    /** Loopback clients and a known app; otherwise answers 403 or 404 and returns false. */
+    /**
+     * With an admin token: requests that carry it (401 otherwise), from anywhere. Without one: loopback clients only
+     * (403 otherwise). And a known app (404). Returns false when it answered.
+     */
     private boolean adminAllowed(RoutingContext ctx, String app, String command) {
+        if (!token.check(ctx, "the admin API")) {
+            return false;
+        }
         String client = ctx.request().remoteAddress() == null ? "" : ctx.request().remoteAddress().hostAddress();
-        if (!isLoopback(client)) {
+        if (!token.isSet() && !isLoopback(client)) {
             adminAnswer(ctx, 403, new JsonObject().put("error", "the admin API answers loopback clients only, not " + client)
                     .put("fix", "run ./replicode " + command + " on the node's machine"));
             return false;
@@ -432,8 +562,11 @@ public final class GatewayVerticle extends VerticleBase {
     public static final String REMOVE_MEMBER_ADDRESS = "replicode.admin.remove-member";
 
     private void removeMember(RoutingContext ctx) {
+        if (!token.check(ctx, "the admin API")) {
+            return;
+        }
         String client = ctx.request().remoteAddress() == null ? "" : ctx.request().remoteAddress().hostAddress();
-        if (!isLoopback(client)) {
+        if (!token.isSet() && !isLoopback(client)) {
             adminAnswer(ctx, 403, new JsonObject().put("error", "the admin API answers loopback clients only, not " + client)
                     .put("fix", "run ./replicode remove-member on a member's machine"));
             return;
@@ -465,6 +598,9 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     private void status(RoutingContext ctx) {
+        if (!token.check(ctx, "/status")) {
+            return;
+        }
         var client = ctx.request().remoteAddress();
         long waitMs = statusGate.admit(client == null ? null : client.hostAddress(), System.currentTimeMillis());
         if (waitMs > 0) {
@@ -478,7 +614,9 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     private Future<JsonObject> statusJson() {
-        JsonObject status = StatusReport.of(switchboard, endpoints, httpPort, startedAtMs, System.currentTimeMillis());
+        // Client addresses and request lines only to those who hold the admin token (none set: to nobody).
+        JsonObject status = StatusReport.of(switchboard, endpoints, httpPort, startedAtMs, System.currentTimeMillis(),
+                token.isSet());
         if (cluster != null) {
             JsonObject byApp = new JsonObject();
             for (GatewayConfig.App app : config.apps()) {

@@ -18,8 +18,17 @@ final class AdminClient {
     private final String base;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
+    /** The admin token sent with every request, or null. */
+    private final String token;
+
     /** @param node the {@code --node} URL as given, with or without a trailing slash */
     AdminClient(String node) {
+        this(node, null);
+    }
+
+    /** @param token the admin token to send as {@code Authorization: Bearer}, or null */
+    AdminClient(String node, String token) {
+        this.token = token;
         this.node = node;
         this.base = node.endsWith("/") ? node.substring(0, node.length() - 1) : node;
         uri("/");
@@ -32,17 +41,26 @@ final class AdminClient {
 
     /** POST {@code path} (with its query) without a body. */
     Answer post(String path, Duration timeout) {
-        return send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.noBody()).timeout(timeout).build());
+        return send(request(path).POST(HttpRequest.BodyPublishers.noBody()).timeout(timeout).build());
     }
 
     /** POST {@code path} with {@code body} (application/wasm). */
     Answer post(String path, byte[] body, Duration timeout) {
-        return send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.ofByteArray(body))
+        return send(request(path).POST(HttpRequest.BodyPublishers.ofByteArray(body))
                 .header("Content-Type", "application/wasm").timeout(timeout).build());
     }
 
     Answer get(String path, Duration timeout) {
-        return send(HttpRequest.newBuilder(uri(path)).timeout(timeout).build());
+        return send(request(path).timeout(timeout).build());
+    }
+
+    /** A request to {@code path}, with the admin token when there is one. */
+    private HttpRequest.Builder request(String path) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return b;
     }
 
     /**

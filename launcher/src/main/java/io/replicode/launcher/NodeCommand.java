@@ -43,13 +43,13 @@ final class NodeCommand implements Callable<Integer> {
             description = "What this member does: gateway, sequencer, replica (default: all three).")
     List<String> roles = List.of("gateway", "sequencer", "replica");
 
-    @Option(names = "--cluster-host", paramLabel = "IPV4", description = "Address this member binds and announces (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--cluster-host", paramLabel = "HOST", description = "IPv4 address (or a name resolving to one) this member binds and announces (default: ${DEFAULT-VALUE}).")
     String clusterHost = "127.0.0.1";
 
     @Option(names = "--cluster-port", paramLabel = "PORT", description = "Hazelcast port of this member (default: ${DEFAULT-VALUE}).")
     int clusterPort = 5701;
 
-    @Option(names = "--cluster-members", paramLabel = "IP:PORT[,IP:PORT]",
+    @Option(names = "--cluster-members", paramLabel = "HOST:PORT[,HOST:PORT]",
             description = "Every member, this one included, the same list on all members (default: this member alone).")
     String clusterMembers;
 
@@ -91,6 +91,11 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address the client-facing ports listen on (default: ${DEFAULT-VALUE}).")
     String host = "127.0.0.1";
 
+    @Option(names = "--admin-token-file", paramLabel = "FILE",
+            description = "A file whose first line is the admin token that /status and the admin API then require"
+                    + " (default: the REPLICODE_ADMIN_TOKEN variable; none: /status hides clients, admin from loopback only).")
+    java.nio.file.Path adminTokenFile;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -113,7 +118,8 @@ final class NodeCommand implements Callable<Integer> {
             roleSet.add(r.strip().toLowerCase(java.util.Locale.ROOT));
         }
         RunCommand.createDataDir(node.dataDir());
-        ClusterNode running = ClusterNode.start(node, new ClusterNode.Options(roleSet, settings), out);
+        ClusterNode running = ClusterNode.start(node, new ClusterNode.Options(roleSet, settings,
+                io.replicode.node.config.Operations.of(adminTokenFile, System.getenv())), out);
         RunCommand.serveUntilStopped(out, running::close, "replicode: leaving the cluster");
         return 0;
     }
@@ -127,9 +133,10 @@ final class NodeCommand implements Callable<Integer> {
 
     private ClusterSettings settings() {
         try {
-            List<String> members = clusterMembers == null ? List.of(clusterHost + ":" + clusterPort)
+            String self = ClusterSettings.resolveHost(clusterHost);
+            List<String> members = clusterMembers == null ? List.of(self + ":" + clusterPort)
                     : ClusterSettings.parseMembers(clusterMembers);
-            ClusterSettings s = ClusterSettings.of(clusterHost, clusterPort, members);
+            ClusterSettings s = ClusterSettings.of(self, clusterPort, members);
             if (minSize != null) {
                 s = s.withMinimumClusterSize(minSize);
             }

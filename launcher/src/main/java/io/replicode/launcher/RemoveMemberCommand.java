@@ -20,6 +20,9 @@ import picocli.CommandLine.Spec;
                 "counted without it (a dead member still counts until removed). Ask any live member."},
         footer = {"", "Exit status: 0 removed (or already not a member), 2 usage, connection error or refused."})
 public final class RemoveMemberCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    AdminAccess access = new AdminAccess();
+
     @Spec
     CommandSpec spec;
 
@@ -34,7 +37,7 @@ public final class RemoveMemberCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
-        AdminClient admin = new AdminClient(node);
+        AdminClient admin = new AdminClient(node, access.token());
         AdminClient.Answer answer = admin.post("/admin/cluster/remove-member?member="
                 + URLEncoder.encode(member, StandardCharsets.UTF_8), Duration.ofSeconds(90));
         if (answer.status() != 200) {

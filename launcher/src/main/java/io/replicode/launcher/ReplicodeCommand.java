@@ -11,13 +11,64 @@ import picocli.CommandLine.Spec;
         description = "Runs WebAssembly (WASI) servers deterministically.",
         subcommands = {RunCommand.class, NodeCommand.class, RestartCommand.class, UpgradeCommand.class, ScaleCommand.class, RemoveMemberCommand.class, io.replicode.launcher.replay.ReplayCommand.class,
                 CommandLine.HelpCommand.class, JvmHeapCommand.class},
-        footer = {"", "Start with: ./replicode run   then: printf 'hello\\n' | nc -q1 127.0.0.1 7007"})
+        versionProvider = ReplicodeCommand.Version.class,
+        footer = {"", "Start with: ./replicode run   then: redis-cli -p 6380 SET hello world;  curl localhost:8080/kv/hello;",
+                "  printf 'GET hello\\n' | nc -q1 127.0.0.1 7000;  curl localhost:8080/status",
+                "Every option can also come from the environment: --http-port as REPLICODE_HTTP_PORT, and so on."})
 public final class ReplicodeCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
     @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
+
+    @CommandLine.Option(names = {"-V", "--version"}, versionHelp = true, description = "Print the version and exit.")
+    boolean version;
+
+    /** The version of the jar (its Maven descriptor), and the Java that runs it. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = "unknown";
+            try (var in = ReplicodeCommand.class.getResourceAsStream("/META-INF/maven/io.replicode/launcher/pom.properties")) {
+                if (in != null) {
+                    java.util.Properties p = new java.util.Properties();
+                    p.load(in);
+                    v = p.getProperty("version", v);
+                }
+            } catch (java.io.IOException e) {
+                // the version stays unknown
+            }
+            return new String[] {"replicode " + v, "java " + System.getProperty("java.version") + " ("
+                    + System.getProperty("java.vm.name") + ")"};
+        }
+    }
+
+    /**
+     * Defaults from the environment, as containers and service managers give them: option {@code --http-port} takes
+     * {@code REPLICODE_HTTP_PORT} when the command line does not give it (then the option's own default holds).
+     */
+    static final class EnvironmentDefaults implements CommandLine.IDefaultValueProvider {
+        private final java.util.Map<String, String> env;
+
+        EnvironmentDefaults(java.util.Map<String, String> env) {
+            this.env = env;
+        }
+
+        /** The variable an option reads: {@code --cluster-members} is {@code REPLICODE_CLUSTER_MEMBERS}. */
+        static String variable(CommandLine.Model.OptionSpec option) {
+            return "REPLICODE_" + option.longestName().replaceFirst("^-+", "").toUpperCase(java.util.Locale.ROOT).replace('-', '_');
+        }
+
+        @Override
+        public String defaultValue(CommandLine.Model.ArgSpec arg) {
+            if (arg instanceof CommandLine.Model.OptionSpec o && !o.usageHelp() && !o.versionHelp()
+                    && o.longestName().startsWith("--")) {
+                return env.get(variable(o));
+            }
+            return null;
+        }
+    }
 
     /** Without a subcommand: the help. */
     @Override
@@ -49,7 +100,13 @@ public final class ReplicodeCommand implements Runnable {
 
     /** The command line with Replicode's error handling: user errors print "error:" and "Fix:" and exit 2. */
     public static CommandLine commandLine() {
+        return commandLine(System.getenv());
+    }
+
+    /** The command line, with option defaults from {@code env} ({@link EnvironmentDefaults}). */
+    static CommandLine commandLine(java.util.Map<String, String> env) {
         CommandLine cl = new CommandLine(new ReplicodeCommand());
+        cl.setDefaultValueProvider(new EnvironmentDefaults(env));
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setParameterExceptionHandler((e, args) -> {
             CommandLine failed = e.getCommandLine();

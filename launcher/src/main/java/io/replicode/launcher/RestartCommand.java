@@ -20,6 +20,9 @@ import picocli.CommandLine.Spec;
                 "in memory). Its open connections are reset."},
         footer = {"", "Exit status: 0 restarted, 1 requested but not seen running in time, 2 usage or connection error."})
 public final class RestartCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    AdminAccess access = new AdminAccess();
+
     @Spec
     CommandSpec spec;
 
@@ -37,7 +40,7 @@ public final class RestartCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
-        AdminClient admin = new AdminClient(node);
+        AdminClient admin = new AdminClient(node, access.token());
         long before = recoveries(admin);
         AdminClient.Answer answer = admin.post("/admin/apps/" + app + "/restart", Duration.ofSeconds(10));
         if (answer.status() != 202) {

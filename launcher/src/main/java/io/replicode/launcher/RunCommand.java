@@ -67,6 +67,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String host = "127.0.0.1";
 
+    @Option(names = "--admin-token-file", paramLabel = "FILE",
+            description = "A file whose first line is the admin token that /status and the admin API then require"
+                    + " (default: the REPLICODE_ADMIN_TOKEN variable; none: /status hides clients, admin from loopback only).")
+    java.nio.file.Path adminTokenFile;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -76,7 +81,7 @@ final class RunCommand implements Callable<Integer> {
         NodeConfig node = nodeConfig();
         ProcessLimits.report(node, ProcessLimits.Jvm.current(), out);
         createDataDir(node.dataDir());
-        EmbeddedNode running = EmbeddedNode.start(node, out);
+        EmbeddedNode running = EmbeddedNode.start(node, io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()), out);
         serveUntilStopped(out, running::close, "replicode: stopping");
         return 0;
     }

@@ -22,6 +22,9 @@ import picocli.CommandLine.Spec;
                 "The count is kept across restarts until the configuration's own count changes."},
         footer = {"", "Exit status: 0 done, 2 usage, connection error or refused."})
 public final class ScaleCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    AdminAccess access = new AdminAccess();
+
     @Spec
     CommandSpec spec;
 
@@ -43,7 +46,7 @@ public final class ScaleCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        AdminClient admin = new AdminClient(node);
+        AdminClient admin = new AdminClient(node, access.token());
         String query = "replicas=" + replicas + (member == null ? "" : "&member="
                 + java.net.URLEncoder.encode(member, java.nio.charset.StandardCharsets.UTF_8));
         AdminClient.Answer answer = admin.post("/admin/apps/" + app + "/scale?" + query, Duration.ofMinutes(5));

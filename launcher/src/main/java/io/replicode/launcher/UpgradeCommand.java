@@ -28,6 +28,9 @@ import picocli.CommandLine.Spec;
                 "reset at the switch."},
         footer = {"", "Exit status: 0 upgraded, 1 refused (or not seen running in time), 2 usage, I/O or connection error."})
 public final class UpgradeCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    AdminAccess access = new AdminAccess();
+
     @Spec
     CommandSpec spec;
 
@@ -61,7 +64,7 @@ public final class UpgradeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         byte[] wasm = read(module);
-        AdminClient admin = new AdminClient(node);
+        AdminClient admin = new AdminClient(node, access.token());
         long t0 = System.nanoTime();
         if (canaryFrames < 1) {
             throw new UserError("--canary-frames must be at least 1, got " + canaryFrames, "pass e.g. --canary-frames 10000");

@@ -65,9 +65,15 @@ public final class ClusterNode implements AutoCloseable {
     /**
      * @param roles      what this member does: a non-empty subset of {@link #ROLES}
      * @param settings   Hazelcast: this member's address, the member list, the minimum size, the ring capacity
+     * @param ops        how it is operated (the admin token)
      */
-    public record Options(Set<String> roles, ClusterSettings settings) {
+    public record Options(Set<String> roles, ClusterSettings settings, io.replicode.node.config.Operations ops) {
+        public Options(Set<String> roles, ClusterSettings settings) {
+            this(roles, settings, io.replicode.node.config.Operations.NONE);
+        }
+
         public Options {
+            java.util.Objects.requireNonNull(ops, "ops");
             roles = Set.copyOf(roles);
             if (roles.isEmpty() || !ROLES.containsAll(roles)) {
                 throw new UserError("roles " + roles + " are not a non-empty subset of " + new TreeSet<>(ROLES),
@@ -96,6 +102,8 @@ public final class ClusterNode implements AutoCloseable {
         final java.util.concurrent.atomic.AtomicBoolean rebuilding = new java.util.concurrent.atomic.AtomicBoolean();
         volatile long rebuilds;
         volatile String lastRebuild = "";
+        /** Leader changes of the app's Raft group seen by this member. */
+        final java.util.concurrent.atomic.AtomicLong leaderChanges = new java.util.concurrent.atomic.AtomicLong();
 
         AppRuntime(AppConfig config) {
             this.config = config;
@@ -133,6 +141,8 @@ public final class ClusterNode implements AutoCloseable {
     private GatewayVerticle gateway;
     private final PrintWriter out;
     private boolean closed;
+    /** The member's meters, served at /metrics by its gateway. */
+    private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics = NodeParts.metrics();
 
     private ClusterNode(ClusterBoot boot, NodeConfig config, Options options, int gatewayId, PrintWriter out) {
         this.boot = boot;
@@ -190,6 +200,8 @@ public final class ClusterNode implements AutoCloseable {
             }
             node.awaitFirstFrames();
             node.describe((System.nanoTime() - t0) / 1_000_000);
+            NodeParts.describeAccess(out, options.ops());
+            out.flush();
             ClusterNode running = node;
             boot.vertx().setPeriodic(RETENTION_EVERY_MS, id -> boot.vertx().executeBlocking(() -> {
                 for (AppRuntime rt : running.apps.values()) {
@@ -495,21 +507,22 @@ public final class ClusterNode implements AutoCloseable {
         String self = s.host() + ":" + s.port();
         boot.vertx().eventBus().<JsonObject>localConsumer(GatewayVerticle.SCALE_ADDRESS, m -> {
             String member = m.body().getString("member", "").strip();
-            if (member.isEmpty() || member.equals(self)) {
-                scaleHere(m);
-                return;
-            }
             try {
-                ClusterSettings.parseMembers(member);
-            } catch (IllegalArgumentException e) {
+                member = member.isEmpty() ? self : ClusterSettings.parseMembers(member).get(0);
+            } catch (IllegalArgumentException | io.replicode.FixableException e) {
                 m.reply(new JsonObject().put("status", 400).put("error", e.getMessage())
                         .put("fix", "name the member as HOST:PORT, as --cluster-members lists it"));
                 return;
             }
-            boot.vertx().eventBus().<JsonObject>request(scaleAddress(member), m.body(),
+            if (member.equals(self)) {
+                scaleHere(m);
+                return;
+            }
+            String to = member;
+            boot.vertx().eventBus().<JsonObject>request(scaleAddress(to), m.body(),
                             new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(300_000))
                     .onSuccess(reply -> m.reply(reply.body()))
-                    .onFailure(t -> m.reply(new JsonObject().put("status", 404).put("error", "member " + member
+                    .onFailure(t -> m.reply(new JsonObject().put("status", 404).put("error", "member " + to
                                     + " did not answer (" + t.getMessage() + ")")
                             .put("fix", "name a running member with the replica role, one of " + s.members())));
         });
@@ -547,9 +560,8 @@ public final class ClusterNode implements AutoCloseable {
             String member = m.body().getString("member", "");
             String peer;
             try {
-                ClusterSettings.parseMembers(member);
-                peer = RaftMember.peerIdOf(member.strip()).toString();
-            } catch (IllegalArgumentException e) {
+                peer = RaftMember.peerIdOf(ClusterSettings.parseMembers(member).get(0)).toString();
+            } catch (IllegalArgumentException | IndexOutOfBoundsException | io.replicode.FixableException e) {
                 m.fail(400, e.getMessage());
                 return;
             }
@@ -604,10 +616,13 @@ public final class ClusterNode implements AutoCloseable {
         // replay log is rebuilt from it after a crash, so it is written without fsync.
         rt.log = NodeParts.openLog(appDir, app, io.replicode.replay.ReplayLog.FsyncPolicy.NEVER);
         DataDir.App dir = new DataDir.App(appDir);
-        rt.replicas = new ReplicaSet(boot.vertx(), app.name(), dir, rt.log, (r, store) -> newReplica(rt, r, store),
+        rt.replicas = new ReplicaSet(boot.vertx(), app.name(), dir, rt.log, (r, store) -> newReplica(rt, r, store).withMeters(metrics),
                 line -> say(app.name() + ": " + line)).open(replica ? ReplicaSet.countAtStart(dir, config.replicas(), this::say) : 0);
         String memberFrames = Addresses.memberFrames(app.name());
         io.vertx.core.eventbus.DeliveryOptions localOnly = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
+        io.micrometer.core.instrument.FunctionCounter.builder("replicode.consensus.leader.changes", rt.leaderChanges,
+                java.util.concurrent.atomic.AtomicLong::get).description("Leader changes of the app's Raft group seen here")
+                .tag("app", app.name()).register(metrics);
         rt.machine = new AppStateMachine(app.name(), rt.log, rt.replicas.stores(), new AppStateMachine.Listener() {
             @Override
             public void applied(Frame frame, byte[] bytes) {
@@ -625,6 +640,7 @@ public final class ClusterNode implements AutoCloseable {
 
             @Override
             public void leaderChanged(String leader, long term) {
+                rt.leaderChanges.incrementAndGet();
                 io.replicode.cluster.LeaderDirectory d = leaders;
                 if (d != null) {
                     d.leaderChanged(app.name(), leader);
@@ -756,12 +772,14 @@ public final class ClusterNode implements AutoCloseable {
         if (rt.hasReplicas()) {
             rt.monitor = new DivergenceMonitor(boot.vertx(), rt.config.name(), rt.replicas.size(), replicaIdBase(), out,
                     (r, seq) -> rt.replicas.rebuild(r, seq, () -> rt.monitor.trusted(r)));
+            rt.monitor.registerMeters(metrics);
             rt.monitor.start();
         }
         compareDigestsAcrossMembers(rt);
         if (raft != null) {
             rt.sequencer = new LeaderSequencer(rt.config.name(), boot.hazelcast(), boot::liveNodeIds, raft, rt.machine,
-                    new GatewayRegistry(boot.hazelcast()), NodeParts.sequencerOptions(config), SequencerVerticle::wallClockNs, out);
+                    new GatewayRegistry(boot.hazelcast()), NodeParts.sequencerOptions(config), SequencerVerticle::wallClockNs, out)
+                    .withMeters(new io.replicode.sequencer.SequencerMeters(metrics, rt.config.name()));
             await(boot.vertx().deployVerticle(rt.sequencer));
         }
     }
@@ -907,12 +925,34 @@ public final class ClusterNode implements AutoCloseable {
         List<GatewayConfig.App> list = NodeParts.gatewayApps(apps.values().stream().map(rt -> rt.config).toList());
         GatewayConfig gc = GatewayConfig.of(gatewayId, config.host(), list).withHttpPort(config.httpPort())
                 .withStatusProvider(this::status);
-        gateway = new GatewayVerticle(gc, out, new GatewayVerticle.ClusterLink(this::unavailable, RESEND_AFTER_MS, leaders.route()));
+        gateway = new GatewayVerticle(gc, out, new GatewayVerticle.ClusterLink(this::unavailable, RESEND_AFTER_MS, leaders.route()))
+                .withMetrics(metrics, metrics::scrape)
+                .withAdminToken(io.replicode.gateway.status.AdminToken.of(options.ops().adminToken()))
+                .withReadiness(this::notReady);
         try {
             await(boot.vertx().deployVerticle(gateway));
         } catch (ListenException e) {
             throw new UserError(e.what(), e.fix());
         }
+    }
+
+    /**
+     * Why this member is not ready for writes beyond what the gateway checks itself (the majority, stopped apps): its
+     * replicas are catching up with the other members', or no leader of an app is known to it. Null when ready.
+     */
+    private String notReady() {
+        synchronized (catchUp) {
+            if (catchUp.behind()) {
+                return "this member's replicas are catching up with the other members' (their replicas answer its clients"
+                        + " meanwhile)";
+            }
+        }
+        for (AppRuntime rt : apps.values()) {
+            if (leaders != null && leaders.leaderOf(rt.config.name()) == null) {
+                return "no leader of app '" + rt.config.name() + "' is known to this member yet";
+            }
+        }
+        return null;
     }
 
     /** Why this member cannot serve clients now, or null. */
@@ -1056,6 +1096,9 @@ public final class ClusterNode implements AutoCloseable {
             return;
         }
         closed = true;
+        if (gateway != null) {
+            NodeParts.drain(gateway, out);
+        }
         closeQuietly(boot);
         if (raft != null) {
             raft.close();
@@ -1065,6 +1108,7 @@ public final class ClusterNode implements AutoCloseable {
                 rt.log.close();
             }
         }
+        NodeParts.closeMetrics(metrics);
     }
 
     private static void closeQuietly(ClusterBoot boot) {

@@ -72,6 +72,19 @@ final class DivergenceMonitor implements ReplicaSet.Changes {
         this.rebuild = rebuild;
     }
 
+    /** Counts divergences and compared frames of the app into {@code registry}. */
+    void registerMeters(io.micrometer.core.instrument.MeterRegistry registry) {
+        io.micrometer.core.instrument.FunctionCounter.builder("replicode.divergences", this, m -> m.count(true))
+                .description("Replicas found to differ from the majority of their app's replicas (each is rebuilt)")
+                .tag("app", app).register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("replicode.frames.compared", this, m -> m.count(false))
+                .description("Frames whose replicas' digests were compared").tag("app", app).register(registry);
+    }
+
+    private synchronized long count(boolean divergences) {
+        return divergences ? this.divergences : compared;
+    }
+
     void start() {
         consumer = vertx.eventBus().consumer(Addresses.digests(app), m -> onDigest(m.body()));
     }

@@ -6,6 +6,7 @@ import io.replicode.gateway.ListenException;
 import io.replicode.gateway.tcp.TcpIngress;
 import io.replicode.node.config.AppConfig;
 import io.replicode.node.config.NodeConfig;
+import io.replicode.node.config.Operations;
 import io.replicode.nat.ConnectionIds;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replay.SnapshotStore;
@@ -123,16 +124,29 @@ public final class EmbeddedNode implements AutoCloseable {
 
     /** As {@link #start(NodeConfig, PrintWriter)}, with replicas' machines made by {@code hook} (tests). */
     public static EmbeddedNode start(NodeConfig config, PrintWriter out, MachineHook hook) {
+        return start(config, Operations.NONE, out, hook);
+    }
+
+    /** As {@link #start(NodeConfig, PrintWriter)}, operated as {@code ops} says (the admin token). */
+    public static EmbeddedNode start(NodeConfig config, Operations ops, PrintWriter out) {
+        return start(config, ops, out, MachineHook.NONE);
+    }
+
+    private static EmbeddedNode start(NodeConfig config, Operations ops, PrintWriter out, MachineHook hook) {
         HOOK.set(hook);
         Vertx vertx = Vertx.vertx();
         Map<String, AppRuntime> apps = new LinkedHashMap<>();
+        var metrics = NodeParts.metrics();
         try {
             int gatewayId = nextIncarnation(config.dataDir());
             for (AppConfig app : config.apps()) {
-                apps.put(app.name(), startApp(vertx, config, app, gatewayId, out));
+                apps.put(app.name(), startApp(vertx, config, app, gatewayId, out, metrics));
             }
-            GatewayVerticle gateway = new GatewayVerticle(gatewayConfig(config, gatewayId, apps), out);
+            GatewayVerticle gateway = new GatewayVerticle(gatewayConfig(config, gatewayId, apps), out)
+                    .withMetrics(metrics, metrics::scrape)
+                    .withAdminToken(io.replicode.gateway.status.AdminToken.of(ops.adminToken()));
             EmbeddedNode node = new EmbeddedNode(vertx, apps, gateway);
+            node.metrics = metrics;
             node.printer = out;
             vertx.eventBus().<io.vertx.core.buffer.Buffer>localConsumer(GatewayVerticle.UPGRADE_ADDRESS,
                     m -> node.onUpgrade(m, config.engine()));
@@ -146,6 +160,7 @@ public final class EmbeddedNode implements AutoCloseable {
             for (AppRuntime rt : apps.values()) {
                 rt.monitor = new DivergenceMonitor(vertx, rt.config().name(), rt.replicas.size(), out,
                         (replica, seq) -> rt.replicas.rebuild(replica, seq, () -> rt.monitor.trusted(replica)));
+                rt.monitor.registerMeters(metrics);
                 rt.monitor.start();
             }
             // Gateways are listening: now the sequencers may cut their first frames.
@@ -157,14 +172,18 @@ public final class EmbeddedNode implements AutoCloseable {
                 return null;
             }, false));
             node.describe(config, out);
+            NodeParts.describeAccess(out, ops);
+            out.flush();
             return node;
         } catch (RuntimeException | Error e) {
             close(vertx, apps);
+            NodeParts.closeMetrics(metrics);
             throw e;
         }
     }
 
-    private static AppRuntime startApp(Vertx vertx, NodeConfig node, AppConfig app, int gatewayId, PrintWriter out) {
+    private static AppRuntime startApp(Vertx vertx, NodeConfig node, AppConfig app, int gatewayId, PrintWriter out,
+                                       io.micrometer.core.instrument.MeterRegistry metrics) {
         GuestModule configured = NodeParts.loadModule(app, node);
         Path appDir = node.dataDir().resolve(app.name());
         GuestConfig genesis = Genesis.loadOrCreate(appDir, NodeParts.wanted(app), configured.sha256(), app.module(),
@@ -176,14 +195,15 @@ public final class EmbeddedNode implements AutoCloseable {
             out.println(app.name() + ": replay log: " + log.recovery().tornTail());
         }
         SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, NodeParts.sequencerOptions(node),
-                SequencerVerticle::wallClockNs);
+                SequencerVerticle::wallClockNs).withMeters(new io.replicode.sequencer.SequencerMeters(metrics, app.name()));
         AppRuntime runtime = new AppRuntime(app, module, modules, appDir, genesis, log, sequencer);
         DataDir.App dir = new DataDir.App(appDir);
         java.util.function.Consumer<String> say = line -> {
             out.println("replicode: " + line);
             out.flush();
         };
-        runtime.replicas = new ReplicaSet(vertx, app.name(), dir, log, (r, store) -> newReplica(runtime, r, store, gatewayId), say)
+        runtime.replicas = new ReplicaSet(vertx, app.name(), dir, log, (r, store) -> newReplica(runtime, r, store, gatewayId)
+                .withMeters(metrics), say)
                 .open(ReplicaSet.countAtStart(dir, node.replicas(), say));
         sequencer.withSnapshotBytes(() -> runtime.snapshots().isEmpty() ? 0 : runtime.snapshots().get(0).newestBytes());
         try {
@@ -237,6 +257,7 @@ public final class EmbeddedNode implements AutoCloseable {
     }
 
     private volatile PrintWriter printer;
+    private io.micrometer.core.instrument.MeterRegistry metrics;
 
     private void out(String line) {
         PrintWriter p = printer;
@@ -284,7 +305,8 @@ public final class EmbeddedNode implements AutoCloseable {
         for (AppRuntime rt : apps.values()) {
             AppConfig a = rt.config();
             out.println(a.name() + ": module " + a.module() + " (" + config.engine().name().toLowerCase() + ", "
-                    + (rt.module().snapshotCapable() ? "asyncify" : "thread, no snapshots") + "), log at frame "
+                    + (rt.module().snapshotCapable() ? "asyncify" : "thread, no snapshots") + "), " + rt.replicas.size()
+                    + " replicas, log at frame "
                     + rt.log().lastSeq());
             NodeParts.describeEndpoints(out, gateway, a, config.host());
         }
@@ -312,7 +334,11 @@ public final class EmbeddedNode implements AutoCloseable {
             return;
         }
         closed = true;
+        NodeParts.drain(gateway, printer);
         close(vertx, apps);
+        if (metrics != null) {
+            NodeParts.closeMetrics(metrics);
+        }
     }
 
     private static void close(Vertx vertx, Map<String, AppRuntime> apps) {

@@ -159,4 +159,69 @@ final class NodeParts {
         return ar.succeeded() ? ar.result() : new io.vertx.core.json.JsonObject().put("status", 500)
                 .put("error", "scaling failed: " + ar.cause()).put("fix", "see the node's log; /status shows the replicas");
     }
+
+    /**
+     * The node's metrics registry, in Prometheus's format, with the JVM's and the process's meters bound (memory, GC,
+     * threads, classes, CPU, uptime, open files). Close it with the node: the GC meter listens to the JVM.
+     */
+    static io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics() {
+        var registry = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        new io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.system.UptimeMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.system.FileDescriptorMetrics().bindTo(registry);
+        var gc = new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics();
+        gc.bindTo(registry);
+        GC_METRICS.put(registry, gc);
+        return registry;
+    }
+
+    /** The GC meters of each registry {@link #metrics} made, closed by {@link #closeMetrics}. */
+    private static final java.util.Map<io.micrometer.core.instrument.MeterRegistry, AutoCloseable> GC_METRICS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Stops the GC listener of a registry from {@link #metrics} and closes it. */
+    static void closeMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+        AutoCloseable gc = GC_METRICS.remove(registry);
+        try {
+            if (gc != null) {
+                gc.close();
+            }
+        } catch (Exception e) {
+            // closing a listener; nothing to do
+        }
+        registry.close();
+    }
+
+    /** Says at start whether the admin token guards the node, and what is open without one. */
+    static void describeAccess(java.io.PrintWriter out, io.replicode.node.config.Operations ops) {
+        if (ops.adminToken() == null) {
+            out.println("admin: no admin token (" + io.replicode.node.config.Operations.TOKEN_VARIABLE + " or --admin-token-file):"
+                    + " /status is open (client addresses hidden) and the admin API answers loopback clients");
+        } else {
+            out.println("admin: /status, /ui data and the admin API need 'Authorization: Bearer <token>'; /health, /ready and"
+                    + " /metrics are open");
+        }
+    }
+
+    /** How long a stopping node waits for requests in flight (SIGTERM, close) before it resets what is left. */
+    static final long DRAIN_MS = 10_000;
+
+    /** The graceful half of a stop: {@link GatewayVerticle#drain}, waited for at most {@link #DRAIN_MS} (and a little). */
+    static void drain(io.replicode.gateway.GatewayVerticle gateway, java.io.PrintWriter out) {
+        try {
+            int left = gateway.drain(DRAIN_MS).toCompletionStage().toCompletableFuture()
+                    .get(DRAIN_MS + 2_000, java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (left > 0 && out != null) {
+                out.println("replicode: stopping: " + left + " connection(s) still had a request in flight after "
+                        + DRAIN_MS + " ms; they are reset");
+                out.flush();
+            }
+        } catch (Exception e) {
+            // The gateway is not running (it failed to start, or is closing already): nothing to wait for.
+        }
+    }
 }

@@ -47,6 +47,14 @@ public final class SequencerVerticle extends VerticleBase {
     }
 
     /** Where the sequencer learns the size of the app's newest snapshot (see {@link FrameSequencer#snapshotBytes}). */
+    /** Counts the frames it makes durable into {@code meters}. */
+    public SequencerVerticle withMeters(SequencerMeters meters) {
+        this.meters = meters;
+        return this;
+    }
+
+    private SequencerMeters meters = SequencerMeters.NONE;
+
     public SequencerVerticle withSnapshotBytes(LongSupplier bytes) {
         this.snapshotBytes = bytes;
         return this;
@@ -147,6 +155,7 @@ public final class SequencerVerticle extends VerticleBase {
                     stopping = true;
                     return;
                 }
+                meters.durable(frame, encoded.length);
                 vertx.eventBus().publish(Addresses.frames(app), Buffer.buffer(encoded));
                 published++;
                 sequencer.durable(frame.seq());

@@ -144,6 +144,9 @@ public final class Switchboard implements OutputRouter.Sink {
 
     /** An event of one of {@code app}'s connections for its sequencer; sent with this turn's batch. */
     public void emit(String app, IngressEvent event) {
+        if (event instanceof IngressEvent.Data d) {
+            bytes(received, app).add(d.bytes().length);
+        }
         if (batcher.add(app, event)) {
             transport.later(this::flush);
         }
@@ -230,10 +233,32 @@ public final class Switchboard implements OutputRouter.Sink {
 
     @Override
     public void send(long connection, byte[] bytes) {
-        Peer p = peer(connection);
-        if (p != null) {
-            p.guestSent(bytes);
+        NatTable.Mapping<Peer> m = nat.get(connection);
+        if (m != null) {
+            bytes(sent, m.app()).add(bytes.length);
+            m.peer().guestSent(bytes);
         }
+    }
+
+    /** Bytes {@code app}'s clients sent (as data events) and were sent (guest output handed to them), by app. */
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> received =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> sent =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static java.util.concurrent.atomic.LongAdder bytes(
+            java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> by, String app) {
+        return by.computeIfAbsent(app, a -> new java.util.concurrent.atomic.LongAdder());
+    }
+
+    /** Bytes {@code app}'s clients sent to it through this gateway. */
+    public long bytesReceived(String app) {
+        return bytes(received, app).sum();
+    }
+
+    /** Bytes of {@code app}'s answers handed to its clients by this gateway. */
+    public long bytesSent(String app) {
+        return bytes(sent, app).sum();
     }
 
     @Override

@@ -20,12 +20,17 @@ import java.util.List;
 public final class StatusReport {
     private StatusReport() {}
 
+    /** What {@code external} shows when no admin token is set: client addresses and request lines are not for everyone. */
+    public static final String HIDDEN = "(hidden: set an admin token to see client addresses)";
+
     /**
-     * @param endpoints the bound TCP ports
-     * @param httpPort  the bound HTTP port
+     * @param endpoints   the bound TCP ports
+     * @param httpPort    the bound HTTP port
+     * @param showClients whether the NAT mappings show each client's address and request line (only to the holder of
+     *                    the admin token)
      */
     public static JsonObject of(Switchboard switchboard, List<TcpIngress.Endpoint> endpoints, int httpPort,
-                                long startedAtMs, long nowMs) {
+                                long startedAtMs, long nowMs, boolean showClients) {
         GatewayConfig config = switchboard.config();
         NatTable<Peer> nat = switchboard.nat();
         OutputRouter router = switchboard.router();
@@ -75,7 +80,7 @@ public final class StatusReport {
                     .put("app", m.app())
                     .put("listener", m.listener())
                     .put("kind", m.kind().label())
-                    .put("external", m.external())
+                    .put("external", showClients ? m.external() : HIDDEN)
                     .put("openedAt", Instant.ofEpochMilli(m.openedAtMs()).toString())
                     .put("guestBytesSent", router.sentBytes(m.connection()))
                     .put("heldFromClient", p.heldFromClient())

@@ -323,7 +323,7 @@ class ClusterProcessTest {
 
     @Test
     @Order(7)
-    void a_member_left_alone_refuses_clients_and_says_why() throws Exception {
+    void a_member_left_alone_refuses_clients_is_not_ready_and_says_why() throws Exception {
         Member alone = cluster.member(0);
         for (Member m : cluster.live()) {
             if (m != alone) {
@@ -353,6 +353,12 @@ class ClusterProcessTest {
         assertTrue(!"sequencing".equals(seq.getString("state")), seq.encode());
         Thread.sleep(1_000);
         assertEquals(logged, alone.kv().getJsonObject("history").getLong("logLastSeq"), "nothing is committed alone");
+        // Alive, but not ready: a load balancer stops sending it clients, and is told why.
+        HttpResponse<String> health = alone.get("/health");
+        assertEquals(200, health.statusCode(), health.body());
+        HttpResponse<String> ready = alone.get("/ready");
+        assertEquals(503, ready.statusCode(), ready.body());
+        assertTrue(ready.body().contains("NOT_READY") && ready.body().contains("cut off from the majority"), ready.body());
         System.out.println("cluster test: alone, " + alone + " answers " + r.statusCode() + ": " + r.body().strip());
     }
 }

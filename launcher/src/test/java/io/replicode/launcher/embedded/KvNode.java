@@ -37,11 +37,16 @@ final class KvNode implements AutoCloseable {
 
     /** With {@code replicas} replicas configured. */
     KvNode(Path data, int replicas) {
+        this(data, replicas, io.replicode.node.config.Operations.NONE);
+    }
+
+    /** With {@code replicas} replicas configured, operated as {@code ops} says (the admin token). */
+    KvNode(Path data, int replicas, io.replicode.node.config.Operations ops) {
         AppConfig kv = new AppConfig("kv", TestGuests.module("kv_server"), List.of("resp", "http"),
                 List.of(new TcpBinding(0, "resp")), GuestLimits.DEFAULT, 64, List.of(), java.util.Map.of(),
                 AppConfig.DEFAULT_PREOPENS, "http");
         node = EmbeddedNode.start(new NodeConfig("127.0.0.1", Engine.COMPILER, data, Batching.DEFAULT, List.of(kv), 0, replicas,
-                ReplayLog.FsyncPolicy.ALWAYS, 1000), new PrintWriter(output, true));
+                ReplayLog.FsyncPolicy.ALWAYS, 1000), ops, new PrintWriter(output, true));
     }
 
     Jedis kv() {

@@ -220,6 +220,9 @@ public final class ReplicaVerticle extends VerticleBase {
 
     @Override
     public Future<?> start() {
+        if (registry != null) {
+            meters = new ReplicaMeters(registry, app, replica, () -> Math.max(0, log.lastSeq() - appliedSeq), () -> lastStatus);
+        }
         guestThread = GuestThreads.newSingleThreadExecutor("replicode-" + app + "-replica-" + replica);
         snapshotWriter = writerThread("snapshots");
         digestWriter = writerThread("digests");
@@ -255,6 +258,9 @@ public final class ReplicaVerticle extends VerticleBase {
     @Override
     public Future<?> stop() {
         stopping = true;
+        if (meters != null) {
+            meters.remove();
+        }
         return onGuest(() -> {
             if (machine != null) {
                 machine.close();
@@ -443,9 +449,15 @@ public final class ReplicaVerticle extends VerticleBase {
             fillGap(next, f.seq());
         }
         noteGateways(f);
+        long fuelBefore = lastStatus == null ? 0 : lastStatus.fuelConsumed();
+        long t0 = System.nanoTime();
         List<Output> outputs = machine.apply(f);
+        long took = System.nanoTime() - t0;
         appliedSeq = f.seq();
         lastStatus = machine.status();
+        if (meters != null) {
+            meters.applied(took, Math.max(0, lastStatus.fuelConsumed() - fuelBefore));
+        }
         String was = runningModule;
         runningModule = machine.module().sha256();
         if (was != null && !was.equals(runningModule)) {
@@ -478,7 +490,12 @@ public final class ReplicaVerticle extends VerticleBase {
             long seq = f.seq();
             snapshotWriter.execute(() -> {
                 try {
-                    snapshots.save(seq, GuestMachine.compress(state));
+                    long writeStart = System.nanoTime();
+                    byte[] compressed = GuestMachine.compress(state);
+                    snapshots.save(seq, compressed);
+                    if (meters != null) {
+                        meters.snapshotWritten(compressed.length, System.nanoTime() - writeStart);
+                    }
                 } catch (RuntimeException e) {
                     // The older snapshot and the log still restore this replica; said, not fatal.
                     System.err.println("replicode: " + app + " replica " + replica + ": snapshot at frame " + seq
@@ -680,6 +697,16 @@ public final class ReplicaVerticle extends VerticleBase {
     /** The replica's recent full-state digests (frame -> hex SHA-256), oldest first; any thread. */
     public java.util.SortedMap<Long, String> recentDigests() {
         return new java.util.TreeMap<>(recentDigests);
+    }
+
+    /** The node's metrics registry, or null: no meters. */
+    private io.micrometer.core.instrument.MeterRegistry registry;
+    private volatile ReplicaMeters meters;
+
+    /** Makes this (not yet deployed) replica record its meters into {@code registry} while it runs. */
+    public ReplicaVerticle withMeters(io.micrometer.core.instrument.MeterRegistry registry) {
+        this.registry = registry;
+        return this;
     }
 
     /** A state handed over in memory to start from (a replica added at run time), or null: used once, at start. */
