@@ -157,7 +157,7 @@ start_member() { # index data-dir members-list
 await_ready() { # index [lines]: waits for the member's `ready` line (after the first <lines> lines of its log)
   local i=$1 log="$work/m$1.log" skip=${2:-0} deadline=$((SECONDS + ready_timeout))
   # awk, not `tail | grep -q`: grep -q leaving early would make tail fail with SIGPIPE (pipefail).
-  until awk -v skip="$skip" 'NR > skip && /^ready \(Ctrl-C stops\)/ { found = 1; exit } END { exit !found }' \
+  until awk -v skip="$skip" 'NR > skip && / ready \(Ctrl-C stops\)/ { found = 1; exit } END { exit !found }' \
     "$log" 2>/dev/null; do
     if ! alive "${member_pid[$i]}"; then
       echo "bench: member $i exited before it was ready" >&2

@@ -65,6 +65,8 @@ import org.apache.ratis.util.MD5FileUtil;
  * then the replicas are restarted from it ({@link Listener#installed}).
  */
 public final class AppStateMachine extends BaseStateMachine {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AppStateMachine.class);
+
     private static final byte[] MAGIC = "RCSN".getBytes(StandardCharsets.US_ASCII);
     private static final int VERSION = 1;
 
@@ -221,7 +223,7 @@ public final class AppStateMachine extends BaseStateMachine {
             // Every member sees the same committed entries, so every member rejects this one: the history stays one
             // chain, and the sequencer that cut it starts again from the history. Said, never skipped silently.
             rejected++;
-            System.err.println("replicode: " + app + ": committed frame rejected: " + e.getMessage());
+            LOG.error(app + ": committed frame rejected: " + e.getMessage());
             return "rejected";
         }
         appliedFrames++;
@@ -334,7 +336,7 @@ public final class AppStateMachine extends BaseStateMachine {
                 snapshotFrames.headMap(seq).clear();
             } catch (IOException | RuntimeException e) {
                 // The replica store may have replaced the file meanwhile; the next call tries its newer one.
-                System.err.println("replicode: " + app + ": Raft snapshot at frame " + seq + " not written: " + e.getMessage()
+                LOG.warn(app + ": Raft snapshot at frame " + seq + " not written: " + e.getMessage()
                         + ". Fix: check the disk (space, permissions) of the member's raft directory");
             } finally {
                 preparing = false;

@@ -400,8 +400,8 @@ public final class GatewayVerticle extends VerticleBase {
     /** {@code GET /metrics}: every meter in Prometheus's text format (scraped on this event loop: it reads the gateway's state). */
     private void metrics(RoutingContext ctx) {
         if (scrape == null) {
-            adminAnswer(ctx, 404, new JsonObject().put("error", "this gateway has no metrics registry")
-                    .put("fix", "run a node (./replicode run or node), whose gateway serves /metrics"));
+            adminAnswer(ctx, 404, new JsonObject().put("error", "this node keeps no metrics (it was started with --no-metrics)")
+                    .put("fix", "start it without --no-metrics"));
             return;
         }
         ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(scrape.get());

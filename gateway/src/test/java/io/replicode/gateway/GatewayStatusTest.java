@@ -105,7 +105,7 @@ class GatewayStatusTest {
 
     @Test
     void guest_logs_are_printed_with_the_app_prefix() throws Exception {
-        TestNode.eventually("the echo guest's startup line", () -> node.log.toString().contains("[echo] "));
+        TestNode.eventually("the echo guest's startup line", () -> node.log.toString().contains("[echo stderr] "));
     }
 
     @Test

@@ -96,21 +96,26 @@ final class NodeCommand implements Callable<Integer> {
                     + " (default: the REPLICODE_ADMIN_TOKEN variable; none: /status hides clients, admin from loopback only).")
     java.nio.file.Path adminTokenFile;
 
+    @Option(names = "--log-format", paramLabel = "text|json",
+            description = "How the log reads: text lines with a timestamp and a level, or one JSON object per line"
+                    + " (@timestamp, level, logger, message, app, stream) (default: text).")
+    LogFormat logFormat = LogFormat.TEXT;
+
+    @Option(names = "--metrics", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Record metrics and serve them at /metrics (default: on; --no-metrics turns them off).")
+    boolean metrics = true;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
-    /** Hazelcast's INFO lines (every connection, every migration) would bury the member's own; warnings still show. */
-    private static final java.util.logging.Logger HAZELCAST_LOG = java.util.logging.Logger.getLogger("com.hazelcast");
-
     @Override
     public Integer call() throws InterruptedException {
-        HAZELCAST_LOG.setLevel(java.util.logging.Level.WARNING);
         if (!cluster) {
             throw new UserError("replicode node runs a cluster member and needs --cluster",
                     "add --cluster (with --cluster-members), or run a single node with ./replicode run");
         }
-        PrintWriter out = spec.commandLine().getOut();
         NodeConfig node = nodeConfig();
+        PrintWriter out = Logs.writer(spec.commandLine().getOut(), LogFormat.apps(node));
         ClusterSettings settings = settings();
         ProcessLimits.report(node, ProcessLimits.Jvm.current(), out);
         Set<String> roleSet = new LinkedHashSet<>();
@@ -119,7 +124,7 @@ final class NodeCommand implements Callable<Integer> {
         }
         RunCommand.createDataDir(node.dataDir());
         ClusterNode running = ClusterNode.start(node, new ClusterNode.Options(roleSet, settings,
-                io.replicode.node.config.Operations.of(adminTokenFile, System.getenv())), out);
+                io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics)), out);
         RunCommand.serveUntilStopped(out, running::close, "replicode: leaving the cluster");
         return 0;
     }

@@ -77,6 +77,7 @@ public final class ReplicodeCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        Logs.setUp(args, System.getenv());
         commonPoolOfAtLeastTwo();
         System.exit(commandLine().execute(args));
     }

@@ -72,16 +72,25 @@ final class RunCommand implements Callable<Integer> {
                     + " (default: the REPLICODE_ADMIN_TOKEN variable; none: /status hides clients, admin from loopback only).")
     java.nio.file.Path adminTokenFile;
 
+    @Option(names = "--log-format", paramLabel = "text|json",
+            description = "How the log reads: text lines with a timestamp and a level, or one JSON object per line"
+                    + " (@timestamp, level, logger, message, app, stream) (default: text).")
+    LogFormat logFormat = LogFormat.TEXT;
+
+    @Option(names = "--metrics", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Record metrics and serve them at /metrics (default: on; --no-metrics turns them off).")
+    boolean metrics = true;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
     @Override
     public Integer call() throws InterruptedException {
-        PrintWriter out = spec.commandLine().getOut();
         NodeConfig node = nodeConfig();
+        PrintWriter out = Logs.writer(spec.commandLine().getOut(), LogFormat.apps(node));
         ProcessLimits.report(node, ProcessLimits.Jvm.current(), out);
         createDataDir(node.dataDir());
-        EmbeddedNode running = EmbeddedNode.start(node, io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()), out);
+        EmbeddedNode running = EmbeddedNode.start(node, io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics), out);
         serveUntilStopped(out, running::close, "replicode: stopping");
         return 0;
     }

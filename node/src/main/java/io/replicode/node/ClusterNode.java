@@ -142,7 +142,7 @@ public final class ClusterNode implements AutoCloseable {
     private final PrintWriter out;
     private boolean closed;
     /** The member's meters, served at /metrics by its gateway. */
-    private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics = NodeParts.metrics();
+    private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics;
 
     private ClusterNode(ClusterBoot boot, NodeConfig config, Options options, int gatewayId, PrintWriter out) {
         this.boot = boot;
@@ -150,6 +150,7 @@ public final class ClusterNode implements AutoCloseable {
         this.options = options;
         this.gatewayId = gatewayId;
         this.out = out;
+        this.metrics = options.ops().metrics() ? NodeParts.metrics() : null;
     }
 
     /** Joins the cluster and starts this member's roles; mistakes the user can fix are {@link UserError}s. */
@@ -620,9 +621,11 @@ public final class ClusterNode implements AutoCloseable {
                 line -> say(app.name() + ": " + line)).open(replica ? ReplicaSet.countAtStart(dir, config.replicas(), this::say) : 0);
         String memberFrames = Addresses.memberFrames(app.name());
         io.vertx.core.eventbus.DeliveryOptions localOnly = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
-        io.micrometer.core.instrument.FunctionCounter.builder("replicode.consensus.leader.changes", rt.leaderChanges,
-                java.util.concurrent.atomic.AtomicLong::get).description("Leader changes of the app's Raft group seen here")
-                .tag("app", app.name()).register(metrics);
+        if (metrics != null) {
+            io.micrometer.core.instrument.FunctionCounter.builder("replicode.consensus.leader.changes", rt.leaderChanges,
+                    java.util.concurrent.atomic.AtomicLong::get).description("Leader changes of the app's Raft group seen here")
+                    .tag("app", app.name()).register(metrics);
+        }
         rt.machine = new AppStateMachine(app.name(), rt.log, rt.replicas.stores(), new AppStateMachine.Listener() {
             @Override
             public void applied(Frame frame, byte[] bytes) {
@@ -772,14 +775,17 @@ public final class ClusterNode implements AutoCloseable {
         if (rt.hasReplicas()) {
             rt.monitor = new DivergenceMonitor(boot.vertx(), rt.config.name(), rt.replicas.size(), replicaIdBase(), out,
                     (r, seq) -> rt.replicas.rebuild(r, seq, () -> rt.monitor.trusted(r)));
-            rt.monitor.registerMeters(metrics);
+            if (metrics != null) {
+                rt.monitor.registerMeters(metrics);
+            }
             rt.monitor.start();
         }
         compareDigestsAcrossMembers(rt);
         if (raft != null) {
             rt.sequencer = new LeaderSequencer(rt.config.name(), boot.hazelcast(), boot::liveNodeIds, raft, rt.machine,
                     new GatewayRegistry(boot.hazelcast()), NodeParts.sequencerOptions(config), SequencerVerticle::wallClockNs, out)
-                    .withMeters(new io.replicode.sequencer.SequencerMeters(metrics, rt.config.name()));
+                    .withMeters(metrics == null ? io.replicode.sequencer.SequencerMeters.NONE
+                            : new io.replicode.sequencer.SequencerMeters(metrics, rt.config.name()));
             await(boot.vertx().deployVerticle(rt.sequencer));
         }
     }
@@ -926,9 +932,11 @@ public final class ClusterNode implements AutoCloseable {
         GatewayConfig gc = GatewayConfig.of(gatewayId, config.host(), list).withHttpPort(config.httpPort())
                 .withStatusProvider(this::status);
         gateway = new GatewayVerticle(gc, out, new GatewayVerticle.ClusterLink(this::unavailable, RESEND_AFTER_MS, leaders.route()))
-                .withMetrics(metrics, metrics::scrape)
                 .withAdminToken(io.replicode.gateway.status.AdminToken.of(options.ops().adminToken()))
                 .withReadiness(this::notReady);
+        if (metrics != null) {
+            gateway.withMetrics(metrics, metrics::scrape);
+        }
         try {
             await(boot.vertx().deployVerticle(gateway));
         } catch (ListenException e) {
@@ -1108,7 +1116,9 @@ public final class ClusterNode implements AutoCloseable {
                 rt.log.close();
             }
         }
-        NodeParts.closeMetrics(metrics);
+        if (metrics != null) {
+            NodeParts.closeMetrics(metrics);
+        }
     }
 
     private static void closeQuietly(ClusterBoot boot) {

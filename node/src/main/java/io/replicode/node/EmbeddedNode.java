@@ -136,15 +136,17 @@ public final class EmbeddedNode implements AutoCloseable {
         HOOK.set(hook);
         Vertx vertx = Vertx.vertx();
         Map<String, AppRuntime> apps = new LinkedHashMap<>();
-        var metrics = NodeParts.metrics();
+        var metrics = ops.metrics() ? NodeParts.metrics() : null;
         try {
             int gatewayId = nextIncarnation(config.dataDir());
             for (AppConfig app : config.apps()) {
                 apps.put(app.name(), startApp(vertx, config, app, gatewayId, out, metrics));
             }
             GatewayVerticle gateway = new GatewayVerticle(gatewayConfig(config, gatewayId, apps), out)
-                    .withMetrics(metrics, metrics::scrape)
                     .withAdminToken(io.replicode.gateway.status.AdminToken.of(ops.adminToken()));
+            if (metrics != null) {
+                gateway.withMetrics(metrics, metrics::scrape);
+            }
             EmbeddedNode node = new EmbeddedNode(vertx, apps, gateway);
             node.metrics = metrics;
             node.printer = out;
@@ -160,7 +162,9 @@ public final class EmbeddedNode implements AutoCloseable {
             for (AppRuntime rt : apps.values()) {
                 rt.monitor = new DivergenceMonitor(vertx, rt.config().name(), rt.replicas.size(), out,
                         (replica, seq) -> rt.replicas.rebuild(replica, seq, () -> rt.monitor.trusted(replica)));
-                rt.monitor.registerMeters(metrics);
+                if (metrics != null) {
+                    rt.monitor.registerMeters(metrics);
+                }
                 rt.monitor.start();
             }
             // Gateways are listening: now the sequencers may cut their first frames.
@@ -177,7 +181,9 @@ public final class EmbeddedNode implements AutoCloseable {
             return node;
         } catch (RuntimeException | Error e) {
             close(vertx, apps);
-            NodeParts.closeMetrics(metrics);
+            if (metrics != null) {
+                NodeParts.closeMetrics(metrics);
+            }
             throw e;
         }
     }
@@ -195,7 +201,8 @@ public final class EmbeddedNode implements AutoCloseable {
             out.println(app.name() + ": replay log: " + log.recovery().tornTail());
         }
         SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, NodeParts.sequencerOptions(node),
-                SequencerVerticle::wallClockNs).withMeters(new io.replicode.sequencer.SequencerMeters(metrics, app.name()));
+                SequencerVerticle::wallClockNs).withMeters(metrics == null ? io.replicode.sequencer.SequencerMeters.NONE
+                        : new io.replicode.sequencer.SequencerMeters(metrics, app.name()));
         AppRuntime runtime = new AppRuntime(app, module, modules, appDir, genesis, log, sequencer);
         DataDir.App dir = new DataDir.App(appDir);
         java.util.function.Consumer<String> say = line -> {

@@ -18,6 +18,8 @@ import java.util.List;
  * first start writes them and every later start must match them.
  */
 public final class Genesis {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Genesis.class);
+
     private Genesis() {}
 
     /**
@@ -181,7 +183,7 @@ public final class Genesis {
             write(file, g.put("upgrades", ups));
         } catch (IOException | DecodeException | ClassCastException e) {
             // The switch happened and is in the log; only the note is missing. Said, not fatal to the replica.
-            System.err.println("replicode: cannot note the switch to module " + moduleSha256.substring(0, 12) + " at frame "
+            LOG.warn("cannot note the switch to module " + moduleSha256.substring(0, 12) + " at frame "
                     + fromSeq + " in " + file + ": " + e.getMessage() + ". Fix: make the data directory writable");
         }
     }

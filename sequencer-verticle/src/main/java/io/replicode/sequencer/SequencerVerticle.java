@@ -24,6 +24,8 @@ import java.util.function.LongSupplier;
  * seq order as their appends complete.
  */
 public final class SequencerVerticle extends VerticleBase {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SequencerVerticle.class);
+
     private final String app;
     private final ReplayLog log;
     private final FrameSequencer.Options options;
@@ -151,7 +153,7 @@ public final class SequencerVerticle extends VerticleBase {
             log.append(frame, encoded).whenComplete((v, err) -> context.runOnContext(x -> {
                 if (err != null) {
                     // A frame that is not durable must not be applied anywhere: stop sequencing this app.
-                    System.err.println("replicode: " + app + ": " + err.getMessage());
+                    LOG.error(app + ": " + err.getMessage() + "; the app is no longer sequenced here");
                     stopping = true;
                     return;
                 }

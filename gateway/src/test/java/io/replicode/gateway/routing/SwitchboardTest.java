@@ -176,7 +176,7 @@ class SwitchboardTest {
         assertEquals(new Refusal(Reason.UNAVAILABLE, "app 'kv' stopped: exit: status 1"), board.admit("kv", null));
         assertEquals("exit: status 1", board.stopReason("kv"));
         assertEquals(0, board.nat().count("kv"));
-        assertTrue(log.toString().contains("[kv] bye"), log.toString());
+        assertTrue(log.toString().contains("[kv stderr] bye"), log.toString());
         assertTrue(log.toString().contains("kv: stopped: exit: status 1"), log.toString());
     }
 

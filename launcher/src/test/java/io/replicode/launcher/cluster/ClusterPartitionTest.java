@@ -280,7 +280,7 @@ class ClusterPartitionTest {
     private static void awaitReady(LabMember m) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
         while (System.nanoTime() < deadline) {
-            if (Files.exists(m.output()) && Files.readString(m.output(), StandardCharsets.UTF_8).contains("\nready")) {
+            if (Files.exists(m.output()) && Files.readString(m.output(), StandardCharsets.UTF_8).contains(" ready (Ctrl-C stops)")) {
                 return;
             }
             if (!m.process().isAlive()) {

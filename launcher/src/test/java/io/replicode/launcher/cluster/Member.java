@@ -72,7 +72,7 @@ final class Member {
         while (System.nanoTime() < deadline) {
             String text = Files.readString(output, StandardCharsets.UTF_8);
             int from = text.lastIndexOf("=== start " + starts + ":");
-            if (text.indexOf("\nready", from) >= 0) {
+            if (text.indexOf(" ready (Ctrl-C stops)", from) >= 0) {
                 return;
             }
             if (!process.isAlive()) {

@@ -106,7 +106,7 @@ class EmbeddedNodeTest {
         assertTrue(printed.contains("echo: tcp 127.0.0.1:" + port("echo") + " -> listener 'main'"), printed);
         assertTrue(printed.contains("echo: module " + TestGuests.module("echo_server") + " (compiler, asyncify)"), printed);
         assertTrue(printed.contains("status: http://127.0.0.1:" + node.httpPort() + "/status"), printed);
-        awaitOutput("[echo] echo: listening on fd 3");
+        awaitOutput("[echo stderr] echo: listening on fd 3");
     }
 
     @Test

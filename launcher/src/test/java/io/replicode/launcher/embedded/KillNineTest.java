@@ -63,7 +63,7 @@ class KillNineTest {
         String line;
         while ((line = out.readLine()) != null) {
             seen.append(line).append('\n');
-            if (line.startsWith("ready")) {
+            if (line.contains(" ready (Ctrl-C stops)")) {
                 // Keep draining its output so the child never blocks on a full pipe.
                 Thread drain = new Thread(() -> {
                     try {

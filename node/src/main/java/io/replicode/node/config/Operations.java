@@ -9,15 +9,27 @@ import java.util.Map;
 
 /**
  * How a node is operated, apart from what it runs: the admin token that guards {@code /status}, the dashboard's data
- * and the admin API (null: none).
+ * and the admin API, and whether it keeps metrics.
  *
  * @param adminToken the token clients must send as {@code Authorization: Bearer <token>}, or null
+ * @param metrics    whether the node records metrics and serves {@code /metrics} ({@code --no-metrics}: not, to
+ *                   measure what they cost)
  */
-public record Operations(String adminToken) {
+public record Operations(String adminToken, boolean metrics) {
     /** The environment variable that holds the admin token. */
     public static final String TOKEN_VARIABLE = "REPLICODE_ADMIN_TOKEN";
 
-    public static final Operations NONE = new Operations(null);
+    public static final Operations NONE = new Operations(null, true);
+
+    /** With {@code adminToken} (or none), and metrics. */
+    public Operations(String adminToken) {
+        this(adminToken, true);
+    }
+
+    /** The same, with metrics on or off. */
+    public Operations withMetrics(boolean on) {
+        return new Operations(adminToken, on);
+    }
 
     public Operations {
         if (adminToken != null && adminToken.isBlank()) {

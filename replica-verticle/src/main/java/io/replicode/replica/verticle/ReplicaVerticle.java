@@ -44,6 +44,8 @@ import java.util.concurrent.ExecutorService;
  * the same frame.
  */
 public final class ReplicaVerticle extends VerticleBase {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ReplicaVerticle.class);
+
     /**
      * @param maxBufferedFrames early frames held while a gap is filled; beyond, they are re-read from the log
      * @param gateways          gateways known at start: app-wide outputs (guest logs, a stop) reach them even
@@ -297,7 +299,7 @@ public final class ReplicaVerticle extends VerticleBase {
                 throw new IllegalStateException("replica " + replica + " of '" + app + "': the log moved past its snapshots"
                         + " three times while it started (it starts at " + log.firstSeq() + "). Fix: restart the member");
             }
-            System.err.println("replicode: " + app + " replica " + replica + ": the log now starts at " + log.firstSeq()
+            LOG.warn(app + " replica " + replica + ": the log now starts at " + log.firstSeq()
                     + " (a snapshot was installed meanwhile); starting again from the newest snapshot");
             machine.close();
             timers.clear();
@@ -334,7 +336,7 @@ public final class ReplicaVerticle extends VerticleBase {
                 restoreMs = (System.nanoTime() - t0) / 1_000_000;
                 restoredFrom = "snapshot at frame " + latest.get().seq();
             } catch (SnapshotException | IllegalStateException e) {
-                System.err.println("replicode: " + app + " replica " + replica + ": snapshot at frame "
+                LOG.warn(app + " replica " + replica + ": snapshot at frame "
                         + latest.get().seq() + " unusable (" + e.getMessage() + "); replaying the log from genesis");
                 snapshots.discard(latest.get().seq());
                 machine.close();
@@ -498,7 +500,7 @@ public final class ReplicaVerticle extends VerticleBase {
                     }
                 } catch (RuntimeException e) {
                     // The older snapshot and the log still restore this replica; said, not fatal.
-                    System.err.println("replicode: " + app + " replica " + replica + ": snapshot at frame " + seq
+                    LOG.warn(app + " replica " + replica + ": snapshot at frame " + seq
                             + " not saved: " + e.getMessage() + ". Fix: check the disk (space, permissions) of " + snapshots.directory());
                 }
             });
@@ -510,7 +512,7 @@ public final class ReplicaVerticle extends VerticleBase {
     /** On the guest thread: frames {@code from..to-1}, which the machine should already have applied, from the log. */
     private void fillGap(long from, long to) {
         gapsFilled++;
-        System.err.println("replicode: " + app + " replica " + replica + ": frame " + to + " reached the machine at frame "
+        LOG.error(app + " replica " + replica + ": frame " + to + " reached the machine at frame "
                 + (from - 1) + "; applying frames " + from + ".." + (to - 1) + " from the log first (a bug: please report it)");
         for (Frame g : log.read(from, (int) Math.min(Integer.MAX_VALUE, to - from))) {
             if (g.seq() < to) {
@@ -527,7 +529,10 @@ public final class ReplicaVerticle extends VerticleBase {
     /** A guest task that failed where nobody waits for its result: said, counted, never silent. */
     private void guestTaskFailed(String what, Throwable e) {
         guestTaskFailures++;
-        System.err.println("replicode: " + app + " replica " + replica + ": " + what + " failed: " + e);
+        if (stopping) {
+            return; // frames that arrive while the replica stops find its machine closed: expected, not a fault
+        }
+        LOG.error(app + " replica " + replica + ": " + what + " failed: " + e);
     }
 
     /**
