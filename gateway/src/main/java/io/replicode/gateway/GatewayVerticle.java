@@ -88,6 +88,20 @@ public final class GatewayVerticle extends VerticleBase {
         return this;
     }
 
+    /** The certificate and key the HTTP port (HTTPS) and every app TCP port speak TLS with; null: plain. */
+    private io.vertx.core.net.PemKeyCertOptions tls;
+
+    /** HTTPS on the HTTP port and TLS on every app TCP port, with this PEM certificate (chain) and key. */
+    public GatewayVerticle withTls(io.vertx.core.net.PemKeyCertOptions tls) {
+        this.tls = tls;
+        return this;
+    }
+
+    /** Whether the gateway's ports speak TLS. */
+    public boolean tls() {
+        return tls != null;
+    }
+
     /** The operator's token ({@link io.replicode.gateway.status.AdminToken}). */
     public GatewayVerticle withAdminToken(io.replicode.gateway.status.AdminToken token) {
         this.token = token;
@@ -159,7 +173,7 @@ public final class GatewayVerticle extends VerticleBase {
             startClusterLink();
         }
         eventBus = new EventBusIngress(vertx, switchboard);
-        tcp = new TcpIngress(vertx, switchboard, pacer);
+        tcp = new TcpIngress(vertx, switchboard, pacer, tls);
         HttpIngress ingress = new HttpIngress(vertx, switchboard);
         // Heads are read before the app is known: the most patient app's header timeout holds for all.
         heads = new HeadTimeouts(vertx, config.apps().stream().mapToLong(a -> a.limits().headerTimeoutMs()).max()
@@ -178,7 +192,11 @@ public final class GatewayVerticle extends VerticleBase {
         router.post("/admin/apps/:app/scale").handler(this::scaleApp);
         router.post("/admin/cluster/remove-member").handler(this::removeMember);
         router.route().handler(ingress::handle);
-        http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort())
+        HttpServerOptions httpOptions = new HttpServerOptions();
+        if (tls != null) {
+            httpOptions.setSsl(true).setKeyCertOptions(tls);
+        }
+        http = vertx.createHttpServer(httpOptions.setHost(config.host()).setPort(config.httpPort())
                 .setHandle100ContinueAutomatically(true)
                 // Detecting h2c holds a connection back from the connection handler until enough of the head
                 // arrived, so a slow head would never time out; the gateway speaks HTTP/1.1.

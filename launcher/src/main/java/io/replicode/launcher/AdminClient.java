@@ -16,7 +16,7 @@ import java.time.Duration;
 final class AdminClient {
     private final String node;
     private final String base;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http;
 
     /** The admin token sent with every request, or null. */
     private final String token;
@@ -28,7 +28,17 @@ final class AdminClient {
 
     /** @param token the admin token to send as {@code Authorization: Bearer}, or null */
     AdminClient(String node, String token) {
+        this(node, token, null);
+    }
+
+    /** @param caCert a PEM certificate to trust for an {@code https://} node (a self-signed one), or null */
+    AdminClient(String node, String token, java.nio.file.Path caCert) {
         this.token = token;
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+        if (caCert != null) {
+            b.sslContext(trusting(caCert));
+        }
+        this.http = b.build();
         this.node = node;
         this.base = node.endsWith("/") ? node.substring(0, node.length() - 1) : node;
         uri("/");
@@ -124,6 +134,26 @@ final class AdminClient {
             return u;
         } catch (IllegalArgumentException e) {
             throw new UserError("--node " + node + " is not a URL", "pass e.g. --node http://127.0.0.1:8080");
+        }
+    }
+
+    /** An SSL context that trusts the certificates in {@code pem}. */
+    private static javax.net.ssl.SSLContext trusting(java.nio.file.Path pem) {
+        try (var in = java.nio.file.Files.newInputStream(pem)) {
+            java.security.KeyStore trust = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+            trust.load(null, null);
+            int n = 0;
+            for (var cert : java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                trust.setCertificateEntry("ca-" + n++, cert);
+            }
+            var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+            throw new UserError("--cacert " + pem + " is not a readable PEM certificate: " + e.getMessage(),
+                    "give the node's certificate (its --tls-cert) in PEM");
         }
     }
 }

@@ -101,6 +101,13 @@ final class NodeCommand implements Callable<Integer> {
                     + " (@timestamp, level, logger, message, app, stream) (default: text).")
     LogFormat logFormat = LogFormat.TEXT;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE.pem",
+            description = "A PEM certificate (chain): HTTPS on the HTTP port and TLS on every app TCP port (with --tls-key).")
+    java.nio.file.Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE.pem", description = "The certificate's PEM private key.")
+    java.nio.file.Path tlsKey;
+
     @Option(names = "--metrics", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Record metrics and serve them at /metrics (default: on; --no-metrics turns them off).")
     boolean metrics = true;
@@ -124,7 +131,7 @@ final class NodeCommand implements Callable<Integer> {
         }
         RunCommand.createDataDir(node.dataDir());
         ClusterNode running = ClusterNode.start(node, new ClusterNode.Options(roleSet, settings,
-                io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics)), out);
+                io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics).withTls(tlsCert, tlsKey)), out);
         RunCommand.serveUntilStopped(out, running::close, "replicode: leaving the cluster");
         return 0;
     }

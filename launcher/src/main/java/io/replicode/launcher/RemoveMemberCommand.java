@@ -37,7 +37,7 @@ public final class RemoveMemberCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
-        AdminClient admin = new AdminClient(node, access.token());
+        AdminClient admin = access.client(node);
         AdminClient.Answer answer = admin.post("/admin/cluster/remove-member?member="
                 + URLEncoder.encode(member, StandardCharsets.UTF_8), Duration.ofSeconds(90));
         if (answer.status() != 200) {

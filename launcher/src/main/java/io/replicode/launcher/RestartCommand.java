@@ -40,7 +40,7 @@ public final class RestartCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
-        AdminClient admin = new AdminClient(node, access.token());
+        AdminClient admin = access.client(node);
         long before = recoveries(admin);
         AdminClient.Answer answer = admin.post("/admin/apps/" + app + "/restart", Duration.ofSeconds(10));
         if (answer.status() != 202) {

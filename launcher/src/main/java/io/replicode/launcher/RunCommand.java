@@ -77,6 +77,13 @@ final class RunCommand implements Callable<Integer> {
                     + " (@timestamp, level, logger, message, app, stream) (default: text).")
     LogFormat logFormat = LogFormat.TEXT;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE.pem",
+            description = "A PEM certificate (chain): HTTPS on the HTTP port and TLS on every app TCP port (with --tls-key).")
+    java.nio.file.Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE.pem", description = "The certificate's PEM private key.")
+    java.nio.file.Path tlsKey;
+
     @Option(names = "--metrics", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Record metrics and serve them at /metrics (default: on; --no-metrics turns them off).")
     boolean metrics = true;
@@ -90,7 +97,7 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = Logs.writer(spec.commandLine().getOut(), LogFormat.apps(node));
         ProcessLimits.report(node, ProcessLimits.Jvm.current(), out);
         createDataDir(node.dataDir());
-        EmbeddedNode running = EmbeddedNode.start(node, io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics), out);
+        EmbeddedNode running = EmbeddedNode.start(node, io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics).withTls(tlsCert, tlsKey), out);
         serveUntilStopped(out, running::close, "replicode: stopping");
         return 0;
     }

@@ -46,7 +46,7 @@ public final class ScaleCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        AdminClient admin = new AdminClient(node, access.token());
+        AdminClient admin = access.client(node);
         String query = "replicas=" + replicas + (member == null ? "" : "&member="
                 + java.net.URLEncoder.encode(member, java.nio.charset.StandardCharsets.UTF_8));
         AdminClient.Answer answer = admin.post("/admin/apps/" + app + "/scale?" + query, Duration.ofMinutes(5));

@@ -64,7 +64,7 @@ public final class UpgradeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         byte[] wasm = read(module);
-        AdminClient admin = new AdminClient(node, access.token());
+        AdminClient admin = access.client(node);
         long t0 = System.nanoTime();
         if (canaryFrames < 1) {
             throw new UserError("--canary-frames must be at least 1, got " + canaryFrames, "pass e.g. --canary-frames 10000");

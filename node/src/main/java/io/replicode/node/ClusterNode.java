@@ -937,6 +937,9 @@ public final class ClusterNode implements AutoCloseable {
         if (metrics != null) {
             gateway.withMetrics(metrics, metrics::scrape);
         }
+        if (options.ops().tls()) {
+            gateway.withTls(NodeParts.tls(options.ops()));
+        }
         try {
             await(boot.vertx().deployVerticle(gateway));
         } catch (ListenException e) {
@@ -1020,7 +1023,7 @@ public final class ClusterNode implements AutoCloseable {
             }
         }
         if (gateway != null) {
-            out.println("status: http://" + config.host() + ":" + gateway.httpPort() + "/status");
+            out.println("status: " + (gateway.tls() ? "https" : "http") + "://" + config.host() + ":" + gateway.httpPort() + "/status");
         }
         out.flush();
     }

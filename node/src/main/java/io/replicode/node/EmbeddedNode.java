@@ -147,6 +147,9 @@ public final class EmbeddedNode implements AutoCloseable {
             if (metrics != null) {
                 gateway.withMetrics(metrics, metrics::scrape);
             }
+            if (ops.tls()) {
+                gateway.withTls(NodeParts.tls(ops));
+            }
             EmbeddedNode node = new EmbeddedNode(vertx, apps, gateway);
             node.metrics = metrics;
             node.printer = out;
@@ -317,7 +320,7 @@ public final class EmbeddedNode implements AutoCloseable {
                     + rt.log().lastSeq());
             NodeParts.describeEndpoints(out, gateway, a, config.host());
         }
-        out.println("status: http://" + config.host() + ":" + gateway.httpPort() + "/status");
+        out.println("status: " + (gateway.tls() ? "https" : "http") + "://" + config.host() + ":" + gateway.httpPort() + "/status");
         out.flush();
     }
 

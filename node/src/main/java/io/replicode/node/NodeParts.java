@@ -29,11 +29,12 @@ final class NodeParts {
                                   String host) {
         for (io.replicode.gateway.tcp.TcpIngress.Endpoint e : gateway.tcpEndpoints()) {
             if (e.app().equals(app.name())) {
-                out.println(app.name() + ": tcp " + e.host() + ":" + e.port() + " -> listener '" + e.listener() + "'");
+                out.println(app.name() + (gateway.tls() ? ": tls " : ": tcp ") + e.host() + ":" + e.port() + " -> listener '"
+                        + e.listener() + "'");
             }
         }
         if (app.httpListener() != null) {
-            out.println(app.name() + ": http://" + host + ":" + gateway.httpPort() + "/" + app.name() + "/ -> listener '"
+            out.println(app.name() + (gateway.tls() ? ": https://" : ": http://") + host + ":" + gateway.httpPort() + "/" + app.name() + "/ -> listener '"
                     + app.httpListener() + "'");
         }
     }
@@ -223,5 +224,11 @@ final class NodeParts {
         } catch (Exception e) {
             // The gateway is not running (it failed to start, or is closing already): nothing to wait for.
         }
+    }
+
+    /** The gateway's TLS options from the node's PEM certificate and key. */
+    static io.vertx.core.net.PemKeyCertOptions tls(io.replicode.node.config.Operations ops) {
+        return new io.vertx.core.net.PemKeyCertOptions().setCertPath(ops.tlsCert().toString())
+                .setKeyPath(ops.tlsKey().toString());
     }
 }

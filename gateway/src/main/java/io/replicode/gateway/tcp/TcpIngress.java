@@ -37,10 +37,19 @@ public final class TcpIngress {
     static final long REFUSAL_LINGER_MS = 1_000;
     static final String RESP_FULL = "-ERR max number of clients reached\r\n";
 
+    /** The certificate and key every port speaks TLS with, or null: plain TCP. */
+    private final io.vertx.core.net.PemKeyCertOptions tls;
+
     public TcpIngress(Vertx vertx, Switchboard switchboard, AcceptPacer pacer) {
+        this(vertx, switchboard, pacer, null);
+    }
+
+    /** With {@code tls} (null: plain TCP) on every app port. */
+    public TcpIngress(Vertx vertx, Switchboard switchboard, AcceptPacer pacer, io.vertx.core.net.PemKeyCertOptions tls) {
         this.vertx = vertx;
         this.switchboard = switchboard;
         this.pacer = pacer;
+        this.tls = tls;
     }
 
     /** Binds every app's TCP ports; fails with a {@link ListenException} naming the first port that could not be bound. */
@@ -52,10 +61,14 @@ public final class TcpIngress {
             for (GatewayConfig.TcpBinding b : app.tcp()) {
                 int index = endpoints.size();
                 endpoints.add(null);
-                NetServer server = vertx.createNetServer(new NetServerOptions().setHost(config.host()).setPort(b.port()));
+                NetServerOptions options = new NetServerOptions().setHost(config.host()).setPort(b.port());
+                if (tls != null) {
+                    options.setSsl(true).setKeyCertOptions(tls);
+                }
+                NetServer server = vertx.createNetServer(options);
                 server.connectHandler(socket -> accept(socket, app, b));
                 servers.add(server);
-                String where = "tcp " + config.host() + ":" + b.port() + " for app '" + app.name() + "' listener '"
+                String where = (tls == null ? "tcp " : "tls ") + config.host() + ":" + b.port() + " for app '" + app.name() + "' listener '"
                         + b.listener() + "'";
                 listening.add(server.listen()
                         .onSuccess(s -> endpoints.set(index, new Endpoint(app.name(), b.listener(), config.host(), s.actualPort())))

@@ -2,6 +2,7 @@ package io.replicode.node.config;
 
 import io.replicode.node.UserError;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,32 +10,51 @@ import java.util.Map;
 
 /**
  * How a node is operated, apart from what it runs: the admin token that guards {@code /status}, the dashboard's data
- * and the admin API, and whether it keeps metrics.
+ * and the admin API, whether it keeps metrics, and the certificate its ports speak TLS with.
  *
  * @param adminToken the token clients must send as {@code Authorization: Bearer <token>}, or null
  * @param metrics    whether the node records metrics and serves {@code /metrics} ({@code --no-metrics}: not, to
  *                   measure what they cost)
+ * @param tlsCert    a PEM certificate (chain): HTTPS on the HTTP port and TLS on every app TCP port; null: plain
+ * @param tlsKey     its PEM private key (PKCS#8 or PKCS#1); given exactly when {@code tlsCert} is
  */
-public record Operations(String adminToken, boolean metrics) {
+public record Operations(String adminToken, boolean metrics, Path tlsCert, Path tlsKey) {
     /** The environment variable that holds the admin token. */
     public static final String TOKEN_VARIABLE = "REPLICODE_ADMIN_TOKEN";
 
-    public static final Operations NONE = new Operations(null, true);
-
-    /** With {@code adminToken} (or none), and metrics. */
-    public Operations(String adminToken) {
-        this(adminToken, true);
-    }
-
-    /** The same, with metrics on or off. */
-    public Operations withMetrics(boolean on) {
-        return new Operations(adminToken, on);
-    }
+    public static final Operations NONE = new Operations(null, true, null, null);
 
     public Operations {
         if (adminToken != null && adminToken.isBlank()) {
             adminToken = null;
         }
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw new UserError("TLS needs both a certificate and its key (" + (tlsCert == null ? "no --tls-cert" : "no --tls-key")
+                    + ")", "give --tls-cert FILE.pem and --tls-key FILE.pem together");
+        }
+        if (tlsCert != null) {
+            checkCertificate(tlsCert);
+            checkKey(tlsKey);
+        }
+    }
+
+    /** With {@code adminToken} (or none), and metrics. */
+    public Operations(String adminToken) {
+        this(adminToken, true, null, null);
+    }
+
+    /** The same, with metrics on or off. */
+    public Operations withMetrics(boolean on) {
+        return new Operations(adminToken, on, tlsCert, tlsKey);
+    }
+
+    /** The same, speaking TLS with {@code cert} and {@code key} (both null: plain). */
+    public Operations withTls(Path cert, Path key) {
+        return new Operations(adminToken, metrics, cert, key);
+    }
+
+    public boolean tls() {
+        return tlsCert != null;
     }
 
     /**
@@ -57,5 +77,32 @@ public record Operations(String adminToken, boolean metrics) {
         }
         String token = env.get(TOKEN_VARIABLE);
         return new Operations(token == null ? null : token.strip());
+    }
+
+    /** A certificate that does not parse is said before anything listens, not as a failed listen. */
+    private static void checkCertificate(Path cert) {
+        try (InputStream in = Files.newInputStream(cert)) {
+            if (java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+                throw new java.security.cert.CertificateException("no certificate in it");
+            }
+        } catch (IOException | java.security.cert.CertificateException e) {
+            throw new UserError("--tls-cert " + cert + " is not a readable PEM certificate: " + e.getMessage(),
+                    "give the server's certificate (chain) in PEM, e.g. from: openssl req -x509 -newkey rsa:2048 -nodes"
+                            + " -keyout key.pem -out cert.pem -subj /CN=localhost");
+        }
+    }
+
+    private static void checkKey(Path key) {
+        String text;
+        try {
+            text = Files.readString(key, StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new UserError("cannot read --tls-key " + key + ": " + e.getMessage(), "give a readable PEM private key");
+        }
+        if (!text.contains("-----BEGIN PRIVATE KEY-----") && !text.contains("-----BEGIN RSA PRIVATE KEY-----")
+                && !text.contains("-----BEGIN EC PRIVATE KEY-----")) {
+            throw new UserError("--tls-key " + key + " holds no PEM private key (BEGIN PRIVATE KEY, RSA PRIVATE KEY or"
+                    + " EC PRIVATE KEY)", "give the certificate's unencrypted private key in PEM");
+        }
     }
 }
