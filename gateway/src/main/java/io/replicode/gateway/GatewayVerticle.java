@@ -187,6 +187,8 @@ public final class GatewayVerticle extends VerticleBase {
         router.get("/ready").handler(this::ready);
         router.get("/metrics").handler(this::metrics);
         router.get("/status").handler(this::status);
+        router.get("/ui").handler(this::dashboard);
+        router.route("/ui/*").handler(io.vertx.ext.web.handler.StaticHandler.create(UI_RESOURCES).setCachingEnabled(false));
         router.post("/admin/apps/:app/restart").handler(this::restartApp);
         router.post("/admin/apps/:app/upgrade").handler(this::upgradeApp);
         router.post("/admin/apps/:app/scale").handler(this::scaleApp);
@@ -413,6 +415,33 @@ public final class GatewayVerticle extends VerticleBase {
             }
         }
         return null;
+    }
+
+    /** Where the dashboard's files lie in the jar (static files; no Node.js at run time). */
+    static final String UI_RESOURCES = "replicode-ui";
+
+    /**
+     * {@code GET /ui[?token=T]}: the dashboard (its page at {@code /ui/} reads {@code /status} every second). With an
+     * admin token, {@code ?token=} is taken once: the right one is kept in an HTTP-only cookie and the page opens
+     * without it in its address; a wrong one is 401.
+     */
+    private void dashboard(RoutingContext ctx) {
+        if (!ctx.request().path().equals("/ui")) {
+            ctx.next(); // "/ui/" (the route takes it too): the page itself
+            return;
+        }
+        String given = ctx.request().getParam("token");
+        if (given != null && token.isSet()) {
+            if (!token.matches(given)) {
+                adminAnswer(ctx, 401, new JsonObject().put("error", "that is not the admin token")
+                        .put("fix", "open /ui?token=<the value of REPLICODE_ADMIN_TOKEN>"));
+                return;
+            }
+            ctx.response().addCookie(io.vertx.core.http.Cookie.cookie(io.replicode.gateway.status.AdminToken.COOKIE, given)
+                    .setPath("/").setHttpOnly(true).setSameSite(io.vertx.core.http.CookieSameSite.STRICT)
+                    .setSecure(tls != null));
+        }
+        ctx.response().setStatusCode(302).putHeader("Location", "/ui/").end();
     }
 
     /** {@code GET /metrics}: every meter in Prometheus's text format (scraped on this event loop: it reads the gateway's state). */

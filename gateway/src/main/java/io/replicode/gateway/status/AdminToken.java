@@ -44,7 +44,11 @@ public final class AdminToken {
         return cookie != null && matches(cookie.getValue());
     }
 
-    private boolean matches(String given) {
+    /** Whether {@code given} is the token (false when none is set), compared in constant time. */
+    public boolean matches(String given) {
+        if (token == null) {
+            return false;
+        }
         return MessageDigest.isEqual(token, given.getBytes(StandardCharsets.UTF_8));
     }
 
