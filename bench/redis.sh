@@ -6,7 +6,6 @@
 #
 #   bench/redis.sh                 # defaults: -t set,get -c 50 -n 200000
 #   BENCH_ARGS="-t set -c 10 -n 50000" bench/redis.sh
-#   WITHOUT_METRICS=1 bench/redis.sh   # then kv once more, started with --no-metrics: the metrics' overhead
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -66,13 +65,3 @@ warm "$kv_port"
 run replicode "$kv_port" | tee "$work/replicode.txt"
 paste "$work/redis.txt" "$work/replicode.txt" | awk '{ printf "ratio %-5s replicode/redis = %.2f\n", $2, $13 / $3 }'
 
-if [ "${WITHOUT_METRICS:-0}" = 1 ]; then
-  kill "${pids[1]}"
-  wait "${pids[1]}" 2>/dev/null || true
-  "$root/replicode" run --no-metrics --data "$work/replicode-nometrics" >"$work/replicode-nometrics.log" 2>&1 &
-  pids+=($!)
-  wait_for_port "$kv_port" "replicode --no-metrics (kv RESP)"
-  warm "$kv_port"
-  run no-metrics "$kv_port" | tee "$work/nometrics.txt"
-  paste "$work/replicode.txt" "$work/nometrics.txt" | awk '{ printf "ratio %-5s with/without metrics = %.3f\n", $2, $3 / $13 }'
-fi

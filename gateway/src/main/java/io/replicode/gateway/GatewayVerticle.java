@@ -97,6 +97,47 @@ public final class GatewayVerticle extends VerticleBase {
         return this;
     }
 
+    /** Port of the TCP event-bus bridge, or -1: none. */
+    private int bridgePort = -1;
+    private io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge bridge;
+    private volatile int bridgeBoundPort = -1;
+
+    /**
+     * A TCP event-bus bridge on {@code port} (Vert.x's: 4-byte length + JSON frames) for services that are not Java: it
+     * lets in only requests to {@code replicode.app.<app>.request} (and their replies); every other address is refused.
+     */
+    public GatewayVerticle withEventBusBridge(int port) {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("event-bus bridge port " + port + " is outside 1..65535");
+        }
+        this.bridgePort = port;
+        return this;
+    }
+
+    /** The bridge's bound port, or -1 without one. */
+    public int eventBusBridgePort() {
+        return bridgeBoundPort;
+    }
+
+    /** Only these addresses may be sent to through the bridge: the apps' request addresses. */
+    public static final String BRIDGE_PERMITTED = "replicode\\.app\\.[^.]+\\.request";
+
+    private Future<?> listenBridge() {
+        if (bridgePort < 0) {
+            return Future.succeededFuture();
+        }
+        io.vertx.core.net.NetServerOptions options = new io.vertx.core.net.NetServerOptions();
+        if (tls != null) {
+            options.setSsl(true).setKeyCertOptions(tls);
+        }
+        bridge = io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge.create(vertx, new io.vertx.ext.bridge.BridgeOptions()
+                .addInboundPermitted(new io.vertx.ext.bridge.PermittedOptions().setAddressRegex(BRIDGE_PERMITTED)), options);
+        String where = "event-bus bridge " + config.host() + ":" + bridgePort;
+        return bridge.listen(bridgePort, config.host())
+                .onSuccess(b -> bridgeBoundPort = bridgePort)
+                .recover(t -> Future.failedFuture(ListenException.of(where, config.host(), bridgePort, t)));
+    }
+
     /** Whether the gateway's ports speak TLS. */
     public boolean tls() {
         return tls != null;
@@ -210,7 +251,7 @@ public final class GatewayVerticle extends VerticleBase {
                 .onSuccess(s -> httpPort = s.actualPort())
                 .recover(t -> Future.failedFuture(ListenException.of(where, config.host(), config.httpPort(), t)));
 
-        return Future.all(outputs.completion(), eventBus.register(), tcp.listen(), httpListening)
+        return Future.all(List.of(outputs.completion(), eventBus.register(), tcp.listen(), httpListening, listenBridge()))
                 .onSuccess(v -> endpoints = tcp.endpoints())
                 .recover(t -> closeAll().transform(ar -> Future.failedFuture(t)));
     }
@@ -703,6 +744,9 @@ public final class GatewayVerticle extends VerticleBase {
         }
         if (eventBus != null) {
             closing.add(eventBus.unregister());
+        }
+        if (bridge != null) {
+            closing.add(bridge.close());
         }
         if (outputs != null) {
             closing.add(outputs.unregister());

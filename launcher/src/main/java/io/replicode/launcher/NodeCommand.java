@@ -108,6 +108,11 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--tls-key", paramLabel = "FILE.pem", description = "The certificate's PEM private key.")
     java.nio.file.Path tlsKey;
 
+    @Option(names = "--eventbus-bridge-port", paramLabel = "PORT",
+            description = "Open a TCP event-bus bridge (Vert.x's framing: 4-byte length + JSON) on PORT for services that"
+                    + " are not Java; it lets in requests to replicode.app.<app>.request only (default: none).")
+    Integer eventBusBridgePort;
+
     @Option(names = "--metrics", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Record metrics and serve them at /metrics (default: on; --no-metrics turns them off).")
     boolean metrics = true;
@@ -131,7 +136,7 @@ final class NodeCommand implements Callable<Integer> {
         }
         RunCommand.createDataDir(node.dataDir());
         ClusterNode running = ClusterNode.start(node, new ClusterNode.Options(roleSet, settings,
-                io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics).withTls(tlsCert, tlsKey)), out);
+                io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics).withTls(tlsCert, tlsKey).withEventBusBridge(eventBusBridgePort)), out);
         RunCommand.serveUntilStopped(out, running::close, "replicode: leaving the cluster");
         return 0;
     }

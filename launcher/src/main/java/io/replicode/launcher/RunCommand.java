@@ -84,6 +84,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--tls-key", paramLabel = "FILE.pem", description = "The certificate's PEM private key.")
     java.nio.file.Path tlsKey;
 
+    @Option(names = "--eventbus-bridge-port", paramLabel = "PORT",
+            description = "Open a TCP event-bus bridge (Vert.x's framing: 4-byte length + JSON) on PORT for services that"
+                    + " are not Java; it lets in requests to replicode.app.<app>.request only (default: none).")
+    Integer eventBusBridgePort;
+
     @Option(names = "--metrics", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Record metrics and serve them at /metrics (default: on; --no-metrics turns them off).")
     boolean metrics = true;
@@ -97,7 +102,7 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = Logs.writer(spec.commandLine().getOut(), LogFormat.apps(node));
         ProcessLimits.report(node, ProcessLimits.Jvm.current(), out);
         createDataDir(node.dataDir());
-        EmbeddedNode running = EmbeddedNode.start(node, io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics).withTls(tlsCert, tlsKey), out);
+        EmbeddedNode running = EmbeddedNode.start(node, io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics).withTls(tlsCert, tlsKey).withEventBusBridge(eventBusBridgePort), out);
         serveUntilStopped(out, running::close, "replicode: stopping");
         return 0;
     }

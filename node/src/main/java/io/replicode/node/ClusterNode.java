@@ -940,6 +940,9 @@ public final class ClusterNode implements AutoCloseable {
         if (options.ops().tls()) {
             gateway.withTls(NodeParts.tls(options.ops()));
         }
+        if (options.ops().eventBusBridgePort() > 0) {
+            gateway.withEventBusBridge(options.ops().eventBusBridgePort());
+        }
         try {
             await(boot.vertx().deployVerticle(gateway));
         } catch (ListenException e) {

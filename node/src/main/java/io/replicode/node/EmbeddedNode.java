@@ -150,6 +150,9 @@ public final class EmbeddedNode implements AutoCloseable {
             if (ops.tls()) {
                 gateway.withTls(NodeParts.tls(ops));
             }
+            if (ops.eventBusBridgePort() > 0) {
+                gateway.withEventBusBridge(ops.eventBusBridgePort());
+            }
             EmbeddedNode node = new EmbeddedNode(vertx, apps, gateway);
             node.metrics = metrics;
             node.printer = out;

@@ -33,6 +33,10 @@ final class NodeParts {
                         + e.listener() + "'");
             }
         }
+        if (gateway.eventBusBridgePort() > 0) {
+            out.println(app.name() + ": event-bus bridge " + (gateway.tls() ? "(TLS) " : "") + host + ":"
+                    + gateway.eventBusBridgePort() + " -> send to " + io.replicode.nat.Addresses.request(app.name()));
+        }
         if (app.httpListener() != null) {
             out.println(app.name() + (gateway.tls() ? ": https://" : ": http://") + host + ":" + gateway.httpPort() + "/" + app.name() + "/ -> listener '"
                     + app.httpListener() + "'");

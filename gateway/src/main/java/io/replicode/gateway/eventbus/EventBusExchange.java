@@ -31,6 +31,15 @@ final class EventBusExchange extends GuestStream {
     }
 
     /** Sends the body and the end of input; call once the connection is open (after its Open event). */
+    /** Whether the request came as a String: its answer is one too (a JSON client over the bridge reads text). */
+    private boolean text;
+
+    /** As {@link #start(byte[])}; a {@code text} request (a String) is answered with a String (UTF-8). */
+    void start(byte[] body, boolean text) {
+        this.text = text;
+        start(body);
+    }
+
     void start(byte[] body) {
         inbound.data(body);
         inbound.end();
@@ -71,7 +80,7 @@ final class EventBusExchange extends GuestStream {
         if (done) {
             return;
         }
-        message.reply(reply);
+        message.reply(text ? reply.toString(java.nio.charset.StandardCharsets.UTF_8) : reply);
         if (!inbound.endDelivered()) {
             switchboard.emit(app, new IngressEvent.Reset(id));
         }

@@ -94,7 +94,7 @@ public final class EventBusIngress {
                 "event bus " + Addresses.request(app.name()) + (message.replyAddress() == null ? "" : " reply " + message.replyAddress()),
                 id -> new EventBusExchange(id, app.name(), message, switchboard, vertx, limits.receiveBufferBytes(), limits.sendWindowBytes(),
                         limits.maxReplyBytes(), switchboard.config().requestTimeoutMs()));
-        ((EventBusExchange) m.peer()).start(body);
+        ((EventBusExchange) m.peer()).start(body, message.body() instanceof String);
     }
 
     private static byte[] bytes(Object body) {

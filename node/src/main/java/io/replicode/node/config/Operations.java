@@ -17,12 +17,13 @@ import java.util.Map;
  *                   measure what they cost)
  * @param tlsCert    a PEM certificate (chain): HTTPS on the HTTP port and TLS on every app TCP port; null: plain
  * @param tlsKey     its PEM private key (PKCS#8 or PKCS#1); given exactly when {@code tlsCert} is
+ * @param eventBusBridgePort port of the TCP event-bus bridge for services outside the JVM, or -1: none
  */
-public record Operations(String adminToken, boolean metrics, Path tlsCert, Path tlsKey) {
+public record Operations(String adminToken, boolean metrics, Path tlsCert, Path tlsKey, int eventBusBridgePort) {
     /** The environment variable that holds the admin token. */
     public static final String TOKEN_VARIABLE = "REPLICODE_ADMIN_TOKEN";
 
-    public static final Operations NONE = new Operations(null, true, null, null);
+    public static final Operations NONE = new Operations(null, true, null, null, -1);
 
     public Operations {
         if (adminToken != null && adminToken.isBlank()) {
@@ -32,6 +33,10 @@ public record Operations(String adminToken, boolean metrics, Path tlsCert, Path 
             throw new UserError("TLS needs both a certificate and its key (" + (tlsCert == null ? "no --tls-cert" : "no --tls-key")
                     + ")", "give --tls-cert FILE.pem and --tls-key FILE.pem together");
         }
+        if (eventBusBridgePort != -1 && (eventBusBridgePort < 1 || eventBusBridgePort > 65535)) {
+            throw new UserError("--eventbus-bridge-port " + eventBusBridgePort + " is outside 1..65535",
+                    "give a free TCP port, e.g. --eventbus-bridge-port 7099");
+        }
         if (tlsCert != null) {
             checkCertificate(tlsCert);
             checkKey(tlsKey);
@@ -40,17 +45,22 @@ public record Operations(String adminToken, boolean metrics, Path tlsCert, Path 
 
     /** With {@code adminToken} (or none), and metrics. */
     public Operations(String adminToken) {
-        this(adminToken, true, null, null);
+        this(adminToken, true, null, null, -1);
     }
 
     /** The same, with metrics on or off. */
     public Operations withMetrics(boolean on) {
-        return new Operations(adminToken, on, tlsCert, tlsKey);
+        return new Operations(adminToken, on, tlsCert, tlsKey, eventBusBridgePort);
     }
 
     /** The same, speaking TLS with {@code cert} and {@code key} (both null: plain). */
     public Operations withTls(Path cert, Path key) {
-        return new Operations(adminToken, metrics, cert, key);
+        return new Operations(adminToken, metrics, cert, key, eventBusBridgePort);
+    }
+
+    /** The same, with a TCP event-bus bridge on {@code port} (null or -1: none). */
+    public Operations withEventBusBridge(Integer port) {
+        return new Operations(adminToken, metrics, tlsCert, tlsKey, port == null ? -1 : port);
     }
 
     public boolean tls() {
