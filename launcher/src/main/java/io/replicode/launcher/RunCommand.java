@@ -67,31 +67,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String host = "127.0.0.1";
 
-    @Option(names = "--admin-token-file", paramLabel = "FILE",
-            description = "A file whose first line is the admin token that /status and the admin API then require"
-                    + " (default: the REPLICODE_ADMIN_TOKEN variable; none: /status hides clients, admin from loopback only).")
-    java.nio.file.Path adminTokenFile;
-
-    @Option(names = "--log-format", paramLabel = "text|json",
-            description = "How the log reads: text lines with a timestamp and a level, or one JSON object per line"
-                    + " (@timestamp, level, logger, message, app, stream) (default: text).")
-    LogFormat logFormat = LogFormat.TEXT;
-
-    @Option(names = "--tls-cert", paramLabel = "FILE.pem",
-            description = "A PEM certificate (chain): HTTPS on the HTTP port and TLS on every app TCP port (with --tls-key).")
-    java.nio.file.Path tlsCert;
-
-    @Option(names = "--tls-key", paramLabel = "FILE.pem", description = "The certificate's PEM private key.")
-    java.nio.file.Path tlsKey;
-
-    @Option(names = "--eventbus-bridge-port", paramLabel = "PORT",
-            description = "Open a TCP event-bus bridge (Vert.x's framing: 4-byte length + JSON) on PORT for services that"
-                    + " are not Java; it lets in requests to replicode.app.<app>.request only (default: none).")
-    Integer eventBusBridgePort;
-
-    @Option(names = "--metrics", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Record metrics and serve them at /metrics (default: on; --no-metrics turns them off).")
-    boolean metrics = true;
+    @picocli.CommandLine.Mixin
+    OperationsOptions operations = new OperationsOptions();
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
@@ -102,7 +79,7 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = Logs.writer(spec.commandLine().getOut(), LogFormat.apps(node));
         ProcessLimits.report(node, ProcessLimits.Jvm.current(), out);
         createDataDir(node.dataDir());
-        EmbeddedNode running = EmbeddedNode.start(node, io.replicode.node.config.Operations.of(adminTokenFile, System.getenv()).withMetrics(metrics).withTls(tlsCert, tlsKey).withEventBusBridge(eventBusBridgePort), out);
+        EmbeddedNode running = EmbeddedNode.start(node, operations.operations(), out);
         serveUntilStopped(out, running::close, "replicode: stopping");
         return 0;
     }
