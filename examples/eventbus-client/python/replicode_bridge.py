@@ -8,7 +8,7 @@ the answer comes back as {"type": "message", "address": <replyAddress>, "body": 
 
 A request to replicode.app.<app>.request opens one virtual connection to the app's listener (header "listener"; the
 app's first by default), sends the body and the end of input, and answers with everything the guest wrote before it
-closed the connection. A text body gets a text answer.
+closed the connection; the header "reply": "text" asks for it as text.
 
     python3 replicode_bridge.py --port 7099 kv 'SET greeting hello' --listener line
     python3 replicode_bridge.py --port 7099 kv 'GET greeting' --listener line       # VALUE hello
@@ -75,7 +75,9 @@ class Bridge:
 
     def request(self, app, text, listener=None):
         """One request to an app: text in, the guest's whole answer out."""
-        headers = {"listener": listener} if listener else {}
+        headers = {"reply": "text"}  # the answer as text, not a Buffer (which JSON would carry base64-encoded)
+        if listener:
+            headers["listener"] = listener
         return self.send("replicode.app.%s.request" % app, text, headers)
 
 

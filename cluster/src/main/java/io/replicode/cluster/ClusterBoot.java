@@ -61,6 +61,14 @@ public final class ClusterBoot {
                 // defaults (20 s) messages waited on stale connections for seconds after the heal.
                 .setClusterPingInterval(EVENT_BUS_PING_MS).setClusterPingReplyInterval(EVENT_BUS_PING_REPLY_MS)
                 .setConnectTimeout(EVENT_BUS_CONNECT_TIMEOUT_MS);
+        if (settings.tls() != null) {
+            ClusterSettings.Tls tls = settings.tls();
+            vertxOptions.getEventBusOptions().setSsl(true)
+                    .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().setCertPath(tls.cert().toString())
+                            .setKeyPath(tls.key().toString()))
+                    .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(tls.ca().toString()))
+                    .setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
+        }
         long startNs = System.nanoTime();
         return Vertx.builder().with(vertxOptions).withClusterManager(manager).buildClustered()
                 .recover(e -> Future.failedFuture(new io.replicode.FixableException("cluster member " + settings.host() + ":"

@@ -28,7 +28,22 @@ import java.util.regex.Pattern;
  *                           {@code members}); below it the member is cut off from the majority and says so
  * @param baseConfig         a Hazelcast XML file to start from, or null for the bundled {@code conf/cluster.xml}
  */
-public record ClusterSettings(String host, int port, List<String> members, int minimumClusterSize, Path baseConfig) {
+public record ClusterSettings(String host, int port, List<String> members, int minimumClusterSize, Path baseConfig,
+                              Tls tls) {
+
+    /**
+     * TLS between members: the Vert.x event bus (with client certificates: only members that hold one connect) and the
+     * Raft traffic (gRPC, mutual TLS). Every member presents {@code cert} (PEM, with {@code key}) and trusts the
+     * certificates in {@code ca} (a shared self-signed certificate may be its own CA). The certificate must name the
+     * members' addresses (subjectAltName IP:...), which the Raft client verifies.
+     */
+    public record Tls(Path cert, Path key, Path ca) {
+        public Tls {
+            java.util.Objects.requireNonNull(cert, "cert");
+            java.util.Objects.requireNonNull(key, "key");
+            java.util.Objects.requireNonNull(ca, "ca");
+        }
+    }
 
     /** The bundled copy of {@code conf/cluster.xml}. */
     public static final String BASE_CONFIG_RESOURCE = "/io/replicode/cluster/cluster.xml";
@@ -62,7 +77,7 @@ public record ClusterSettings(String host, int port, List<String> members, int m
 
     /** This member among {@code members}, with a majority as minimum size. */
     public static ClusterSettings of(String host, int port, List<String> members) {
-        return new ClusterSettings(host, port, members, majority(members.size()), null);
+        return new ClusterSettings(host, port, members, majority(members.size()), null, null);
     }
 
     /**
@@ -111,11 +126,16 @@ public record ClusterSettings(String host, int port, List<String> members, int m
     }
 
     public ClusterSettings withMinimumClusterSize(int size) {
-        return new ClusterSettings(host, port, members, size, baseConfig);
+        return new ClusterSettings(host, port, members, size, baseConfig, tls);
     }
 
     public ClusterSettings withBaseConfig(Path file) {
-        return new ClusterSettings(host, port, members, minimumClusterSize, file);
+        return new ClusterSettings(host, port, members, minimumClusterSize, file, tls);
+    }
+
+    /** The same, with TLS between members (null: none). */
+    public ClusterSettings withTls(Tls tls) {
+        return new ClusterSettings(host, port, members, minimumClusterSize, baseConfig, tls);
     }
 
     /** A new Hazelcast configuration for this member (a Config serves one instance: build one per member). */

@@ -62,9 +62,14 @@ public final class RaftMember implements AutoCloseable {
      * @param snapshotEveryIndexes Ratis asks the state machines for a snapshot after this many log entries
      */
     public record Options(Path dir, String self, List<String> members, int electionMinMs, int electionMaxMs,
-                          long snapshotEveryIndexes) {
+                          long snapshotEveryIndexes, ClusterSettings.Tls tls) {
         public Options {
             members = List.copyOf(members);
+        }
+
+        /** The same, with mutual TLS on the Raft traffic (null: plain). */
+        public Options withTls(ClusterSettings.Tls tls) {
+            return new Options(dir, self, members, electionMinMs, electionMaxMs, snapshotEveryIndexes, tls);
         }
 
         /**
@@ -74,7 +79,7 @@ public final class RaftMember implements AutoCloseable {
         public static Options of(Path dir, String self, List<String> members, long snapshotEveryFrames) {
             return new Options(dir, self, members, Integer.getInteger("replicode.raft.electionMinMs", ELECTION_MIN_MS),
                     Integer.getInteger("replicode.raft.electionMaxMs", ELECTION_MAX_MS),
-                    snapshotEveryFrames <= 0 ? Long.MAX_VALUE / 4 : Math.max(100, 2 * snapshotEveryFrames));
+                    snapshotEveryFrames <= 0 ? Long.MAX_VALUE / 4 : Math.max(100, 2 * snapshotEveryFrames), null);
         }
     }
 
@@ -158,7 +163,7 @@ public final class RaftMember implements AutoCloseable {
         // per SET through a follower against 49 ms through the leader).
         RaftServerConfigKeys.Log.setLogMetadataEnabled(p, true);
         try {
-            RaftServer server = RaftServer.newBuilder().setServerId(id).setProperties(p)
+            RaftServer server = RaftServer.newBuilder().setServerId(id).setProperties(p).setParameters(parameters(options))
                     .setStateMachineRegistry(machineOf::apply)
                     .setOption(RaftStorage.StartupOption.RECOVER).build();
             RaftMember member = new RaftMember(options, id, p, server);
@@ -169,6 +174,24 @@ public final class RaftMember implements AutoCloseable {
                     + " that port " + address.substring(address.lastIndexOf(':') + 1) + " is free (the cluster port + "
                     + RAFT_PORT_OFFSET + ") and that " + options.dir() + " is writable", e);
         }
+    }
+
+    /**
+     * Ratis's parameters: with TLS, the same mutual TLS for the server, its clients and the admin client (gRPC only; the
+     * Netty transport, a test option, has none).
+     */
+    static org.apache.ratis.conf.Parameters parameters(Options options) {
+        org.apache.ratis.conf.Parameters parameters = new org.apache.ratis.conf.Parameters();
+        if (options.tls() != null) {
+            ClusterSettings.Tls tls = options.tls();
+            org.apache.ratis.grpc.GrpcTlsConfig conf = new org.apache.ratis.grpc.GrpcTlsConfig(tls.key().toFile(),
+                    tls.cert().toFile(), tls.ca().toFile(), true);
+            GrpcConfigKeys.TLS.setConf(parameters, conf);
+            GrpcConfigKeys.Server.setTlsConf(parameters, conf);
+            GrpcConfigKeys.Client.setTlsConf(parameters, conf);
+            GrpcConfigKeys.Admin.setTlsConf(parameters, conf);
+        }
+        return parameters;
     }
 
     /** Reads {@code <dir>/peer-id}, writing it at the first start; refuses a data directory of another address. */
@@ -266,7 +289,8 @@ public final class RaftMember implements AutoCloseable {
             RaftProperties adminProperties = new RaftProperties(properties);
             org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(adminProperties,
                     TimeDuration.valueOf(60, TimeUnit.SECONDS));
-            try (RaftClient admin = RaftClient.newBuilder().setProperties(adminProperties).setRaftGroup(group).setLeaderId(id)
+            try (RaftClient admin = RaftClient.newBuilder().setProperties(adminProperties).setParameters(parameters(options))
+                    .setRaftGroup(group).setLeaderId(id)
                     .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(3,
                             TimeDuration.valueOf(500, TimeUnit.MILLISECONDS))).build()) {
                 return admin.admin().setConfiguration(voters);

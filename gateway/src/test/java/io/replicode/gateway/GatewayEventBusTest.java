@@ -117,4 +117,11 @@ class GatewayEventBusTest {
     void string_body_is_sent_as_utf8() {
         assertEquals("héllo", request("echo", "héllo", new DeliveryOptions()).toString(StandardCharsets.UTF_8));
     }
+
+    @Test
+    void the_reply_text_header_answers_with_a_string_as_a_json_client_over_the_bridge_needs() {
+        Future<Message<Object>> reply = node.vertx.eventBus().request(Addresses.request("echo"), "héllo",
+                new DeliveryOptions().addHeader(EventBusIngress.REPLY_HEADER, EventBusIngress.TEXT_REPLY).setSendTimeout(15_000));
+        assertEquals("héllo", TestNode.await(reply).body());
+    }
 }

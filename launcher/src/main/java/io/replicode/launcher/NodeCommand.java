@@ -94,6 +94,18 @@ final class NodeCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     OperationsOptions operations = new OperationsOptions();
 
+    @Option(names = "--cluster-tls-cert", paramLabel = "FILE.pem",
+            description = "TLS between members (event bus and Raft, mutual): this member's PEM certificate, naming its"
+                    + " address (subjectAltName IP:...); with --cluster-tls-key.")
+    java.nio.file.Path clusterTlsCert;
+
+    @Option(names = "--cluster-tls-key", paramLabel = "FILE.pem", description = "Its PEM private key (PKCS#8).")
+    java.nio.file.Path clusterTlsKey;
+
+    @Option(names = "--cluster-ca", paramLabel = "FILE.pem",
+            description = "The certificate(s) members trust (default: --cluster-tls-cert itself, one certificate shared).")
+    java.nio.file.Path clusterCa;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -136,6 +148,15 @@ final class NodeCommand implements Callable<Integer> {
             }
             if (clusterConfig != null) {
                 s = s.withBaseConfig(clusterConfig);
+            }
+            if (clusterTlsCert != null || clusterTlsKey != null) {
+                if (clusterTlsCert == null || clusterTlsKey == null) {
+                    throw new UserError("TLS between members needs a certificate and its key",
+                            "give --cluster-tls-cert FILE.pem and --cluster-tls-key FILE.pem together");
+                }
+                // The same checks as the client-facing certificate's: a bad file is said now, not as a failed join.
+                io.replicode.node.config.Operations.NONE.withTls(clusterTlsCert, clusterTlsKey);
+                s = s.withTls(new ClusterSettings.Tls(clusterTlsCert, clusterTlsKey, clusterCa != null ? clusterCa : clusterTlsCert));
             }
             return s;
         } catch (io.replicode.FixableException e) {

@@ -680,7 +680,8 @@ public final class ClusterNode implements AutoCloseable {
         ClusterSettings s = options.settings();
         String self = s.host() + ":" + s.port();
         try {
-            raft = RaftMember.start(RaftMember.Options.of(new DataDir(config.dataDir()).raft(), self, s.members(), config.snapshotEveryFrames()), gid -> {
+            raft = RaftMember.start(RaftMember.Options.of(new DataDir(config.dataDir()).raft(), self, s.members(),
+                    config.snapshotEveryFrames()).withTls(s.tls()), gid -> {
                 AppStateMachine m = byGroup.get(gid);
                 if (m == null) {
                     throw new io.replicode.FixableException("the Raft storage of this member holds group " + gid + " of an app that"
@@ -1012,7 +1013,8 @@ public final class ClusterNode implements AutoCloseable {
         out.println("replicode node: member " + s.host() + ":" + s.port() + (raft == null ? "" : " (Raft peer " + raft.id()
                 + " on " + RaftMember.raftAddress(s.host() + ":" + s.port()) + ")") + " of " + s.members().size() + " listed ("
                 + hz.getCluster().getMembers().size() + " up, minimum " + s.minimumClusterSize() + "), roles "
-                + String.join(",", new TreeSet<>(options.roles())) + ", gateway id " + gatewayId + ", data "
+                + String.join(",", new TreeSet<>(options.roles())) + (s.tls() != null ? ", TLS between members" : "")
+                + ", gateway id " + gatewayId + ", data "
                 + config.dataDir().toAbsolutePath().normalize() + ", started in " + startMs + " ms (joined the cluster in "
                 + boot.joinMs() + " ms)");
         for (AppRuntime rt : apps.values()) {

@@ -31,10 +31,10 @@ final class EventBusExchange extends GuestStream {
     }
 
     /** Sends the body and the end of input; call once the connection is open (after its Open event). */
-    /** Whether the request came as a String: its answer is one too (a JSON client over the bridge reads text). */
+    /** Whether the answer goes back as a String (the request's {@code reply: text} header). */
     private boolean text;
 
-    /** As {@link #start(byte[])}; a {@code text} request (a String) is answered with a String (UTF-8). */
+    /** As {@link #start(byte[])}; with {@code text} the answer is a String (UTF-8), not a Buffer. */
     void start(byte[] body, boolean text) {
         this.text = text;
         start(body);

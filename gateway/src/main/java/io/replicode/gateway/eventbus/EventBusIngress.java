@@ -21,6 +21,13 @@ import java.util.List;
  * says what happened.
  */
 public final class EventBusIngress {
+    /**
+     * Message header asking for the answer as a String ({@value #TEXT_REPLY}, UTF-8) instead of a Buffer: what a JSON
+     * client over the TCP bridge reads (a Buffer would reach it base64-encoded).
+     */
+    public static final String REPLY_HEADER = "reply";
+    public static final String TEXT_REPLY = "text";
+
     /** Message header naming the guest listener. */
     public static final String LISTENER_HEADER = "listener";
 
@@ -94,7 +101,7 @@ public final class EventBusIngress {
                 "event bus " + Addresses.request(app.name()) + (message.replyAddress() == null ? "" : " reply " + message.replyAddress()),
                 id -> new EventBusExchange(id, app.name(), message, switchboard, vertx, limits.receiveBufferBytes(), limits.sendWindowBytes(),
                         limits.maxReplyBytes(), switchboard.config().requestTimeoutMs()));
-        ((EventBusExchange) m.peer()).start(body, message.body() instanceof String);
+        ((EventBusExchange) m.peer()).start(body, TEXT_REPLY.equals(message.headers().get(REPLY_HEADER)));
     }
 
     private static byte[] bytes(Object body) {

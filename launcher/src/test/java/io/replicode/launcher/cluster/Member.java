@@ -45,6 +45,9 @@ final class Member {
     }
 
     /** Starts the JVM; {@link #awaitReady} waits for its "ready" line. */
+    /** More flags for the member's command line (a test sets them before the first start). */
+    final List<String> extraArgs = new ArrayList<>();
+
     void start() throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -59,6 +62,7 @@ final class Member {
         cmd.addAll(List.of("node", "--cluster", "--cluster-host", "127.0.0.1", "--cluster-port", Integer.toString(clusterPort),
                 "--cluster-members", String.join(",", members), "--config", config.toString(), "--data", data.toString(),
                 "--tcp", respPort + "=kv:resp", "--http-port", Integer.toString(httpPort)));
+        cmd.addAll(extraArgs);
         starts++;
         Files.writeString(output, "=== start " + starts + ": " + String.join(" ", cmd.subList(cmd.indexOf(mainClass), cmd.size())) + "\n",
                 StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
