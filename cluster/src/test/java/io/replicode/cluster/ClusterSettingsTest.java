@@ -50,6 +50,14 @@ class ClusterSettingsTest {
     }
 
     @Test
+    void members_may_be_named_by_host_name_and_are_known_by_their_ipv4_address() {
+        assertEquals(List.of("127.0.0.1:5701", "127.0.0.1:5702"), ClusterSettings.parseMembers("localhost:5701,127.0.0.1:5702"));
+        assertEquals("127.0.0.1", ClusterSettings.resolveHost("localhost"));
+        var unknown = assertThrows(io.replicode.FixableException.class, () -> ClusterSettings.resolveHost("no-such-member.invalid"));
+        assertTrue(unknown.getMessage().contains("neither an IPv4 address nor a name that resolves to one"), unknown.getMessage());
+    }
+
+    @Test
     void settings_that_cannot_form_a_cluster_are_refused_with_a_fix() {
         var notListed = assertThrows(io.replicode.FixableException.class, () -> ClusterSettings.of("127.0.0.1", 5799, THREE));
         assertTrue(notListed.getMessage().contains("Fix:"), notListed.getMessage());

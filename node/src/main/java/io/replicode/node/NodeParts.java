@@ -205,7 +205,8 @@ final class NodeParts {
     static void describeAccess(java.io.PrintWriter out, io.replicode.node.config.Operations ops) {
         if (ops.adminToken() == null) {
             out.println("admin: no admin token (" + io.replicode.node.config.Operations.TOKEN_VARIABLE + " or --admin-token-file):"
-                    + " /status is open (client addresses hidden) and the admin API answers loopback clients");
+                    + " /status is open (client addresses hidden) and the admin API answers loopback clients. Fix: set "
+                    + io.replicode.node.config.Operations.TOKEN_VARIABLE + " to guard them");
         } else {
             out.println("admin: /status, /ui data and the admin API need 'Authorization: Bearer <token>'; /health, /ready and"
                     + " /metrics are open");

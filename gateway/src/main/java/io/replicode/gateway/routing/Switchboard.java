@@ -251,6 +251,14 @@ public final class Switchboard implements OutputRouter.Sink {
         return by.computeIfAbsent(app, a -> new java.util.concurrent.atomic.LongAdder());
     }
 
+    /** Times each app stopped (seen by this gateway). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> stops = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** How many times {@code app} stopped since this gateway started. */
+    public long stops(String app) {
+        return stops.getOrDefault(app, 0L);
+    }
+
     /** Bytes {@code app}'s clients sent to it through this gateway. */
     public long bytesReceived(String app) {
         return bytes(received, app).sum();
@@ -296,6 +304,7 @@ public final class Switchboard implements OutputRouter.Sink {
             return;
         }
         stopped.put(app, reason);
+        stops.merge(app, 1L, Long::sum);
         logs.get(app).flush();
         List<NatTable.Mapping<Peer>> open = nat.of(app);
         out.println(app + ": stopped: " + reason + " (" + open.size() + " connections reset at gateway "

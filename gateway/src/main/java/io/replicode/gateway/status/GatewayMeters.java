@@ -29,6 +29,8 @@ public final class GatewayMeters {
                     .tag("app", name).register(r);
             Gauge.builder("replicode.app.stopped", sb, s -> s.stopReason(name) == null ? 0 : 1)
                     .description("1 while the app is stopped (its guest stopped on every replica)").tag("app", name).register(r);
+            FunctionCounter.builder("replicode.app.stops", sb, s -> s.stops(name))
+                    .description("Times the app stopped (its guest stopped on every replica)").tag("app", name).register(r);
             FunctionCounter.builder("replicode.app.upgrades", sb, s -> s.upgrades(name))
                     .description("Upgrades of the app's module seen by this gateway").tag("app", name).register(r);
             if (cluster) {

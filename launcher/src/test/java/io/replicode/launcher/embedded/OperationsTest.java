@@ -99,6 +99,7 @@ class OperationsTest {
                 assertEquals(0.0, value(after, "replicode_divergences_total" + kv));
                 assertTrue(value(after, "replicode_frames_compared_total" + kv) > 0);
                 assertEquals(0.0, value(after, "replicode_app_stopped" + kv));
+                assertEquals(0.0, value(after, "replicode_app_stops_total" + kv));
                 assertTrue(after.keySet().stream().anyMatch(k -> k.startsWith("replicode_frame_apply_seconds_bucket{app=\"kv\"") && k.contains("le=")),
                         "the apply latency is a histogram");
                 assertTrue(after.keySet().stream().anyMatch(k -> k.startsWith("jvm_memory_used_bytes{")), "JVM meters");
