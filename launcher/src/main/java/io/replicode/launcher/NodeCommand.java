@@ -124,9 +124,10 @@ final class NodeCommand implements Callable<Integer> {
             roleSet.add(r.strip().toLowerCase(java.util.Locale.ROOT));
         }
         RunCommand.createDataDir(node.dataDir());
+        RunCommand.StopHook stop = RunCommand.StopHook.install(out, "replicode: leaving the cluster");
         ClusterNode running = ClusterNode.start(node, new ClusterNode.Options(roleSet, settings,
                 operations.operations()), out);
-        RunCommand.serveUntilStopped(out, running::close, "replicode: leaving the cluster");
+        stop.serveUntilStopped(running::close);
         return 0;
     }
 

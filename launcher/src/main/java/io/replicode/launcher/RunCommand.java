@@ -79,8 +79,9 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = Logs.writer(spec.commandLine().getOut(), LogFormat.apps(node));
         ProcessLimits.report(node, ProcessLimits.Jvm.current(), out);
         createDataDir(node.dataDir());
+        StopHook stop = StopHook.install(out, "replicode: stopping");
         EmbeddedNode running = EmbeddedNode.start(node, operations.operations(), out);
-        serveUntilStopped(out, running::close, "replicode: stopping");
+        stop.serveUntilStopped(running::close);
         return 0;
     }
 
@@ -91,20 +92,44 @@ final class RunCommand implements Callable<Integer> {
                 httpPort));
     }
 
-    /** Prints "ready", then waits until the JVM is asked to stop (Ctrl-C, SIGTERM) and closes the node. */
-    static void serveUntilStopped(PrintWriter out, Runnable close, String stopping) throws InterruptedException {
-        out.println("ready (Ctrl-C stops)");
-        out.flush();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            out.println(stopping);
+    /**
+     * What Ctrl-C and SIGTERM do: installed before the node starts (a stop asked while it starts must not find no hook:
+     * the JVM then refuses to add one, and the node is not closed), it closes the node once one runs.
+     */
+    static final class StopHook {
+        private final PrintWriter out;
+        private volatile Runnable close;
+        private final CountDownLatch stopped = new CountDownLatch(1);
+
+        private StopHook(PrintWriter out) {
+            this.out = out;
+        }
+
+        static StopHook install(PrintWriter out, String stopping) {
+            StopHook hook = new StopHook(out);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                out.println(stopping);
+                out.flush();
+                Runnable c = hook.close;
+                if (c != null) {
+                    c.run();
+                } else {
+                    out.println("replicode: asked to stop while starting; the data directory is as the log left it");
+                }
+                out.println("replicode: stopped");
+                out.flush();
+                hook.stopped.countDown();
+            }, "replicode-shutdown"));
+            return hook;
+        }
+
+        /** Prints "ready", then waits until the JVM is asked to stop and {@code close} ran. */
+        void serveUntilStopped(Runnable close) throws InterruptedException {
+            this.close = close;
+            out.println("ready (Ctrl-C stops)");
             out.flush();
-            close.run();
-            out.println("replicode: stopped");
-            out.flush();
-            stopped.countDown();
-        }, "replicode-shutdown"));
-        stopped.await();
+            stopped.await();
+        }
     }
 
     static void createDataDir(Path dir) {

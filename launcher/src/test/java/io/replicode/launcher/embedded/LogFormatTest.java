@@ -48,10 +48,14 @@ class LogFormatTest {
         try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             boolean stopped = false;
+            boolean ready = false;
+            boolean spoke = false;
             while ((line = out.readLine()) != null) {
                 lines.add(line);
-                // Stopped once it serves and the guest has spoken (its first frame ran).
-                if (!stopped && line.contains("kv: listening on fd 3")) {
+                ready |= line.contains("ready (Ctrl-C stops)");
+                spoke |= line.contains("kv: listening on fd 3");
+                // Stopped once it serves and the guest has spoken (its first frame ran), in whichever order they came.
+                if (!stopped && ready && spoke) {
                     p.toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its output)
                     stopped = true;
                 }
