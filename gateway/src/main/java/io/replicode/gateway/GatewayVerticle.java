@@ -99,8 +99,7 @@ public final class GatewayVerticle extends VerticleBase {
 
     /** Port of the TCP event-bus bridge, or -1: none. */
     private int bridgePort = -1;
-    private io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge bridge;
-    private volatile int bridgeBoundPort = -1;
+    private volatile io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge bridge;
 
     /**
      * A TCP event-bus bridge on {@code port} (Vert.x's: 4-byte length + JSON frames) for services that are not Java: it
@@ -114,9 +113,9 @@ public final class GatewayVerticle extends VerticleBase {
         return this;
     }
 
-    /** The bridge's bound port, or -1 without one. */
+    /** The bridge's port once it listens, or -1 without one. */
     public int eventBusBridgePort() {
-        return bridgeBoundPort;
+        return bridge == null ? -1 : bridgePort;
     }
 
     /** Only these addresses may be sent to through the bridge: the apps' request addresses. */
@@ -130,11 +129,11 @@ public final class GatewayVerticle extends VerticleBase {
         if (tls != null) {
             options.setSsl(true).setKeyCertOptions(tls);
         }
-        bridge = io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge.create(vertx, new io.vertx.ext.bridge.BridgeOptions()
+        var created = io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge.create(vertx, new io.vertx.ext.bridge.BridgeOptions()
                 .addInboundPermitted(new io.vertx.ext.bridge.PermittedOptions().setAddressRegex(BRIDGE_PERMITTED)), options);
         String where = "event-bus bridge " + config.host() + ":" + bridgePort;
-        return bridge.listen(bridgePort, config.host())
-                .onSuccess(b -> bridgeBoundPort = bridgePort)
+        return created.listen(bridgePort, config.host())
+                .onSuccess(b -> bridge = b)
                 .recover(t -> Future.failedFuture(ListenException.of(where, config.host(), bridgePort, t)));
     }
 

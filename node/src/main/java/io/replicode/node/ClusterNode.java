@@ -1139,7 +1139,7 @@ public final class ClusterNode implements AutoCloseable {
 
     /** A cluster event, with the time of day: events of several members are read side by side. */
     private void say(String line) {
-        out.println(java.time.LocalTime.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS) + " " + line);
+        out.println(line); // the command line's log adds the time and the level to every line
         out.flush();
     }
 

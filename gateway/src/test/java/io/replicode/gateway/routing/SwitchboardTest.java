@@ -175,6 +175,8 @@ class SwitchboardTest {
         assertEquals(List.of(), image.calls);
         assertEquals(new Refusal(Reason.UNAVAILABLE, "app 'kv' stopped: exit: status 1"), board.admit("kv", null));
         assertEquals("exit: status 1", board.stopReason("kv"));
+        assertEquals(1, board.stops("kv"), "counted for replicode_app_stops_total");
+        assertEquals(0, board.stops("image"));
         assertEquals(0, board.nat().count("kv"));
         assertTrue(log.toString().contains("[kv stderr] bye"), log.toString());
         assertTrue(log.toString().contains("kv: stopped: exit: status 1"), log.toString());
