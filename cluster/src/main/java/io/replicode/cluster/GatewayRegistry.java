@@ -36,7 +36,7 @@ public final class GatewayRegistry {
     /** Takes a fresh gateway id for the member whose node id is {@code memberUuid}. */
     public int allocate(String memberUuid) {
         for (int i = 0; i < MAX_TRIES; i++) {
-            int id = 1 + ThreadLocalRandom.current().nextInt(ConnectionIds.MAX_GATEWAY);
+            int id = 1 + ThreadLocalRandom.current().nextInt(ConnectionIds.MAX_ALLOCATED_GATEWAY);
             if (map.putIfAbsent(id, memberUuid) == null) {
                 return id;
             }

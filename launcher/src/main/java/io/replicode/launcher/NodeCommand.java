@@ -179,8 +179,7 @@ final class NodeCommand implements Callable<Integer> {
             for (TcpBinding b : a.tcp()) {
                 tcp.add(new TcpBinding(shift(b.port(), offset, "app '" + a.name() + "' TCP port"), b.listener()));
             }
-            apps.add(new AppConfig(a.name(), a.module(), a.listeners(), tcp, a.limits(), a.maxConnections(), a.args(), a.env(),
-                    a.preopens(), a.httpListener(), a.clients()));
+            apps.add(a.withTcp(tcp));
         }
         return new NodeConfig(node.host(), node.engine(), node.dataDir(), node.batching(), apps,
                 shift(node.httpPort(), offset, "HTTP port"), node.replicas(), node.fsync(), node.snapshotEveryFrames());

@@ -18,6 +18,9 @@ import java.util.Objects;
  * @param genesisSeed   seed of the guest's random stream
  * @param genesisTimeNs frame time of genesis; the monotonic clock counts from here
  * @param limits        resource bounds
+ * @param listenerPorts the gateway's TCP port of each listener that has one: a guest that binds that port (WasmEdge's
+ *                      {@code sock_bind}) claims that listener
+ * @param upstreams     {@code host:port} of each service the guest may connect to; any other connect is refused
  */
 public record GuestConfig(
         String app,
@@ -27,7 +30,9 @@ public record GuestConfig(
         List<String> preopens,
         byte[] genesisSeed,
         long genesisTimeNs,
-        GuestLimits limits) {
+        GuestLimits limits,
+        Map<String, Integer> listenerPorts,
+        List<String> upstreams) {
 
     public GuestConfig {
         Objects.requireNonNull(app, "app");
@@ -50,31 +55,55 @@ public record GuestConfig(
                 throw new IllegalArgumentException("listener name '" + l + "' must be non-empty and contain no ':'");
             }
         }
+        listenerPorts = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(listenerPorts));
+        for (var e : listenerPorts.entrySet()) {
+            if (!listeners.contains(e.getKey()) || e.getValue() < 1 || e.getValue() > 65535) {
+                throw new IllegalArgumentException("listener port " + e.getKey() + "=" + e.getValue()
+                        + " names no declared listener or is outside 1..65535");
+            }
+        }
+        upstreams = List.copyOf(upstreams);
+        for (String u : upstreams) {
+            Upstream.parse(u);
+        }
     }
 
     /** A config with the usual defaults: argv = [app], /data preopened, default limits, genesis at time 0. */
     public static GuestConfig of(String app, List<String> listeners) {
-        return new GuestConfig(app, List.of(app), Map.of(), listeners, List.of("/data"), new byte[32], 0L, GuestLimits.DEFAULT);
+        return new GuestConfig(app, List.of(app), Map.of(), listeners, List.of("/data"), new byte[32], 0L, GuestLimits.DEFAULT,
+                Map.of(), List.of());
     }
 
     public GuestConfig withLimits(GuestLimits l) {
-        return new GuestConfig(app, args, stripListenEnv(), listeners, preopens, genesisSeed, genesisTimeNs, l);
+        return new GuestConfig(app, args, stripListenEnv(), listeners, preopens, genesisSeed, genesisTimeNs, l, listenerPorts, upstreams);
     }
 
     public GuestConfig withArgs(List<String> a) {
-        return new GuestConfig(app, a, stripListenEnv(), listeners, preopens, genesisSeed, genesisTimeNs, limits);
+        return new GuestConfig(app, a, stripListenEnv(), listeners, preopens, genesisSeed, genesisTimeNs, limits, listenerPorts, upstreams);
     }
 
     public GuestConfig withEnvironment(Map<String, String> env) {
-        return new GuestConfig(app, args, env, listeners, preopens, genesisSeed, genesisTimeNs, limits);
+        return new GuestConfig(app, args, env, listeners, preopens, genesisSeed, genesisTimeNs, limits, listenerPorts, upstreams);
     }
 
     public GuestConfig withPreopens(List<String> dirs) {
-        return new GuestConfig(app, args, stripListenEnv(), listeners, dirs, genesisSeed, genesisTimeNs, limits);
+        return new GuestConfig(app, args, stripListenEnv(), listeners, dirs, genesisSeed, genesisTimeNs, limits, listenerPorts, upstreams);
     }
 
     public GuestConfig withGenesis(byte[] seed, long timeNs) {
-        return new GuestConfig(app, args, stripListenEnv(), listeners, preopens, seed, timeNs, limits);
+        return new GuestConfig(app, args, stripListenEnv(), listeners, preopens, seed, timeNs, limits, listenerPorts, upstreams);
+    }
+
+    /** The same config with the gateway ports of its listeners. */
+    public GuestConfig withListenerPorts(Map<String, Integer> ports) {
+        return new GuestConfig(app, args, stripListenEnv(), listeners, preopens, genesisSeed, genesisTimeNs, limits, ports,
+                upstreams);
+    }
+
+    /** The same config with the services the guest may connect to ({@code host:port} each). */
+    public GuestConfig withUpstreams(List<String> targets) {
+        return new GuestConfig(app, args, stripListenEnv(), listeners, preopens, genesisSeed, genesisTimeNs, limits,
+                listenerPorts, targets);
     }
 
     private Map<String, String> stripListenEnv() {
@@ -88,11 +117,13 @@ public record GuestConfig(
     public boolean equals(Object o) {
         return o instanceof GuestConfig c && c.app.equals(app) && c.args.equals(args) && c.environment.equals(environment)
                 && c.listeners.equals(listeners) && c.preopens.equals(preopens) && Arrays.equals(c.genesisSeed, genesisSeed)
-                && c.genesisTimeNs == genesisTimeNs && c.limits.equals(limits);
+                && c.genesisTimeNs == genesisTimeNs && c.limits.equals(limits) && c.listenerPorts.equals(listenerPorts)
+                && c.upstreams.equals(upstreams);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(app, args, environment, listeners, preopens, Arrays.hashCode(genesisSeed), genesisTimeNs, limits);
+        return Objects.hash(app, args, environment, listeners, preopens, Arrays.hashCode(genesisSeed), genesisTimeNs, limits,
+                listenerPorts, upstreams);
     }
 }

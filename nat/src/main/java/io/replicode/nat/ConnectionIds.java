@@ -9,6 +9,13 @@ public final class ConnectionIds {
     public static final int COUNTER_BITS = 40;
     public static final int MAX_GATEWAY = (1 << GATEWAY_BITS) - 1;
     public static final long MAX_COUNTER = (1L << COUNTER_BITS) - 1;
+    /**
+     * The gateway id of connections a guest opens to its upstreams: their outputs go to the upstream connector beside
+     * the app's sequencer. The largest id whose connection ids are positive (negative ones read as "no connection").
+     */
+    public static final int UPSTREAM_GATEWAY = (1 << (63 - COUNTER_BITS)) - 1;
+    /** The largest id a gateway may take in a cluster: below {@link #UPSTREAM_GATEWAY}, so its connection ids are positive. */
+    public static final int MAX_ALLOCATED_GATEWAY = UPSTREAM_GATEWAY - 1;
 
     private ConnectionIds() {}
 

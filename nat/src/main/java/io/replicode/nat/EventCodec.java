@@ -22,6 +22,7 @@ import java.util.List;
  *   8 Batch      batchSeq: i64 (the connection field holds the gateway id, 0 for the sequencer's own events)
  *   9 Restart    (the connection field is -1)
  *  10 Upgrade    (the connection field is -1) module SHA-256: u16 length + UTF-8 (64 hex digits) | graceFrames u32
+ *  11 Connected  errno: u16 | address: u16 length + UTF-8 (what the name resolved to, "" when nothing was reached)
  * output:               type u8 | body
  *   1 Send       connection i64 | offset i64 | u32 length + bytes
  *   2 Close      connection i64 | offset i64
@@ -32,6 +33,7 @@ import java.util.List;
  *   7 Stopped    reason: u16 length + UTF-8
  *   8 Recovered  report: u16 length + UTF-8
  *   9 Upgraded   module SHA-256: u16 length + UTF-8 | report: u16 length + UTF-8
+ *  10 Connect    connection i64 | epoch i64 | target: u16 length + UTF-8 (host:port)
  * list:                 count u32 | items
  * </pre>
  * Decoding checks every length against the bytes that remain and a caller's cap before allocating, and
@@ -62,6 +64,9 @@ public final class EventCodec {
         if (e instanceof IngressEvent.Upgrade u) {
             return base + 2 + utf8(u.moduleSha256()).length + 4;
         }
+        if (e instanceof IngressEvent.Connected c) {
+            return base + 2 + 2 + utf8(c.address()).length;
+        }
         return base;
     }
 
@@ -89,6 +94,9 @@ public final class EventCodec {
             b.put((byte) 10).putLong(-1);
             putShortString(b, u.moduleSha256());
             b.putInt(u.graceFrames());
+        } else if (e instanceof IngressEvent.Connected c) {
+            b.put((byte) 11).putLong(c.connection()).putShort((short) c.errno());
+            putShortString(b, c.address());
         } else {
             throw new IllegalArgumentException("unknown event " + e);
         }
@@ -148,6 +156,10 @@ public final class EventCodec {
                     } catch (IllegalArgumentException bad) {
                         throw new CodecException("upgrade event: " + bad.getMessage(), at);
                     }
+                }
+                case 11: {
+                    int errno = b.getShort() & 0xFFFF;
+                    return new IngressEvent.Connected(conn, errno, getShortString(b, "address"));
                 }
                 default:
                     throw new CodecException("unknown event type " + type, at);
@@ -242,6 +254,9 @@ public final class EventCodec {
         if (o instanceof Output.Upgraded u) {
             return 1 + 2 + utf8(u.moduleSha256()).length + 2 + utf8(u.report()).length;
         }
+        if (o instanceof Output.Connect c) {
+            return 1 + 16 + 2 + utf8(c.target()).length;
+        }
         return 1 + 2 + utf8(((Output.Stopped) o).reason()).length;
     }
 
@@ -268,6 +283,9 @@ public final class EventCodec {
             b.put((byte) 9);
             putShortString(b, u.moduleSha256());
             putShortString(b, u.report());
+        } else if (o instanceof Output.Connect c) {
+            b.put((byte) 10).putLong(c.connection()).putLong(c.epoch());
+            putShortString(b, c.target());
         }
     }
 
@@ -299,6 +317,11 @@ public final class EventCodec {
                     return new Output.Recovered(getShortString(b, "report"));
                 case 9:
                     return new Output.Upgraded(getShortString(b, "module hash"), getShortString(b, "report"));
+                case 10: {
+                    long conn = b.getLong();
+                    long epoch = b.getLong();
+                    return new Output.Connect(conn, epoch, getShortString(b, "target"));
+                }
                 default:
                     throw new CodecException("unknown output type " + type, at);
             }

@@ -10,7 +10,7 @@ import java.util.Objects;
 public sealed interface IngressEvent
         permits IngressEvent.Open, IngressEvent.Data, IngressEvent.HalfClose, IngressEvent.Reset,
                 IngressEvent.Window, IngressEvent.GatewayLost, IngressEvent.SnapshotRequest, IngressEvent.Batch,
-                IngressEvent.Restart, IngressEvent.Upgrade {
+                IngressEvent.Restart, IngressEvent.Upgrade, IngressEvent.Connected {
 
     /** The virtual connection this event is about (-1 for events about no single connection). */
     long connection();
@@ -146,6 +146,20 @@ public sealed interface IngressEvent
         @Override
         public long connection() {
             return -1;
+        }
+    }
+
+    /**
+     * The outcome of a guest's connection to an upstream ({@link Output.Connect}): {@code errno} 0 when it connected,
+     * else the WASI errno the guest's connect gives (CONNREFUSED, TIMEDOUT, HOSTUNREACH, ...); {@code address} is what
+     * the host resolved the name to and connected to ({@code ip:port}), recorded so a replay does not resolve again.
+     */
+    record Connected(long connection, int errno, String address) implements IngressEvent {
+        public Connected {
+            Objects.requireNonNull(address, "address");
+            if (errno < 0 || errno > 0xFFFF) {
+                throw new IllegalArgumentException("errno " + errno + " outside 0..65535");
+            }
         }
     }
 }

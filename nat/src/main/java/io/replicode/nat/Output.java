@@ -9,7 +9,7 @@ import java.util.Objects;
  */
 public sealed interface Output
         permits Output.Send, Output.Close, Output.Reset, Output.Window, Output.TimerRequest,
-                Output.Log, Output.Stopped, Output.Recovered, Output.Upgraded {
+                Output.Log, Output.Stopped, Output.Recovered, Output.Upgraded, Output.Connect {
 
     /** Bytes for {@code connection}, starting at stream offset {@code offset} (0 for the first byte). */
     record Send(long connection, long offset, byte[] bytes) implements Output {
@@ -95,6 +95,18 @@ public sealed interface Output
         public Upgraded {
             Objects.requireNonNull(moduleSha256, "moduleSha256");
             Objects.requireNonNull(report, "report");
+        }
+    }
+
+    /**
+     * The guest connects out to {@code target} ({@code host:port}, one of the app's upstreams) on the virtual connection
+     * {@code connection}, in the frame of sequencer epoch {@code epoch}. The upstream connector beside the sequencer of
+     * that epoch opens the real connection once, whatever the number of replicas, and reports the outcome as
+     * {@link IngressEvent.Connected}.
+     */
+    record Connect(long connection, long epoch, String target) implements Output {
+        public Connect {
+            Objects.requireNonNull(target, "target");
         }
     }
 }

@@ -22,6 +22,13 @@ public final class GenesisCodec {
     /** An app's genesis as read back: the guest config it ran with, its module's SHA-256 and path (null if unknown). */
     public record Recorded(GuestConfig config, String moduleSha256, Path modulePath) {}
 
+    /**
+     * Fields a genesis written by an earlier Replicode lacks: the gateway ports of the listeners (which one a guest's
+     * bind claims) and the upstreams (where it may connect). No guest could bind or connect then, so a genesis without
+     * them agrees with any value.
+     */
+    static final java.util.Set<String> ADDED_LATER = java.util.Set.of("listenerPorts", "upstreams");
+
     /** Everything that decides the guest's behaviour besides the seed and time: what a later start must match. */
     public static JsonObject describe(GuestConfig c, String moduleSha256) {
         return new JsonObject()
@@ -30,7 +37,9 @@ public final class GenesisCodec {
                 .put("environment", new JsonObject(new LinkedHashMap<>(c.environment())))
                 .put("listeners", new JsonArray(List.copyOf(c.listeners())))
                 .put("preopens", new JsonArray(List.copyOf(c.preopens())))
-                .put("limits", limits(c.limits()));
+                .put("limits", limits(c.limits()))
+                .put("listenerPorts", new JsonObject(new LinkedHashMap<>(c.listenerPorts())))
+                .put("upstreams", new JsonArray(List.copyOf(c.upstreams())));
     }
 
     /**
@@ -43,6 +52,8 @@ public final class GenesisCodec {
                 .withArgs(strings(g.getJsonArray("args")))
                 .withEnvironment(environment(g.getJsonObject("environment")))
                 .withPreopens(strings(g.getJsonArray("preopens")))
+                .withListenerPorts(ports(g.getJsonObject("listenerPorts", new JsonObject())))
+                .withUpstreams(strings(g.getJsonArray("upstreams", new JsonArray())))
                 .withGenesis(HexFormat.of().parseHex(g.getString("seed")), g.getLong("timeNs"));
         String sha = g.getString("module");
         if (sha == null) {
@@ -50,6 +61,14 @@ public final class GenesisCodec {
         }
         String path = g.getString("modulePath");
         return new Recorded(config, sha, path == null ? null : Path.of(path));
+    }
+
+    private static java.util.Map<String, Integer> ports(JsonObject o) {
+        java.util.Map<String, Integer> m = new LinkedHashMap<>();
+        for (String k : o.fieldNames()) {
+            m.put(k, o.getInteger(k));
+        }
+        return m;
     }
 
     /** The limits as genesis.json stores them: every one under its name ({@link GuestLimits#byName}). */

@@ -94,8 +94,11 @@ final class NodeParts {
         return GuestConfig.of(app.name(), app.listeners()).withLimits(app.limits())
                 .withArgs(app.args().isEmpty() ? List.of(app.name()) : app.args())
                 .withEnvironment(app.env())
-                .withPreopens(app.preopens());
+                .withPreopens(app.preopens())
+                .withListenerPorts(app.listenerPorts())
+                .withUpstreams(app.upstreams());
     }
+
 
     /** Opens the app's replay log under {@code appDir/log}; a corrupt log is a {@link UserError}. */
     static ReplayLog openLog(Path appDir, AppConfig app, NodeConfig node) {

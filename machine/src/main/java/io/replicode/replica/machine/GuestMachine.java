@@ -87,14 +87,14 @@ public final class GuestMachine implements AutoCloseable {
     private long sinceCheckpointBytes;
 
     /** One frame as the current process got it. */
-    private record Applied(long seq, long timeNs, byte[] entropy, List<IngressEvent> events) {}
+    private record Applied(long seq, long epoch, long timeNs, byte[] entropy, List<IngressEvent> events) {}
 
     private GuestMachine(GuestModule module, GuestConfig config, SupervisionPolicy policy) {
         this.module = module;
         this.modules = sha -> sha.equals(module.sha256()) ? module : null;
         this.config = config;
         this.policy = policy;
-        this.process = new GuestProcess(module, config, new WasiHost(config));
+        this.process = new GuestProcess(module, config, new WasiHost(config, module.socketAbi()));
     }
 
     /** A machine for {@code module} at genesis; nothing runs until the first frame. */
@@ -151,7 +151,8 @@ public final class GuestMachine implements AutoCloseable {
                 process.snapshotCapable() ? "asyncify" : "thread", process.snapshotCapable(), process.memoryPages(),
                 host.fuelConsumed(), host.network().connectionCount(), host.openDescriptors(),
                 batches.duplicateBatches(), batches.duplicateEvents(), faults.restarts(), faults.rollbacks(),
-                faults.connectionsCut(), faults.lastFault());
+                faults.connectionsCut(), faults.lastFault(), module.socketAbi().label(), host.network().refusedConnects(),
+                host.network().outboundCount());
     }
 
     /**
@@ -199,9 +200,9 @@ public final class GuestMachine implements AutoCloseable {
         if (process.faulted()) {
             return refuseWhileStopped(frame, events);
         }
-        List<Output> out = process.run(frame.seq(), frame.timeNs(), frame.entropy(), events);
+        List<Output> out = process.run(frame.seq(), frame.epoch(), frame.timeNs(), frame.entropy(), events);
         if (!process.faulted()) {
-            remember(new Applied(frame.seq(), frame.timeNs(), frame.entropy(), events));
+            remember(new Applied(frame.seq(), frame.epoch(), frame.timeNs(), frame.entropy(), events));
             return out;
         }
         String fault = process.fault();
@@ -227,7 +228,7 @@ public final class GuestMachine implements AutoCloseable {
     /** A stopped app: time goes on, new connections are reset, nothing runs. */
     private List<Output> refuseWhileStopped(Frame frame, List<IngressEvent> events) {
         WasiHost host = process.host();
-        host.beginFrame(frame.seq(), frame.timeNs(), frame.entropy());
+        host.beginFrame(frame.seq(), frame.epoch(), frame.timeNs(), frame.entropy());
         for (IngressEvent e : events) {
             if (e instanceof IngressEvent.Open open) {
                 host.outputs().add(new Output.Reset(open.connection()));
@@ -325,7 +326,7 @@ public final class GuestMachine implements AutoCloseable {
         }
         process.close();
         process = ok.process();
-        remember(new Applied(frame.seq(), frame.timeNs(), frame.entropy(), ok.events()));
+        remember(new Applied(frame.seq(), frame.epoch(), frame.timeNs(), frame.entropy(), ok.events()));
         faults.rolledBack(ok.cut().size());
         List<Output> out = new ArrayList<>(ok.outputs());
         for (long c : ok.cut()) {
@@ -360,7 +361,7 @@ public final class GuestMachine implements AutoCloseable {
                 effective.add(e);
             }
         }
-        List<Output> out = p.run(frame.seq(), frame.timeNs(), frame.entropy(), effective);
+        List<Output> out = p.run(frame.seq(), frame.epoch(), frame.timeNs(), frame.entropy(), effective);
         return new Trial(p, List.copyOf(effective), out, cut);
     }
 
@@ -377,13 +378,13 @@ public final class GuestMachine implements AutoCloseable {
 
     /** The process as it was before the current frame: the checkpoint, then the frames applied since; null if that fails. */
     private GuestProcess rebuild() {
-        GuestProcess p = new GuestProcess(module, config, new WasiHost(config));
+        GuestProcess p = new GuestProcess(module, config, new WasiHost(config, module.socketAbi()));
         try {
             if (checkpoint != null) {
                 p.restore(checkpoint, maxSnapshotBytes());
             }
             for (Applied a : sinceCheckpoint) {
-                p.run(a.seq(), a.timeNs(), a.entropy(), a.events());
+                p.run(a.seq(), a.epoch(), a.timeNs(), a.entropy(), a.events());
                 if (p.faulted()) {
                     p.close();
                     return null;
@@ -464,7 +465,7 @@ public final class GuestMachine implements AutoCloseable {
      * or any fault) or its grace is used up, the new module starts at this frame.
      */
     private List<Output> graceFrame(Frame frame, List<IngressEvent> events, List<Output> out) {
-        out.addAll(process.run(frame.seq(), frame.timeNs(), frame.entropy(), events));
+        out.addAll(process.run(frame.seq(), frame.epoch(), frame.timeNs(), frame.entropy(), events));
         int used = upgrading.graceFrames() - upgrading.framesLeft() + 1;
         if (process.faulted()) {
             String how = process.exitedCleanly() ? "the old guest exited within its grace (" + process.fault() + ", frame "
@@ -476,7 +477,7 @@ public final class GuestMachine implements AutoCloseable {
                     + upgrading.graceFrames() + " frame(s) and was stopped");
         }
         upgrading = new PendingUpgrade(upgrading.moduleSha256(), upgrading.framesLeft() - 1, upgrading.graceFrames());
-        remember(new Applied(frame.seq(), frame.timeNs(), frame.entropy(), events));
+        remember(new Applied(frame.seq(), frame.epoch(), frame.timeNs(), frame.entropy(), events));
         return out;
     }
 
@@ -489,7 +490,7 @@ public final class GuestMachine implements AutoCloseable {
         GuestModule next = modules.apply(upgrading.moduleSha256());
         TreeSet<Long> reset = connectionIds(process);
         GuestProcess old = process;
-        WasiHost host = WasiHost.restartedFrom(old.host());
+        WasiHost host = WasiHost.restartedFrom(old.host(), next.socketAbi());
         old.close();
         module = next;
         process = new GuestProcess(module, config, host);
@@ -501,7 +502,7 @@ public final class GuestMachine implements AutoCloseable {
         out.add(new Output.Upgraded(module.sha256(), "upgraded to module " + module.sha256().substring(0, 12)
                 + " at frame " + frame.seq() + ": " + how + "; " + reset.size() + " connection(s) reset"));
         List<IngressEvent> kept = events.stream().filter(e -> e.connection() < 0).toList();
-        out.addAll(process.run(frame.seq(), frame.timeNs(), frame.entropy(), kept));
+        out.addAll(process.run(frame.seq(), frame.epoch(), frame.timeNs(), frame.entropy(), kept));
         checkpointAfterRestart();
         return out;
     }
@@ -547,7 +548,7 @@ public final class GuestMachine implements AutoCloseable {
             }
         }
         GuestProcess old = process;
-        WasiHost host = WasiHost.restartedFrom(old.host());
+        WasiHost host = WasiHost.restartedFrom(old.host(), module.socketAbi());
         old.close();
         process = new GuestProcess(module, config, host);
         faults.restarted();
@@ -556,7 +557,7 @@ public final class GuestMachine implements AutoCloseable {
         }
         out.add(new Output.Recovered(report + "; " + reset.size() + " connection(s) reset"));
         List<IngressEvent> kept = events.stream().filter(e -> e.connection() < 0).toList();
-        out.addAll(process.run(frame.seq(), frame.timeNs(), frame.entropy(), kept));
+        out.addAll(process.run(frame.seq(), frame.epoch(), frame.timeNs(), frame.entropy(), kept));
         return out;
     }
 
@@ -712,7 +713,7 @@ public final class GuestMachine implements AutoCloseable {
         // snapshot to one that can restores its later snapshots.
         useSnapshotModule(d);
         requireSnapshotCapable("restore");
-        process.readState(d);
+        process.readState(d, version);
         if (version >= 2) {
             batches.readFrom(d);
         }
@@ -750,6 +751,6 @@ public final class GuestMachine implements AutoCloseable {
         }
         process.close();
         module = other;
-        process = new GuestProcess(module, config, new WasiHost(config));
+        process = new GuestProcess(module, config, new WasiHost(config, module.socketAbi()));
     }
 }

@@ -85,7 +85,7 @@ final class GuestProcess implements AutoCloseable {
         }
         int max = facts.memoryMaximumPages() < 0 ? limit : Math.min(limit, facts.memoryMaximumPages());
         Instance.Builder b = Instance.builder(module.chicoryModule())
-                .withImportValues(ImportValues.builder().withFunctions(WasiPreview1.functions(host)).build())
+                .withImportValues(ImportValues.builder().withFunctions(WasiPreview1.functions(host, facts.importSignatures())).build())
                 .withMemoryLimits(new MemoryLimits(facts.memoryInitialPages(), max))
                 .withStart(false);
         if (module.machineFactory() != null) {
@@ -146,7 +146,7 @@ final class GuestProcess implements AutoCloseable {
      * Runs frame {@code seq}: its events reach the guest's sockets, the guest runs until it waits again or
      * faults, and everything it produced is returned. A process that faulted runs nothing more.
      */
-    List<Output> run(long seq, long timeNs, byte[] entropy, List<IngressEvent> events) {
+    List<Output> run(long seq, long epoch, long timeNs, byte[] entropy, List<IngressEvent> events) {
         if (closed) {
             throw new IllegalStateException("guest process of app '" + config.app() + "' is closed");
         }
@@ -154,7 +154,7 @@ final class GuestProcess implements AutoCloseable {
             throw new IllegalStateException("guest process of app '" + config.app() + "' faulted at " + stopReason);
         }
         lastSeq = seq;
-        host.beginFrame(seq, timeNs, entropy);
+        host.beginFrame(seq, epoch, timeNs, entropy);
         for (IngressEvent e : events) {
             host.network().onEvent(e);
         }
@@ -324,7 +324,7 @@ final class GuestProcess implements AutoCloseable {
             throw new IllegalStateException("restore needs a fresh process; app '" + config.app() + "' already ran frame " + lastSeq);
         }
         SnapshotCodec.decode(snapshot, maxBytes, (d, version) -> {
-            readState(d);
+            readState(d, version);
             d.skipNBytes(d.available());
         });
     }
@@ -346,7 +346,7 @@ final class GuestProcess implements AutoCloseable {
         host.writeTo(d);
     }
 
-    void readState(DataInputStream d) throws IOException {
+    void readState(DataInputStream d, int version) throws IOException {
         String sha = d.readUTF();
         if (!sha.equals(module.sha256())) {
             throw new IOException("snapshot was taken with module " + sha.substring(0, Math.min(12, sha.length()))
@@ -365,7 +365,7 @@ final class GuestProcess implements AutoCloseable {
         int bufStart = d.readInt();
         int bufEnd = d.readInt();
         SnapshotCodec.readInstance(d, instance, config.limits().memoryPages());
-        host.readFrom(d);
+        host.readFrom(d, version);
         state = GuestMachine.State.values()[st];
         stopReason = reason.isEmpty() ? null : reason;
         lastSeq = seq;
@@ -401,19 +401,13 @@ final class GuestProcess implements AutoCloseable {
                 throw new GuestFault("import " + importName + " ran while the guest was unwinding to park; the module's "
                         + "asyncify import list misses the call that parked it. Fix: " + SnapshotCodec.ASYNCIFY_FIX);
             }
-            if (rewinding && !isBlockingImport(importName)) {
+            if (rewinding && !WasiHost.isBlockingImport(importName)) {
                 throw new GuestFault("import " + importName + " ran while the guest was resuming; the module was not "
                         + "asyncified with Replicode's import list. Fix: " + SnapshotCodec.ASYNCIFY_FIX);
             }
         }
     }
 
-    private static boolean isBlockingImport(String name) {
-        return switch (name) {
-            case "poll_oneoff", "sock_accept", "sock_recv", "sock_send", "fd_read", "fd_write" -> true;
-            default -> false;
-        };
-    }
 
     /** Parks by blocking the guest's own thread until the machine hands it the next frame. */
     private final class ThreadParking implements WasiHost.Parking {

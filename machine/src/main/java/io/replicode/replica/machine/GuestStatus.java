@@ -22,6 +22,9 @@ package io.replicode.replica.machine;
  * @param rollbacks         faulted frames applied again without the input of the connections that caused them
  * @param connectionsCut    connections reset by those rollbacks
  * @param lastFault         the last fault (trap, fuel, exit...) with its frame, or null
+ * @param socketAbi         the socket interface the module was written against: wasi-preview1, replicode or wasmedge
+ * @param refusedConnects   connects refused at once because the target is not one of the app's upstreams
+ * @param outboundConnections connections the guest holds to its upstreams
  */
 public record GuestStatus(
         String app,
@@ -40,4 +43,7 @@ public record GuestStatus(
         long restarts,
         long rollbacks,
         long connectionsCut,
-        String lastFault) {}
+        String lastFault,
+        String socketAbi,
+        long refusedConnects,
+        int outboundConnections) {}

@@ -25,7 +25,7 @@ import java.util.zip.Inflater;
  * <pre>
  * header (24 bytes, big-endian):
  *   0  magic      8 bytes  "RPLCSNAP"
- *   8  version    u16      4 (versions 1 to 3 are still read)
+ *   8  version    u16      5 (versions 1 to 4 are still read)
  *  10  flags      u16      bit 0: body is deflate-compressed
  *  12  rawLength  u32      length of the uncompressed body
  *  16  crc32c     u32      CRC32C of the uncompressed body
@@ -37,7 +37,9 @@ import java.util.zip.Inflater;
  *   globals: count (i32), each low and high 64 bits,
  *   tables: count (i32), each size (i32) and function references (i32 each),
  *   host state: clock, fuel, waits, random generator, virtual network (connections with buffered
- *   bytes, backlogs), virtual filesystem, descriptors,
+ *   bytes, backlogs), virtual filesystem, descriptors; since version 5 the network also has outbound connections
+ *   (an outbound flag after each connection id, then epoch, connect outcome, target and resolved address in place of
+ *   the listener name), a claimed flag per listener, and the refused connects and outbound count at its end,
  *   since version 2, duplicate batches: table count (u32), then for each gateway in increasing order its
  *   id (u32) and last applied batchSeq (i64); skipping the current batch (u8, 0 or 1); duplicate
  *   batches dropped (i64); events dropped with them (i64),
@@ -55,11 +57,12 @@ final class SnapshotCodec {
     static final String ASYNCIFY_FIX = "wasm-opt -O2 --asyncify --pass-arg=asyncify-imports@"
             + "wasi_snapshot_preview1.poll_oneoff,wasi_snapshot_preview1.sock_accept,"
             + "wasi_snapshot_preview1.sock_recv,wasi_snapshot_preview1.sock_send,"
-            + "wasi_snapshot_preview1.fd_read,wasi_snapshot_preview1.fd_write in.wasm -o out.wasm";
+            + "wasi_snapshot_preview1.fd_read,wasi_snapshot_preview1.fd_write,wasi_snapshot_preview1.sock_connect"
+            + " in.wasm -o out.wasm";
 
     private static final byte[] MAGIC = {'R', 'P', 'L', 'C', 'S', 'N', 'A', 'P'};
     /** The version written; every version from {@link #OLDEST_VERSION} up to it is read. */
-    static final int VERSION = 4;
+    static final int VERSION = 5;
     static final int OLDEST_VERSION = 1;
     private static final int FLAG_DEFLATE = 1;
     private static final int HEADER = 24;

@@ -5,6 +5,7 @@ import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.runtime.Machine;
 import com.dylibso.chicory.wasm.Parser;
 import com.dylibso.chicory.wasm.WasmModule;
+import io.replicode.replica.wasi.SocketAbi;
 import io.replicode.replica.wasi.WasiPreview1;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -30,9 +32,11 @@ public final class GuestModule {
     private final WasmModule module;
     private final ModuleFacts facts;
     private final Function<Instance, Machine> machineFactory;
+    private final SocketAbi socketAbi;
 
     private GuestModule(String sha256, Engine engine, WasmModule module, ModuleFacts facts,
-                        Function<Instance, Machine> machineFactory) {
+                        Function<Instance, Machine> machineFactory, SocketAbi socketAbi) {
+        this.socketAbi = socketAbi;
         this.sha256 = sha256;
         this.engine = engine;
         this.module = module;
@@ -66,10 +70,26 @@ public final class GuestModule {
 
     private static GuestModule build(String hash, byte[] wasm, Engine engine) {
         InstrumentedModule inst = ModuleInstrumenter.instrument(wasm);
-        for (String imp : inst.facts().functionImports()) {
-            if (!WasiPreview1.provides(imp)) {
-                throw new ModuleRejectedException("the module imports " + imp + ", which Replicode does not provide",
-                        "use only wasi_snapshot_preview1 imports (build with --target=wasm32-wasi)");
+        Map<String, String> wasi = new java.util.LinkedHashMap<>();
+        for (var e : inst.facts().importSignatures().entrySet()) {
+            if (e.getKey().startsWith(WasiPreview1.MODULE + ".")) {
+                wasi.put(e.getKey().substring(WasiPreview1.MODULE.length() + 1), e.getValue());
+            }
+        }
+        SocketAbi abi = SocketAbi.detect(wasi);
+        for (var e : inst.facts().importSignatures().entrySet()) {
+            String imp = e.getKey();
+            if (!WasiPreview1.provides(imp, e.getValue(), abi)) {
+                List<String> known = imp.startsWith(WasiPreview1.MODULE + ".")
+                        ? WasiPreview1.signatures(imp.substring(WasiPreview1.MODULE.length() + 1), abi) : List.of();
+                if (!known.isEmpty()) {
+                    throw new ModuleRejectedException("the module imports " + imp + " with type " + e.getValue()
+                            + ", but the " + abi.label() + " socket interface it uses has " + String.join(" or ", known),
+                            "declare it with that type; " + SocketAbi.supported());
+                }
+                throw new ModuleRejectedException("the module imports " + imp + e.getValue().substring(0, e.getValue().indexOf("->"))
+                        + ", which Replicode does not provide (this module uses the " + abi.label() + " socket interface)",
+                        "use WASI preview 1 (build with --target=wasm32-wasi) and one socket interface; " + SocketAbi.supported());
             }
         }
         if (!inst.facts().exportedFunctions().containsKey("_start")) {
@@ -87,7 +107,12 @@ public final class GuestModule {
         if (engine == Engine.COMPILER) {
             factory = MachineFactoryCompiler.compile(parsed);
         }
-        return new GuestModule(hash, engine, parsed, inst.facts(), factory);
+        return new GuestModule(hash, engine, parsed, inst.facts(), factory, abi);
+    }
+
+    /** The socket interface the module was written against, chosen from its imports ({@link SocketAbi#detect}). */
+    public SocketAbi socketAbi() {
+        return socketAbi;
     }
 
     /** Hex SHA-256 of the original (uninstrumented) module bytes. */

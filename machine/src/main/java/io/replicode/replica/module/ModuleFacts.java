@@ -12,6 +12,7 @@ import java.util.Map;
  */
 public record ModuleFacts(
         List<String> functionImports,
+        Map<String, String> importSignatures,
         Map<String, Integer> exportedFunctions,
         int importedGlobals,
         int definedGlobals,
@@ -34,6 +35,7 @@ public record ModuleFacts(
 
     static final class Builder {
         private final List<String> functionImports = new ArrayList<>();
+        private final Map<String, String> importSignatures = new LinkedHashMap<>();
         private final Map<String, Integer> exportedFunctions = new LinkedHashMap<>();
         private final Map<Integer, String> globalNames = new HashMap<>();
         private final List<Long> globalConstInits = new ArrayList<>();
@@ -46,8 +48,9 @@ public record ModuleFacts(
         private int depthLimitGlobal;
         private long canonicalized;
 
-        void functionImport(String module, String name) {
+        void functionImport(String module, String name, String signature) {
             functionImports.add(module + "." + name);
+            importSignatures.put(module + "." + name, signature);
         }
 
         int importedFunctionCount() {
@@ -101,7 +104,8 @@ public record ModuleFacts(
             }
             int sp = stackPointer();
             long spInit = sp >= 0 ? globalConstInits.get(sp - importedGlobals) : 0;
-            return new ModuleFacts(List.copyOf(functionImports), Map.copyOf(exportedFunctions), importedGlobals,
+            return new ModuleFacts(List.copyOf(functionImports), java.util.Collections.unmodifiableMap(importSignatures),
+                    Map.copyOf(exportedFunctions), importedGlobals,
                     globalConstInits.size(), memoryInitial, memoryMaximum, fuelGlobal, depthGlobal, depthLimitGlobal,
                     sp, spInit, canonicalized);
         }

@@ -168,6 +168,28 @@ public final class ModuleInstrumenter {
         return w.toByteArray();
     }
 
+    /** A function type as text, {@code (i32,i32)->i32}: how host functions are matched against imports. */
+    static String signature(FuncType t) {
+        return "(" + valTypeNames(t.params) + ")->" + (t.results.length == 1 ? valTypeNames(t.results) : "(" + valTypeNames(t.results) + ")");
+    }
+
+    private static String valTypeNames(byte[] types) {
+        StringBuilder b = new StringBuilder();
+        for (byte t : types) {
+            if (b.length() > 0) {
+                b.append(',');
+            }
+            b.append(switch (t & 0xFF) {
+                case I32 -> "i32";
+                case I64 -> "i64";
+                case F32 -> "f32";
+                case F64 -> "f64";
+                default -> "0x" + Integer.toHexString(t & 0xFF);
+            });
+        }
+        return b.toString();
+    }
+
     private static void readTypes(byte[] wasm, Section s, List<FuncType> types) {
         WasmReader r = new WasmReader(wasm, s.start, s.end);
         int count = r.index();
@@ -227,7 +249,10 @@ public final class ModuleInstrumenter {
                         throw new ModuleRejectedException("the module imports wasi.thread-spawn: threads are not supported",
                                 "build for wasm32-wasi, not wasm32-wasi-threads");
                     }
-                    facts.functionImport(module, name);
+                    if (typeIdx >= types.size()) {
+                        throw r.malformed("import " + module + "." + name + " names type " + typeIdx + " of " + types.size());
+                    }
+                    facts.functionImport(module, name, signature(types.get(typeIdx)));
                 }
                 case 0x01 -> {
                     valType(r);

@@ -43,13 +43,25 @@ public abstract class Descriptor {
         }
     }
 
-    /** A preopened listening socket. */
+    /**
+     * A listening socket: preopened (WASI preview 1), or one of the app's listeners the guest claimed with a socket it
+     * opened and listened on ({@code claimed}: closing it lets the listener go).
+     */
     static final class Listener extends Descriptor {
         final ListenerSocket socket;
+        final boolean claimed;
+        /** The port the guest bound before listening, -1 when it did not bind. */
+        final int boundPort;
 
         Listener(ListenerSocket socket, int fdflags) {
+            this(socket, fdflags, false, -1);
+        }
+
+        Listener(ListenerSocket socket, int fdflags, boolean claimed, int boundPort) {
             super(fdflags, Rights.SOCK_ACCEPT | Rights.POLL | Rights.FD_FDSTAT_SET_FLAGS | Rights.FD_FILESTAT_GET, 0);
             this.socket = socket;
+            this.claimed = claimed;
+            this.boundPort = boundPort;
         }
 
         @Override
@@ -58,7 +70,23 @@ public abstract class Descriptor {
         }
     }
 
-    /** An accepted connection. */
+    /** A TCP socket the guest opened ({@code sock_open}) that does not listen or connect yet. */
+    static final class Opened extends Descriptor {
+        /** The port it was bound to ({@code sock_bind}), -1 when not bound. */
+        int boundPort;
+
+        Opened(int boundPort) {
+            super(0, Rights.POLL | Rights.FD_FDSTAT_SET_FLAGS | Rights.FD_FILESTAT_GET | Rights.SOCK_SHUTDOWN, 0);
+            this.boundPort = boundPort;
+        }
+
+        @Override
+        int filetype() {
+            return Filetype.SOCKET_STREAM;
+        }
+    }
+
+    /** An accepted connection, or one the guest opened to an upstream. */
     static final class Socket extends Descriptor {
         final StreamSocket socket;
 

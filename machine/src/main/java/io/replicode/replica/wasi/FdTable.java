@@ -23,6 +23,10 @@ final class FdTable {
     private static final int KIND_SOCKET = 2;
     private static final int KIND_DIRECTORY = 3;
     private static final int KIND_FILE = 4;
+    /** A socket the guest opened that neither listens nor connects yet: its bound port. */
+    private static final int KIND_OPENED = 5;
+    /** A listener the guest claimed with its own socket: the listener's name and the port it bound. */
+    private static final int KIND_CLAIMED_LISTENER = 6;
 
     private final TreeMap<Integer, Descriptor> fds = new TreeMap<>();
     private final int max;
@@ -103,9 +107,16 @@ final class FdTable {
             if (desc instanceof Descriptor.Stdio s) {
                 d.writeByte(KIND_STDIO);
                 d.writeByte(s.which);
+            } else if (desc instanceof Descriptor.Listener l && l.claimed) {
+                d.writeByte(KIND_CLAIMED_LISTENER);
+                d.writeUTF(l.socket.name());
+                d.writeInt(l.boundPort);
             } else if (desc instanceof Descriptor.Listener l) {
                 d.writeByte(KIND_LISTENER);
                 d.writeUTF(l.socket.name());
+            } else if (desc instanceof Descriptor.Opened o) {
+                d.writeByte(KIND_OPENED);
+                d.writeInt(o.boundPort);
             } else if (desc instanceof Descriptor.Socket s) {
                 d.writeByte(KIND_SOCKET);
                 d.writeLong(s.socket.connection());
@@ -147,6 +158,13 @@ final class FdTable {
         }
     }
 
+    private static int checkedPort(int port, int fd) throws IOException {
+        if (port < -1 || port > 65535) {
+            throw new IOException("snapshot fd " + fd + " has port " + port + ", outside -1..65535");
+        }
+        return port;
+    }
+
     private static Descriptor read(DataInputStream d, int fd, int flags, long base, long inheriting, VirtualNetwork network,
                                    WasiFiles files) throws IOException {
         int kind = d.readByte();
@@ -161,6 +179,16 @@ final class FdTable {
                 }
                 return new Descriptor.Listener(l, flags);
             }
+            case KIND_CLAIMED_LISTENER: {
+                String name = d.readUTF();
+                ListenerSocket l = network.listener(name);
+                if (l == null || !l.claimed()) {
+                    throw new IOException("snapshot fd " + fd + " holds listener '" + name + "', which is unknown or not claimed");
+                }
+                return new Descriptor.Listener(l, flags, true, checkedPort(d.readInt(), fd));
+            }
+            case KIND_OPENED:
+                return new Descriptor.Opened(checkedPort(d.readInt(), fd));
             case KIND_SOCKET: {
                 long conn = d.readLong();
                 StreamSocket s = network.connection(conn);

@@ -32,7 +32,7 @@ public final class WasiFiles {
     WasiFiles(WasiHost host) {
         this.host = host;
         var l = host.config.limits();
-        this.fs = new VirtualFileSystem(host.config.preopens(),
+        this.fs = new VirtualFileSystem(host.preopens,
                 new FsLimits(l.fsQuotaBytes(), l.fsMaxInodes(), FsLimits.MAX_FILE_SIZE),
                 host::frameTimeNs);
     }

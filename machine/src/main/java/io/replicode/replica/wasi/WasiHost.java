@@ -41,6 +41,10 @@ public final class WasiHost {
     }
 
     final io.replicode.replica.GuestConfig config;
+    /** The socket interface the module was written against: how the socket imports read their arguments. */
+    final SocketAbi abi;
+    /** The directories preopened for the guest: the configuration's, and for a RepliCode program /tmp and ".". */
+    final List<String> preopens;
     final OutputBuffer out;
     final VirtualNetwork network;
     final GuestRandom random;
@@ -52,17 +56,30 @@ public final class WasiHost {
     Parking parking;
 
     long frameTimeNs;
+    /** The sequencer epoch of the frame being applied: an outbound connection belongs to the epoch it was made in. */
+    long frameEpoch;
     long fuelConsumedNs;
     /** Frame time at which the current blocking call first had to wait, or -1. */
     long blockedSinceNs = -1;
     /** The last timer requested from the sequencer during the current wait, or -1. */
     long requestedTimerNs = -1;
 
+    /** A host for a WASI preview 1 module (listeners preopened at fd 3..). */
     public WasiHost(io.replicode.replica.GuestConfig config) {
+        this(config, SocketAbi.PREVIEW1);
+    }
+
+    public WasiHost(io.replicode.replica.GuestConfig config, SocketAbi abi) {
         this.config = config;
+        this.abi = abi;
+        this.preopens = preopensFor(config, abi);
         this.out = new OutputBuffer(config.limits().maxLogBytesPerFrame());
-        this.network = new VirtualNetwork(config.listeners(), config.limits().listenBacklog(),
-                config.limits().receiveBufferBytes(), config.limits().sendWindowBytes(), out);
+        List<io.replicode.replica.Upstream> upstreams = new ArrayList<>();
+        for (String u : config.upstreams()) {
+            upstreams.add(io.replicode.replica.Upstream.parse(u));
+        }
+        this.network = new VirtualNetwork(config.listeners(), config.listenerPorts(), upstreams,
+                config.limits().listenBacklog(), config.limits().receiveBufferBytes(), config.limits().sendWindowBytes(), out);
         this.random = new GuestRandom(config.genesisSeed());
         this.frameTimeNs = config.genesisTimeNs();
         this.fds = new FdTable(config.limits().maxOpenFds());
@@ -70,11 +87,39 @@ public final class WasiHost {
         fds.put(1, new Descriptor.Stdio(1));
         fds.put(2, new Descriptor.Stdio(2));
         int fd = 3;
-        for (ListenerSocket l : network.listeners()) {
-            fds.put(fd++, new Descriptor.Listener(l, 0));
+        if (!abi.opensSockets()) {
+            for (ListenerSocket l : network.listeners()) {
+                fds.put(fd++, new Descriptor.Listener(l, 0));
+            }
         }
         this.files = new WasiFiles(this);
         files.preopen(fd);
+    }
+
+    /**
+     * RepliCode's programs use relative file names (its runtime gave each process a writable directory of its own) and
+     * {@code /tmp}: a module written against that interface also gets {@code /tmp} and a working directory, preopened
+     * as {@code "."} (wasi-libc resolves a relative name against it). Both are in-memory and replicated like /data.
+     */
+    private static List<String> preopensFor(io.replicode.replica.GuestConfig config, SocketAbi abi) {
+        List<String> dirs = new ArrayList<>(config.preopens());
+        if (abi == SocketAbi.REPLICODE) {
+            for (String extra : List.of("/tmp", ".")) {
+                if (!dirs.contains(extra)) {
+                    dirs.add(extra);
+                }
+            }
+        }
+        return List.copyOf(dirs);
+    }
+
+    /** The first fd of the preopened directories: after stdio and, for WASI preview 1, the listeners. */
+    int firstPreopenFd() {
+        return 3 + (abi.opensSockets() ? 0 : network.listeners().size());
+    }
+
+    public SocketAbi socketAbi() {
+        return abi;
     }
 
     public VirtualNetwork network() {
@@ -95,10 +140,20 @@ public final class WasiHost {
         this.parking = parking;
     }
 
-    /** Starts a frame: its time (never decreasing) and entropy. */
+    /** Starts a frame of the current epoch: its time (never decreasing) and entropy. */
     public void beginFrame(long seq, long timeNs, byte[] entropy) {
+        beginFrame(seq, frameEpoch, timeNs, entropy);
+    }
+
+    /**
+     * Starts a frame: its time (never decreasing), entropy and sequencer epoch; outbound connections of another epoch
+     * are reset.
+     */
+    public void beginFrame(long seq, long epoch, long timeNs, byte[] entropy) {
         frameTimeNs = Math.max(frameTimeNs, timeNs);
         random.reseed(seq, entropy);
+        frameEpoch = epoch;
+        network.beginEpoch(epoch);
     }
 
     public long frameTimeNs() {
@@ -125,7 +180,13 @@ public final class WasiHost {
      * it had is reset; {@code old} is not used again.
      */
     public static WasiHost restartedFrom(WasiHost old) {
-        WasiHost h = new WasiHost(old.config);
+        return restartedFrom(old, old.abi);
+    }
+
+    /** As {@link #restartedFrom(WasiHost)}, for a module written against {@code abi} (an upgrade may change it). */
+    public static WasiHost restartedFrom(WasiHost old, SocketAbi abi) {
+        WasiHost h = new WasiHost(old.config, abi);
+        h.frameEpoch = old.frameEpoch;
         old.appStopped();
         for (Descriptor d : old.fds.all()) {
             old.files.close(d);
@@ -142,7 +203,7 @@ public final class WasiHost {
         } catch (java.io.IOException e) {
             throw new IllegalStateException("copying the random stream of app '" + old.config.app() + "' failed", e);
         }
-        h.files.adopt(old.files, 3 + h.network.listeners().size());
+        h.files.adopt(old.files, h.firstPreopenFd());
         return h;
     }
 
@@ -240,6 +301,17 @@ public final class WasiHost {
 
     // ---- blocking ----
 
+    /**
+     * Whether {@code name} is an import in which a guest may park (the asyncify import list): on re-entry after a
+     * rewind it completes the rewind before it does anything else, whatever it then answers.
+     */
+    public static boolean isBlockingImport(String name) {
+        return switch (name) {
+            case "poll_oneoff", "sock_accept", "sock_recv", "sock_send", "fd_read", "fd_write", "sock_connect" -> true;
+            default -> false;
+        };
+    }
+
     /** A call that may have to wait; it throws {@code AGAIN} when it would block. */
     interface Attempt {
         int run();
@@ -282,8 +354,14 @@ public final class WasiHost {
         Descriptor d = fds.get(fd);
         if (d instanceof Descriptor.Socket s) {
             network.close(s.socket);
-        } else if (d instanceof Descriptor.Listener) {
-            // The listener stays declared in the app; closing only drops the guest's descriptor.
+        } else if (d instanceof Descriptor.Listener l) {
+            // The listener stays declared in the app; closing drops the guest's descriptor and, for one the guest
+            // claimed with its own socket, lets another socket claim it.
+            if (l.claimed) {
+                network.release(l.socket);
+            }
+        } else if (d instanceof Descriptor.Opened) {
+            // Nothing outside the guest knows of a socket that never listened or connected.
         } else {
             files.close(d);
         }
@@ -340,7 +418,7 @@ public final class WasiHost {
             memory.u32(nreadPtr, 0); // stdin is empty: end of file
             return Errno.SUCCESS;
         }
-        if (d instanceof Descriptor.Listener) {
+        if (d instanceof Descriptor.Listener || d instanceof Descriptor.Opened) {
             return Errno.NOTCONN;
         }
         return files.read(d, vecs, nreadPtr);
@@ -363,7 +441,7 @@ public final class WasiHost {
             memory.u32(nwrittenPtr, data.length);
             return Errno.SUCCESS;
         }
-        if (d instanceof Descriptor.Listener) {
+        if (d instanceof Descriptor.Listener || d instanceof Descriptor.Opened) {
             return Errno.NOTCONN;
         }
         return files.write(d, vecs, nwrittenPtr);
@@ -383,7 +461,8 @@ public final class WasiHost {
 
     int fdFilestatGet(int fd, long ptr) {
         Descriptor d = fds.get(fd);
-        if (d instanceof Descriptor.Stdio || d instanceof Descriptor.Socket || d instanceof Descriptor.Listener) {
+        if (d instanceof Descriptor.Stdio || d instanceof Descriptor.Socket || d instanceof Descriptor.Listener
+                || d instanceof Descriptor.Opened) {
             // Not files: everything zero but the type, as Linux reports for sockets and ttys on a fresh fs.
             for (int i = 0; i < 64; i += 8) {
                 memory.u64(ptr + i, 0);
@@ -414,14 +493,14 @@ public final class WasiHost {
      * Replaces this host's state with one written by {@link #writeTo}. The filesystem snapshot carries
      * its nodes' open counts, so descriptors are re-attached to nodes without taking new handles.
      */
-    public void readFrom(java.io.DataInputStream d) throws java.io.IOException {
+    public void readFrom(java.io.DataInputStream d, int version) throws java.io.IOException {
         frameTimeNs = d.readLong();
         fuelConsumedNs = d.readLong();
         blockedSinceNs = d.readLong();
         requestedTimerNs = d.readLong();
         out.restoreDroppedLogBytes(d.readLong());
         random.readFrom(d);
-        network.readFrom(d);
+        network.readFrom(d, version);
         files.readFrom(d);
         fds.readFrom(d, network, files);
     }

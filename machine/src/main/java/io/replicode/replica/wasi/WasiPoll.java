@@ -141,6 +141,10 @@ final class WasiPoll {
                 e.ready = ss.writable();
                 e.nbytes = ss.sendCredit();
             }
+        } else if (d instanceof Descriptor.Opened) {
+            // A socket that neither listens nor connects: ready with a hang-up, as Linux reports it.
+            e.ready = true;
+            e.flags = EVENTRWFLAGS_HANGUP;
         } else if (d instanceof Descriptor.Stdio stdio) {
             // stdin is readable (at its end), stdout and stderr writable; the other direction is an error.
             e.ready = true;

@@ -13,8 +13,10 @@ import java.util.Set;
 
 /**
  * The {@code wasi_snapshot_preview1} import table: every function of WASI preview 1, each bound to
- * {@link WasiHost} (or {@link WasiFiles}). A call ends with a WASI errno; a {@link WasiException} thrown
- * inside a call becomes its errno, and a bad guest pointer becomes {@code EFAULT}.
+ * {@link WasiHost} (or {@link WasiFiles}), and the socket functions of the interface the module was written against
+ * ({@link SocketAbi}: preview 1's, RepliCode's or WasmEdge's, which give some names other meanings). A call ends with
+ * a WASI errno; a {@link WasiException} thrown inside a call becomes its errno, and a bad guest pointer becomes
+ * {@code EFAULT}.
  */
 public final class WasiPreview1 {
     public static final String MODULE = "wasi_snapshot_preview1";
@@ -23,7 +25,15 @@ public final class WasiPreview1 {
     private static final ValType L = ValType.I64;
 
     /** The signature and implementation of one import. */
-    private record Fn(List<ValType> params, Call call) {}
+    private record Fn(List<ValType> params, Call call) {
+        String signature() {
+            StringBuilder b = new StringBuilder("(");
+            for (int i = 0; i < params.size(); i++) {
+                b.append(i == 0 ? "" : ",").append(params.get(i) == L ? "i64" : "i32");
+            }
+            return b.append(")->i32").toString();
+        }
+    }
 
     @FunctionalInterface
     private interface Call {
@@ -31,32 +41,103 @@ public final class WasiPreview1 {
     }
 
     private static final Map<String, Fn> TABLE = table();
+    /** The socket functions of each interface; a name may have a variant per signature (WasmEdge's two versions). */
+    private static final Map<SocketAbi, Map<String, List<Fn>>> SOCKETS = Map.of(
+            SocketAbi.PREVIEW1, preview1Sockets(), SocketAbi.REPLICODE, replicodeSockets(),
+            SocketAbi.WASMEDGE, wasmEdgeSockets());
 
     private WasiPreview1() {}
 
-    /** Whether {@code module.name} is an import we implement. */
-    public static boolean provides(String qualifiedName) {
+    /**
+     * Whether the import {@code module.name} of type {@code signature} (as {@code (i32,i32)->i32}) is one we implement
+     * for a module of interface {@code abi}.
+     */
+    public static boolean provides(String qualifiedName, String signature, SocketAbi abi) {
         int dot = qualifiedName.indexOf('.');
-        return dot > 0 && qualifiedName.substring(0, dot).equals(MODULE)
-                && (TABLE.containsKey(qualifiedName.substring(dot + 1)) || qualifiedName.endsWith(".proc_exit"));
+        if (dot <= 0 || !qualifiedName.substring(0, dot).equals(MODULE)) {
+            return false;
+        }
+        String name = qualifiedName.substring(dot + 1);
+        if (name.equals("proc_exit")) {
+            return signature.equals("(i32)->()");
+        }
+        Fn shared = TABLE.get(name);
+        if (shared != null) {
+            return signature.equals(shared.signature());
+        }
+        for (Fn f : SOCKETS.get(abi).getOrDefault(name, List.of())) {
+            if (signature.equals(f.signature())) {
+                return true;
+            }
+        }
+        return false;
     }
 
-    /** Names of every implemented function, for documentation and status. */
+    /** The signatures {@code name} has in interface {@code abi}, for an error that says what was expected. */
+    public static List<String> signatures(String name, SocketAbi abi) {
+        List<String> out = new ArrayList<>();
+        Fn shared = TABLE.get(name);
+        if (shared != null) {
+            out.add(shared.signature());
+        }
+        for (Fn f : SOCKETS.get(abi).getOrDefault(name, List.of())) {
+            out.add(f.signature());
+        }
+        return out;
+    }
+
+    /** Names of every function implemented for WASI preview 1 modules, for documentation and status. */
     public static Set<String> functionNames() {
+        return functionNames(SocketAbi.PREVIEW1);
+    }
+
+    /** Names of every function implemented for modules of interface {@code abi}. */
+    public static Set<String> functionNames(SocketAbi abi) {
         List<String> names = new ArrayList<>(TABLE.keySet());
+        names.addAll(SOCKETS.get(abi).keySet());
         names.add("proc_exit");
         Collections.sort(names);
         return new java.util.LinkedHashSet<>(names);
     }
 
-    /** Host functions bound to {@code host}. */
+    /** The socket functions of interface {@code abi}, sorted. */
+    static List<String> socketFunctionNames(SocketAbi abi) {
+        List<String> names = new ArrayList<>(SOCKETS.get(abi).keySet());
+        Collections.sort(names);
+        return names;
+    }
+
+    /** Host functions bound to {@code host}, for a WASI preview 1 module. */
     public static List<ImportFunction> functions(WasiHost host) {
+        return functions(host, Map.of());
+    }
+
+    /**
+     * Host functions bound to {@code host}, for the interface {@code host} serves; where a function has variants, the
+     * one of the type the module imports ({@code imports}: qualified name to signature).
+     */
+    public static List<ImportFunction> functions(WasiHost host, Map<String, String> imports) {
+        Map<String, Fn> chosen = new LinkedHashMap<>(TABLE);
+        for (Map.Entry<String, List<Fn>> e : SOCKETS.get(host.abi).entrySet()) {
+            String wanted = imports.get(MODULE + "." + e.getKey());
+            Fn pick = e.getValue().get(0);
+            for (Fn f : e.getValue()) {
+                if (f.signature().equals(wanted)) {
+                    pick = f;
+                }
+            }
+            chosen.put(e.getKey(), pick);
+        }
         List<ImportFunction> out = new ArrayList<>();
-        for (Map.Entry<String, Fn> e : TABLE.entrySet()) {
+        for (Map.Entry<String, Fn> e : chosen.entrySet()) {
             String name = e.getKey();
             Fn fn = e.getValue();
+            boolean blocking = WasiHost.isBlockingImport(name);
             out.add(new HostFunction(MODULE, name, FunctionType.of(fn.params, List.of(I)), (instance, args) -> {
                 host.parking.checkNotUnwinding(name);
+                if (blocking) {
+                    host.parking.enter();
+                }
                 int errno;
                 try {
                     errno = fn.call.apply(host, args);
@@ -93,12 +174,6 @@ public final class WasiPreview1 {
         def(t, "poll_oneoff", List.of(I, I, I, I), (h, a) -> h.poll.oneoff(p(a, 0), p(a, 1), p(a, 2), p(a, 3)));
         def(t, "sched_yield", List.of(), (h, a) -> h.schedYield());
         def(t, "proc_raise", List.of(I), (h, a) -> h.procRaise(i(a, 0)));
-
-        def(t, "sock_accept", List.of(I, I, I), (h, a) -> h.sockets.accept(i(a, 0), i(a, 1), p(a, 2)));
-        def(t, "sock_recv", List.of(I, I, I, I, I, I),
-                (h, a) -> h.sockets.recv(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4), p(a, 5)));
-        def(t, "sock_send", List.of(I, I, I, I, I), (h, a) -> h.sockets.send(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4)));
-        def(t, "sock_shutdown", List.of(I, I), (h, a) -> h.sockets.shutdown(i(a, 0), i(a, 1)));
 
         def(t, "fd_close", List.of(I), (h, a) -> h.fdClose(i(a, 0)));
         def(t, "fd_fdstat_get", List.of(I, I), (h, a) -> h.fdFdstatGet(i(a, 0), p(a, 1)));
@@ -145,5 +220,62 @@ public final class WasiPreview1 {
 
     private static void def(Map<String, Fn> t, String name, List<ValType> params, Call call) {
         t.put(name, new Fn(params, call));
+    }
+
+    private static void def(Map<String, List<Fn>> t, String name, int params, Call call) {
+        t.computeIfAbsent(name, k -> new ArrayList<>()).add(new Fn(Collections.nCopies(params, I), call));
+    }
+
+    /** WASI preview 1: the guest accepts on listeners preopened at fd 3.. */
+    private static Map<String, List<Fn>> preview1Sockets() {
+        Map<String, List<Fn>> t = new LinkedHashMap<>();
+        def(t, "sock_accept", 3, (h, a) -> h.sockets.accept(i(a, 0), i(a, 1), p(a, 2)));
+        def(t, "sock_recv", 6, (h, a) -> h.sockets.recv(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4), p(a, 5)));
+        def(t, "sock_send", 5, (h, a) -> h.sockets.send(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4)));
+        def(t, "sock_shutdown", 2, (h, a) -> h.sockets.shutdown(i(a, 0), i(a, 1)));
+        return t;
+    }
+
+    /** RepliCode's runtime: POSIX numbers, plain buffers, {@code sock_close}, a sockaddr_in (or host and port) connect. */
+    private static Map<String, List<Fn>> replicodeSockets() {
+        Map<String, List<Fn>> t = new LinkedHashMap<>();
+        def(t, "sock_open", 4, (h, a) -> h.sockets.openPosix(i(a, 0), i(a, 1), i(a, 2), p(a, 3)));
+        def(t, "sock_listen", 2, (h, a) -> h.sockets.listen(i(a, 0), i(a, 1)));
+        def(t, "sock_accept", 3, (h, a) -> h.sockets.accept(i(a, 0), i(a, 1), p(a, 2)));
+        def(t, "sock_recv", 6, (h, a) -> h.sockets.recvPlain(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4), p(a, 5)));
+        def(t, "sock_send", 5, (h, a) -> h.sockets.sendPlain(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4)));
+        def(t, "sock_shutdown", 2, (h, a) -> h.sockets.shutdownPosix(i(a, 0), i(a, 1)));
+        def(t, "sock_close", 1, (h, a) -> h.sockets.close(i(a, 0)));
+        def(t, "sock_connect", 3, (h, a) -> h.sockets.connectPosix(i(a, 0), p(a, 1), i(a, 2)));
+        return t;
+    }
+
+    /** WasmEdge's socket extension, both of its versions where their types differ. */
+    private static Map<String, List<Fn>> wasmEdgeSockets() {
+        Map<String, List<Fn>> t = new LinkedHashMap<>();
+        def(t, "sock_open", 3, (h, a) -> h.sockets.openWasmEdge(i(a, 0), i(a, 1), p(a, 2)));
+        def(t, "sock_bind", 3, (h, a) -> h.sockets.bind(i(a, 0), p(a, 1), i(a, 2)));
+        def(t, "sock_listen", 2, (h, a) -> h.sockets.listen(i(a, 0), i(a, 1)));
+        def(t, "sock_accept", 3, (h, a) -> h.sockets.accept(i(a, 0), i(a, 1), p(a, 2)));
+        def(t, "sock_accept", 2, (h, a) -> h.sockets.accept(i(a, 0), p(a, 1)));
+        def(t, "sock_connect", 3, (h, a) -> h.sockets.connectWasmEdge(i(a, 0), p(a, 1), i(a, 2)));
+        def(t, "sock_recv", 6, (h, a) -> h.sockets.recv(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4), p(a, 5)));
+        def(t, "sock_send", 5, (h, a) -> h.sockets.send(i(a, 0), p(a, 1), p(a, 2), i(a, 3), p(a, 4)));
+        def(t, "sock_recv_from", 8, (h, a) -> h.sockets.recvFrom(i(a, 0), p(a, 1), p(a, 2), p(a, 3), i(a, 4), p(a, 5),
+                p(a, 6), p(a, 7)));
+        def(t, "sock_recv_from", 7, (h, a) -> h.sockets.recvFrom(i(a, 0), p(a, 1), p(a, 2), p(a, 3), i(a, 4), 0,
+                p(a, 5), p(a, 6)));
+        def(t, "sock_send_to", 7, (h, a) -> h.sockets.sendTo(i(a, 0), p(a, 1), p(a, 2), p(a, 3), i(a, 4), i(a, 5),
+                p(a, 6)));
+        def(t, "sock_shutdown", 2, (h, a) -> h.sockets.shutdown(i(a, 0), i(a, 1)));
+        def(t, "sock_getlocaladdr", 4, (h, a) -> h.sockets.address(i(a, 0), false, p(a, 1), p(a, 2), p(a, 3)));
+        def(t, "sock_getlocaladdr", 3, (h, a) -> h.sockets.address(i(a, 0), false, p(a, 1), 0, p(a, 2)));
+        def(t, "sock_getpeeraddr", 4, (h, a) -> h.sockets.address(i(a, 0), true, p(a, 1), p(a, 2), p(a, 3)));
+        def(t, "sock_getpeeraddr", 3, (h, a) -> h.sockets.address(i(a, 0), true, p(a, 1), 0, p(a, 2)));
+        def(t, "sock_getsockopt", 5, (h, a) -> h.sockets.getsockopt(i(a, 0), i(a, 1), i(a, 2), p(a, 3), p(a, 4)));
+        def(t, "sock_setsockopt", 5, (h, a) -> h.sockets.setsockopt(i(a, 0), i(a, 1), i(a, 2), p(a, 3), i(a, 4)));
+        def(t, "sock_getaddrinfo", 8, (h, a) -> h.sockets.getaddrinfo(p(a, 0), p(a, 1), p(a, 2), p(a, 3), p(a, 4),
+                p(a, 5), p(a, 6), p(a, 7)));
+        return t;
     }
 }

@@ -195,7 +195,7 @@ class DuplicateBatchTest {
      */
     private static byte[] rawBody(byte[] snapshot) {
         byte[][] raw = new byte[1][];
-        SnapshotCodec.decode(snapshot, Long.MAX_VALUE, (in, version) -> raw[0] = in.readAllBytes());
+        SnapshotCodec.decode(snapshot, Long.MAX_VALUE, (in, version) -> raw[0] = SnapshotFuzzTest.version4Body(in.readAllBytes()));
         assertEquals(0, raw[0][raw[0].length - 1], "no upgrade in progress");
         byte[] v3 = Arrays.copyOf(raw[0], raw[0].length - 1);
         byte[] faults = Arrays.copyOfRange(v3, v3.length - EMPTY_FAULT_RECORD_BYTES, v3.length);

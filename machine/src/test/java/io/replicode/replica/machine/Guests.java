@@ -44,6 +44,8 @@ final class Guests {
     static final class Script {
         long seq;
         long timeNs = T0;
+        /** The sequencer epoch stamped on the frames (a new leader's frames carry a new one). */
+        long epoch = 1;
 
         Frame next(IngressEvent... events) {
             timeNs += 1_000_000;
@@ -53,7 +55,7 @@ final class Guests {
         Frame at(long time, IngressEvent... events) {
             timeNs = time;
             seq++;
-            return new Frame("test", 1, seq, timeNs, new byte[] {(byte) seq, 7}, List.of(events));
+            return new Frame("test", epoch, seq, timeNs, new byte[] {(byte) seq, 7}, List.of(events));
         }
     }
 

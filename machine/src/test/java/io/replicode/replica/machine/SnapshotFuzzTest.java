@@ -190,6 +190,15 @@ class SnapshotFuzzTest {
         }
     }
 
+    /** A body written today (format 5, no outbound connection) as format 4 wrote it, to build older snapshots from. */
+    static byte[] version4Body(byte[] body) {
+        try {
+            return Layout.of(body).version4();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private static void restoreRounds(Engine engine, long seed, int rounds) throws IOException {
         GuestModule module = Guests.module("echo_server", engine);
         byte[] snapshot;
@@ -260,10 +269,12 @@ class SnapshotFuzzTest {
      * A snapshot body (GuestMachine.writeState) with the offset and width of each fixed-size field, and where
      * its memory chunks and its filesystem lie: lets mutations aim at structure rather than at guest bytes.
      */
-    private record Layout(byte[] body, List<int[]> fields, int memoryContentStart, int memoryEnd, int fsStart, int fsEnd) {
+    private record Layout(byte[] body, List<int[]> fields, int memoryContentStart, int memoryEnd, int fsStart, int fsEnd,
+                          List<int[]> version5Only) {
         static Layout of(byte[] body) throws IOException {
             ByteBuffer b = ByteBuffer.wrap(body);
             List<int[]> fields = new ArrayList<>();
+            List<int[]> v5 = new ArrayList<>();
             utf(b, fields); // module sha256
             utf(b, fields); // app
             field(b, fields, 1); // machine state
@@ -299,7 +310,15 @@ class SnapshotFuzzTest {
             long connections = field(b, fields, 4);
             for (int i = 0; i < connections; i++) {
                 field(b, fields, 8);
-                utf(b, fields);
+                v5.add(new int[] {b.position(), 1});
+                if (field(b, fields, 1) != 0) { // outbound: epoch, connect outcome, target, resolved address
+                    field(b, fields, 8);
+                    field(b, fields, 4);
+                    utf(b, fields);
+                    utf(b, fields);
+                } else {
+                    utf(b, fields);
+                }
                 for (int k = 0; k < 3; k++) {
                     field(b, fields, 8);
                 }
@@ -310,11 +329,16 @@ class SnapshotFuzzTest {
             long listeners = field(b, fields, 4);
             for (int i = 0; i < listeners; i++) {
                 utf(b, fields);
+                v5.add(new int[] {b.position(), 1});
+                field(b, fields, 1); // claimed
                 long pending = field(b, fields, 4);
                 for (int k = 0; k < pending; k++) {
                     field(b, fields, 8);
                 }
             }
+            v5.add(new int[] {b.position(), 16});
+            field(b, fields, 8); // refused connects
+            field(b, fields, 8); // outbound connections made
             int fsStart = b.position();
             DataInputStream fs = new DataInputStream(new ByteArrayInputStream(body, fsStart, body.length - fsStart));
             VirtualFileSystem.readFrom(fs, () -> 0);
@@ -334,6 +358,11 @@ class SnapshotFuzzTest {
                     case 3 -> {
                         field(b, fields, 8);
                         utf(b, fields);
+                    }
+                    case 5 -> field(b, fields, 4);
+                    case 6 -> {
+                        utf(b, fields);
+                        field(b, fields, 4);
                     }
                     default -> {
                         field(b, fields, 8);
@@ -363,7 +392,19 @@ class SnapshotFuzzTest {
                 field(b, fields, 4);
             }
             assertEquals(body.length, b.position(), "the layout accounts for every byte of the body");
-            return new Layout(body, fields, memoryContentStart, memoryEnd, fsStart, fsEnd);
+            return new Layout(body, fields, memoryContentStart, memoryEnd, fsStart, fsEnd, v5);
+        }
+
+        /** The body as snapshot format 4 wrote it: without the network's version-5 fields (no outbound connections). */
+        byte[] version4() {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            int at = 0;
+            for (int[] r : version5Only) {
+                out.write(body, at, r[0] - at);
+                at = r[0] + r[1];
+            }
+            out.write(body, at, body.length - at);
+            return out.toByteArray();
         }
 
         private static long field(ByteBuffer b, List<int[]> fields, int width) {

@@ -20,10 +20,38 @@ import java.util.Objects;
  * @param preopens       directories the guest gets, each a private in-memory directory
  * @param httpListener   the listener the gateway's HTTP ingress at /&lt;name&gt;/ reaches, or null for none
  * @param clients        what the gateway allows the app's clients (per-address cap, timeouts)
+ * @param upstreams      {@code host:port} of the services the guest may connect to (anything else is refused)
+ * @param upstreamConnectTimeoutMs how long the connector waits for an upstream to accept before the guest's connect
+ *                       fails with TIMEDOUT
+ * @param listenerPorts  the port each listener has in the configuration (its first TCP binding, before any
+ *                       {@code --port-offset}): a guest that binds that port claims that listener
  */
 public record AppConfig(String name, Path module, List<String> listeners, List<TcpBinding> tcp, GuestLimits limits,
                         int maxConnections, List<String> args, Map<String, String> env, List<String> preopens,
-                        String httpListener, ClientLimits clients) {
+                        String httpListener, ClientLimits clients, List<String> upstreams, long upstreamConnectTimeoutMs,
+                        Map<String, Integer> listenerPorts) {
+    /** How long a connect to an upstream may take when the config does not say. */
+    public static final long DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
+
+    /** An app with no upstreams. */
+    public AppConfig(String name, Path module, List<String> listeners, List<TcpBinding> tcp, GuestLimits limits,
+                     int maxConnections, List<String> args, Map<String, String> env, List<String> preopens,
+                     String httpListener, ClientLimits clients) {
+        this(name, module, listeners, tcp, limits, maxConnections, args, env, preopens, httpListener, clients, List.of(),
+                DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS, portsOf(tcp));
+    }
+
+    /** The first non-zero port bound to each listener. */
+    static Map<String, Integer> portsOf(List<TcpBinding> tcp) {
+        Map<String, Integer> ports = new java.util.TreeMap<>();
+        for (TcpBinding b : tcp) {
+            if (b.port() > 0) {
+                ports.putIfAbsent(b.listener(), b.port());
+            }
+        }
+        return ports;
+    }
+
     /** The directories a guest gets when the config names none. */
     public static final List<String> DEFAULT_PREOPENS = List.of("/data");
 
@@ -67,5 +95,26 @@ public record AppConfig(String name, Path module, List<String> listeners, List<T
             throw new IllegalArgumentException("app '" + name + "' maxConnections = " + maxConnections + " must be >= 1");
         }
         Objects.requireNonNull(clients, "clients");
+        listenerPorts = Map.copyOf(listenerPorts);
+        upstreams = List.copyOf(upstreams);
+        for (String u : upstreams) {
+            io.replicode.replica.Upstream.parse(u);
+        }
+        if (upstreamConnectTimeoutMs < 1) {
+            throw new IllegalArgumentException("app '" + name + "' upstreamConnectTimeoutMs = " + upstreamConnectTimeoutMs
+                    + " must be >= 1");
+        }
+    }
+
+    /** The same app with the services its guest may connect to. */
+    public AppConfig withUpstreams(List<String> targets, long connectTimeoutMs) {
+        return new AppConfig(name, module, listeners, tcp, limits, maxConnections, args, env, preopens, httpListener, clients,
+                targets, connectTimeoutMs, listenerPorts);
+    }
+
+    /** The same app with other TCP bindings (a port offset): the ports its guest sees stay the configured ones. */
+    public AppConfig withTcp(List<TcpBinding> bindings) {
+        return new AppConfig(name, module, listeners, bindings, limits, maxConnections, args, env, preopens, httpListener,
+                clients, upstreams, upstreamConnectTimeoutMs, listenerPorts);
     }
 }

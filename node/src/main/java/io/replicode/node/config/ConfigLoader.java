@@ -136,6 +136,8 @@ public final class ConfigLoader {
         List<String> preopens = AppConfig.DEFAULT_PREOPENS;
         /** HTTP listener: null = "http" if the app has it, "" = no HTTP, else the listener's name. */
         String http;
+        List<String> upstreams = List.of();
+        long upstreamConnectTimeoutMs = AppConfig.DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS;
 
         AppDraft(String name, String module, String origin) {
             this.name = name;
@@ -228,7 +230,7 @@ public final class ConfigLoader {
                     "use lower case letters, digits, '-' and '_', starting with a letter (at most 32)");
         }
         where.checkKeys(o, at, "module", "listeners", "tcp", "limits", "maxConnections", "gateway", "args", "env",
-                "preopens", "http");
+                "preopens", "http", "upstreams", "upstreamConnectTimeoutMs");
         if (!o.containsKey("module")) {
             throw where.error(at, "app '" + name + "' has no module", "add \"module\": \"path/to/app.wasm\"");
         }
@@ -311,6 +313,24 @@ public final class ConfigLoader {
                 dirs.add(dir);
             }
             d.preopens = List.copyOf(dirs);
+        }
+        if (o.containsKey("upstreams")) {
+            JsonArray us = where.array(o.getValue("upstreams"), at + ".upstreams");
+            List<String> targets = new ArrayList<>();
+            for (int i = 0; i < us.size(); i++) {
+                String u = where.string(us.getValue(i), at + ".upstreams[" + i + "]");
+                try {
+                    targets.add(io.replicode.replica.Upstream.parse(u).toString());
+                } catch (IllegalArgumentException e) {
+                    throw where.error(at + ".upstreams[" + i + "]", e.getMessage(),
+                            "write host:port, like \"127.0.0.1:5432\" or \"api.example.com:443\"");
+                }
+            }
+            d.upstreams = List.copyOf(targets);
+        }
+        if (o.containsKey("upstreamConnectTimeoutMs")) {
+            d.upstreamConnectTimeoutMs = where.integer(o.getValue("upstreamConnectTimeoutMs"), at + ".upstreamConnectTimeoutMs", 1,
+                    600_000);
         }
         return d;
     }
@@ -483,7 +503,7 @@ public final class ConfigLoader {
         Map<String, String> env = new LinkedHashMap<>(d.env);
         env.putIfAbsent(MAX_CONNECTIONS_ENV, Integer.toString(d.maxConnections));
         return new AppConfig(d.name, module, listeners, tcp, descriptorsFor(d, listeners.size()), d.maxConnections, d.args,
-                env, d.preopens, httpListener, clients);
+                env, d.preopens, httpListener, clients, d.upstreams, d.upstreamConnectTimeoutMs, AppConfig.portsOf(tcp));
     }
 
     /** Descriptors a guest needs besides its connections: stdio, and room for files it opens. */

@@ -8,6 +8,8 @@ public final class ListenerSocket {
     final ArrayDeque<StreamSocket> backlog = new ArrayDeque<>();
     /** The app is being upgraded: no new connections; accept fails and poll reports a hang-up. */
     boolean hungUp;
+    /** A guest that opens its own sockets holds this listener ({@code sock_listen}): no other socket may claim it. */
+    boolean claimed;
 
     ListenerSocket(String name) {
         this.name = name;
@@ -24,6 +26,10 @@ public final class ListenerSocket {
 
     public boolean hungUp() {
         return hungUp;
+    }
+
+    public boolean claimed() {
+        return claimed;
     }
 
     public int pending() {

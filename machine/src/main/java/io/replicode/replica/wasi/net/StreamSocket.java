@@ -20,6 +20,17 @@ public final class StreamSocket {
     boolean readShut;
     boolean writeShut;
     boolean accepted;
+    /** A connection the guest opened to an upstream (its listener name is empty). */
+    boolean outbound;
+    /** Outbound only: -1 while the connect is pending, 0 once connected, else the errno it failed with. */
+    int connectErrno = -1;
+    /** Outbound only: the sequencer epoch of the frame that connected; a frame of another epoch resets it. */
+    long epoch;
+    /** Outbound only: the upstream, {@code host:port}, and what the host resolved it to ("" until known). */
+    String target = "";
+    /** Outbound only: the guest's connect call has been told the outcome (a later connect gets ISCONN). */
+    boolean connectReported;
+    String resolved = "";
 
     StreamSocket(long connection, String listener, int receiveBuffer, long sendCredit) {
         this.connection = connection;
@@ -38,7 +49,7 @@ public final class StreamSocket {
 
     /** Readable: data, end of stream, or an error is waiting. */
     public boolean readable() {
-        return received.size() > 0 || peerClosed || reset || readShut;
+        return received.size() > 0 || peerClosed || reset || readShut || connectErrno > 0;
     }
 
     /** Bytes a read would return now. */
@@ -51,8 +62,29 @@ public final class StreamSocket {
         return (peerClosed && received.size() == 0) || reset;
     }
 
+    /** Writable, or (an outbound connection) its connect failed: a poll for writing reports both, as on Linux. */
     public boolean writable() {
+        if (outbound && connectErrno != 0) {
+            return connectErrno > 0;
+        }
         return sendCredit > 0 && !reset && !writeShut;
+    }
+
+    public boolean outbound() {
+        return outbound;
+    }
+
+    /** Outbound only: -1 while pending, 0 connected, else the errno the connect failed with. */
+    public int connectErrno() {
+        return connectErrno;
+    }
+
+    public String target() {
+        return target;
+    }
+
+    public String resolved() {
+        return resolved;
     }
 
     public long sendCredit() {
