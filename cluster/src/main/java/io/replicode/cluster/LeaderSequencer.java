@@ -118,6 +118,11 @@ public final class LeaderSequencer extends VerticleBase {
 
     // what an operator sees
     private volatile Role role = Role.FOLLOWING;
+    /** Runs beside the sequencer while this member leads (the upstream connector), started with the term. */
+    private io.replicode.sequencer.Companion companion = io.replicode.sequencer.Companion.NONE;
+    /** The companion's events the sequencer could not take yet (it was full), in order. */
+    private final java.util.ArrayDeque<IngressEvent> companionEvents = new java.util.ArrayDeque<>();
+    private long companionRetry = -1;
     private String why = "";
     private volatile String leader = "";
     private long runs;
@@ -273,8 +278,42 @@ public final class LeaderSequencer extends VerticleBase {
             vertx.eventBus().publish(Addresses.sequencer(app), new JsonObject().put("app", app).put("state", Role.SEQUENCING.label())
                     .put("epoch", epoch).put("member", raft.id().toString()).put("lastSeq", lastSeq));
             cutLostGateways();
+            companion.start(term, lastSeq + 1, this::offerCompanionEvent);
             pump();
         }));
+    }
+
+    /** Runs {@code c} beside the sequencer whenever this member sequences the app. */
+    public LeaderSequencer withCompanion(io.replicode.sequencer.Companion c) {
+        this.companion = c;
+        return this;
+    }
+
+    /** An event of the companion's: into the next frame while this run sequences; dropped once it stepped down. */
+    private void offerCompanionEvent(IngressEvent event) {
+        int myRun = run;
+        context.runOnContext(v -> {
+            if (sequencer == null || myRun != run) {
+                return;
+            }
+            companionEvents.addLast(event);
+            offerCompanionEvents();
+            pump();
+        });
+    }
+
+    private void offerCompanionEvents() {
+        while (sequencer != null && !companionEvents.isEmpty()
+                && sequencer.offerOwn(companionEvents.peekFirst(), clockNs.getAsLong())) {
+            companionEvents.pollFirst();
+        }
+        if (sequencer != null && !companionEvents.isEmpty() && companionRetry < 0) {
+            companionRetry = vertx.setTimer(10, t -> {
+                companionRetry = -1;
+                offerCompanionEvents();
+                pump();
+            });
+        }
     }
 
     private void stepDown(Role next, String reason) {
@@ -293,7 +332,9 @@ public final class LeaderSequencer extends VerticleBase {
         }
         role = next;
         why = reason;
+        companionEvents.clear();
         if (was) {
+            companion.stop();
             say(app + ": sequencer stopped: " + reason);
         }
     }

@@ -43,6 +43,14 @@ public final class Addresses {
         return "replicode.app." + app + ".control";
     }
 
+    /**
+     * Replicas → the upstream connector beside the app's sequencer: the outputs for the connections guests opened to
+     * their upstreams ({@link OutputBatch} bodies).
+     */
+    public static String upstreams(String app) {
+        return "replicode.app." + app + ".upstreams";
+    }
+
     /** Replicas → one gateway: the outputs for its connections ({@link OutputBatch} bodies). */
     public static String outputs(int gateway) {
         return "replicode.gateway." + gateway + ".outputs";

@@ -786,7 +786,8 @@ public final class ClusterNode implements AutoCloseable {
             rt.sequencer = new LeaderSequencer(rt.config.name(), boot.hazelcast(), boot::liveNodeIds, raft, rt.machine,
                     new GatewayRegistry(boot.hazelcast()), NodeParts.sequencerOptions(config), SequencerVerticle::wallClockNs, out)
                     .withMeters(metrics == null ? io.replicode.sequencer.SequencerMeters.NONE
-                            : new io.replicode.sequencer.SequencerMeters(metrics, rt.config.name()));
+                            : new io.replicode.sequencer.SequencerMeters(metrics, rt.config.name()))
+                    .withCompanion(NodeParts.upstreamConnector(boot.vertx(), rt.config));
             await(boot.vertx().deployVerticle(rt.sequencer));
         }
     }

@@ -208,7 +208,8 @@ public final class EmbeddedNode implements AutoCloseable {
         }
         SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, NodeParts.sequencerOptions(node),
                 SequencerVerticle::wallClockNs).withMeters(metrics == null ? io.replicode.sequencer.SequencerMeters.NONE
-                        : new io.replicode.sequencer.SequencerMeters(metrics, app.name()));
+                        : new io.replicode.sequencer.SequencerMeters(metrics, app.name()))
+                .withCompanion(NodeParts.upstreamConnector(vertx, app));
         AppRuntime runtime = new AppRuntime(app, module, modules, appDir, genesis, log, sequencer);
         DataDir.App dir = new DataDir.App(appDir);
         java.util.function.Consumer<String> say = line -> {

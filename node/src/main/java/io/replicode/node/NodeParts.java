@@ -89,6 +89,15 @@ final class NodeParts {
         return (m, c) -> machines.apply(m, c).withModules(byHash);
     }
 
+    /** The upstream connector of {@code app}, run beside its sequencer; none when the app lists no upstreams. */
+    static io.replicode.sequencer.Companion upstreamConnector(io.vertx.core.Vertx vertx, AppConfig app) {
+        if (app.upstreams().isEmpty()) {
+            return io.replicode.sequencer.Companion.NONE;
+        }
+        return new io.replicode.gateway.tcp.UpstreamConnector(vertx, app.name(), app.upstreamConnectTimeoutMs(),
+                app.limits().receiveBufferBytes());
+    }
+
     /** The guest configuration the config asks for (the genesis adds seed and time). */
     static GuestConfig wanted(AppConfig app) {
         return GuestConfig.of(app.name(), app.listeners()).withLimits(app.limits())

@@ -38,6 +38,11 @@ public final class SequencerVerticle extends VerticleBase {
     private long malformed;
     private long duplicates;
     private long published;
+    /** A single node's sequencer has one epoch: a restart resets every connection with a GatewayLost instead. */
+    private static final long EPOCH = 1;
+    private Companion companion = Companion.NONE;
+    private final java.util.ArrayDeque<IngressEvent> held = new java.util.ArrayDeque<>();
+    private long heldRetry = -1;
     private boolean stopping;
 
     /** A sequencer for {@code app} over its (already opened and recovered) log; {@code clockNs} is wall time in ns. */
@@ -57,6 +62,12 @@ public final class SequencerVerticle extends VerticleBase {
 
     private SequencerMeters meters = SequencerMeters.NONE;
 
+    /** Runs {@code c} beside this sequencer while it sequences (the upstream connector). */
+    public SequencerVerticle withCompanion(Companion c) {
+        this.companion = c;
+        return this;
+    }
+
     public SequencerVerticle withSnapshotBytes(LongSupplier bytes) {
         this.snapshotBytes = bytes;
         return this;
@@ -74,7 +85,7 @@ public final class SequencerVerticle extends VerticleBase {
         if (log.lastSeq() >= log.firstSeq()) {
             lastTime = log.read(log.lastSeq(), 1).get(0).timeNs();
         }
-        sequencer = new FrameSequencer(app, 1, options, log.lastSeq(), log.lastHash(), lastTime);
+        sequencer = new FrameSequencer(app, EPOCH, options, log.lastSeq(), log.lastHash(), lastTime);
         wake = new WakeTimer(vertx, clockNs, this::pump);
         MessageConsumer<Buffer> ingress = vertx.eventBus().consumer(Addresses.ingress(app), m -> onIngress(m.body()));
         MessageConsumer<Buffer> control = vertx.eventBus().consumer(Addresses.control(app), m -> onControl(m.body()));
@@ -94,6 +105,7 @@ public final class SequencerVerticle extends VerticleBase {
             } else {
                 sequencer.requestTimer(now);
             }
+            companion.start(EPOCH, log.lastSeq() + 1, this::offerOwn);
             pump();
         });
     }
@@ -101,6 +113,7 @@ public final class SequencerVerticle extends VerticleBase {
     @Override
     public Future<?> stop() {
         stopping = true;
+        companion.stop();
         return Future.succeededFuture();
     }
 
@@ -129,6 +142,31 @@ public final class SequencerVerticle extends VerticleBase {
         }
         taken.note(batch.gateway(), batch.batchSeq());
         pump();
+    }
+
+    /** An event of the companion's: into the next frame (held and retried while the sequencer is full). */
+    private void offerOwn(IngressEvent event) {
+        context.runOnContext(v -> {
+            if (stopping) {
+                return;
+            }
+            held.addLast(event);
+            offerHeld();
+            pump();
+        });
+    }
+
+    private void offerHeld() {
+        while (!held.isEmpty() && sequencer.offerOwn(held.peekFirst(), clockNs.getAsLong())) {
+            held.pollFirst();
+        }
+        if (!held.isEmpty() && heldRetry < 0) {
+            heldRetry = vertx.setTimer(10, t -> {
+                heldRetry = -1;
+                offerHeld();
+                pump();
+            });
+        }
     }
 
     private void onControl(Buffer body) {

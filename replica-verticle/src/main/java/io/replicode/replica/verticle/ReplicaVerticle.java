@@ -604,10 +604,13 @@ public final class ReplicaVerticle extends VerticleBase {
         Map<Integer, List<Output>> byGateway = new LinkedHashMap<>();
         List<Output> control = new ArrayList<>();
         List<Output> appWide = new ArrayList<>();
+        List<Output> upstream = new ArrayList<>();
         for (Output o : outputs) {
             long conn = connectionOf(o);
             if (o instanceof Output.TimerRequest) {
                 control.add(o);
+            } else if (conn >= 0 && ConnectionIds.gateway(conn) == ConnectionIds.UPSTREAM_GATEWAY) {
+                upstream.add(o);
             } else if (conn < 0) {
                 appWide.add(o);
             } else {
@@ -631,6 +634,9 @@ public final class ReplicaVerticle extends VerticleBase {
         if (!control.isEmpty()) {
             sendControl(new OutputBatch(app, replica, seq, control));
         }
+        if (!upstream.isEmpty()) {
+            vertx.eventBus().send(Addresses.upstreams(app), Buffer.buffer(new OutputBatch(app, replica, seq, upstream).encode()));
+        }
     }
 
     private static long connectionOf(Output o) {
@@ -645,6 +651,9 @@ public final class ReplicaVerticle extends VerticleBase {
         }
         if (o instanceof Output.Window w) {
             return w.connection();
+        }
+        if (o instanceof Output.Connect c) {
+            return c.connection();
         }
         return -1;
     }
