@@ -49,6 +49,9 @@ public final class Genesis {
                 if (key.equals("module") && upgradedTo(have).contains(want.getString(key))) {
                     continue; // the config names a module the app was upgraded to: its history is the same
                 }
+                if (key.equals(GenesisCodec.LISTENER_PORTS)) {
+                    continue; // the genesis decides (below): a member's or a later run's own ports may differ
+                }
                 if (GenesisCodec.ADDED_LATER.contains(key) && !have.containsKey(key)) {
                     continue; // written before guests could bind or connect: any value agrees with that history
                 }
@@ -59,7 +62,9 @@ public final class Genesis {
                 }
             }
             byte[] seed = HexFormat.of().parseHex(have.getString("seed"));
-            return wanted.withGenesis(seed, have.getLong("timeNs"));
+            GuestConfig kept = have.containsKey(GenesisCodec.LISTENER_PORTS)
+                    ? wanted.withListenerPorts(GenesisCodec.ports(have.getJsonObject(GenesisCodec.LISTENER_PORTS))) : wanted;
+            return kept.withGenesis(seed, have.getLong("timeNs"));
         } catch (IOException e) {
             throw new UserError("app '" + wanted.app() + "': cannot read or write " + file + ": " + e.getMessage(),
                     "make the data directory writable, or choose another with --data");

@@ -29,6 +29,12 @@ public final class GenesisCodec {
      */
     static final java.util.Set<String> ADDED_LATER = java.util.Set.of("listenerPorts", "upstreams");
 
+    /**
+     * The port each listener has for the guest (which listener its bind claims): fixed at genesis, so a later run or
+     * another cluster member with other gateway ports (their own --tcp, a port offset) gives the guest the same view.
+     */
+    static final String LISTENER_PORTS = "listenerPorts";
+
     /** Everything that decides the guest's behaviour besides the seed and time: what a later start must match. */
     public static JsonObject describe(GuestConfig c, String moduleSha256) {
         return new JsonObject()
@@ -63,7 +69,7 @@ public final class GenesisCodec {
         return new Recorded(config, sha, path == null ? null : Path.of(path));
     }
 
-    private static java.util.Map<String, Integer> ports(JsonObject o) {
+    static java.util.Map<String, Integer> ports(JsonObject o) {
         java.util.Map<String, Integer> m = new LinkedHashMap<>();
         for (String k : o.fieldNames()) {
             m.put(k, o.getInteger(k));

@@ -77,6 +77,13 @@ final class FrameText {
         if (e instanceof IngressEvent.Restart) {
             return "restart (requested by an operator)";
         }
+        if (e instanceof IngressEvent.Upgrade u) {
+            return "upgrade to module " + u.moduleSha256().substring(0, 12) + " (grace " + u.graceFrames() + " frames)";
+        }
+        if (e instanceof IngressEvent.Connected c) {
+            return "connected " + ConnectionIds.format(c.connection()) + (c.errno() == 0 ? " to " + c.address()
+                    : " failed, errno " + c.errno());
+        }
         return "snapshot request";
     }
 
@@ -120,6 +127,12 @@ final class FrameText {
         }
         if (o instanceof Output.Recovered r) {
             return "recovered: " + r.report();
+        }
+        if (o instanceof Output.Upgraded u) {
+            return "upgraded to module " + u.moduleSha256().substring(0, 12) + ": " + u.report();
+        }
+        if (o instanceof Output.Connect c) {
+            return "connect " + ConnectionIds.format(c.connection()) + " to upstream " + c.target() + " (epoch " + c.epoch() + ")";
         }
         return "stopped: " + ((Output.Stopped) o).reason();
     }
@@ -226,6 +239,11 @@ final class FrameText {
             o.put("type", "batch").put("gateway", b.gateway()).put("batchSeq", b.batchSeq());
         } else if (e instanceof IngressEvent.Restart) {
             o.put("type", "restart");
+        } else if (e instanceof IngressEvent.Upgrade u) {
+            o.put("type", "upgrade").put("module", u.moduleSha256()).put("graceFrames", u.graceFrames());
+        } else if (e instanceof IngressEvent.Connected c) {
+            o.put("type", "connected").put("connection", ConnectionIds.format(c.connection())).put("errno", c.errno())
+                    .put("address", c.address());
         } else {
             o.put("type", "snapshot-request");
         }

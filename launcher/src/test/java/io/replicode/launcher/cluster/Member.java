@@ -160,11 +160,12 @@ final class Member {
 
     /**
      * Writes {@code dir/cluster-test.json}: {@code settings} plus the kv app (the test guest, listeners resp and http,
-     * HTTP on http); returns its path.
+     * HTTP on http), beside any apps {@code settings} has; returns its path.
      */
     static Path kvConfig(Path dir, JsonObject settings) throws IOException {
         Path config = dir.resolve("cluster-test.json");
-        Files.writeString(config, settings.copy().put("apps", new JsonObject().put("kv", new JsonObject()
+        JsonObject others = settings.getJsonObject("apps", new JsonObject());
+        Files.writeString(config, settings.copy().put("apps", others.copy().put("kv", new JsonObject()
                 .put("module", io.replicode.node.TestGuests.module("kv_server").toString())
                 .put("listeners", new io.vertx.core.json.JsonArray(List.of("resp", "http")))
                 .put("http", "http"))).encodePrettily());

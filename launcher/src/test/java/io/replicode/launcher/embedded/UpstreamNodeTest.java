@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.replicode.launcher.ReplicodeCommand;
+import io.replicode.launcher.UpstreamServer;
 import io.replicode.node.EmbeddedNode;
 import io.replicode.node.TestGuests;
 import io.replicode.node.config.ConfigLoader;
@@ -16,7 +17,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +27,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -58,43 +57,6 @@ class UpstreamNodeTest {
         }
         for (AutoCloseable c : closeAfter) {
             c.close();
-        }
-    }
-
-    /** An upstream that answers each line upper-cased and closes at the client's end; it counts its connections. */
-    private static final class Upper implements AutoCloseable {
-        final ServerSocket server;
-        final AtomicInteger accepted = new AtomicInteger();
-        final Thread thread;
-
-        Upper() throws IOException {
-            server = new ServerSocket();
-            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            thread = new Thread(this::serve, "upstream");
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        private void serve() {
-            while (!server.isClosed()) {
-                try (Socket s = server.accept()) {
-                    accepted.incrementAndGet();
-                    s.setSoTimeout(READ_TIMEOUT_MS);
-                    String in = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                    s.getOutputStream().write(in.toUpperCase(java.util.Locale.ROOT).getBytes(StandardCharsets.UTF_8));
-                } catch (IOException e) {
-                    // closed by the test, or a client that went away
-                }
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
         }
     }
 
@@ -163,7 +125,7 @@ class UpstreamNodeTest {
 
     @Test
     void each_guest_connect_is_one_upstream_connection_and_the_log_replays_without_the_upstream() throws Exception {
-        Upper upper = new Upper();
+        UpstreamServer upper = UpstreamServer.upper();
         closeAfter.add(upper);
         // Nothing listens on a port whose server was closed: refused.
         ServerSocket gone = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
@@ -191,15 +153,15 @@ class UpstreamNodeTest {
         for (int i = 0; i < 5; i++) {
             assertEquals("HELLO " + i + "\n", session("rc", "FETCH 127.0.0.1 " + upper.port() + " hello " + i + "\n"));
         }
-        assertEquals(5, upper.accepted.get(), "one upstream connection per guest connect, with three replicas");
+        assertEquals(5, upper.accepted(), "one upstream connection per guest connect, with three replicas");
         assertEquals("PING\n", session("we", "PROXY ping\n"));
-        assertEquals(6, upper.accepted.get());
+        assertEquals(6, upper.accepted());
 
         assertEquals("ERR connect 14\n", session("rc", "FETCH 127.0.0.1 " + refusedPort + " x\n"), "refused: ECONNREFUSED");
         assertEquals("ERR connect 73\n", session("rc", "FETCH 127.0.0.1 " + deafPort + " x\n"), "timed out: ETIMEDOUT");
         assertEquals("ERR connect 14\n", session("rc", "FETCH 127.0.0.2 " + upper.port() + " x\n"),
                 "not listed: refused at once");
-        assertEquals(6, upper.accepted.get());
+        assertEquals(6, upper.accepted());
 
         awaitReplicasAgree("rc");
         awaitReplicasAgree("we");
