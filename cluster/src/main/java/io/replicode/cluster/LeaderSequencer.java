@@ -648,7 +648,8 @@ public final class LeaderSequencer extends VerticleBase {
                 .put("framesNotTaken", notTaken).put("duplicateBatches", duplicates).put("heldBatches", heldBatches)
                 .put("refusedBatches", refusedBatches).put("malformedMessages", malformed)
                 .put("lastStartMs", lastStartMs).put("commits", commits)
-                .put("commitMeanMs", commits == 0 ? 0 : commitNanos / commits / 1e6).put("commitMaxMs", maxCommitNanos / 1e6);
+                .put("commitMeanMs", commits == 0 ? 0 : commitNanos / commits / 1e6).put("commitMaxMs", maxCommitNanos / 1e6)
+                .put("upstreams", companion.status());
     }
 
     /** Whether this member sequences the app now. */

@@ -23,6 +23,11 @@ public interface Companion {
     /** Sequencing stopped here: let go of everything held for it. */
     void stop();
 
+    /** What an operator sees of it in the sequencer's status, or null for nothing. */
+    default io.vertx.core.json.JsonObject status() {
+        return null;
+    }
+
     /** A companion that does nothing (an app with no upstreams). */
     Companion NONE = new Companion() {
         @Override

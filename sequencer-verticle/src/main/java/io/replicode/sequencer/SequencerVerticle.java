@@ -214,6 +214,7 @@ public final class SequencerVerticle extends VerticleBase {
                 .put("publishedFrames", published)
                 .put("logBytes", log.sizeBytes())
                 .put("malformedMessages", malformed)
-                .put("duplicateBatches", duplicates);
+                .put("duplicateBatches", duplicates)
+                .put("upstreams", companion.status());
     }
 }

@@ -113,7 +113,8 @@ public final class UpstreamConnector implements Companion {
         sink = null;
     }
 
-    /** Connects made, failed, and bytes each way, for the node's status. */
+    /** Connects made, failed, and bytes each way, for the sequencer's status. */
+    @Override
     public io.vertx.core.json.JsonObject status() {
         return new io.vertx.core.json.JsonObject().put("connects", connects.get()).put("failedConnects", failures.get())
                 .put("bytesToUpstreams", bytesOut.get()).put("bytesFromUpstreams", bytesIn.get());

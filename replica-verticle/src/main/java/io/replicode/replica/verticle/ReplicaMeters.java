@@ -44,6 +44,14 @@ final class ReplicaMeters {
                 .description("Times the guest was restarted on its files after a fault").tags(tags).register(registry));
         add(FunctionCounter.builder("replicode.guest.fuel.consumed", status, s -> s.get() == null ? 0 : s.get().fuelConsumed())
                 .description("Fuel the guest used").tags(tags).register(registry));
+        add(FunctionCounter.builder("replicode.upstream.connects.refused", status,
+                        s -> s.get() == null ? 0 : s.get().refusedConnects())
+                .description("Guest connects refused at once: the target is not one of the app's upstreams").tags(tags)
+                .register(registry));
+        add(Gauge.builder("replicode.upstream.connections", () -> {
+            GuestStatus s = status.get();
+            return s == null ? 0 : s.outboundConnections();
+        }).description("Connections the guest holds to its upstreams").tags(tags).register(registry));
         snapshotBytes = add(DistributionSummary.builder("replicode.snapshot.size").baseUnit("bytes")
                 .description("Compressed size of each snapshot written").tags(tags).register(registry));
         snapshotWrite = add(Timer.builder("replicode.snapshot.write")
