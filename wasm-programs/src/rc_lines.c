@@ -10,6 +10,9 @@
  *   FETCH a.b.c.d port line
  *                   -> what the upstream answered, or ERR connect <errno>
  *                      (sock_connect with a sockaddr_in)
+ *   RAWGET key      -> as GET, opening "key.val\n" (a newline in the name, as RepliCode's image_server passes
+ *                      names it read from a request line: RepliCode's runtime trimmed it)
+ *   BIG n           -> n bytes 'x' and a newline, in one sock_send (RepliCode's runtime sent a whole buffer)
  *   QUIT            -> BYE, and the connection is closed
  *
  * Built like RepliCode's programs: clang --target=wasm32-wasi -Wl,--allow-undefined.
@@ -93,10 +96,10 @@ static void set_key(int fd, const char *key, const char *value) {
     reply(fd, "OK\n");
 }
 
-static void get_key(int fd, const char *key) {
+static void get_key(int fd, const char *key, const char *suffix) {
     char name[160];
     char value[1024];
-    snprintf(name, sizeof name, "%s.val", key);
+    snprintf(name, sizeof name, "%s.val%s", key, suffix);
     FILE *f = fopen(name, "r");
     if (f == NULL) {
         reply(fd, "NIL\n");
@@ -161,6 +164,27 @@ static void fetch(int fd, const char *args) {
     sock_close(up);
 }
 
+static void big(int fd, int n) {
+    if (n < 0 || n > (1 << 24)) {
+        reply(fd, "ERR size\n");
+        return;
+    }
+    char *buf = malloc((size_t)n + 1);
+    if (buf == NULL) {
+        reply(fd, "ERR memory\n");
+        return;
+    }
+    memset(buf, 'x', (size_t)n);
+    buf[n] = '\n';
+    int sent = 0;
+    int ret = sock_send(fd, buf, n + 1, 0, &sent);
+    if (ret != 0 || sent != n + 1) {
+        printf("[rc_lines] sock_send failed (ret=%d, sent=%d/%d)\n", ret, sent, n + 1);
+        fflush(stdout);
+    }
+    free(buf);
+}
+
 static void handle_client(int fd) {
     char line[1024];
     while (read_line(fd, line, sizeof line) >= 0) {
@@ -173,7 +197,11 @@ static void handle_client(int fd) {
             *value++ = 0;
             set_key(fd, arg, value);
         } else if (strcmp(line, "GET") == 0 && arg != NULL) {
-            get_key(fd, arg);
+            get_key(fd, arg, "");
+        } else if (strcmp(line, "RAWGET") == 0 && arg != NULL) {
+            get_key(fd, arg, "\n");
+        } else if (strcmp(line, "BIG") == 0 && arg != NULL) {
+            big(fd, atoi(arg));
         } else if (strcmp(line, "NOTE") == 0 && arg != NULL) {
             note(fd, arg);
         } else if (strcmp(line, "FETCH") == 0 && arg != NULL) {

@@ -39,7 +39,8 @@ import java.util.zip.Inflater;
  *   host state: clock, fuel, waits, random generator, virtual network (connections with buffered
  *   bytes, backlogs), virtual filesystem, descriptors; since version 5 the network also has outbound connections
  *   (an outbound flag after each connection id, then epoch, connect outcome, target and resolved address in place of
- *   the listener name), a claimed flag per listener, and the refused connects and outbound count at its end,
+ *   the listener name; after the consumed count, the bytes of a whole-buffer send in progress), a claimed flag per
+ *   listener, and the refused connects and outbound count at its end,
  *   since version 2, duplicate batches: table count (u32), then for each gateway in increasing order its
  *   id (u32) and last applied batchSeq (i64); skipping the current batch (u8, 0 or 1); duplicate
  *   batches dropped (i64); events dropped with them (i64),

@@ -351,7 +351,22 @@ public final class WasiFiles {
     // ---- path calls ----
 
     private String path(long ptr, long len) {
-        return host.memory.string(ptr, len);
+        String p = host.memory.string(ptr, len);
+        // RepliCode's runtime trimmed the whitespace around every path its programs named (its image_server opens the
+        // name it read from a request line, newline included): a program of that interface gets the same.
+        return host.abi == SocketAbi.REPLICODE ? trimAsciiWhitespace(p) : p;
+    }
+
+    private static String trimAsciiWhitespace(String p) {
+        int from = 0;
+        int to = p.length();
+        while (from < to && " \t\r\n\u000B\f".indexOf(p.charAt(from)) >= 0) {
+            from++;
+        }
+        while (to > from && " \t\r\n\u000B\f".indexOf(p.charAt(to - 1)) >= 0) {
+            to--;
+        }
+        return p.substring(from, to);
     }
 
     int open(int dirFd, int lookupFlags, long pathPtr, long pathLen, int oflags, long rightsBase,

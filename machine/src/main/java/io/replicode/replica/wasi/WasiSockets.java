@@ -273,13 +273,38 @@ final class WasiSockets {
         });
     }
 
-    /** RepliCode's {@code sock_send(fd, buf, len, flags, *sent)}: a plain buffer. */
+    /**
+     * RepliCode's {@code sock_send(fd, buf, len, flags, *sent)}: a plain buffer. On a blocking socket the whole buffer
+     * is sent before it returns, as RepliCode's runtime did (its programs take a short count for a failure): it parks
+     * while the window is closed, and the bytes already sent are kept with the connection across the wait.
+     */
     int sendPlain(int fd, long buf, long len, int siFlags, long sentPtr) {
         Descriptor.Socket s = connected(fd);
         if (siFlags != 0) {
             return Errno.INVAL;
         }
-        return write(s, host.memory.read(buf, len), sentPtr);
+        byte[] data = host.memory.read(buf, len);
+        if (s.nonblocking()) {
+            return write(s, data, sentPtr);
+        }
+        return host.blocking(false, () -> {
+            StreamSocket socket = s.socket;
+            try {
+                while (socket.wholeSendDone() < data.length) {
+                    int done = (int) socket.wholeSendDone();
+                    byte[] rest = done == 0 ? data : java.util.Arrays.copyOfRange(data, done, data.length);
+                    socket.wholeSendDone(done + host.network.send(socket, rest, rest.length));
+                }
+            } catch (WasiException e) {
+                if (e.errno() != Errno.AGAIN) {
+                    socket.wholeSendDone(0);
+                }
+                throw e;
+            }
+            socket.wholeSendDone(0);
+            host.memory.u32(sentPtr, data.length);
+            return Errno.SUCCESS;
+        });
     }
 
     /** RepliCode's {@code sock_shutdown(fd, how)} with POSIX's numbers: 0 reading, 1 writing, 2 both (3 also both). */
@@ -594,7 +619,7 @@ final class WasiSockets {
         if (d instanceof Descriptor.Socket s) {
             return s;
         }
-        throw new WasiException(d instanceof Descriptor.Listener ? Errno.NOTCONN : Errno.NOTSOCK,
-                "fd " + fd + " is not a connected socket");
+        throw new WasiException(d instanceof Descriptor.Listener || d instanceof Descriptor.Opened ? Errno.NOTCONN
+                : Errno.NOTSOCK, "fd " + fd + " is not a connected socket");
     }
 }

@@ -322,6 +322,8 @@ class SnapshotFuzzTest {
                 for (int k = 0; k < 3; k++) {
                     field(b, fields, 8);
                 }
+                v5.add(new int[] {b.position(), 8});
+                field(b, fields, 8); // bytes of a whole-buffer send done
                 field(b, fields, 1);
                 long buffered = field(b, fields, 4);
                 b.position(b.position() + (int) buffered);

@@ -64,6 +64,26 @@ class SocketAbiGuestTest {
 
     @ParameterizedTest
     @EnumSource(Engine.class)
+    void a_replicode_send_returns_when_the_whole_buffer_went_and_paths_are_trimmed_as_replicode_did(Engine engine) {
+        GuestConfig small = rcConfig().withLimits(io.replicode.replica.GuestLimits.DEFAULT.withSendWindowBytes(1000));
+        try (GuestMachine m = machine("rc_lines", engine, small)) {
+            Guests.Script s = new Guests.Script();
+            m.apply(s.next());
+            List<Output> out = m.apply(s.next(open(CLIENT, "lines"), data(CLIENT, "SET k v\nRAWGET k\nBIG 2500\nGET k\n")));
+            StringBuilder got = new StringBuilder(sent(out, CLIENT));
+            assertTrue(got.toString().startsWith("OK\nVALUE v\n"), "the name with a newline opened k.val: " + got);
+            assertEquals(1000, got.length(), "the window's 1000 bytes, then it waits");
+            for (int i = 0; i < 5 && !got.toString().endsWith("VALUE v\n"); i++) {
+                out = m.apply(s.next(new IngressEvent.Window(CLIENT, 1000)));
+                got.append(sent(out, CLIENT));
+            }
+            assertEquals("OK\nVALUE v\n" + "x".repeat(2500) + "\nVALUE v\n", got.toString());
+            assertEquals("", log(out, 1), "no short send reported");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
     void a_replicode_connect_is_opened_by_the_frames_and_one_not_listed_is_refused_at_once(Engine engine) {
         try (GuestMachine m = machine("rc_lines", engine, rcConfig())) {
             Guests.Script s = new Guests.Script();

@@ -456,11 +456,16 @@ public final class ConfigLoader {
 
     private static AppConfig resolve(Path workDir, AppDraft d, Map<Integer, String> portOwners) {
         boolean httpWanted = d.http != null && !d.http.isEmpty();
-        if (d.tcp.isEmpty() && !httpWanted && !d.listeners.contains("http")) {
-            throw new UserError("app '" + d.name + "' has no TCP port and no HTTP route, so nothing could reach it",
-                    "add --tcp PORT=" + d.name + " (e.g. --tcp 7007=" + d.name + ") or --http " + d.name);
+        if (d.tcp.isEmpty() && !httpWanted && !d.listeners.contains("http") && d.upstreams.isEmpty()) {
+            throw new UserError("app '" + d.name + "' has no TCP port, no HTTP route and no upstream, so nothing could reach it"
+                    + " and it could reach nothing",
+                    "add --tcp PORT=" + d.name + " (e.g. --tcp 7007=" + d.name + ") or --http " + d.name
+                            + ", or list the services it connects to in apps." + d.name + ".upstreams");
         }
         List<String> listeners = new ArrayList<>(d.listeners);
+        if (listeners.isEmpty() && d.tcp.isEmpty() && !httpWanted) {
+            listeners.add(DEFAULT_LISTENER); // a client that only connects out still gets a listener it may ignore
+        }
         List<TcpBinding> tcp = new ArrayList<>();
         for (PortDraft p : d.tcp) {
             // A port without a listener mentions the app's first one: "main" when none is named yet.

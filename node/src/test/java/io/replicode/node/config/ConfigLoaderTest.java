@@ -238,7 +238,23 @@ class ConfigLoaderTest {
         Path config = writeConfig("{\"apps\": {\"a\": {\"module\": \"" + TestGuests.module("echo_server") + "\"}}}");
         UserError e = loadError(config);
         assertTrue(e.what().contains("no TCP port"), e.what());
-        assertEquals("add --tcp PORT=a (e.g. --tcp 7007=a) or --http a", e.fix());
+        assertEquals("add --tcp PORT=a (e.g. --tcp 7007=a) or --http a, or list the services it connects to in"
+                + " apps.a.upstreams", e.fix());
+    }
+
+    @Test
+    void upstreams_are_read_checked_and_let_a_client_only_app_run() throws IOException {
+        AppConfig client = ConfigLoader.load(new ConfigLoader.Flags(writeConfig("{\"apps\": {\"nc\": {\"module\": \""
+                + TestGuests.module("rc_lines") + "\", \"upstreams\": [\"127.0.0.1:5432\", \"API.example.com:443\"],"
+                + " \"upstreamConnectTimeoutMs\": 2500}}}"), true, "127.0.0.1", Engine.COMPILER, Path.of("data"),
+                List.of(), List.of(), List.of(), null, null), REPO).apps().get(0);
+        assertEquals(List.of("127.0.0.1:5432", "api.example.com:443"), client.upstreams());
+        assertEquals(2500, client.upstreamConnectTimeoutMs());
+        assertEquals(List.of("main"), client.listeners(), "a listener it may ignore");
+        UserError bad = loadError(writeConfig("{\"apps\": {\"nc\": {\"module\": \"" + TestGuests.module("rc_lines")
+                + "\", \"upstreams\": [\"db:99999\"]}}}"));
+        assertTrue(bad.what().contains("upstreams[0]") && bad.what().contains("not 1..65535"), bad.what());
+        assertTrue(bad.fix().contains("host:port"), bad.fix());
     }
 
     @Test

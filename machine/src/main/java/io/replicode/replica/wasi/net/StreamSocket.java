@@ -28,6 +28,11 @@ public final class StreamSocket {
     long epoch;
     /** Outbound only: the upstream, {@code host:port}, and what the host resolved it to ("" until known). */
     String target = "";
+    /**
+     * Bytes of the guest's current blocking RepliCode {@code sock_send} already sent: that interface sends a whole
+     * buffer before it returns, parking as often as the window needs (0 when no such send is in progress).
+     */
+    long wholeSendDone;
     /** Outbound only: the guest's connect call has been told the outcome (a later connect gets ISCONN). */
     boolean connectReported;
     String resolved = "";
@@ -68,6 +73,14 @@ public final class StreamSocket {
             return connectErrno > 0;
         }
         return sendCredit > 0 && !reset && !writeShut;
+    }
+
+    public long wholeSendDone() {
+        return wholeSendDone;
+    }
+
+    public void wholeSendDone(long done) {
+        wholeSendDone = done;
     }
 
     public boolean outbound() {

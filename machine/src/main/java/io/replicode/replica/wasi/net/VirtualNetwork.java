@@ -491,6 +491,7 @@ public final class VirtualNetwork {
             d.writeLong(s.sendOffset);
             d.writeLong(s.sendCredit);
             d.writeLong(s.consumed);
+            d.writeLong(s.wholeSendDone);
             int flags = (s.peerClosed ? 1 : 0) | (s.reset ? 2 : 0) | (s.resetReported ? 4 : 0) | (s.readShut ? 8 : 0)
                     | (s.writeShut ? 16 : 0) | (s.accepted ? 32 : 0) | (s.connectReported ? 64 : 0);
             d.writeByte(flags);
@@ -548,6 +549,7 @@ public final class VirtualNetwork {
             s.sendOffset = d.readLong();
             s.sendCredit = d.readLong();
             s.consumed = d.readLong();
+            s.wholeSendDone = v5 ? d.readLong() : 0;
             int flags = d.readByte();
             s.peerClosed = (flags & 1) != 0;
             s.reset = (flags & 2) != 0;
