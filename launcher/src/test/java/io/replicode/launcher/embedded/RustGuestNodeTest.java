@@ -4,14 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.replicode.launcher.ReplicodeCommand;
 import io.replicode.node.EmbeddedNode;
 import io.replicode.node.TestGuests;
 import io.replicode.node.config.ConfigLoader;
 import io.replicode.node.config.NodeConfig;
 import io.replicode.replica.module.Engine;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,9 +18,7 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -109,34 +104,6 @@ class RustGuestNodeTest {
         }
     }
 
-    private JsonObject pipeline() throws Exception {
-        JsonObject status = node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
-        return status.getJsonObject("pipeline").getJsonObject("apps").getJsonObject("lines");
-    }
-
-    /** Waits until the three replicas show one state digest, taken at one frame, at or after the log's last frame now. */
-    private String awaitReplicasAgree() throws Exception {
-        long from = pipeline().getJsonObject("log").getLong("lastSeq");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        String seen = "";
-        while (System.nanoTime() < deadline) {
-            JsonArray replicas = pipeline().getJsonArray("replicas");
-            Set<String> points = new HashSet<>();
-            long digestSeq = -1;
-            for (int i = 0; i < replicas.size(); i++) {
-                digestSeq = replicas.getJsonObject(i).getLong("digestSeq", -1L);
-                points.add(digestSeq + "/" + replicas.getJsonObject(i).getString("digest"));
-            }
-            seen = replicas.size() + " replicas: " + points;
-            if (replicas.size() == 3 && points.size() == 1 && digestSeq >= from) {
-                return points.iterator().next();
-            }
-            Thread.sleep(50);
-        }
-        fail("the replicas do not agree at or after frame " + from + ": " + seen);
-        return null;
-    }
-
     @Test
     void clients_over_tcp_share_one_store_the_replicas_agree_and_the_log_replays() throws Exception {
         start();
@@ -161,16 +128,12 @@ class RustGuestNodeTest {
         assertEquals("ERR line too long (more than 4096 bytes)\n", session("x".repeat(5000) + "\n"));
         assertEquals("VALUE one two\n", session("GET a"), "a last line without \\n is answered at the half-close");
 
-        String agreed = awaitReplicasAgree();
+        String agreed = NodeProbe.awaitReplicasAgree(node, "lines", 3);
         awaitOutput("[lines stderr] lines: listening on fd 3");
         node.close();
         node = null;
 
-        StringWriter verify = new StringWriter();
-        var cli = ReplicodeCommand.commandLine();
-        cli.setOut(new PrintWriter(verify, true));
-        cli.setErr(new PrintWriter(verify, true));
-        assertEquals(0, cli.execute("replay", "verify", "--data", tmp.resolve("data").toString(), "--app", "lines"),
-                "replaying the log gives the digests the replicas recorded (they agreed on " + agreed + "): " + verify);
+NodeProbe.replayVerifies(tmp.resolve("data"), "lines",
+                "replaying the log gives the digests the replicas recorded (they agreed on " + agreed + ")");
     }
 }

@@ -2,9 +2,7 @@ package io.replicode.launcher.embedded;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import io.replicode.launcher.ReplicodeCommand;
 import io.replicode.launcher.UpstreamServer;
 import io.replicode.node.EmbeddedNode;
 import io.replicode.node.TestGuests;
@@ -23,9 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -87,42 +83,6 @@ class UpstreamNodeTest {
         }
     }
 
-    private JsonObject pipeline(String app) throws Exception {
-        JsonObject status = node.status().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
-        return status.getJsonObject("pipeline").getJsonObject("apps").getJsonObject(app);
-    }
-
-    /** Waits until the three replicas show one state digest at one frame, at or after the log's last frame now. */
-    private void awaitReplicasAgree(String app) throws Exception {
-        long from = pipeline(app).getJsonObject("log").getLong("lastSeq");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        String seen = "";
-        while (System.nanoTime() < deadline) {
-            JsonArray replicas = pipeline(app).getJsonArray("replicas");
-            Set<String> points = new HashSet<>();
-            long digestSeq = -1;
-            for (int i = 0; i < replicas.size(); i++) {
-                digestSeq = replicas.getJsonObject(i).getLong("digestSeq", -1L);
-                points.add(digestSeq + "/" + replicas.getJsonObject(i).getString("digest"));
-            }
-            seen = replicas.size() + " replicas: " + points;
-            if (replicas.size() == 3 && points.size() == 1 && digestSeq >= from) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        fail("the replicas of '" + app + "' do not agree at or after frame " + from + ": " + seen);
-    }
-
-    private void verifyOffline(String app) {
-        StringWriter verify = new StringWriter();
-        var cli = ReplicodeCommand.commandLine();
-        cli.setOut(new PrintWriter(verify, true));
-        cli.setErr(new PrintWriter(verify, true));
-        assertEquals(0, cli.execute("replay", "verify", "--data", tmp.resolve("data").toString(), "--app", app),
-                "the log of '" + app + "' replays without its upstream: " + verify);
-    }
-
     @Test
     void each_guest_connect_is_one_upstream_connection_and_the_log_replays_without_the_upstream() throws Exception {
         UpstreamServer upper = UpstreamServer.upper();
@@ -163,19 +123,19 @@ class UpstreamNodeTest {
                 "not listed: refused at once");
         assertEquals(6, upper.accepted());
 
-        awaitReplicasAgree("rc");
-        awaitReplicasAgree("we");
-        JsonObject replica = pipeline("rc").getJsonArray("replicas").getJsonObject(0);
+        NodeProbe.awaitReplicasAgree(node, "rc", 3);
+        NodeProbe.awaitReplicasAgree(node, "we", 3);
+        JsonObject replica = NodeProbe.pipeline(node, "rc").getJsonArray("replicas").getJsonObject(0);
         assertEquals("replicode", replica.getString("socketAbi"));
         assertEquals(1, replica.getLong("refusedConnects"), replica.encode());
-        assertEquals("wasmedge", pipeline("we").getJsonArray("replicas").getJsonObject(0).getString("socketAbi"));
+        assertEquals("wasmedge", NodeProbe.pipeline(node, "we").getJsonArray("replicas").getJsonObject(0).getString("socketAbi"));
         String who = session("we", "WHO\n");
         assertTrue(who.matches("PEER 10\\.\\d+\\.\\d+\\.\\d+:\\d+ LOCAL 127\\.0\\.0\\.1:\\d+\n"), who);
 
         node.close();
         node = null;
         upper.close();
-        verifyOffline("rc");
-        verifyOffline("we");
+        NodeProbe.replayVerifies(tmp.resolve("data"), "rc", "the log replays without its upstream");
+        NodeProbe.replayVerifies(tmp.resolve("data"), "we", "the log replays without its upstream");
     }
 }

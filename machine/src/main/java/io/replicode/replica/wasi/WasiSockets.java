@@ -51,17 +51,28 @@ final class WasiSockets {
 
     int recv(int fd, long iovs, long iovsLen, int riFlags, long nreadPtr, long roFlagsPtr) {
         Descriptor.Socket s = connected(fd);
+        return receive(s, host.memory.iovecs(iovs, iovsLen), riFlags, nreadPtr, roFlagsPtr, 2);
+    }
+
+    /**
+     * A receive into {@code vecs}: the count goes to {@code nreadPtr}, and zero out-flags of {@code flagBytes} (2 in
+     * preview 1, 4 in RepliCode's runtime) to {@code roFlagsPtr} unless it is 0 with 4-byte flags (RepliCode's NULL).
+     */
+    private int receive(Descriptor.Socket s, List<long[]> vecs, int riFlags, long nreadPtr, long roFlagsPtr, int flagBytes) {
         if ((riFlags & ~(RIFLAGS_RECV_PEEK | RIFLAGS_RECV_WAITALL)) != 0) {
             return Errno.INVAL;
         }
         GuestMemory memory = host.memory;
-        List<long[]> vecs = memory.iovecs(iovs, iovsLen);
         int max = (int) GuestMemory.total(vecs);
         return host.blocking(s.nonblocking(), () -> {
             byte[] b = (riFlags & RIFLAGS_RECV_PEEK) != 0 ? host.network.peek(s.socket, max) : host.network.receive(s.socket, max);
             int n = memory.scatter(vecs, b);
             memory.u32(nreadPtr, n);
-            memory.u16(roFlagsPtr, 0);
+            if (flagBytes == 2) {
+                memory.u16(roFlagsPtr, 0);
+            } else if (roFlagsPtr != 0) {
+                memory.u32(roFlagsPtr, 0);
+            }
             return Errno.SUCCESS;
         });
     }
@@ -255,22 +266,7 @@ final class WasiSockets {
     /** RepliCode's {@code sock_recv(fd, buf, len, flags, *received, *out_flags)}: a plain buffer; out_flags may be 0. */
     int recvPlain(int fd, long buf, long len, int riFlags, long nreadPtr, long roFlagsPtr) {
         Descriptor.Socket s = connected(fd);
-        if ((riFlags & ~(RIFLAGS_RECV_PEEK | RIFLAGS_RECV_WAITALL)) != 0) {
-            return Errno.INVAL;
-        }
-        GuestMemory memory = host.memory;
-        List<long[]> vecs = List.<long[]>of(new long[] {buf, len});
-        memory.read(buf, len);
-        return host.blocking(s.nonblocking(), () -> {
-            byte[] b = (riFlags & RIFLAGS_RECV_PEEK) != 0 ? host.network.peek(s.socket, (int) len)
-                    : host.network.receive(s.socket, (int) len);
-            int n = memory.scatter(vecs, b);
-            memory.u32(nreadPtr, n);
-            if (roFlagsPtr != 0) {
-                memory.u32(roFlagsPtr, 0);
-            }
-            return Errno.SUCCESS;
-        });
+        return receive(s, List.<long[]>of(new long[] {buf, len}), riFlags, nreadPtr, roFlagsPtr, 4);
     }
 
     /**
