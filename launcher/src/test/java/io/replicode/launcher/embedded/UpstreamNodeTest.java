@@ -24,12 +24,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Guests that connect out, on a real embedded node with three replicas: {@code rc_lines} (RepliCode's interface,
+ * Guests that connect out, on a real embedded node with three replicas, on each engine: {@code rc_lines} (RepliCode's interface,
  * connecting with a sockaddr_in) and {@code we_proxy} (WasmEdge's, resolving the upstream's name). The upstream is a
  * server this test runs: it sees exactly one connection per guest connect whatever the number of replicas; a refused,
  * a timed-out and an unlisted upstream give the guest the errno they should; the replicas agree, and the recorded log
@@ -56,11 +57,11 @@ class UpstreamNodeTest {
         }
     }
 
-    private void start(JsonObject apps) throws IOException {
+    private void start(JsonObject apps, Engine engine) throws IOException {
         Path config = tmp.resolve("replicode.json");
         Files.writeString(config, new JsonObject().put("http", new JsonObject().put("port", 0)).put("replicas", 3)
                 .put("apps", apps).encodePrettily());
-        NodeConfig c = ConfigLoader.load(new ConfigLoader.Flags(config, true, "127.0.0.1", Engine.COMPILER, tmp.resolve("data"),
+        NodeConfig c = ConfigLoader.load(new ConfigLoader.Flags(config, true, "127.0.0.1", engine, tmp.resolve("data"),
                 List.of(), List.of(), List.of(), 3, 0));
         node = EmbeddedNode.start(c, new PrintWriter(output, true));
     }
@@ -83,8 +84,10 @@ class UpstreamNodeTest {
         }
     }
 
-    @Test
-    void each_guest_connect_is_one_upstream_connection_and_the_log_replays_without_the_upstream() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void each_guest_connect_is_one_upstream_connection_and_the_log_replays_without_the_upstream(Engine engine)
+            throws Exception {
         UpstreamServer upper = UpstreamServer.upper();
         closeAfter.add(upper);
         // Nothing listens on a port whose server was closed: refused.
@@ -108,7 +111,7 @@ class UpstreamNodeTest {
                 .put("rc", app("rc_lines", "lines", List.of("127.0.0.1:" + upper.port(), "127.0.0.1:" + refusedPort,
                         "127.0.0.1:" + deafPort)))
                 .put("we", app("we_proxy", "main", List.of("localhost:" + upper.port()))
-                        .put("env", new JsonObject().put("UPSTREAM", "localhost:" + upper.port()))));
+                        .put("env", new JsonObject().put("UPSTREAM", "localhost:" + upper.port()))), engine);
 
         for (int i = 0; i < 5; i++) {
             assertEquals("HELLO " + i + "\n", session("rc", "FETCH 127.0.0.1 " + upper.port() + " hello " + i + "\n"));
