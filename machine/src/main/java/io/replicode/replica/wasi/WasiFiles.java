@@ -64,6 +64,9 @@ public final class WasiFiles {
             host.fds.removeIf(d -> d instanceof Descriptor.Directory);
             fs = VirtualFileSystem.readFrom(new DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())),
                     host::frameTimeNs);
+            for (String name : host.preopens) {
+                fs.ensurePreopen(name);
+            }
         } catch (IOException e) {
             throw new IllegalStateException("the files of app '" + host.config.app() + "' could not be carried over", e);
         }

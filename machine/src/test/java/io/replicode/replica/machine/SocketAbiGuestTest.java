@@ -151,6 +151,23 @@ class SocketAbiGuestTest {
 
     @ParameterizedTest
     @EnumSource(Engine.class)
+    void an_upgrade_from_a_preview1_module_to_a_replicode_program_gives_it_tmp_and_a_working_directory(Engine engine) {
+        io.replicode.replica.module.GuestModule echo = Guests.module("echo_server", engine);
+        io.replicode.replica.module.GuestModule rc = Guests.module("rc_lines", engine);
+        try (GuestMachine m = GuestMachine.create(echo, rcConfig()).withModules(h -> h.equals(rc.sha256()) ? rc : null)) {
+            Guests.Script s = new Guests.Script();
+            m.apply(s.next());
+            assertEquals("wasi-preview1", m.status().socketAbi());
+            List<Output> out = m.apply(s.next(new IngressEvent.Upgrade(rc.sha256(), 1)));
+            assertTrue(out.stream().anyMatch(o -> o instanceof Output.Upgraded), out.toString());
+            assertEquals("replicode", m.status().socketAbi());
+            out = m.apply(s.next(open(CLIENT, "lines"), data(CLIENT, "SET a 1\nGET a\nNOTE n\n")));
+            assertEquals("OK\nVALUE 1\nNOTED 2\n", sent(out, CLIENT));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
     void a_frame_of_a_new_epoch_resets_the_connections_of_the_old_one(Engine engine) {
         try (GuestMachine m = machine("rc_lines", engine, rcConfig())) {
             Guests.Script s = new Guests.Script();

@@ -127,6 +127,23 @@ public final class VirtualFileSystem {
         return list;
     }
 
+    /**
+     * Adds an empty preopened directory {@code name} unless there is one: a module of another socket interface, after
+     * an upgrade, may be owed directories its predecessor was not given (RepliCode's /tmp and working directory).
+     */
+    public void ensurePreopen(String name) {
+        if (preopens.containsKey(name)) {
+            return;
+        }
+        checkPreopenName(name);
+        if (live.size() >= limits.maxInodes()) {
+            throw new WasiException(Errno.DQUOT, "no inode left for the preopen '" + name + "'");
+        }
+        DirectoryNode root = new DirectoryNode(nextIno++, nowNs.getAsLong(), null);
+        preopens.put(name, root);
+        live.put(root.ino, root);
+    }
+
     /** The root of the preopen called {@code name}. */
     public DirectoryNode preopen(String name) {
         DirectoryNode root = preopens.get(name);
