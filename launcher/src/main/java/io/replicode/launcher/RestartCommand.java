@@ -51,8 +51,15 @@ public final class RestartCommand implements Callable<Integer> {
         long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
         while (System.nanoTime() < deadline) {
             JsonObject state = admin.appStatus(app);
-            if (state != null && "running".equals(state.getString("state")) && state.getLong("recoveries", 0L) > before) {
-                out.println("'" + app + "' restarted: " + state.getString("lastRecovery"));
+            if (state != null && state.getLong("recoveries", 0L) > before) {
+                if ("running".equals(state.getString("state"))) {
+                    out.println("'" + app + "' restarted: " + state.getString("lastRecovery"));
+                } else {
+                    // A guest that finishes at once (a client that connects, talks and exits) is stopped again before
+                    // a poll sees it running: it did restart.
+                    out.println("'" + app + "' restarted (" + state.getString("lastRecovery") + ") and stopped again: "
+                            + state.getString("stoppedReason"));
+                }
                 return 0;
             }
             Thread.sleep(200);
