@@ -13,7 +13,11 @@
 
 /* ---- limits (one place) ---------------------------------------------- */
 #define KV_MAX_KEY_BYTES 16384
-#define KV_MAX_VALUE_BYTES (1024 * 1024)
+#define KV_MAX_VALUE_BYTES (1024 * 1024) /* a string (SET, APPEND, SETRANGE, SETBIT) */
+/* Redis's proto-max-bulk-len: SETRANGE and SETBIT offsets past it are refused
+ * with Redis's errors; strings between KV_MAX_VALUE_BYTES and it with the
+ * "exceeds maximum allowed size" error. */
+#define KV_PROTO_MAX_BULK (512LL * 1024 * 1024)
 #define KV_MAX_REQUEST_BYTES (8 * 1024 * 1024) /* one RESP command's arguments */
 #define KV_MAX_ARGS 65536                      /* one RESP command */
 #define KV_MAX_MEMORY (128u * 1024 * 1024)     /* keys + values, estimated */

@@ -64,6 +64,17 @@ void cmd_incrby(kv_call *k);
 void cmd_decrby(kv_call *k);
 void cmd_append(kv_call *k);
 void cmd_strlen(kv_call *k);
+void cmd_getex(kv_call *k);
+void cmd_msetnx(kv_call *k);
+void cmd_incrbyfloat(kv_call *k);
+/* parts of strings (kv_cmd_ranges.c) */
+void cmd_getrange(kv_call *k);
+void cmd_setrange(kv_call *k);
+void cmd_getbit(kv_call *k);
+void cmd_setbit(kv_call *k);
+void cmd_bitcount(kv_call *k);
+void cmd_bitpos(kv_call *k);
+void cmd_lcs(kv_call *k);
 /* keyspace */
 void cmd_del(kv_call *k);
 void cmd_exists(kv_call *k);
@@ -79,6 +90,12 @@ void cmd_ttl(kv_call *k);
 void cmd_pttl(kv_call *k);
 void cmd_persist(kv_call *k);
 void cmd_type(kv_call *k);
+void cmd_expiretime(kv_call *k);
+void cmd_pexpiretime(kv_call *k);
+void cmd_rename(kv_call *k);
+void cmd_renamenx(kv_call *k);
+void cmd_copy(kv_call *k);
+void cmd_object(kv_call *k);
 /* connection and server */
 void cmd_ping(kv_call *k);
 void cmd_echo(kv_call *k);

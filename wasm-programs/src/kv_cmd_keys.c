@@ -300,3 +300,175 @@ void cmd_persist(kv_call *k) {
     kv_set_expire(e, KV_NO_EXPIRE);
     reply_int(k, 1);
 }
+
+/* ---- EXPIRETIME, RENAME, COPY, OBJECT ----------------------------------- */
+
+static void expiretime_generic(kv_call *k, int in_ms) {
+    kv_entry *e = kv_find(k->argv[1], k->argl[1], kv_now_ms);
+    if (e == NULL)
+        reply_int(k, -2);
+    else if (e->expire_ms == KV_NO_EXPIRE)
+        reply_int(k, -1);
+    else
+        reply_int(k, in_ms ? e->expire_ms : e->expire_ms / 1000);
+}
+
+void cmd_expiretime(kv_call *k) { expiretime_generic(k, 0); }
+void cmd_pexpiretime(kv_call *k) { expiretime_generic(k, 1); }
+
+/* Puts a copy of src's value and expiry under the key argv[to] (replacing
+ * what is there). KV_OK or a store error (replied). */
+static int put_copy(kv_call *k, size_t to, const kv_entry *src) {
+    int err = kv_fits(k->argl[to], src->vlen, kv_find(k->argv[to], k->argl[to], kv_now_ms));
+    if (err != KV_OK) {
+        reply_store_error(k, err);
+        return err;
+    }
+    int created;
+    kv_entry *d = kv_find_or_create(k->argv[to], k->argl[to], kv_now_ms, &created, &err);
+    if (d != NULL)
+        err = kv_set_value(d, src->val, src->vlen);
+    if (err != KV_OK) {
+        if (d != NULL && created)
+            kv_delete_entry(d);
+        reply_store_error(k, err);
+        return err;
+    }
+    kv_set_expire(d, src->expire_ms);
+    d->modified = src->modified;
+    return KV_OK;
+}
+
+static void rename_generic(kv_call *k, int nx) {
+    kv_entry *src = kv_find(k->argv[1], k->argl[1], kv_now_ms);
+    if (src == NULL) {
+        reply_error(k, "ERR no such key");
+        return;
+    }
+    if (k->argl[1] == k->argl[2] && memcmp(k->argv[1], k->argv[2], k->argl[1]) == 0) {
+        if (nx)
+            reply_int(k, 0);
+        else
+            reply_ok(k);
+        return;
+    }
+    if (nx && kv_find(k->argv[2], k->argl[2], kv_now_ms) != NULL) {
+        reply_int(k, 0);
+        return;
+    }
+    /* The source's value moves: copied under the new key, then the old key goes. The
+     * copy may reuse the memory the destination's old value held. */
+    if (put_copy(k, 2, src) != KV_OK)
+        return;
+    kv_delete(k->argv[1], k->argl[1], kv_now_ms);
+    if (nx)
+        reply_int(k, 1);
+    else
+        reply_ok(k);
+}
+
+void cmd_rename(kv_call *k) { rename_generic(k, 0); }
+void cmd_renamenx(kv_call *k) { rename_generic(k, 1); }
+
+void cmd_copy(kv_call *k) {
+    int replace = 0;
+    for (size_t j = 3; j < k->argc; j++) {
+        if (arg_is(k, j, "replace")) {
+            replace = 1;
+        } else if (arg_is(k, j, "db") && j + 1 < k->argc) {
+            long long db;
+            if (arg_ll(k, ++j, &db) != 0)
+                return;
+            if (db != 0) {
+                /* One database: any other is out of range (as SELECT says). */
+                reply_error(k, "ERR DB index is out of range");
+                return;
+            }
+        } else {
+            reply_syntax_error(k);
+            return;
+        }
+    }
+    if (k->argl[1] == k->argl[2] && memcmp(k->argv[1], k->argv[2], k->argl[1]) == 0) {
+        reply_error(k, "ERR source and destination objects are the same");
+        return;
+    }
+    kv_entry *src = kv_find(k->argv[1], k->argl[1], kv_now_ms);
+    if (src == NULL) {
+        reply_int(k, 0);
+        return;
+    }
+    if (!replace && kv_find(k->argv[2], k->argl[2], kv_now_ms) != NULL) {
+        reply_int(k, 0);
+        return;
+    }
+    if (put_copy(k, 2, src) == KV_OK)
+        reply_int(k, 1);
+}
+
+/* Redis's string encodings: "int" for a decimal long long of at most 20
+ * characters, "embstr" up to 44 bytes, else "raw". */
+static const char *string_encoding(const kv_entry *e) {
+    long long v;
+    if (e->modified)
+        return "raw";
+    if (e->vlen <= 20 && resp_parse_ll(e->val, e->vlen, &v) == 0)
+        return "int";
+    return e->vlen <= 44 ? "embstr" : "raw";
+}
+
+void cmd_object(kv_call *k) {
+    if (arg_is(k, 1, "help") && k->argc == 2) {
+        static const char *const help[] = {
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+            "HELP",
+            "    Prints this help."};
+        reply_array(k, sizeof help / sizeof help[0]);
+        for (size_t i = 0; i < sizeof help / sizeof help[0]; i++)
+            reply_status(k, help[i]);
+        return;
+    }
+    if (k->argc != 3) {
+        reply_unknown_subcommand(k, "OBJECT");
+        return;
+    }
+    kv_entry *e = kv_find(k->argv[2], k->argl[2], kv_now_ms);
+    if (arg_is(k, 1, "encoding")) {
+        if (e == NULL)
+            reply_nil(k);
+        else
+            reply_cstr(k, string_encoding(e));
+    } else if (arg_is(k, 1, "refcount")) {
+        if (e == NULL)
+            reply_nil(k);
+        else
+            reply_int(k, 1);
+    } else if (arg_is(k, 1, "idletime")) {
+        /* Access times are not kept (reads change no state): every key is as fresh as now. */
+        if (e == NULL)
+            reply_nil(k);
+        else
+            reply_int(k, 0);
+    } else if (arg_is(k, 1, "freq")) {
+        if (e == NULL)
+            reply_nil(k);
+        else
+            reply_error(k, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+                           "Please note that when switching between policies at runtime LRU and LFU data "
+                           "will take some time to adjust.");
+    } else {
+        reply_unknown_subcommand(k, "OBJECT");
+    }
+}

@@ -1,10 +1,14 @@
 /* kv_cmd_strings.c - string commands: GET SET SETNX SETEX PSETEX GETSET
- * GETDEL MSET MGET INCR DECR INCRBY DECRBY APPEND STRLEN, with Redis 7's
- * replies and error wordings. */
+ * GETDEL GETEX MSET MSETNX MGET INCR DECR INCRBY DECRBY INCRBYFLOAT APPEND
+ * STRLEN, with Redis 7's replies and error wordings. */
 #include "kv_cmd.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static kv_entry *find_arg(kv_call *k, size_t i) {
@@ -276,11 +280,13 @@ void cmd_append(kv_call *k) {
         return;
     }
     if (e->vlen + k->argl[2] > KV_MAX_VALUE_BYTES) {
-        reply_error(k, "ERR string exceeds maximum allowed size (limit %d bytes)",
-                    KV_MAX_VALUE_BYTES);
+        if (created)
+            kv_delete_entry(e);
+        reply_error(k, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return;
     }
-    err = kv_append(e, k->argv[2], k->argl[2]);
+    /* A new key takes the argument as its value (Redis stores it as it came: OBJECT ENCODING may say int or embstr). */
+    err = created ? kv_set_value(e, k->argv[2], k->argl[2]) : kv_append(e, k->argv[2], k->argl[2]);
     if (err != KV_OK) {
         if (created)
             kv_delete_entry(e);
@@ -288,4 +294,149 @@ void cmd_append(kv_call *k) {
         return;
     }
     reply_int(k, (long long)e->vlen);
+}
+
+/* ---- GETEX, MSETNX, INCRBYFLOAT ----------------------------------------- */
+
+void cmd_getex(kv_call *k) {
+    int64_t expire_ms = KV_NO_EXPIRE;
+    int persist = 0, expire_arg = 0, unit_ms = 0, absolute = 0;
+    static const struct { const char *word; int unit_ms, absolute; } opts[] = {
+        {"ex", 1000, 0}, {"px", 1, 0}, {"exat", 1000, 1}, {"pxat", 1, 1}};
+    for (size_t j = 2; j < k->argc; j++) {
+        int matched = 0;
+        for (size_t i = 0; i < 4 && !matched; i++) {
+            if (arg_is(k, j, opts[i].word) && !expire_arg && !persist && j + 1 < k->argc) {
+                expire_arg = (int)++j;
+                unit_ms = opts[i].unit_ms;
+                absolute = opts[i].absolute;
+                matched = 1;
+            }
+        }
+        if (matched)
+            continue;
+        if (arg_is(k, j, "persist") && !expire_arg && !persist) {
+            persist = 1;
+        } else {
+            reply_syntax_error(k);
+            return;
+        }
+    }
+    long long amount;
+    if (expire_arg && (arg_ll(k, (size_t)expire_arg, &amount) != 0 ||
+                       expire_time(k, amount, unit_ms, absolute, &expire_ms) != 0))
+        return;
+    kv_entry *e = find_arg(k, 1);
+    reply_value(k, e);
+    if (e == NULL)
+        return;
+    if (expire_arg && expire_ms <= kv_now_ms)
+        kv_delete_entry(e); /* an expiry time already past deletes the key, as Redis does */
+    else if (expire_arg)
+        kv_set_expire(e, expire_ms);
+    else if (persist)
+        kv_set_expire(e, KV_NO_EXPIRE);
+}
+
+void cmd_msetnx(kv_call *k) {
+    if (k->argc % 2 != 1) {
+        reply_arity(k, "msetnx");
+        return;
+    }
+    for (size_t i = 1; i < k->argc; i += 2) {
+        if (find_arg(k, i) != NULL) {
+            reply_int(k, 0);
+            return;
+        }
+    }
+    for (size_t i = 1; i < k->argc; i += 2)
+        if (store(k, i, i + 1, KV_NO_EXPIRE, 0) != KV_OK)
+            return;
+    reply_int(k, 1);
+}
+
+/* A Redis float argument: strtold over the whole string, no spaces, no NaN
+ * (Redis's string2ld). */
+static int parse_long_double(const char *s, size_t n, long double *out) {
+    char buf[5120];
+    if (n == 0 || n >= sizeof buf || isspace((unsigned char)s[0]))
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    long double v = strtold(buf, &end);
+    if ((size_t)(end - buf) != n || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) || isnan(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Formats v as Redis's ld2string in its human mode: 17 digits after the
+ * point, then trailing zeros (and a bare point) dropped; never "-0". */
+static int format_long_double(char *buf, size_t cap, long double v) {
+    if (v == 0)
+        v = 0; /* no negative zero */
+    int n = snprintf(buf, cap, "%.17Lf", v);
+    if (n <= 0 || (size_t)n >= cap)
+        return -1;
+    if (strchr(buf, '.') != NULL) {
+        while (n > 0 && buf[n - 1] == '0')
+            n--;
+        if (n > 0 && buf[n - 1] == '.')
+            n--;
+        buf[n] = '\0';
+    }
+    if (strcmp(buf, "-0") == 0) {
+        buf[0] = '0';
+        buf[1] = '\0';
+        n = 1;
+    }
+    return n;
+}
+
+/* v rounded to the 64-bit significand of the x87 extended precision that
+ * Redis's long double has on x86-64 (wasm32's long double is IEEE quad):
+ * the same inputs give the same digits as redis-server. */
+static long double as_x87(long double v) {
+    if (v == 0 || isnan(v) || isinf(v))
+        return v;
+    int e;
+    long double m = frexpl(v, &e); /* v = m * 2^e, 0.5 <= |m| < 1 */
+    return ldexpl(rintl(ldexpl(m, 64)), e - 64);
+}
+
+void cmd_incrbyfloat(kv_call *k) {
+    long double by, v = 0;
+    if (parse_long_double(k->argv[2], k->argl[2], &by) != 0) {
+        reply_error(k, "ERR value is not a valid float");
+        return;
+    }
+    kv_entry *e = find_arg(k, 1);
+    if (e != NULL && parse_long_double(e->val, e->vlen, &v) != 0) {
+        reply_error(k, "ERR value is not a valid float");
+        return;
+    }
+    v = as_x87(as_x87(v) + as_x87(by));
+    if (isnan(v) || isinf(v)) {
+        reply_error(k, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    char buf[5200];
+    int n = format_long_double(buf, sizeof buf, v);
+    if (n < 0) {
+        reply_error(k, "ERR value is not a valid float");
+        return;
+    }
+    int created, err;
+    e = kv_find_or_create(k->argv[1], k->argl[1], kv_now_ms, &created, &err);
+    if (e != NULL)
+        err = kv_set_value(e, buf, (size_t)n); /* the expiry time stays */
+    if (err != KV_OK) {
+        if (e != NULL && created)
+            kv_delete_entry(e);
+        reply_store_error(k, err);
+        return;
+    }
+    reply_bulk(k, buf, (size_t)n);
 }

@@ -158,6 +158,9 @@ static uint64_t get_u64(dump_reader *r) {
     return lo | (uint64_t)get_u32(r) << 32;
 }
 
+/* Bytes of a value read at a time while the file is checked. */
+#define KV_DUMP_CHUNK 65536
+
 /* One pass over the file: check only (load == 0) or load the keys. Returns
  * the number of keys; r->problem says what is wrong, if anything. */
 static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
@@ -177,15 +180,24 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
             break;
         }
         get(r, key, klen);
-        get(r, val, vlen);
-        if (!load || r->problem != NULL)
+        if (!load) {
+            /* Checking only: the value passes through a chunk, into the checksum. */
+            for (uint32_t left = vlen; left > 0 && r->problem == NULL;) {
+                uint32_t n = left < KV_DUMP_CHUNK ? left : KV_DUMP_CHUNK;
+                get(r, val, n);
+                left -= n;
+            }
+            continue;
+        }
+        if (r->problem != NULL)
             continue;
         int created = 0, err = 0;
         kv_entry *e = kv_find_or_create(key, klen, kv_now_ms, &created, &err);
-        if (e == NULL || kv_set_value(e, val, vlen) != KV_OK) {
+        if (e == NULL || kv_set_value(e, "", 0) != KV_OK || kv_grow_value(e, vlen) != KV_OK) {
             r->problem = "the store is full";
             break;
         }
+        get(r, e->val, vlen); /* straight into the value: no second copy of a large one */
         kv_set_expire(e, expire);
     }
     uint32_t want = r->crc;
@@ -203,7 +215,7 @@ void kv_dump_load(void) {
     if (f == NULL)
         return;
     char *key = malloc(KV_MAX_KEY_BYTES + 1);
-    char *val = malloc(KV_MAX_VALUE_BYTES + 1);
+    char *val = malloc(KV_DUMP_CHUNK);
     dump_reader r = {f, 0, NULL};
     if (key == NULL || val == NULL)
         r.problem = "no memory to read it";

@@ -39,6 +39,17 @@ static const command commands[] = {
     {"decrby", 3, 1, 1, 1, F_WRITE, cmd_decrby},
     {"append", 3, 1, 1, 1, F_WRITE, cmd_append},
     {"strlen", 2, 1, 1, 1, 0, cmd_strlen},
+    {"getex", -2, 1, 1, 1, 0, cmd_getex},
+    {"msetnx", -3, 1, -1, 2, F_WRITE, cmd_msetnx},
+    {"incrbyfloat", 3, 1, 1, 1, F_WRITE, cmd_incrbyfloat},
+    {"getrange", 4, 1, 1, 1, 0, cmd_getrange},
+    {"substr", 4, 1, 1, 1, 0, cmd_getrange},
+    {"setrange", 4, 1, 1, 1, F_WRITE, cmd_setrange},
+    {"getbit", 3, 1, 1, 1, 0, cmd_getbit},
+    {"setbit", 4, 1, 1, 1, F_WRITE, cmd_setbit},
+    {"bitcount", -2, 1, 1, 1, 0, cmd_bitcount},
+    {"bitpos", -3, 1, 1, 1, 0, cmd_bitpos},
+    {"lcs", -3, 1, 2, 1, 0, cmd_lcs},
     {"del", -2, 1, -1, 1, 0, cmd_del},
     {"unlink", -2, 1, -1, 1, 0, cmd_del},
     {"exists", -2, 1, -1, 1, 0, cmd_exists},
@@ -55,6 +66,12 @@ static const command commands[] = {
     {"pttl", 2, 1, 1, 1, 0, cmd_pttl},
     {"persist", 2, 1, 1, 1, 0, cmd_persist},
     {"type", 2, 1, 1, 1, 0, cmd_type},
+    {"expiretime", 2, 1, 1, 1, 0, cmd_expiretime},
+    {"pexpiretime", 2, 1, 1, 1, 0, cmd_pexpiretime},
+    {"rename", 3, 1, 2, 1, F_WRITE, cmd_rename},
+    {"renamenx", 3, 1, 2, 1, F_WRITE, cmd_renamenx},
+    {"copy", -3, 1, 2, 1, F_WRITE, cmd_copy},
+    {"object", -2, 0, 0, 0, 0, cmd_object},
     {"ping", -1, 0, 0, 0, 0, cmd_ping},
     {"echo", 2, 0, 0, 0, 0, cmd_echo},
     {"select", 2, 0, 0, 0, 0, cmd_select},
@@ -69,7 +86,7 @@ static const command commands[] = {
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 /* Open-addressing index over the names (a power of two > 2 * N_COMMANDS). */
-#define INDEX_SIZE 128
+#define INDEX_SIZE 256
 
 static short index_slots[INDEX_SIZE]; /* command number + 1, 0: empty */
 static int index_built;

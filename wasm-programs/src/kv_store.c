@@ -334,6 +334,7 @@ int kv_set_value(kv_entry *e, const char *val, size_t vlen) {
     if (vlen > 0)
         memcpy(e->val, val, vlen);
     e->vlen = vlen;
+    e->modified = 0;
     return KV_OK;
 }
 
@@ -349,6 +350,24 @@ int kv_append(kv_entry *e, const char *val, size_t vlen) {
     }
     memcpy(e->val + e->vlen, val, vlen);
     e->vlen = need;
+    e->modified = 1;
+    return KV_OK;
+}
+
+int kv_grow_value(kv_entry *e, size_t vlen) {
+    e->modified = 1;
+    if (vlen <= e->vlen)
+        return KV_OK;
+    if (vlen > e->vcap) {
+        size_t cap = vlen < (1u << 20) ? vlen * 2 : vlen + (1u << 20);
+        int rc = set_capacity(e, cap);
+        if (rc != KV_OK)
+            rc = set_capacity(e, vlen);
+        if (rc != KV_OK)
+            return rc;
+    }
+    memset(e->val + e->vlen, 0, vlen - e->vlen);
+    e->vlen = vlen;
     return KV_OK;
 }
 

@@ -33,6 +33,7 @@ typedef struct kv_entry {
     struct kv_entry *next; /* bucket chain */
     uint64_t hash;
     int64_t expire_ms;     /* KV_NO_EXPIRE or the absolute expiry time */
+    unsigned char modified; /* changed in place (APPEND, SETRANGE, SETBIT): OBJECT ENCODING says raw, as Redis */
     size_t vlen, vcap;
     char *val;             /* vcap bytes (NULL when vcap == 0) */
     size_t klen;
@@ -56,6 +57,9 @@ int kv_set_value(kv_entry *e, const char *val, size_t vlen);
 int kv_fits(size_t klen, size_t vlen, const kv_entry *old);
 /* Appends to the value (capacity grows geometrically). */
 int kv_append(kv_entry *e, const char *val, size_t vlen);
+/* Grows the value to vlen bytes, the new ones zero (SETRANGE, SETBIT); a
+ * shorter vlen changes nothing. KV_OK, KV_ENOMEM or KV_EFULL. */
+int kv_grow_value(kv_entry *e, size_t vlen);
 /* Sets or clears (KV_NO_EXPIRE) the expiry time. */
 void kv_set_expire(kv_entry *e, int64_t expire_ms);
 /* Deletes the entry (e must be live in the table). */

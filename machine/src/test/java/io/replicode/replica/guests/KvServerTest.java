@@ -622,7 +622,7 @@ class KvServerTest {
             assertEquals(integer(MAX_VALUE), c.call(resp("STRLEN", "big")));
             assertEquals("-ERR argument too large (limit 1048576 bytes)\r\n" + "+PONG\r\n",
                     c.call(resp("SET", "big", big + "x") + "PING\r\n"), "the connection goes on");
-            assertEquals("-ERR string exceeds maximum allowed size (limit 1048576 bytes)\r\n",
+            assertEquals("-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n",
                     c.call(resp("APPEND", "big", "x")));
             assertEquals(integer(MAX_VALUE), c.call(resp("STRLEN", "big")));
             String key = "k".repeat(MAX_KEY);

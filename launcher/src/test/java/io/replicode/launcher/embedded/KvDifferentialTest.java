@@ -1,0 +1,354 @@
+package io.replicode.launcher.embedded;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Differential test against the real thing: seeded random command sequences (strings, counters, ranges, bits, LCS,
+ * keys, expiry, errors included, some pipelined) go to Debian's {@code redis-server} and to the kv guest through the
+ * pipeline (three replicas), and every reply is compared byte for byte; replies that legitimately differ (times) are
+ * compared by shape. A failing seed is printed with the command that differed, so it reproduces.
+ */
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class KvDifferentialTest {
+    private static final int SEEDS = Integer.getInteger("kv.diff.seeds", 8);
+    private static final int COMMANDS_PER_SEED = 400;
+
+    @TempDir
+    Path tmp;
+
+    private Process redis;
+    private KvNode kv;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (kv != null) {
+            kv.close();
+        }
+        if (redis != null) {
+            redis.destroy();
+            redis.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Starts redis-server and the kv node; returns redis-server's port. */
+    private int startBoth() throws Exception {
+        Path server = Path.of("/usr/bin/redis-server");
+        assertTrue(Files.isExecutable(server), "redis-server is needed: apt-get install redis-server (.ci/run installs it)");
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        redis = new ProcessBuilder(server.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--databases", "1", "--dir", tmp.toString()).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("redis.log").toFile()).start();
+        kv = new KvNode(tmp.resolve("data"));
+        return port;
+    }
+
+    /** Edge cases a random sequence rarely reaches, each compared with redis-server's reply byte for byte. */
+    private static final List<List<String>> EDGE_CASES = List.of(
+            List.of("SET", "s", "Hello World"),
+            List.of("GETRANGE", "s", "-5", "-1"), List.of("GETRANGE", "s", "5", "3"), List.of("GETRANGE", "s", "-1", "-5"),
+            List.of("GETRANGE", "s", "0", "9223372036854775807"), List.of("SUBSTR", "s", "0", "4"),
+            List.of("GETRANGE", "nokey", "0", "-1"), List.of("GETRANGE", "s", "x", "1"),
+            List.of("SETRANGE", "s", "6", "Redis"), List.of("GET", "s"), List.of("SETRANGE", "new", "3", ""),
+            List.of("EXISTS", "new"), List.of("SETRANGE", "new", "3", "x"), List.of("GET", "new"),
+            List.of("SETRANGE", "s", "-1", "x"), List.of("SETRANGE", "s", "536870911", "xx"),
+            List.of("SETBIT", "b", "7", "1"), List.of("SETBIT", "b", "7", "0"), List.of("SETBIT", "b", "7", "2"),
+            List.of("SETBIT", "b", "-1", "1"), List.of("SETBIT", "b", "4294967296", "1"), List.of("GETBIT", "b", "100"),
+            List.of("SETBIT", "b", "100", "1"), List.of("BITCOUNT", "b"), List.of("BITCOUNT", "b", "0", "-1", "BIT"),
+            List.of("BITCOUNT", "b", "1"), List.of("BITCOUNT", "b", "0", "1", "NIBBLE"), List.of("BITPOS", "b", "2"),
+            List.of("BITPOS", "b", "1", "2", "-1", "BYTE"), List.of("BITPOS", "b", "0", "0", "-1", "BIT"),
+            List.of("SET", "ff", "\u00ff\u00ff"), List.of("BITPOS", "ff", "0"), List.of("BITPOS", "ff", "0", "0"),
+            List.of("BITPOS", "ff", "0", "0", "-1"), List.of("BITPOS", "nokey", "0"), List.of("BITPOS", "nokey", "1"),
+            List.of("SET", "a", "ohmytext"), List.of("SET", "bb", "mynewtext"), List.of("LCS", "a", "bb"),
+            List.of("LCS", "a", "bb", "LEN"), List.of("LCS", "a", "bb", "IDX"),
+            List.of("LCS", "a", "bb", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"), List.of("LCS", "a", "bb", "LEN", "IDX"),
+            List.of("SET", "n", "10.50"), List.of("INCRBYFLOAT", "n", "0.1"), List.of("INCRBYFLOAT", "n", "-5.0e3"),
+            List.of("INCRBYFLOAT", "n", "abc"), List.of("INCRBYFLOAT", "n", "+inf"), List.of("SET", "n", "5.0e3"),
+            List.of("INCRBYFLOAT", "n", "2.0e2"), List.of("INCRBYFLOAT", "new2", "-0.0"),
+            List.of("SET", "e", "v", "EX", "100"), List.of("GETEX", "e", "PERSIST"), List.of("TTL", "e"),
+            List.of("GETEX", "e", "EX", "-1"), List.of("GETEX", "e", "EX", "0"), List.of("GETEX", "e", "PX", "10", "EX", "1"),
+            List.of("GETEX", "nokey"), List.of("MSETNX", "x1", "1", "x2", "2"), List.of("MSETNX", "x2", "3", "x3", "4"),
+            List.of("MGET", "x1", "x2", "x3"), List.of("MSETNX", "x1"), List.of("RENAME", "nokey", "y"),
+            List.of("RENAME", "x1", "x1"), List.of("RENAMENX", "x1", "x1"), List.of("RENAME", "x1", "y1"),
+            List.of("RENAMENX", "x2", "y1"), List.of("GET", "y1"), List.of("COPY", "y1", "y1"),
+            List.of("COPY", "y1", "z1"), List.of("COPY", "y1", "z1"), List.of("COPY", "y1", "z1", "REPLACE"),
+            List.of("COPY", "y1", "z2", "DB", "1"), List.of("COPY", "y1", "z2", "FOO"), List.of("EXPIRETIME", "nokey"),
+            List.of("EXPIRETIME", "y1"), List.of("PEXPIRETIME", "y1"), List.of("OBJECT", "ENCODING", "y1"),
+            List.of("OBJECT", "ENCODING", "s"), List.of("SET", "long", "x".repeat(45)), List.of("OBJECT", "ENCODING", "long"),
+            List.of("OBJECT", "ENCODING", "nokey"), List.of("OBJECT", "REFCOUNT", "s"), List.of("OBJECT", "NOPE", "s"),
+            List.of("APPEND", "s", "!"), List.of("STRLEN", "s"));
+
+    @Test
+    void edge_cases_get_the_replies_redis_server_gives() throws Exception {
+        int port = startBoth();
+        try (Conn a = Conn.await(port); Conn b = Conn.await(kv.node.tcpEndpoints().get(0).port())) {
+            for (List<String> c : EDGE_CASES) {
+                assertEquals(escape(a.call(c)), escape(b.call(c)), c.toString());
+            }
+        }
+    }
+
+    @Test
+    void random_command_sequences_get_the_replies_redis_server_gives() throws Exception {
+        int port = startBoth();
+        long compared = 0;
+        try (Conn a = Conn.await(port); Conn b = Conn.await(kv.node.tcpEndpoints().get(0).port())) {
+            for (int seed = 1; seed <= SEEDS; seed++) {
+                a.call(List.of("FLUSHALL"));
+                b.call(List.of("FLUSHALL"));
+                Generator g = new Generator(seed);
+                for (int i = 0; i < COMMANDS_PER_SEED; ) {
+                    int pipelined = g.r.nextInt(10) == 0 ? 2 + g.r.nextInt(8) : 1;
+                    List<List<String>> batch = new ArrayList<>();
+                    for (int p = 0; p < pipelined && i < COMMANDS_PER_SEED; p++, i++) {
+                        batch.add(g.next());
+                    }
+                    List<String> want = a.pipeline(batch);
+                    List<String> got = b.pipeline(batch);
+                    for (int c = 0; c < batch.size(); c++) {
+                        compared++;
+                        String expected = Generator.shapeOnly(batch.get(c)) ? shape(want.get(c)) : want.get(c);
+                        String actual = Generator.shapeOnly(batch.get(c)) ? shape(got.get(c)) : got.get(c);
+                        if (batch.get(c).get(0).equalsIgnoreCase("KEYS")) {
+                            expected = sortedArray(expected);
+                            actual = sortedArray(actual);
+                        }
+                        if (!expected.equals(actual)) {
+                            fail("seed " + seed + ", command " + (i - batch.size() + c + 1) + " " + batch.get(c)
+                                    + ":\n  redis-server: " + escape(want.get(c)) + "\n  kv:           " + escape(got.get(c)));
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals((long) SEEDS * COMMANDS_PER_SEED, compared);
+    }
+
+    /** A reply with its numbers replaced, for replies that carry times. */
+    private static String shape(String reply) {
+        return reply.replaceAll(":-?[0-9]+\r\n", ":N\r\n");
+    }
+
+    /** A flat array reply with its elements sorted (KEYS lists in table order). */
+    private static String sortedArray(String reply) {
+        if (!reply.startsWith("*")) {
+            return reply;
+        }
+        String[] lines = reply.split("\r\n");
+        TreeSet<String> items = new TreeSet<>();
+        for (int i = 1; i + 1 < lines.length; i += 2) {
+            items.add(lines[i] + "\r\n" + lines[i + 1]);
+        }
+        return lines[0] + "\r\n" + String.join("\r\n", items);
+    }
+
+    private static String escape(String s) {
+        return s.replace("\r", "\\r").replace("\n", "\\n");
+    }
+
+    /** The random commands: a few keys so commands meet, values that are numbers, floats, text and bytes. */
+    static final class Generator {
+        final SplittableRandom r;
+
+        Generator(long seed) {
+            r = new SplittableRandom(seed);
+        }
+
+        private String key() {
+            return "k" + r.nextInt(6);
+        }
+
+        private String value() {
+            return switch (r.nextInt(8)) {
+                case 0 -> Integer.toString(r.nextInt(200) - 100);
+                case 1 -> Long.toString(Long.MAX_VALUE - r.nextInt(3));
+                case 2 -> (r.nextInt(2000) - 1000) / 10.0 + "";
+                case 3 -> "";
+                case 4 -> "hello world";
+                case 5 -> "x".repeat(r.nextInt(60));
+                case 6 -> "ab\u0001\u00ffcd";
+                default -> "v" + r.nextInt(1000);
+            };
+        }
+
+        private String index() {
+            return Integer.toString(r.nextInt(40) - 20);
+        }
+
+        private String small() {
+            return Integer.toString(r.nextInt(100));
+        }
+
+        List<String> next() {
+            String k = key();
+            return switch (r.nextInt(41)) {
+                case 0 -> List.of("GET", k);
+                case 1 -> List.of("SET", k, value());
+                case 2 -> List.of("SET", k, value(), r.nextBoolean() ? "NX" : "XX");
+                case 3 -> List.of("SET", k, value(), "GET");
+                case 4 -> List.of("SET", k, value(), "EX", Integer.toString(100 + r.nextInt(1000)));
+                case 5 -> List.of("SETNX", k, value());
+                case 6 -> List.of("GETSET", k, value());
+                case 7 -> List.of("GETDEL", k);
+                case 8 -> List.of("GETEX", k, r.nextBoolean() ? "PERSIST" : "EX", "1000").subList(0, r.nextBoolean() ? 3 : 4);
+                case 9 -> List.of("MSET", k, value(), key(), value());
+                case 10 -> List.of("MSETNX", k, value(), key(), value());
+                case 11 -> List.of("MGET", k, key(), key());
+                case 12 -> List.of("INCR", k);
+                case 13 -> List.of("DECRBY", k, Integer.toString(r.nextInt(50)));
+                case 14 -> List.of("INCRBY", k, r.nextBoolean() ? "9223372036854775807" : small());
+                case 15 -> List.of("INCRBYFLOAT", k, r.nextBoolean() ? "1.5" : (r.nextInt(200) - 100) / 4.0 + "");
+                case 16 -> List.of("APPEND", k, value());
+                case 17 -> List.of("STRLEN", k);
+                case 18 -> List.of("GETRANGE", k, index(), index());
+                case 19 -> List.of("SETRANGE", k, small(), value());
+                case 20 -> List.of("GETBIT", k, Integer.toString(r.nextInt(300)));
+                case 21 -> List.of("SETBIT", k, Integer.toString(r.nextInt(300)), Integer.toString(r.nextInt(2)));
+                case 22 -> List.of("BITCOUNT", k);
+                case 23 -> List.of("BITCOUNT", k, index(), index(), r.nextBoolean() ? "BIT" : "BYTE");
+                case 24 -> List.of("BITPOS", k, Integer.toString(r.nextInt(2)));
+                case 25 -> List.of("BITPOS", k, Integer.toString(r.nextInt(2)), index(), index(), r.nextBoolean() ? "BIT" : "BYTE")
+                        .subList(0, 3 + r.nextInt(4));
+                case 26 -> List.of("LCS", k, key());
+                case 27 -> List.of("LCS", k, key(), r.nextBoolean() ? "LEN" : "IDX");
+                case 28 -> List.of("DEL", k, key());
+                case 29 -> List.of("EXISTS", k, key());
+                case 30 -> List.of("TYPE", k);
+                case 31 -> List.of("RENAME", k, key());
+                case 32 -> List.of("RENAMENX", k, key());
+                case 33 -> List.of("COPY", k, key(), "REPLACE").subList(0, r.nextBoolean() ? 3 : 4);
+                case 34 -> List.of("EXPIRE", k, Integer.toString(100 + r.nextInt(1000)));
+                case 35 -> List.of("TTL", k);
+                case 36 -> List.of("PERSIST", k);
+                case 37 -> List.of("EXPIRETIME", k);
+                case 38 -> List.of("DBSIZE");
+                case 39 -> List.of("OBJECT", "ENCODING", k);
+                default -> List.of("KEYS", "*");
+            };
+        }
+
+        /** Commands whose numbers are times: compared by shape. */
+        static boolean shapeOnly(List<String> command) {
+            String c = command.get(0).toUpperCase(java.util.Locale.ROOT);
+            return c.equals("TTL") || c.equals("EXPIRETIME");
+        }
+    }
+
+    /** A RESP connection that sends commands as multibulk and reads whole replies as raw text. */
+    static final class Conn implements AutoCloseable {
+        private final Socket socket;
+        private final OutputStream out;
+        private final InputStream in;
+
+        private Conn(Socket socket) throws IOException {
+            this.socket = socket;
+            socket.setSoTimeout(20_000);
+            this.out = socket.getOutputStream();
+            this.in = new BufferedInputStream(socket.getInputStream());
+        }
+
+        /** Connects, retrying (bounded) while the server starts. */
+        static Conn await(int port) throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                try {
+                    return new Conn(new Socket(InetAddress.getLoopbackAddress(), port));
+                } catch (IOException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(50);
+                }
+            }
+        }
+
+        String call(List<String> command) throws IOException {
+            return pipeline(List.of(command)).get(0);
+        }
+
+        List<String> pipeline(List<List<String>> commands) throws IOException {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            for (List<String> c : commands) {
+                b.writeBytes(("*" + c.size() + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                for (String arg : c) {
+                    byte[] bytes = arg.getBytes(StandardCharsets.ISO_8859_1);
+                    b.writeBytes(("$" + bytes.length + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                    b.writeBytes(bytes);
+                    b.writeBytes("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                }
+            }
+            out.write(b.toByteArray());
+            out.flush();
+            List<String> replies = new ArrayList<>();
+            for (int i = 0; i < commands.size(); i++) {
+                ByteArrayOutputStream reply = new ByteArrayOutputStream();
+                readReply(reply);
+                replies.add(reply.toString(StandardCharsets.ISO_8859_1));
+            }
+            return replies;
+        }
+
+        private void readReply(ByteArrayOutputStream into) throws IOException {
+            String line = readLine(into);
+            char type = line.charAt(0);
+            if (type == '$') {
+                int n = Integer.parseInt(line.substring(1));
+                if (n >= 0) {
+                    into.writeBytes(in.readNBytes(n + 2));
+                }
+            } else if (type == '*') {
+                int n = Integer.parseInt(line.substring(1));
+                for (int i = 0; i < n; i++) {
+                    readReply(into);
+                }
+            }
+        }
+
+        private String readLine(ByteArrayOutputStream into) throws IOException {
+            StringBuilder s = new StringBuilder();
+            int prev = -1;
+            while (true) {
+                int c = in.read();
+                if (c < 0) {
+                    throw new IOException("connection closed in a reply: " + s);
+                }
+                into.write(c);
+                if (prev == '\r' && c == '\n') {
+                    return s.substring(0, s.length() - 1);
+                }
+                s.append((char) c);
+                prev = c;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+}
