@@ -47,6 +47,20 @@ int arg_ll(kv_call *k, size_t i, long long *out);
 int arg_is(const kv_call *k, size_t i, const char *word);
 
 
+/* Redis's float arguments (string2ld): 0, or -1 when not a valid float. */
+int kv_parse_long_double(const char *s, size_t n, long double *out);
+/* v rounded to x87 extended precision, as redis-server computes on x86-64. */
+long double kv_x87(long double v);
+/* A long double as Redis prints it (ld2string, human mode); its length or -1. */
+int kv_format_long_double(char *buf, size_t cap, long double v);
+/* A number in [0, n) from the guest's deterministic random stream. */
+size_t kv_random_below(size_t n);
+/* Whether argv[i] is missing or holds a value of `type`; replies WRONGTYPE
+ * and returns 0 otherwise (for commands that check their arguments first). */
+int key_type_ok(kv_call *k, size_t i, int type);
+/* Replies WRONGTYPE. */
+void reply_wrong_type(kv_call *k);
+
 /* ---- handlers -------------------------------------------------------- */
 /* strings */
 void cmd_get(kv_call *k);
@@ -75,6 +89,23 @@ void cmd_setbit(kv_call *k);
 void cmd_bitcount(kv_call *k);
 void cmd_bitpos(kv_call *k);
 void cmd_lcs(kv_call *k);
+/* hashes (kv_cmd_hash.c) */
+void cmd_hset(kv_call *k);
+void cmd_hmset(kv_call *k);
+void cmd_hsetnx(kv_call *k);
+void cmd_hget(kv_call *k);
+void cmd_hmget(kv_call *k);
+void cmd_hdel(kv_call *k);
+void cmd_hexists(kv_call *k);
+void cmd_hlen(kv_call *k);
+void cmd_hstrlen(kv_call *k);
+void cmd_hkeys(kv_call *k);
+void cmd_hvals(kv_call *k);
+void cmd_hgetall(kv_call *k);
+void cmd_hincrby(kv_call *k);
+void cmd_hincrbyfloat(kv_call *k);
+void cmd_hrandfield(kv_call *k);
+void cmd_hscan(kv_call *k);
 /* keyspace */
 void cmd_del(kv_call *k);
 void cmd_exists(kv_call *k);

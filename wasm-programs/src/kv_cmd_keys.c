@@ -1,6 +1,7 @@
 /* kv_cmd_keys.c - keyspace commands: DEL UNLINK EXISTS KEYS SCAN DBSIZE
  * FLUSHDB FLUSHALL EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL PERSIST TYPE. */
 #include "kv_cmd.h"
+#include "kv_hash.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -34,9 +35,14 @@ void cmd_flushdb(kv_call *k) {
     reply_ok(k);
 }
 
+/* The name TYPE gives a value's type. */
+static const char *type_name(const kv_entry *e) {
+    return e->type == KV_T_HASH ? "hash" : "string";
+}
+
 void cmd_type(kv_call *k) {
     kv_entry *e = kv_find(k->argv[1], k->argl[1], kv_now_ms);
-    reply_status(k, e != NULL ? "string" : "none");
+    reply_status(k, e != NULL ? type_name(e) : "none");
 }
 
 /* ---- KEYS and SCAN --------------------------------------------------- */
@@ -120,7 +126,7 @@ typedef struct {
     long long count;
     const char *pat;
     size_t plen;
-    int no_match; /* TYPE other than string */
+    int type;     /* TYPE: the type to keep; -1 any; -2 a name of no type here */
 } scan_args;
 
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
@@ -129,6 +135,7 @@ static int parse_scan(kv_call *k, scan_args *a) {
     errno = 0;
     memset(a, 0, sizeof *a);
     a->count = 10;
+    a->type = -1;
     a->cursor = strtoull(k->argv[1], &end, 10);
     if (k->argl[1] == 0 || *end != '\0' || errno == ERANGE ||
         k->argv[1][0] == '-' || k->argv[1][0] == ' ' || k->argv[1][0] == '+') {
@@ -151,7 +158,7 @@ static int parse_scan(kv_call *k, scan_args *a) {
             a->pat = k->argv[j + 1];
             a->plen = k->argl[j + 1];
         } else if (arg_is(k, j, "type")) {
-            a->no_match = !arg_is(k, j + 1, "string");
+            a->type = arg_is(k, j + 1, "string") ? KV_T_STRING : arg_is(k, j + 1, "hash") ? KV_T_HASH : -2;
         } else {
             reply_syntax_error(k);
             return -1;
@@ -182,8 +189,13 @@ void cmd_scan(kv_call *k) {
         entry_list_free(&f.list);
         return;
     }
-    if (a.no_match)
-        f.list.n = 0;
+    if (a.type != -1) {
+        size_t w = 0;
+        for (size_t i = 0; i < f.list.n; i++)
+            if (f.list.items[i]->type == a.type)
+                f.list.items[w++] = f.list.items[i];
+        f.list.n = w;
+    }
     reply_array(k, 2);
     char buf[24];
     int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)cursor);
@@ -319,6 +331,20 @@ void cmd_pexpiretime(kv_call *k) { expiretime_generic(k, 1); }
 /* Puts a copy of src's value and expiry under the key argv[to] (replacing
  * what is there). KV_OK or a store error (replied). */
 static int put_copy(kv_call *k, size_t to, const kv_entry *src) {
+    if (src->type == KV_T_HASH) {
+        kv_hash *copy = kv_hash_copy(src->obj);
+        int created, err;
+        kv_entry *d = copy == NULL ? NULL : kv_find_or_create(k->argv[to], k->argl[to], kv_now_ms, &created, &err);
+        if (d == NULL) {
+            kv_hash_free(copy);
+            reply_store_error(k, copy == NULL ? KV_ENOMEM : err);
+            return KV_ENOMEM;
+        }
+        kv_set_object(d, KV_T_HASH, copy);
+        kv_charge_object(d, kv_hash_bytes_used(copy));
+        kv_set_expire(d, src->expire_ms);
+        return KV_OK;
+    }
     int err = kv_fits(k->argl[to], src->vlen, kv_find(k->argv[to], k->argl[to], kv_now_ms));
     if (err != KV_OK) {
         reply_store_error(k, err);
@@ -410,6 +436,8 @@ void cmd_copy(kv_call *k) {
  * characters, "embstr" up to 44 bytes, else "raw". */
 static const char *string_encoding(const kv_entry *e) {
     long long v;
+    if (e->type == KV_T_HASH)
+        return kv_hash_listpack((const kv_hash *)e->obj) ? "listpack" : "hashtable";
     if (e->modified)
         return "raw";
     if (e->vlen <= 20 && resp_parse_ll(e->val, e->vlen, &v) == 0)

@@ -36,7 +36,7 @@ static int clamp_range(long long *start, long long *end, long long len) {
 
 void cmd_getrange(kv_call *k) {
     long long start, end;
-    if (arg_ll(k, 2, &start) != 0 || arg_ll(k, 3, &end) != 0)
+    if (arg_ll(k, 2, &start) != 0 || arg_ll(k, 3, &end) != 0 || !key_type_ok(k, 1, KV_T_STRING))
         return;
     kv_entry *e = lookup(k, 1);
     if (e == NULL || !clamp_range(&start, &end, (long long)e->vlen)) {
@@ -77,6 +77,8 @@ void cmd_setrange(kv_call *k) {
         reply_error(k, "%s", OFFSET_RANGE);
         return;
     }
+    if (!key_type_ok(k, 1, KV_T_STRING))
+        return;
     size_t vlen = k->argl[3];
     kv_entry *e = lookup(k, 1);
     if (vlen == 0) {
@@ -108,7 +110,7 @@ static long long bit_offset(kv_call *k, size_t i) {
 
 void cmd_getbit(kv_call *k) {
     long long off = bit_offset(k, 2);
-    if (off < 0)
+    if (off < 0 || !key_type_ok(k, 1, KV_T_STRING))
         return;
     kv_entry *e = lookup(k, 1);
     size_t byte = (size_t)(off >> 3);
@@ -128,6 +130,8 @@ void cmd_setbit(kv_call *k) {
         reply_error(k, "ERR bit is not an integer or out of range");
         return;
     }
+    if (!key_type_ok(k, 1, KV_T_STRING))
+        return;
     int created;
     kv_entry *e = for_write(k, (off >> 3) + 1, &created);
     if (e == NULL)
@@ -208,6 +212,8 @@ void cmd_bitpos(kv_call *k) {
         reply_error(k, "ERR The bit argument must be 1 or 0.");
         return;
     }
+    if (!key_type_ok(k, 1, KV_T_STRING))
+        return;
     kv_entry *e = lookup(k, 1);
     if (e == NULL) {
         /* A missing key is an endless run of 0 bits. */
@@ -297,6 +303,10 @@ void cmd_lcs(kv_call *k) {
         return;
     }
     kv_entry *ea = lookup(k, 1), *eb = lookup(k, 2);
+    if ((ea != NULL && ea->type != KV_T_STRING) || (eb != NULL && eb->type != KV_T_STRING)) {
+        reply_error(k, "ERR The specified keys must contain string values");
+        return;
+    }
     const char *a = ea ? ea->val : "", *b = eb ? eb->val : "";
     long long alen = ea ? (long long)ea->vlen : 0, blen = eb ? (long long)eb->vlen : 0;
     if ((alen + 1) * (blen + 1) > LCS_MAX_CELLS) {

@@ -16,7 +16,7 @@ static kv_entry *find_arg(kv_call *k, size_t i) {
 }
 
 static void reply_value(kv_call *k, const kv_entry *e) {
-    if (e == NULL)
+    if (e == NULL || e->type != KV_T_STRING) /* MGET answers nil for a key of another type */
         reply_nil(k);
     else
         reply_bulk(k, e->val, e->vlen);
@@ -148,6 +148,10 @@ void cmd_set(kv_call *k) {
             return;
     }
     kv_entry *old = find_arg(k, 1);
+    if (o.get && old != NULL && old->type != KV_T_STRING) {
+        reply_wrong_type(k);
+        return;
+    }
     if ((o.nx && old != NULL) || (o.xx && old == NULL)) {
         if (o.get)
             reply_value(k, old);
@@ -256,7 +260,7 @@ void cmd_decr(kv_call *k) { incr_by(k, -1); }
 
 void cmd_incrby(kv_call *k) {
     long long by;
-    if (arg_ll(k, 2, &by) == 0)
+    if (arg_ll(k, 2, &by) == 0 && key_type_ok(k, 1, KV_T_STRING))
         incr_by(k, by);
 }
 
@@ -268,7 +272,8 @@ void cmd_decrby(kv_call *k) {
         reply_error(k, "ERR decrement would overflow");
         return;
     }
-    incr_by(k, -by);
+    if (key_type_ok(k, 1, KV_T_STRING))
+        incr_by(k, -by);
 }
 
 void cmd_append(kv_call *k) {
@@ -326,6 +331,8 @@ void cmd_getex(kv_call *k) {
     if (expire_arg && (arg_ll(k, (size_t)expire_arg, &amount) != 0 ||
                        expire_time(k, amount, unit_ms, absolute, &expire_ms) != 0))
         return;
+    if (!key_type_ok(k, 1, KV_T_STRING))
+        return;
     kv_entry *e = find_arg(k, 1);
     reply_value(k, e);
     if (e == NULL)
@@ -357,7 +364,7 @@ void cmd_msetnx(kv_call *k) {
 
 /* A Redis float argument: strtold over the whole string, no spaces, no NaN
  * (Redis's string2ld). */
-static int parse_long_double(const char *s, size_t n, long double *out) {
+int kv_parse_long_double(const char *s, size_t n, long double *out) {
     char buf[5120];
     if (n == 0 || n >= sizeof buf || isspace((unsigned char)s[0]))
         return -1;
@@ -374,7 +381,7 @@ static int parse_long_double(const char *s, size_t n, long double *out) {
 
 /* Formats v as Redis's ld2string in its human mode: 17 digits after the
  * point, then trailing zeros (and a bare point) dropped; never "-0". */
-static int format_long_double(char *buf, size_t cap, long double v) {
+int kv_format_long_double(char *buf, size_t cap, long double v) {
     if (v == 0)
         v = 0; /* no negative zero */
     int n = snprintf(buf, cap, "%.17Lf", v);
@@ -398,7 +405,7 @@ static int format_long_double(char *buf, size_t cap, long double v) {
 /* v rounded to the 64-bit significand of the x87 extended precision that
  * Redis's long double has on x86-64 (wasm32's long double is IEEE quad):
  * the same inputs give the same digits as redis-server. */
-static long double as_x87(long double v) {
+long double kv_x87(long double v) {
     if (v == 0 || isnan(v) || isinf(v))
         return v;
     int e;
@@ -408,22 +415,22 @@ static long double as_x87(long double v) {
 
 void cmd_incrbyfloat(kv_call *k) {
     long double by, v = 0;
-    if (parse_long_double(k->argv[2], k->argl[2], &by) != 0) {
+    if (kv_parse_long_double(k->argv[2], k->argl[2], &by) != 0) {
         reply_error(k, "ERR value is not a valid float");
         return;
     }
     kv_entry *e = find_arg(k, 1);
-    if (e != NULL && parse_long_double(e->val, e->vlen, &v) != 0) {
+    if (e != NULL && kv_parse_long_double(e->val, e->vlen, &v) != 0) {
         reply_error(k, "ERR value is not a valid float");
         return;
     }
-    v = as_x87(as_x87(v) + as_x87(by));
+    v = kv_x87(kv_x87(v) + kv_x87(by));
     if (isnan(v) || isinf(v)) {
         reply_error(k, "ERR increment would produce NaN or Infinity");
         return;
     }
     char buf[5200];
-    int n = format_long_double(buf, sizeof buf, v);
+    int n = kv_format_long_double(buf, sizeof buf, v);
     if (n < 0) {
         reply_error(k, "ERR value is not a valid float");
         return;

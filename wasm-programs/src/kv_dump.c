@@ -3,9 +3,11 @@
  * starts, so a new version of the module starts with the old one's keys.
  *
  * File KV_DUMP_FILE, little-endian:
- *   magic "RPLCKVDM" (8 bytes) | version u32 (1) | count u64
- *   count entries: klen u32 | vlen u32 | expire_ms i64 (KV_NO_EXPIRE, or the
- *                  absolute expiry time in ms of guest time) | key | value
+ *   magic "RPLCKVDM" (8 bytes) | version u32 (2; 1 is still read) | count u64
+ *   count entries: type u8 (version 2: 0 string, 1 hash) | klen u32 | vlen u32
+ *                  (a hash: its field count) | expire_ms i64 (KV_NO_EXPIRE, or
+ *                  the absolute expiry time in ms of guest time) | key | value
+ *                  (a hash: per field, in order, flen u32 | vlen u32 | field | value)
  *   crc u32: CRC-32 (IEEE) of every byte before it
  *
  * It is written to a temporary name and renamed, so a crash leaves the old
@@ -16,6 +18,7 @@
  * from then on the keys live in memory, as before. */
 #include "kv.h"
 #include "kv_store.h"
+#include "kv_hash.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,7 +27,7 @@
 
 #define KV_DUMP_FILE "/data/kv.dump"
 #define KV_DUMP_TMP "/data/kv.dump.tmp"
-#define KV_DUMP_VERSION 1u
+#define KV_DUMP_VERSION 2u
 static const char magic[8] = {'R', 'P', 'L', 'C', 'K', 'V', 'D', 'M'};
 
 /* CRC-32 (IEEE 802.3, reflected), one table. */
@@ -84,11 +87,23 @@ static void visit(kv_entry *e, void *arg) {
     p->count++;
     if (!p->write)
         return;
+    uint8_t type = e->type;
+    put(p->w, &type, 1);
     put_u32(p->w, (uint32_t)e->klen);
-    put_u32(p->w, (uint32_t)e->vlen);
+    put_u32(p->w, (uint32_t)(e->type == KV_T_HASH ? ((kv_hash *)e->obj)->live : e->vlen));
     put_u64(p->w, (uint64_t)e->expire_ms);
     put(p->w, e->key, e->klen);
-    put(p->w, e->val, e->vlen);
+    if (e->type == KV_T_HASH) {
+        size_t slot = 0;
+        for (kv_hfield *f; (f = kv_hash_next(e->obj, &slot)) != NULL;) {
+            put_u32(p->w, (uint32_t)f->flen);
+            put_u32(p->w, (uint32_t)f->vlen);
+            put(p->w, f->field, f->flen);
+            put(p->w, f->value, f->vlen);
+        }
+    } else {
+        put(p->w, e->val, e->vlen);
+    }
 }
 
 /* Writes every live key; 0 on success, else an errno (said on stderr). */
@@ -158,8 +173,9 @@ static uint64_t get_u64(dump_reader *r) {
     return lo | (uint64_t)get_u32(r) << 32;
 }
 
-/* Bytes of a value read at a time while the file is checked. */
-#define KV_DUMP_CHUNK 65536
+/* Bytes of a value read at a time while the file is checked: the buffer
+ * holds any hash field's value (a string's goes straight into the store). */
+#define KV_DUMP_CHUNK KV_MAX_VALUE_BYTES
 
 /* One pass over the file: check only (load == 0) or load the keys. Returns
  * the number of keys; r->problem says what is wrong, if anything. */
@@ -168,37 +184,72 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
     if (get(r, m, sizeof m) == 0 && memcmp(m, magic, sizeof m) != 0)
         r->problem = "it is not a kv dump (bad magic)";
     uint32_t version = get_u32(r);
-    if (r->problem == NULL && version != KV_DUMP_VERSION)
-        r->problem = "its version is not 1";
+    if (r->problem == NULL && version != 1 && version != KV_DUMP_VERSION)
+        r->problem = "its version is not 1 or 2";
     uint64_t count = get_u64(r);
     for (uint64_t i = 0; i < count && r->problem == NULL; i++) {
+        uint8_t type = KV_T_STRING;
+        if (version >= 2)
+            get(r, &type, 1);
         uint32_t klen = get_u32(r), vlen = get_u32(r);
         int64_t expire = (int64_t)get_u64(r);
+        if (r->problem == NULL && (type != KV_T_STRING && type != KV_T_HASH))
+            r->problem = "an entry has an unknown type";
         if (r->problem == NULL &&
-            (klen > KV_MAX_KEY_BYTES || vlen > KV_MAX_VALUE_BYTES)) {
+            (klen > KV_MAX_KEY_BYTES || (type == KV_T_STRING && vlen > KV_MAX_VALUE_BYTES))) {
             r->problem = "a key or value is longer than the store allows";
             break;
         }
         get(r, key, klen);
-        if (!load) {
+        kv_entry *e = NULL;
+        kv_hash *h = NULL;
+        if (load && r->problem == NULL) {
+            int created = 0, err = 0;
+            e = kv_find_or_create(key, klen, kv_now_ms, &created, &err);
+            if (e == NULL || kv_set_value(e, "", 0) != KV_OK) {
+                r->problem = "the store is full";
+                break;
+            }
+        }
+        if (type == KV_T_HASH) {
+            if (e != NULL) {
+                h = kv_hash_new();
+                if (h == NULL) {
+                    r->problem = "no memory for a hash";
+                    break;
+                }
+                kv_set_object(e, KV_T_HASH, h);
+            }
+            for (uint32_t f = 0; f < vlen && r->problem == NULL; f++) {
+                uint32_t fl = get_u32(r), vl = get_u32(r);
+                if (r->problem == NULL && (fl > KV_MAX_KEY_BYTES || vl > KV_MAX_VALUE_BYTES)) {
+                    r->problem = "a hash field or value is longer than the store allows";
+                    break;
+                }
+                get(r, key, fl);
+                get(r, val, vl);
+                if (h != NULL && r->problem == NULL && kv_hash_set(h, key, fl, val, vl) < 0)
+                    r->problem = "no memory for a hash field";
+            }
+            if (e != NULL && r->problem == NULL)
+                kv_charge_object(e, kv_hash_bytes_used(h));
+        } else if (!load || r->problem != NULL) {
             /* Checking only: the value passes through a chunk, into the checksum. */
             for (uint32_t left = vlen; left > 0 && r->problem == NULL;) {
                 uint32_t n = left < KV_DUMP_CHUNK ? left : KV_DUMP_CHUNK;
                 get(r, val, n);
                 left -= n;
             }
-            continue;
+        } else {
+            if (kv_grow_value(e, vlen) != KV_OK) {
+                r->problem = "the store is full";
+                break;
+            }
+            get(r, e->val, vlen); /* straight into the value: no second copy of a large one */
+            e->modified = 0;
         }
-        if (r->problem != NULL)
-            continue;
-        int created = 0, err = 0;
-        kv_entry *e = kv_find_or_create(key, klen, kv_now_ms, &created, &err);
-        if (e == NULL || kv_set_value(e, "", 0) != KV_OK || kv_grow_value(e, vlen) != KV_OK) {
-            r->problem = "the store is full";
-            break;
-        }
-        get(r, e->val, vlen); /* straight into the value: no second copy of a large one */
-        kv_set_expire(e, expire);
+        if (e != NULL && r->problem == NULL)
+            kv_set_expire(e, expire);
     }
     uint32_t want = r->crc;
     uint32_t crc = get_u32(r);

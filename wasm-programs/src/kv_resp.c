@@ -4,6 +4,7 @@
 #include "kv_cmd.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,9 @@
 
 /* ---- the command table ----------------------------------------------- */
 
-#define F_WRITE 1 /* may grow the store: refused when memory is full */
+#define F_WRITE 1  /* may grow the store: refused when memory is full */
+#define F_STRING 2 /* its keys, when they exist, must hold strings (WRONGTYPE otherwise) */
+#define F_HASH 4   /* its key, when it exists, must hold a hash */
 
 typedef struct {
     const char *name;
@@ -24,30 +27,30 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"get", 2, 1, 1, 1, 0, cmd_get},
+    {"get", 2, 1, 1, 1, F_STRING, cmd_get},
     {"set", -3, 1, 1, 1, F_WRITE, cmd_set},
     {"setnx", 3, 1, 1, 1, F_WRITE, cmd_setnx},
     {"setex", 4, 1, 1, 1, F_WRITE, cmd_setex},
     {"psetex", 4, 1, 1, 1, F_WRITE, cmd_psetex},
-    {"getset", 3, 1, 1, 1, F_WRITE, cmd_getset},
-    {"getdel", 2, 1, 1, 1, 0, cmd_getdel},
+    {"getset", 3, 1, 1, 1, F_WRITE | F_STRING, cmd_getset},
+    {"getdel", 2, 1, 1, 1, F_STRING, cmd_getdel},
     {"mset", -3, 1, -1, 2, F_WRITE, cmd_mset},
     {"mget", -2, 1, -1, 1, 0, cmd_mget},
-    {"incr", 2, 1, 1, 1, F_WRITE, cmd_incr},
-    {"decr", 2, 1, 1, 1, F_WRITE, cmd_decr},
+    {"incr", 2, 1, 1, 1, F_WRITE | F_STRING, cmd_incr},
+    {"decr", 2, 1, 1, 1, F_WRITE | F_STRING, cmd_decr},
     {"incrby", 3, 1, 1, 1, F_WRITE, cmd_incrby},
     {"decrby", 3, 1, 1, 1, F_WRITE, cmd_decrby},
-    {"append", 3, 1, 1, 1, F_WRITE, cmd_append},
-    {"strlen", 2, 1, 1, 1, 0, cmd_strlen},
+    {"append", 3, 1, 1, 1, F_WRITE | F_STRING, cmd_append},
+    {"strlen", 2, 1, 1, 1, F_STRING, cmd_strlen},
     {"getex", -2, 1, 1, 1, 0, cmd_getex},
     {"msetnx", -3, 1, -1, 2, F_WRITE, cmd_msetnx},
-    {"incrbyfloat", 3, 1, 1, 1, F_WRITE, cmd_incrbyfloat},
+    {"incrbyfloat", 3, 1, 1, 1, F_WRITE | F_STRING, cmd_incrbyfloat},
     {"getrange", 4, 1, 1, 1, 0, cmd_getrange},
     {"substr", 4, 1, 1, 1, 0, cmd_getrange},
     {"setrange", 4, 1, 1, 1, F_WRITE, cmd_setrange},
     {"getbit", 3, 1, 1, 1, 0, cmd_getbit},
     {"setbit", 4, 1, 1, 1, F_WRITE, cmd_setbit},
-    {"bitcount", -2, 1, 1, 1, 0, cmd_bitcount},
+    {"bitcount", -2, 1, 1, 1, F_STRING, cmd_bitcount},
     {"bitpos", -3, 1, 1, 1, 0, cmd_bitpos},
     {"lcs", -3, 1, 2, 1, 0, cmd_lcs},
     {"del", -2, 1, -1, 1, 0, cmd_del},
@@ -66,6 +69,22 @@ static const command commands[] = {
     {"pttl", 2, 1, 1, 1, 0, cmd_pttl},
     {"persist", 2, 1, 1, 1, 0, cmd_persist},
     {"type", 2, 1, 1, 1, 0, cmd_type},
+    {"hset", -4, 1, 1, 1, F_WRITE | F_HASH, cmd_hset},
+    {"hmset", -4, 1, 1, 1, F_WRITE | F_HASH, cmd_hmset},
+    {"hsetnx", 4, 1, 1, 1, F_WRITE | F_HASH, cmd_hsetnx},
+    {"hget", 3, 1, 1, 1, F_HASH, cmd_hget},
+    {"hmget", -3, 1, 1, 1, F_HASH, cmd_hmget},
+    {"hdel", -3, 1, 1, 1, F_HASH, cmd_hdel},
+    {"hexists", 3, 1, 1, 1, F_HASH, cmd_hexists},
+    {"hlen", 2, 1, 1, 1, F_HASH, cmd_hlen},
+    {"hstrlen", 3, 1, 1, 1, F_HASH, cmd_hstrlen},
+    {"hkeys", 2, 1, 1, 1, F_HASH, cmd_hkeys},
+    {"hvals", 2, 1, 1, 1, F_HASH, cmd_hvals},
+    {"hgetall", 2, 1, 1, 1, F_HASH, cmd_hgetall},
+    {"hincrby", 4, 1, 1, 1, F_WRITE, cmd_hincrby},
+    {"hincrbyfloat", 4, 1, 1, 1, F_WRITE, cmd_hincrbyfloat},
+    {"hrandfield", -2, 1, 1, 1, F_HASH, cmd_hrandfield},
+    {"hscan", -3, 1, 1, 1, F_HASH, cmd_hscan},
     {"expiretime", 2, 1, 1, 1, 0, cmd_expiretime},
     {"pexpiretime", 2, 1, 1, 1, 0, cmd_pexpiretime},
     {"rename", 3, 1, 2, 1, F_WRITE, cmd_rename},
@@ -261,7 +280,32 @@ static int keys_ok(kv_call *k, const command *cmd) {
             return 0;
         }
     }
+    int want = cmd->flags & F_STRING ? KV_T_STRING : cmd->flags & F_HASH ? KV_T_HASH : -1;
+    for (size_t i = (size_t)cmd->first_key; want >= 0 && i <= last; i += (size_t)cmd->key_step) {
+        kv_entry *e = kv_find(k->argv[i], k->argl[i], kv_now_ms);
+        if (e != NULL && e->type != want) {
+            reply_wrong_type(k);
+            return 0;
+        }
+    }
     return 1;
+}
+
+int key_type_ok(kv_call *k, size_t i, int type) {
+    kv_entry *e = kv_find(k->argv[i], k->argl[i], kv_now_ms);
+    if (e != NULL && e->type != type) {
+        reply_wrong_type(k);
+        return 0;
+    }
+    return 1;
+}
+
+void reply_wrong_type(kv_call *k) {
+    reply_error(k, "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+size_t kv_random_below(size_t n) {
+    return n <= 1 ? 0 : (size_t)arc4random_uniform((uint32_t)(n > UINT32_MAX ? UINT32_MAX : n));
 }
 
 static void run_command(conn_t *c, session *s, const resp_command *rc) {

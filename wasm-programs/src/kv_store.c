@@ -72,6 +72,8 @@ static uint64_t siphash(const char *data, size_t len) {
 
 /* ---- memory accounting ----------------------------------------------- */
 
+uint64_t kv_hash_bytes(const char *data, size_t len) { return siphash(data, len); }
+
 static size_t entry_bytes(size_t klen) {
     return sizeof(kv_entry) + klen + 1 + ALLOC_OVERHEAD;
 }
@@ -201,12 +203,19 @@ int kv_expired(const kv_entry *e, int64_t now_ms) {
     return e->expire_ms != KV_NO_EXPIRE && now_ms > e->expire_ms;
 }
 
+/* Frees an entry and its value, string or collection, and uncharges them. */
+static void release(kv_entry *e) {
+    mem_used -= entry_bytes(e->klen) + value_bytes(e->vcap) + e->obj_bytes;
+    free(e->val);
+    if (e->obj != NULL)
+        kv_object_free(e->type, e->obj);
+    free(e);
+}
+
 static void free_entry(kv_entry *e) {
-    mem_used -= entry_bytes(e->klen) + value_bytes(e->vcap);
     if (e->expire_ms != KV_NO_EXPIRE)
         n_volatile--;
-    free(e->val);
-    free(e);
+    release(e);
 }
 
 static void unlink_entry(kv_entry **link, int t) {
@@ -324,7 +333,37 @@ int kv_fits(size_t klen, size_t vlen, const kv_entry *old) {
                                                                      : KV_EFULL;
 }
 
+/* A collection value goes: e holds an empty string. */
+static void drop_object(kv_entry *e) {
+    if (e->obj != NULL) {
+        kv_object_free(e->type, e->obj);
+        mem_used -= e->obj_bytes;
+    }
+    e->obj = NULL;
+    e->obj_bytes = 0;
+    e->type = KV_T_STRING;
+}
+
+void kv_set_object(kv_entry *e, int type, void *obj) {
+    drop_object(e);
+    free(e->val);
+    mem_used -= value_bytes(e->vcap);
+    e->val = NULL;
+    e->vlen = e->vcap = 0;
+    e->type = (unsigned char)type;
+    e->obj = obj;
+}
+
+int kv_charge_object(kv_entry *e, size_t bytes) {
+    if (recharge(e->obj_bytes, bytes) != KV_OK)
+        return KV_EFULL;
+    e->obj_bytes = bytes;
+    return KV_OK;
+}
+
 int kv_set_value(kv_entry *e, const char *val, size_t vlen) {
+    if (e->type != KV_T_STRING)
+        drop_object(e);
     /* Keep the buffer unless it is too small or far too big. */
     if (vlen > e->vcap || e->vcap > 2 * vlen + 64) {
         int rc = set_capacity(e, vlen);
@@ -416,9 +455,7 @@ size_t kv_lazy_free(size_t max_work) {
             continue;
         }
         d->b[d->next] = e->next;
-        mem_used -= entry_bytes(e->klen) + value_bytes(e->vcap);
-        free(e->val);
-        free(e);
+        release(e);
     }
     return n_dead;
 }
@@ -434,9 +471,7 @@ void kv_flush(void) {
             kv_entry *e = ht[t].b[i];
             while (e != NULL) {
                 kv_entry *next = e->next;
-                mem_used -= entry_bytes(e->klen) + value_bytes(e->vcap);
-                free(e->val);
-                free(e);
+                release(e);
                 e = next;
             }
         }

@@ -29,11 +29,18 @@
 
 enum { KV_OK = 0, KV_ENOMEM = -1, KV_EFULL = -2 };
 
+/* The type of a key's value: a string (val, vlen) or an object (obj) of a
+ * collection type, whose module frees it through kv_object_free(). */
+enum { KV_T_STRING = 0, KV_T_HASH = 1 };
+
 typedef struct kv_entry {
     struct kv_entry *next; /* bucket chain */
     uint64_t hash;
     int64_t expire_ms;     /* KV_NO_EXPIRE or the absolute expiry time */
     unsigned char modified; /* changed in place (APPEND, SETRANGE, SETBIT): OBJECT ENCODING says raw, as Redis */
+    unsigned char type;    /* KV_T_STRING or a collection type */
+    void *obj;             /* the collection, for any other type */
+    size_t obj_bytes;      /* what the collection is charged */
     size_t vlen, vcap;
     char *val;             /* vcap bytes (NULL when vcap == 0) */
     size_t klen;
@@ -42,6 +49,9 @@ typedef struct kv_entry {
 
 /* seed: 16 bytes of hash key. memory_limit: bytes all entries may use. */
 void kv_init(const uint8_t seed[16], size_t memory_limit);
+
+/* SipHash-2-4 of data under the store's key: for the collections' own tables. */
+uint64_t kv_hash_bytes(const char *data, size_t len);
 
 /* The live entry for key, or NULL (an expired one is deleted first). */
 kv_entry *kv_find(const char *key, size_t klen, int64_t now_ms);
@@ -60,6 +70,14 @@ int kv_append(kv_entry *e, const char *val, size_t vlen);
 /* Grows the value to vlen bytes, the new ones zero (SETRANGE, SETBIT); a
  * shorter vlen changes nothing. KV_OK, KV_ENOMEM or KV_EFULL. */
 int kv_grow_value(kv_entry *e, size_t vlen);
+/* Makes e's value the collection obj of the given type (the string value,
+ * or an earlier collection, is released). */
+void kv_set_object(kv_entry *e, int type, void *obj);
+/* Charges e's collection `bytes` in all, instead of what it was charged:
+ * KV_OK, or KV_EFULL (nothing changed) when that passes the limit. */
+int kv_charge_object(kv_entry *e, size_t bytes);
+/* Frees a collection of the given type (kv_types.c). */
+void kv_object_free(int type, void *obj);
 /* Sets or clears (KV_NO_EXPIRE) the expiry time. */
 void kv_set_expire(kv_entry *e, int64_t expire_ms);
 /* Deletes the entry (e must be live in the table). */

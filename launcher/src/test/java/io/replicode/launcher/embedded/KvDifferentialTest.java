@@ -101,7 +101,18 @@ class KvDifferentialTest {
             List.of("EXPIRETIME", "y1"), List.of("PEXPIRETIME", "y1"), List.of("OBJECT", "ENCODING", "y1"),
             List.of("OBJECT", "ENCODING", "s"), List.of("SET", "long", "x".repeat(45)), List.of("OBJECT", "ENCODING", "long"),
             List.of("OBJECT", "ENCODING", "nokey"), List.of("OBJECT", "REFCOUNT", "s"), List.of("OBJECT", "NOPE", "s"),
-            List.of("APPEND", "s", "!"), List.of("STRLEN", "s"));
+            List.of("APPEND", "s", "!"), List.of("STRLEN", "s"),
+            List.of("HSET", "hh", "a", "1", "b", "2"), List.of("HSET", "hh", "a"), List.of("TYPE", "hh"),
+            List.of("OBJECT", "ENCODING", "hh"), List.of("HRANDFIELD", "nokey"), List.of("HRANDFIELD", "nokey", "3"),
+            List.of("HRANDFIELD", "hh", "0"), List.of("HRANDFIELD", "hh", "5", "WITHVALUES", "x"),
+            List.of("HSCAN", "hh", "0"), List.of("HSCAN", "hh", "0", "MATCH", "a*"), List.of("HSCAN", "hh", "x"),
+            List.of("HINCRBYFLOAT", "hh", "a", "1e400"), List.of("HINCRBY", "hh", "a", "x"), List.of("HINCRBY", "hh", "c", "-3"),
+            List.of("HSET", "hh", "s", "text"), List.of("HINCRBY", "hh", "s", "1"), List.of("HINCRBYFLOAT", "hh", "s", "1"),
+            List.of("GET", "hh"), List.of("MGET", "hh", "s"), List.of("SET", "hh", "x", "GET"), List.of("LCS", "hh", "s"),
+            List.of("COPY", "hh", "hh2"), List.of("HGETALL", "hh2"), List.of("RENAME", "hh2", "hh3"), List.of("HGETALL", "hh3"),
+            List.of("EXISTS", "hh2"),
+            List.of("HDEL", "hh3", "a", "b", "c", "s"), List.of("EXISTS", "hh3"), List.of("SET", "hh", "now a string"),
+            List.of("TYPE", "hh"), List.of("HSET", "big", "f", "x".repeat(65)), List.of("OBJECT", "ENCODING", "big"));
 
     @Test
     void edge_cases_get_the_replies_redis_server_gives() throws Exception {
@@ -204,8 +215,45 @@ class KvDifferentialTest {
             return Integer.toString(r.nextInt(100));
         }
 
+        private String hkey() {
+            return r.nextInt(4) == 0 ? key() : "h" + r.nextInt(3);
+        }
+
+        private String field() {
+            return "f" + r.nextInt(8);
+        }
+
+        /** Hash commands, on hash keys mostly and string keys sometimes (WRONGTYPE both ways). */
+        private List<String> hash() {
+            String h = hkey();
+            return switch (r.nextInt(16)) {
+                case 0, 1 -> List.of("HSET", h, field(), value());
+                case 2 -> List.of("HSET", h, field(), value(), field(), value());
+                case 3 -> List.of("HMSET", h, field(), value());
+                case 4 -> List.of("HSETNX", h, field(), value());
+                case 5 -> List.of("HGET", h, field());
+                case 6 -> List.of("HMGET", h, field(), field());
+                case 7 -> List.of("HDEL", h, field(), field());
+                case 8 -> List.of("HEXISTS", h, field());
+                case 9 -> List.of("HLEN", h);
+                case 10 -> List.of("HSTRLEN", h, field());
+                case 11 -> List.of("HKEYS", h);
+                case 12 -> List.of("HVALS", h);
+                case 13 -> List.of("HGETALL", h);
+                case 14 -> List.of("HINCRBY", h, field(), r.nextBoolean() ? "9223372036854775807" : small());
+                default -> List.of("HINCRBYFLOAT", h, field(), (r.nextInt(200) - 100) / 4.0 + "");
+            };
+        }
+
         List<String> next() {
             String k = key();
+            if (r.nextInt(3) == 0) {
+                return hash();
+            }
+            if (r.nextInt(10) == 0) {
+                // A string command on a key that may hold a hash.
+                k = "h" + r.nextInt(3);
+            }
             return switch (r.nextInt(41)) {
                 case 0 -> List.of("GET", k);
                 case 1 -> List.of("SET", k, value());
