@@ -106,6 +106,23 @@ void cmd_hincrby(kv_call *k);
 void cmd_hincrbyfloat(kv_call *k);
 void cmd_hrandfield(kv_call *k);
 void cmd_hscan(kv_call *k);
+/* lists (kv_cmd_list.c) */
+void cmd_lpush(kv_call *k);
+void cmd_rpush(kv_call *k);
+void cmd_lpushx(kv_call *k);
+void cmd_rpushx(kv_call *k);
+void cmd_lpop(kv_call *k);
+void cmd_rpop(kv_call *k);
+void cmd_llen(kv_call *k);
+void cmd_lindex(kv_call *k);
+void cmd_lset(kv_call *k);
+void cmd_lrange(kv_call *k);
+void cmd_ltrim(kv_call *k);
+void cmd_linsert(kv_call *k);
+void cmd_lrem(kv_call *k);
+void cmd_lpos(kv_call *k);
+void cmd_lmove(kv_call *k);
+void cmd_rpoplpush(kv_call *k);
 /* keyspace */
 void cmd_del(kv_call *k);
 void cmd_exists(kv_call *k);
@@ -127,6 +144,7 @@ void cmd_rename(kv_call *k);
 void cmd_renamenx(kv_call *k);
 void cmd_copy(kv_call *k);
 void cmd_object(kv_call *k);
+void cmd_randomkey(kv_call *k);
 /* connection and server */
 void cmd_ping(kv_call *k);
 void cmd_echo(kv_call *k);
@@ -138,6 +156,7 @@ void cmd_config(kv_call *k);
 void cmd_command(kv_call *k);
 void cmd_client(kv_call *k);
 void cmd_info(kv_call *k);
+void cmd_function(kv_call *k);
 
 /* Names of all commands in the table (COMMAND COUNT / LIST). */
 size_t kv_command_count(void);

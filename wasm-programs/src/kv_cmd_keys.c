@@ -2,6 +2,7 @@
  * FLUSHDB FLUSHALL EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL PERSIST TYPE. */
 #include "kv_cmd.h"
 #include "kv_hash.h"
+#include "kv_list.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -37,7 +38,7 @@ void cmd_flushdb(kv_call *k) {
 
 /* The name TYPE gives a value's type. */
 static const char *type_name(const kv_entry *e) {
-    return e->type == KV_T_HASH ? "hash" : "string";
+    return e->type == KV_T_HASH ? "hash" : e->type == KV_T_LIST ? "list" : "string";
 }
 
 void cmd_type(kv_call *k) {
@@ -158,7 +159,8 @@ static int parse_scan(kv_call *k, scan_args *a) {
             a->pat = k->argv[j + 1];
             a->plen = k->argl[j + 1];
         } else if (arg_is(k, j, "type")) {
-            a->type = arg_is(k, j + 1, "string") ? KV_T_STRING : arg_is(k, j + 1, "hash") ? KV_T_HASH : -2;
+            a->type = arg_is(k, j + 1, "string") ? KV_T_STRING : arg_is(k, j + 1, "hash") ? KV_T_HASH
+                      : arg_is(k, j + 1, "list") ? KV_T_LIST : -2;
         } else {
             reply_syntax_error(k);
             return -1;
@@ -331,17 +333,18 @@ void cmd_pexpiretime(kv_call *k) { expiretime_generic(k, 1); }
 /* Puts a copy of src's value and expiry under the key argv[to] (replacing
  * what is there). KV_OK or a store error (replied). */
 static int put_copy(kv_call *k, size_t to, const kv_entry *src) {
-    if (src->type == KV_T_HASH) {
-        kv_hash *copy = kv_hash_copy(src->obj);
-        int created, err;
+    if (src->type != KV_T_STRING) {
+        void *copy = src->type == KV_T_HASH ? (void *)kv_hash_copy(src->obj) : (void *)kv_list_copy(src->obj);
+        int created, err = KV_ENOMEM;
         kv_entry *d = copy == NULL ? NULL : kv_find_or_create(k->argv[to], k->argl[to], kv_now_ms, &created, &err);
         if (d == NULL) {
-            kv_hash_free(copy);
-            reply_store_error(k, copy == NULL ? KV_ENOMEM : err);
-            return KV_ENOMEM;
+            if (copy != NULL)
+                kv_object_free(src->type, copy);
+            reply_store_error(k, err);
+            return err;
         }
-        kv_set_object(d, KV_T_HASH, copy);
-        kv_charge_object(d, kv_hash_bytes_used(copy));
+        kv_set_object(d, src->type, copy);
+        kv_charge_object(d, src->type == KV_T_HASH ? kv_hash_bytes_used(copy) : kv_list_bytes_used(copy));
         kv_set_expire(d, src->expire_ms);
         return KV_OK;
     }
@@ -438,6 +441,8 @@ static const char *string_encoding(const kv_entry *e) {
     long long v;
     if (e->type == KV_T_HASH)
         return kv_hash_listpack((const kv_hash *)e->obj) ? "listpack" : "hashtable";
+    if (e->type == KV_T_LIST)
+        return "quicklist"; /* Redis 7.0 keeps every list as a quicklist */
     if (e->modified)
         return "raw";
     if (e->vlen <= 20 && resp_parse_ll(e->val, e->vlen, &v) == 0)
@@ -499,4 +504,28 @@ void cmd_object(kv_call *k) {
     } else {
         reply_unknown_subcommand(k, "OBJECT");
     }
+}
+
+/* ---- RANDOMKEY ------------------------------------------------------------ */
+
+/* A live key drawn with the guest's deterministic random stream: a random
+ * cursor, then buckets from there until one holds a live key, one of whose
+ * keys is taken. Bounded: a keyspace of expired keys only answers nil. */
+void cmd_randomkey(kv_call *k) {
+    if (kv_count() == 0) {
+        reply_nil(k);
+        return;
+    }
+    key_filter f;
+    filter_init(&f, NULL, 0);
+    uint64_t cursor = ((uint64_t)arc4random() << 32) | arc4random();
+    for (int steps = 0; steps < 4096 && f.list.n == 0 && !f.list.failed; steps++)
+        cursor = kv_scan(cursor, collect_live, &f);
+    if (f.list.n == 0) {
+        reply_nil(k);
+    } else {
+        kv_entry *e = f.list.items[kv_random_below(f.list.n)];
+        reply_bulk(k, e->key, e->klen);
+    }
+    entry_list_free(&f.list);
 }

@@ -86,7 +86,7 @@ void cmd_setrange(kv_call *k) {
         reply_int(k, e == NULL ? 0 : (long long)e->vlen);
         return;
     }
-    if (offset + (long long)vlen > KV_PROTO_MAX_BULK) {
+    if (offset > KV_PROTO_MAX_BULK - (long long)vlen) { /* not offset + vlen: that overflows */
         reply_error(k, "%s", TOO_BIG);
         return;
     }

@@ -246,3 +246,15 @@ void cmd_info(kv_call *k) {
     }
     reply_bulk(k, text, n);
 }
+
+/* FUNCTION: there are no functions (no scripting), so FLUSH has nothing to
+ * remove and LIST nothing to list; what redis-cli and Redis's test suite send. */
+void cmd_function(kv_call *k) {
+    if (arg_is(k, 1, "flush") && (k->argc == 2 || (k->argc == 3 && (arg_is(k, 2, "async") || arg_is(k, 2, "sync"))))) {
+        reply_ok(k);
+    } else if (arg_is(k, 1, "list") && k->argc == 2) {
+        reply_array(k, 0);
+    } else {
+        reply_unknown_subcommand(k, "FUNCTION");
+    }
+}

@@ -4,10 +4,12 @@
  *
  * File KV_DUMP_FILE, little-endian:
  *   magic "RPLCKVDM" (8 bytes) | version u32 (2; 1 is still read) | count u64
- *   count entries: type u8 (version 2: 0 string, 1 hash) | klen u32 | vlen u32
- *                  (a hash: its field count) | expire_ms i64 (KV_NO_EXPIRE, or
- *                  the absolute expiry time in ms of guest time) | key | value
- *                  (a hash: per field, in order, flen u32 | vlen u32 | field | value)
+ *   count entries: type u8 (version 2: 0 string, 1 hash, 2 list) | klen u32 |
+ *                  vlen u32 (a hash: its field count; a list: its length) |
+ *                  expire_ms i64 (KV_NO_EXPIRE, or the absolute expiry time in
+ *                  ms of guest time) | key | value (a hash: per field, in order,
+ *                  flen u32 | vlen u32 | field | value; a list: per element,
+ *                  head first, len u32 | bytes)
  *   crc u32: CRC-32 (IEEE) of every byte before it
  *
  * It is written to a temporary name and renamed, so a crash leaves the old
@@ -19,6 +21,7 @@
 #include "kv.h"
 #include "kv_store.h"
 #include "kv_hash.h"
+#include "kv_list.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -90,7 +93,8 @@ static void visit(kv_entry *e, void *arg) {
     uint8_t type = e->type;
     put(p->w, &type, 1);
     put_u32(p->w, (uint32_t)e->klen);
-    put_u32(p->w, (uint32_t)(e->type == KV_T_HASH ? ((kv_hash *)e->obj)->live : e->vlen));
+    put_u32(p->w, (uint32_t)(e->type == KV_T_HASH ? ((kv_hash *)e->obj)->live
+                             : e->type == KV_T_LIST ? ((kv_list *)e->obj)->len : e->vlen));
     put_u64(p->w, (uint64_t)e->expire_ms);
     put(p->w, e->key, e->klen);
     if (e->type == KV_T_HASH) {
@@ -100,6 +104,13 @@ static void visit(kv_entry *e, void *arg) {
             put_u32(p->w, (uint32_t)f->vlen);
             put(p->w, f->field, f->flen);
             put(p->w, f->value, f->vlen);
+        }
+    } else if (e->type == KV_T_LIST) {
+        kv_list *l = e->obj;
+        for (size_t i = 0; i < l->len; i++) {
+            kv_elem *el = kv_list_at(l, i);
+            put_u32(p->w, (uint32_t)el->n);
+            put(p->w, el->p, el->n);
         }
     } else {
         put(p->w, e->val, e->vlen);
@@ -193,7 +204,7 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
             get(r, &type, 1);
         uint32_t klen = get_u32(r), vlen = get_u32(r);
         int64_t expire = (int64_t)get_u64(r);
-        if (r->problem == NULL && (type != KV_T_STRING && type != KV_T_HASH))
+        if (r->problem == NULL && type != KV_T_STRING && type != KV_T_HASH && type != KV_T_LIST)
             r->problem = "an entry has an unknown type";
         if (r->problem == NULL &&
             (klen > KV_MAX_KEY_BYTES || (type == KV_T_STRING && vlen > KV_MAX_VALUE_BYTES))) {
@@ -233,6 +244,28 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
             }
             if (e != NULL && r->problem == NULL)
                 kv_charge_object(e, kv_hash_bytes_used(h));
+        } else if (type == KV_T_LIST) {
+            kv_list *l = NULL;
+            if (e != NULL) {
+                l = kv_list_new();
+                if (l == NULL) {
+                    r->problem = "no memory for a list";
+                    break;
+                }
+                kv_set_object(e, KV_T_LIST, l);
+            }
+            for (uint32_t i = 0; i < vlen && r->problem == NULL; i++) {
+                uint32_t n = get_u32(r);
+                if (r->problem == NULL && n > KV_MAX_VALUE_BYTES) {
+                    r->problem = "a list element is longer than the store allows";
+                    break;
+                }
+                get(r, val, n);
+                if (l != NULL && r->problem == NULL && kv_list_push(l, 0, val, n) != 0)
+                    r->problem = "no memory for a list element";
+            }
+            if (e != NULL && r->problem == NULL)
+                kv_charge_object(e, kv_list_bytes_used(l));
         } else if (!load || r->problem != NULL) {
             /* Checking only: the value passes through a chunk, into the checksum. */
             for (uint32_t left = vlen; left > 0 && r->problem == NULL;) {

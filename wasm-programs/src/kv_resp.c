@@ -15,6 +15,7 @@
 #define F_WRITE 1  /* may grow the store: refused when memory is full */
 #define F_STRING 2 /* its keys, when they exist, must hold strings (WRONGTYPE otherwise) */
 #define F_HASH 4   /* its key, when it exists, must hold a hash */
+#define F_LIST 8   /* its key, when it exists, must hold a list */
 
 typedef struct {
     const char *name;
@@ -85,12 +86,30 @@ static const command commands[] = {
     {"hincrbyfloat", 4, 1, 1, 1, F_WRITE, cmd_hincrbyfloat},
     {"hrandfield", -2, 1, 1, 1, F_HASH, cmd_hrandfield},
     {"hscan", -3, 1, 1, 1, F_HASH, cmd_hscan},
+    {"lpush", -3, 1, 1, 1, F_WRITE | F_LIST, cmd_lpush},
+    {"rpush", -3, 1, 1, 1, F_WRITE | F_LIST, cmd_rpush},
+    {"lpushx", -3, 1, 1, 1, F_WRITE | F_LIST, cmd_lpushx},
+    {"rpushx", -3, 1, 1, 1, F_WRITE | F_LIST, cmd_rpushx},
+    {"lpop", -2, 1, 1, 1, 0, cmd_lpop},
+    {"rpop", -2, 1, 1, 1, 0, cmd_rpop},
+    {"llen", 2, 1, 1, 1, F_LIST, cmd_llen},
+    {"lindex", 3, 1, 1, 1, F_LIST, cmd_lindex},
+    {"lset", 4, 1, 1, 1, F_WRITE | F_LIST, cmd_lset},
+    {"lrange", 4, 1, 1, 1, 0, cmd_lrange},
+    {"ltrim", 4, 1, 1, 1, 0, cmd_ltrim},
+    {"linsert", 5, 1, 1, 1, F_WRITE, cmd_linsert},
+    {"lrem", 4, 1, 1, 1, 0, cmd_lrem},
+    {"lpos", -3, 1, 1, 1, 0, cmd_lpos},
+    {"lmove", 5, 1, 2, 1, F_WRITE, cmd_lmove},
+    {"rpoplpush", 3, 1, 2, 1, F_WRITE, cmd_rpoplpush},
     {"expiretime", 2, 1, 1, 1, 0, cmd_expiretime},
     {"pexpiretime", 2, 1, 1, 1, 0, cmd_pexpiretime},
     {"rename", 3, 1, 2, 1, F_WRITE, cmd_rename},
     {"renamenx", 3, 1, 2, 1, F_WRITE, cmd_renamenx},
     {"copy", -3, 1, 2, 1, F_WRITE, cmd_copy},
     {"object", -2, 0, 0, 0, 0, cmd_object},
+    {"randomkey", 1, 0, 0, 0, 0, cmd_randomkey},
+    {"function", -2, 0, 0, 0, 0, cmd_function},
     {"ping", -1, 0, 0, 0, 0, cmd_ping},
     {"echo", 2, 0, 0, 0, 0, cmd_echo},
     {"select", 2, 0, 0, 0, 0, cmd_select},
@@ -280,7 +299,8 @@ static int keys_ok(kv_call *k, const command *cmd) {
             return 0;
         }
     }
-    int want = cmd->flags & F_STRING ? KV_T_STRING : cmd->flags & F_HASH ? KV_T_HASH : -1;
+    int want = cmd->flags & F_STRING ? KV_T_STRING : cmd->flags & F_HASH ? KV_T_HASH
+               : cmd->flags & F_LIST ? KV_T_LIST : -1;
     for (size_t i = (size_t)cmd->first_key; want >= 0 && i <= last; i += (size_t)cmd->key_step) {
         kv_entry *e = kv_find(k->argv[i], k->argl[i], kv_now_ms);
         if (e != NULL && e->type != want) {

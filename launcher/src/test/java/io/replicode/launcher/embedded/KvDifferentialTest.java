@@ -70,6 +70,7 @@ class KvDifferentialTest {
 
     /** Edge cases a random sequence rarely reaches, each compared with redis-server's reply byte for byte. */
     private static final List<List<String>> EDGE_CASES = List.of(
+            List.of("RANDOMKEY"), List.of("FUNCTION", "FLUSH"), List.of("FUNCTION", "LIST"),
             List.of("SET", "s", "Hello World"),
             List.of("GETRANGE", "s", "-5", "-1"), List.of("GETRANGE", "s", "5", "3"), List.of("GETRANGE", "s", "-1", "-5"),
             List.of("GETRANGE", "s", "0", "9223372036854775807"), List.of("SUBSTR", "s", "0", "4"),
@@ -77,6 +78,8 @@ class KvDifferentialTest {
             List.of("SETRANGE", "s", "6", "Redis"), List.of("GET", "s"), List.of("SETRANGE", "new", "3", ""),
             List.of("EXISTS", "new"), List.of("SETRANGE", "new", "3", "x"), List.of("GET", "new"),
             List.of("SETRANGE", "s", "-1", "x"), List.of("SETRANGE", "s", "536870911", "xx"),
+            List.of("SETRANGE", "s", "9223372036854775807", "A"), List.of("SETRANGE", "s", "9223372036854775806", "A"),
+            List.of("GETRANGE", "s", "0", "-1"),
             List.of("SETBIT", "b", "7", "1"), List.of("SETBIT", "b", "7", "0"), List.of("SETBIT", "b", "7", "2"),
             List.of("SETBIT", "b", "-1", "1"), List.of("SETBIT", "b", "4294967296", "1"), List.of("GETBIT", "b", "100"),
             List.of("SETBIT", "b", "100", "1"), List.of("BITCOUNT", "b"), List.of("BITCOUNT", "b", "0", "-1", "BIT"),
@@ -106,13 +109,20 @@ class KvDifferentialTest {
             List.of("OBJECT", "ENCODING", "hh"), List.of("HRANDFIELD", "nokey"), List.of("HRANDFIELD", "nokey", "3"),
             List.of("HRANDFIELD", "hh", "0"), List.of("HRANDFIELD", "hh", "5", "WITHVALUES", "x"),
             List.of("HSCAN", "hh", "0"), List.of("HSCAN", "hh", "0", "MATCH", "a*"), List.of("HSCAN", "hh", "x"),
-            List.of("HINCRBYFLOAT", "hh", "a", "1e400"), List.of("HINCRBY", "hh", "a", "x"), List.of("HINCRBY", "hh", "c", "-3"),
+            List.of("HINCRBYFLOAT", "hh", "a", "1e5000"), List.of("HINCRBY", "hh", "a", "x"), List.of("HINCRBY", "hh", "c", "-3"),
             List.of("HSET", "hh", "s", "text"), List.of("HINCRBY", "hh", "s", "1"), List.of("HINCRBYFLOAT", "hh", "s", "1"),
             List.of("GET", "hh"), List.of("MGET", "hh", "s"), List.of("SET", "hh", "x", "GET"), List.of("LCS", "hh", "s"),
             List.of("COPY", "hh", "hh2"), List.of("HGETALL", "hh2"), List.of("RENAME", "hh2", "hh3"), List.of("HGETALL", "hh3"),
             List.of("EXISTS", "hh2"),
             List.of("HDEL", "hh3", "a", "b", "c", "s"), List.of("EXISTS", "hh3"), List.of("SET", "hh", "now a string"),
-            List.of("TYPE", "hh"), List.of("HSET", "big", "f", "x".repeat(65)), List.of("OBJECT", "ENCODING", "big"));
+            List.of("TYPE", "hh"), List.of("HSET", "big", "f", "x".repeat(65)), List.of("OBJECT", "ENCODING", "big"),
+            List.of("RPUSH", "l", "a", "b", "c", "b"), List.of("OBJECT", "ENCODING", "l"), List.of("TYPE", "l"),
+            List.of("LPOS", "l", "b", "RANK", "0"), List.of("LPOS", "l", "b", "COUNT", "-1"), List.of("LPOS", "l", "b", "RANK", "-1"),
+            List.of("LPOS", "l", "b", "COUNT", "0"), List.of("LPOP", "l", "-1"), List.of("LPOP", "l", "0"), List.of("LPOP", "nol", "2"),
+            List.of("LSET", "nol", "0", "x"), List.of("LSET", "l", "9", "x"), List.of("LINSERT", "l", "middle", "a", "x"),
+            List.of("LMOVE", "l", "l", "LEFT", "RIGHT"), List.of("LRANGE", "l", "0", "-1"), List.of("LMOVE", "l", "l2", "UP", "LEFT"),
+            List.of("RPOPLPUSH", "nol", "l"), List.of("RPOPLPUSH", "s", "l"), List.of("RPOPLPUSH", "l", "s"),
+            List.of("COPY", "l", "l3"), List.of("LRANGE", "l3", "0", "-1"), List.of("DBSIZE"));
 
     @Test
     void edge_cases_get_the_replies_redis_server_gives() throws Exception {
@@ -245,8 +255,48 @@ class KvDifferentialTest {
             };
         }
 
+        private String lkey() {
+            return r.nextInt(5) == 0 ? (r.nextBoolean() ? key() : "h" + r.nextInt(3)) : "l" + r.nextInt(3);
+        }
+
+        private String elem() {
+            return r.nextInt(4) == 0 ? value() : "e" + r.nextInt(5);
+        }
+
+        private String side() {
+            return r.nextBoolean() ? "LEFT" : "RIGHT";
+        }
+
+        /** List commands, on list keys mostly and others sometimes. */
+        private List<String> list() {
+            String l = lkey();
+            return switch (r.nextInt(20)) {
+                case 0, 1 -> List.of("LPUSH", l, elem(), elem());
+                case 2, 3 -> List.of("RPUSH", l, elem());
+                case 4 -> List.of(r.nextBoolean() ? "LPUSHX" : "RPUSHX", l, elem());
+                case 5 -> List.of(r.nextBoolean() ? "LPOP" : "RPOP", l);
+                case 6 -> List.of(r.nextBoolean() ? "LPOP" : "RPOP", l, Integer.toString(r.nextInt(4) - 1));
+                case 7 -> List.of("LLEN", l);
+                case 8, 9 -> List.of("LRANGE", l, index(), index());
+                case 10 -> List.of("LINDEX", l, Integer.toString(r.nextInt(10) - 5));
+                case 11 -> List.of("LSET", l, Integer.toString(r.nextInt(10) - 5), elem());
+                case 12 -> List.of("LINSERT", l, r.nextBoolean() ? "BEFORE" : "AFTER", elem(), elem());
+                case 13 -> List.of("LREM", l, Integer.toString(r.nextInt(5) - 2), elem());
+                case 14 -> List.of("LTRIM", l, index(), index());
+                case 15 -> List.of("LPOS", l, elem());
+                case 16 -> List.of("LPOS", l, elem(), "RANK", Integer.toString(r.nextInt(5) - 2), "COUNT",
+                        Integer.toString(r.nextInt(3)), "MAXLEN", Integer.toString(r.nextInt(6)));
+                case 17 -> List.of("LMOVE", l, lkey(), side(), side());
+                case 18 -> List.of("RPOPLPUSH", l, lkey());
+                default -> List.of("LRANGE", l, "0", "-1");
+            };
+        }
+
         List<String> next() {
             String k = key();
+            if (r.nextInt(4) == 0) {
+                return list();
+            }
             if (r.nextInt(3) == 0) {
                 return hash();
             }
