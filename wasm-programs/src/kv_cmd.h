@@ -123,6 +123,24 @@ void cmd_lrem(kv_call *k);
 void cmd_lpos(kv_call *k);
 void cmd_lmove(kv_call *k);
 void cmd_rpoplpush(kv_call *k);
+/* sets (kv_cmd_set.c) */
+void cmd_sadd(kv_call *k);
+void cmd_srem(kv_call *k);
+void cmd_smembers(kv_call *k);
+void cmd_sismember(kv_call *k);
+void cmd_smismember(kv_call *k);
+void cmd_scard(kv_call *k);
+void cmd_spop(kv_call *k);
+void cmd_srandmember(kv_call *k);
+void cmd_smove(kv_call *k);
+void cmd_sinter(kv_call *k);
+void cmd_sunion(kv_call *k);
+void cmd_sdiff(kv_call *k);
+void cmd_sinterstore(kv_call *k);
+void cmd_sunionstore(kv_call *k);
+void cmd_sdiffstore(kv_call *k);
+void cmd_sintercard(kv_call *k);
+void cmd_sscan(kv_call *k);
 /* keyspace */
 void cmd_del(kv_call *k);
 void cmd_exists(kv_call *k);

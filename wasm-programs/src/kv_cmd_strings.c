@@ -445,5 +445,6 @@ void cmd_incrbyfloat(kv_call *k) {
         reply_store_error(k, err);
         return;
     }
+    e->modified = 2; /* redis-server stores the result as a string object, never an int */
     reply_bulk(k, buf, (size_t)n);
 }

@@ -4,12 +4,13 @@
  *
  * File KV_DUMP_FILE, little-endian:
  *   magic "RPLCKVDM" (8 bytes) | version u32 (2; 1 is still read) | count u64
- *   count entries: type u8 (version 2: 0 string, 1 hash, 2 list) | klen u32 |
- *                  vlen u32 (a hash: its field count; a list: its length) |
+ *   count entries: type u8 (version 2: 0 string, 1 hash, 2 list, 3 set) | klen u32 |
+ *                  vlen u32 (a hash: its field count; a list: its length; a set: its members) |
  *                  expire_ms i64 (KV_NO_EXPIRE, or the absolute expiry time in
  *                  ms of guest time) | key | value (a hash: per field, in order,
  *                  flen u32 | vlen u32 | field | value; a list: per element,
- *                  head first, len u32 | bytes)
+ *                  head first, len u32 | bytes; a set: per member, in the
+ *                  order added, len u32 | bytes | whether it is an intset u8 after the last)
  *   crc u32: CRC-32 (IEEE) of every byte before it
  *
  * It is written to a temporary name and renamed, so a crash leaves the old
@@ -22,6 +23,7 @@
 #include "kv_store.h"
 #include "kv_hash.h"
 #include "kv_list.h"
+#include "kv_set.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -94,7 +96,8 @@ static void visit(kv_entry *e, void *arg) {
     put(p->w, &type, 1);
     put_u32(p->w, (uint32_t)e->klen);
     put_u32(p->w, (uint32_t)(e->type == KV_T_HASH ? ((kv_hash *)e->obj)->live
-                             : e->type == KV_T_LIST ? ((kv_list *)e->obj)->len : e->vlen));
+                             : e->type == KV_T_LIST ? ((kv_list *)e->obj)->len
+                             : e->type == KV_T_SET ? kv_set_card(e->obj) : e->vlen));
     put_u64(p->w, (uint64_t)e->expire_ms);
     put(p->w, e->key, e->klen);
     if (e->type == KV_T_HASH) {
@@ -105,6 +108,15 @@ static void visit(kv_entry *e, void *arg) {
             put(p->w, f->field, f->flen);
             put(p->w, f->value, f->vlen);
         }
+    } else if (e->type == KV_T_SET) {
+        kv_set *set = e->obj;
+        size_t slot = 0;
+        for (kv_hfield *f; (f = kv_hash_next(set->h, &slot)) != NULL;) {
+            put_u32(p->w, (uint32_t)f->flen);
+            put(p->w, f->field, f->flen);
+        }
+        uint8_t hashtable = (uint8_t)set->hashtable;
+        put(p->w, &hashtable, 1);
     } else if (e->type == KV_T_LIST) {
         kv_list *l = e->obj;
         for (size_t i = 0; i < l->len; i++) {
@@ -204,7 +216,7 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
             get(r, &type, 1);
         uint32_t klen = get_u32(r), vlen = get_u32(r);
         int64_t expire = (int64_t)get_u64(r);
-        if (r->problem == NULL && type != KV_T_STRING && type != KV_T_HASH && type != KV_T_LIST)
+        if (r->problem == NULL && type != KV_T_STRING && type != KV_T_HASH && type != KV_T_LIST && type != KV_T_SET)
             r->problem = "an entry has an unknown type";
         if (r->problem == NULL &&
             (klen > KV_MAX_KEY_BYTES || (type == KV_T_STRING && vlen > KV_MAX_VALUE_BYTES))) {
@@ -244,6 +256,32 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
             }
             if (e != NULL && r->problem == NULL)
                 kv_charge_object(e, kv_hash_bytes_used(h));
+        } else if (type == KV_T_SET) {
+            kv_set *set = NULL;
+            if (e != NULL) {
+                set = kv_set_new();
+                if (set == NULL) {
+                    r->problem = "no memory for a set";
+                    break;
+                }
+                kv_set_object(e, KV_T_SET, set);
+            }
+            for (uint32_t i = 0; i < vlen && r->problem == NULL; i++) {
+                uint32_t n = get_u32(r);
+                if (r->problem == NULL && n > KV_MAX_KEY_BYTES) {
+                    r->problem = "a set member is longer than the store allows";
+                    break;
+                }
+                get(r, key, n);
+                if (set != NULL && r->problem == NULL && kv_set_add(set, key, n) < 0)
+                    r->problem = "no memory for a set member";
+            }
+            uint8_t hashtable = 0;
+            get(r, &hashtable, 1);
+            if (set != NULL && r->problem == NULL) {
+                set->hashtable |= hashtable;
+                kv_charge_object(e, kv_set_bytes_used(set));
+            }
         } else if (type == KV_T_LIST) {
             kv_list *l = NULL;
             if (e != NULL) {

@@ -16,6 +16,7 @@
 #define F_STRING 2 /* its keys, when they exist, must hold strings (WRONGTYPE otherwise) */
 #define F_HASH 4   /* its key, when it exists, must hold a hash */
 #define F_LIST 8   /* its key, when it exists, must hold a list */
+#define F_SET 16   /* its keys, when they exist, must hold sets */
 
 typedef struct {
     const char *name;
@@ -102,6 +103,23 @@ static const command commands[] = {
     {"lpos", -3, 1, 1, 1, 0, cmd_lpos},
     {"lmove", 5, 1, 2, 1, F_WRITE, cmd_lmove},
     {"rpoplpush", 3, 1, 2, 1, F_WRITE, cmd_rpoplpush},
+    {"sadd", -3, 1, 1, 1, F_WRITE | F_SET, cmd_sadd},
+    {"srem", -3, 1, 1, 1, F_SET, cmd_srem},
+    {"smembers", 2, 1, 1, 1, F_SET, cmd_smembers},
+    {"sismember", 3, 1, 1, 1, F_SET, cmd_sismember},
+    {"smismember", -3, 1, 1, 1, F_SET, cmd_smismember},
+    {"scard", 2, 1, 1, 1, F_SET, cmd_scard},
+    {"spop", -2, 1, 1, 1, 0, cmd_spop},
+    {"srandmember", -2, 1, 1, 1, 0, cmd_srandmember},
+    {"smove", 4, 1, 2, 1, F_WRITE, cmd_smove},
+    {"sinter", -2, 1, -1, 1, 0, cmd_sinter},
+    {"sunion", -2, 1, -1, 1, 0, cmd_sunion},
+    {"sdiff", -2, 1, -1, 1, 0, cmd_sdiff},
+    {"sinterstore", -3, 1, -1, 1, F_WRITE, cmd_sinterstore},
+    {"sunionstore", -3, 1, -1, 1, F_WRITE, cmd_sunionstore},
+    {"sdiffstore", -3, 1, -1, 1, F_WRITE, cmd_sdiffstore},
+    {"sintercard", -3, 0, 0, 0, 0, cmd_sintercard},
+    {"sscan", -3, 1, 1, 1, F_SET, cmd_sscan},
     {"expiretime", 2, 1, 1, 1, 0, cmd_expiretime},
     {"pexpiretime", 2, 1, 1, 1, 0, cmd_pexpiretime},
     {"rename", 3, 1, 2, 1, F_WRITE, cmd_rename},
@@ -300,7 +318,7 @@ static int keys_ok(kv_call *k, const command *cmd) {
         }
     }
     int want = cmd->flags & F_STRING ? KV_T_STRING : cmd->flags & F_HASH ? KV_T_HASH
-               : cmd->flags & F_LIST ? KV_T_LIST : -1;
+               : cmd->flags & F_LIST ? KV_T_LIST : cmd->flags & F_SET ? KV_T_SET : -1;
     for (size_t i = (size_t)cmd->first_key; want >= 0 && i <= last; i += (size_t)cmd->key_step) {
         kv_entry *e = kv_find(k->argv[i], k->argl[i], kv_now_ms);
         if (e != NULL && e->type != want) {

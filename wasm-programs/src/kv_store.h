@@ -31,13 +31,14 @@ enum { KV_OK = 0, KV_ENOMEM = -1, KV_EFULL = -2 };
 
 /* The type of a key's value: a string (val, vlen) or an object (obj) of a
  * collection type, whose module frees it through kv_object_free(). */
-enum { KV_T_STRING = 0, KV_T_HASH = 1, KV_T_LIST = 2 };
+enum { KV_T_STRING = 0, KV_T_HASH = 1, KV_T_LIST = 2, KV_T_SET = 3 };
 
 typedef struct kv_entry {
     struct kv_entry *next; /* bucket chain */
     uint64_t hash;
     int64_t expire_ms;     /* KV_NO_EXPIRE or the absolute expiry time */
-    unsigned char modified; /* changed in place (APPEND, SETRANGE, SETBIT): OBJECT ENCODING says raw, as Redis */
+    unsigned char modified; /* 1: changed in place (APPEND, SETRANGE, SETBIT): OBJECT ENCODING says raw;
+                               2: made from a float (INCRBYFLOAT): never int; as Redis */
     unsigned char type;    /* KV_T_STRING or a collection type */
     void *obj;             /* the collection, for any other type */
     size_t obj_bytes;      /* what the collection is charged */

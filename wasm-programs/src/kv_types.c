@@ -2,6 +2,7 @@
  * free one.  The types themselves are in kv_hash.c. */
 #include "kv_hash.h"
 #include "kv_list.h"
+#include "kv_set.h"
 #include "kv_store.h"
 
 void kv_object_free(int type, void *obj) {
@@ -9,4 +10,6 @@ void kv_object_free(int type, void *obj) {
         kv_hash_free(obj);
     else if (type == KV_T_LIST)
         kv_list_free(obj);
+    else if (type == KV_T_SET)
+        kv_set_free(obj);
 }
