@@ -51,6 +51,8 @@ typedef struct session {
     int closed; /* conn_close() was called */
     uint64_t id;
     char *name; /* CLIENT SETNAME */
+    struct kv_multi *multi; /* MULTI: the queued commands; NULL outside a transaction */
+    struct kv_watch *watch; /* WATCH: the keys and the versions they had; NULL for none */
     union {
         resp_parser resp;
         http_parser http;

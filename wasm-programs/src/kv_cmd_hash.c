@@ -140,7 +140,7 @@ void cmd_hdel(kv_call *k) {
     long long n = 0;
     for (size_t i = 2; h != NULL && i < k->argc; i++)
         n += kv_hash_del(h, k->argv[i], k->argl[i]);
-    if (h != NULL)
+    if (h != NULL && n > 0)
         settle(e, h);
     reply_int(k, n);
 }

@@ -288,7 +288,8 @@ void cmd_lrem(kv_call *k) {
             }
         }
     }
-    settle(e, l);
+    if (removed > 0)
+        settle(e, l);
     reply_int(k, removed);
 }
 

@@ -81,7 +81,7 @@ void cmd_srem(kv_call *k) {
     long long n = 0;
     for (size_t i = 2; s != NULL && i < k->argc; i++)
         n += kv_set_rem(s, k->argv[i], k->argl[i]);
-    if (s != NULL)
+    if (s != NULL && n > 0)
         settle(e, s);
     reply_int(k, n);
 }

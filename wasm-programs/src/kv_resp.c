@@ -28,6 +28,12 @@ typedef struct {
     kv_handler fn;
 } command;
 
+static void cmd_multi(kv_call *k);
+static void cmd_exec(kv_call *k);
+static void cmd_discard(kv_call *k);
+static void cmd_watch(kv_call *k);
+static void cmd_unwatch(kv_call *k);
+
 static const command commands[] = {
     {"get", 2, 1, 1, 1, F_STRING, cmd_get},
     {"set", -3, 1, 1, 1, F_WRITE, cmd_set},
@@ -127,6 +133,11 @@ static const command commands[] = {
     {"copy", -3, 1, 2, 1, F_WRITE, cmd_copy},
     {"object", -2, 0, 0, 0, 0, cmd_object},
     {"randomkey", 1, 0, 0, 0, 0, cmd_randomkey},
+    {"multi", 1, 0, 0, 0, 0, cmd_multi},
+    {"exec", 1, 0, 0, 0, 0, cmd_exec},
+    {"discard", 1, 0, 0, 0, 0, cmd_discard},
+    {"watch", -2, 1, -1, 1, 0, cmd_watch},
+    {"unwatch", 1, 0, 0, 0, 0, cmd_unwatch},
     {"function", -2, 0, 0, 0, 0, cmd_function},
     {"ping", -1, 0, 0, 0, 0, cmd_ping},
     {"echo", 2, 0, 0, 0, 0, cmd_echo},
@@ -346,25 +357,233 @@ size_t kv_random_below(size_t n) {
     return n <= 1 ? 0 : (size_t)arc4random_uniform((uint32_t)(n > UINT32_MAX ? UINT32_MAX : n));
 }
 
+/* ---- transactions: MULTI EXEC DISCARD WATCH UNWATCH --------------------
+ * One guest thread runs every command, so a transaction is simply its queue
+ * run at once; WATCH keeps each key's version (kv_touch), and EXEC runs
+ * nothing when one changed (a key that appeared, went or was written). */
+
+typedef struct kv_multi {
+    size_t n, cap;
+    struct queued {
+        size_t argc;
+        char **argv;
+        size_t *argl;
+    } *q;
+    int dirty; /* a command was refused while queueing: EXEC aborts */
+} kv_multi;
+
+typedef struct kv_watch {
+    size_t n, cap;
+    struct watched {
+        char *key;
+        size_t klen;
+        int existed;
+        uint64_t version;
+    } *keys;
+} kv_watch;
+
+static void multi_free(session *s) {
+    kv_multi *m = s->multi;
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        for (size_t j = 0; j < m->q[i].argc; j++)
+            free(m->q[i].argv[j]);
+        free(m->q[i].argv);
+        free(m->q[i].argl);
+    }
+    free(m->q);
+    free(m);
+    s->multi = NULL;
+}
+
+static void unwatch(session *s) {
+    kv_watch *w = s->watch;
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < w->n; i++)
+        free(w->keys[i].key);
+    free(w->keys);
+    free(w);
+    s->watch = NULL;
+}
+
+/* Copies a command into the transaction's queue; 0, or -1 out of memory. */
+static int queue(kv_multi *m, const resp_command *rc) {
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 8;
+        struct queued *q = realloc(m->q, cap * sizeof *q);
+        if (q == NULL)
+            return -1;
+        m->q = q;
+        m->cap = cap;
+    }
+    struct queued *e = &m->q[m->n];
+    e->argc = rc->argc;
+    e->argv = calloc(rc->argc, sizeof *e->argv);
+    e->argl = malloc(rc->argc * sizeof *e->argl);
+    if (e->argv == NULL || e->argl == NULL) {
+        free(e->argv);
+        free(e->argl);
+        return -1;
+    }
+    for (size_t i = 0; i < rc->argc; i++) {
+        e->argl[i] = rc->argl[i];
+        e->argv[i] = malloc(rc->argl[i] + 1);
+        if (e->argv[i] == NULL) {
+            for (size_t j = 0; j < i; j++)
+                free(e->argv[j]);
+            free(e->argv);
+            free(e->argl);
+            return -1;
+        }
+        memcpy(e->argv[i], rc->argv[i], rc->argl[i]);
+        e->argv[i][rc->argl[i]] = '\0';
+    }
+    m->n++;
+    return 0;
+}
+
+static int watched_changed(const kv_watch *w) {
+    for (size_t i = 0; w != NULL && i < w->n; i++) {
+        kv_entry *e = kv_find(w->keys[i].key, w->keys[i].klen, kv_now_ms);
+        if ((e != NULL) != w->keys[i].existed || (e != NULL && e->version != w->keys[i].version))
+            return 1;
+    }
+    return 0;
+}
+
+static void execute(kv_call *k, const command *cmd);
+
+static void cmd_multi(kv_call *k) {
+    if (k->s->multi != NULL) {
+        reply_error(k, "ERR MULTI calls can not be nested");
+        return;
+    }
+    k->s->multi = calloc(1, sizeof(kv_multi));
+    if (k->s->multi == NULL)
+        reply_store_error(k, KV_ENOMEM);
+    else
+        reply_ok(k);
+}
+
+static void cmd_discard(kv_call *k) {
+    if (k->s->multi == NULL) {
+        reply_error(k, "ERR DISCARD without MULTI");
+        return;
+    }
+    multi_free(k->s);
+    unwatch(k->s);
+    reply_ok(k);
+}
+
+static void cmd_exec(kv_call *k) {
+    kv_multi *m = k->s->multi;
+    if (m == NULL) {
+        reply_error(k, "ERR EXEC without MULTI");
+        return;
+    }
+    if (m->dirty) {
+        reply_error(k, "EXECABORT Transaction discarded because of previous errors.");
+    } else if (watched_changed(k->s->watch)) {
+        reply_raw(k, "*-1\r\n");
+    } else {
+        k->s->multi = NULL; /* the queued commands run as commands, not queued again */
+        reply_array(k, m->n);
+        for (size_t i = 0; i < m->n; i++) {
+            kv_call q = {k->c, k->s, m->q[i].argc, m->q[i].argv, m->q[i].argl, ""};
+            execute(&q, lookup(q.argv[0], q.argl[0]));
+        }
+        k->s->multi = m;
+    }
+    multi_free(k->s);
+    unwatch(k->s);
+}
+
+static void cmd_watch(kv_call *k) {
+    if (k->s->multi != NULL) {
+        reply_error(k, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    kv_watch *w = k->s->watch;
+    if (w == NULL && (w = k->s->watch = calloc(1, sizeof *w)) == NULL) {
+        reply_store_error(k, KV_ENOMEM);
+        return;
+    }
+    for (size_t i = 1; i < k->argc; i++) {
+        if (w->n == w->cap) {
+            size_t cap = w->cap ? w->cap * 2 : 8;
+            struct watched *keys = realloc(w->keys, cap * sizeof *keys);
+            if (keys == NULL) {
+                reply_store_error(k, KV_ENOMEM);
+                return;
+            }
+            w->keys = keys;
+            w->cap = cap;
+        }
+        char *key = malloc(k->argl[i] + 1);
+        if (key == NULL) {
+            reply_store_error(k, KV_ENOMEM);
+            return;
+        }
+        memcpy(key, k->argv[i], k->argl[i]);
+        kv_entry *e = kv_find(k->argv[i], k->argl[i], kv_now_ms);
+        w->keys[w->n++] = (struct watched){key, k->argl[i], e != NULL, e != NULL ? e->version : 0};
+    }
+    reply_ok(k);
+}
+
+static void cmd_unwatch(kv_call *k) {
+    unwatch(k->s);
+    reply_ok(k);
+}
+
+/* Runs a checked command (NULL: unknown): arity, keys, memory, then the handler. */
+static void execute(kv_call *k, const command *cmd) {
+    if (cmd == NULL) {
+        reply_unknown(k);
+        return;
+    }
+    k->name = cmd->name;
+    if (!arity_ok(cmd, k->argc)) {
+        reply_arity(k, cmd->name);
+        return;
+    }
+    if (!keys_ok(k, cmd))
+        return;
+    if ((cmd->flags & F_WRITE) && kv_memory_used() >= kv_memory_limit()) {
+        reply_store_error(k, KV_EFULL);
+        return;
+    }
+    cmd->fn(k);
+}
+
 static void run_command(conn_t *c, session *s, const resp_command *rc) {
     kv_call k = {c, s, rc->argc, rc->argv, rc->argl, ""};
     const command *cmd = lookup(rc->argv[0], rc->argl[0]);
-    if (cmd == NULL) {
-        reply_unknown(&k);
+    if (s->multi != NULL && (cmd == NULL || (cmd->fn != cmd_exec && cmd->fn != cmd_discard && cmd->fn != cmd_multi
+                                             && cmd->fn != cmd_watch && cmd->fn != cmd_quit))) {
+        /* Inside MULTI: checked now (an unknown command, a wrong arity or a
+         * full store refuses it and dooms the transaction), run at EXEC. */
+        if (cmd == NULL) {
+            reply_unknown(&k);
+            s->multi->dirty = 1;
+        } else if (!arity_ok(cmd, k.argc)) {
+            k.name = cmd->name;
+            reply_arity(&k, cmd->name);
+            s->multi->dirty = 1;
+        } else if ((cmd->flags & F_WRITE) && kv_memory_used() >= kv_memory_limit()) {
+            reply_store_error(&k, KV_EFULL);
+            s->multi->dirty = 1;
+        } else if (queue(s->multi, rc) != 0) {
+            reply_store_error(&k, KV_ENOMEM);
+            s->multi->dirty = 1;
+        } else {
+            reply_raw(&k, "+QUEUED\r\n");
+        }
         return;
     }
-    k.name = cmd->name;
-    if (!arity_ok(cmd, k.argc)) {
-        reply_arity(&k, cmd->name);
-        return;
-    }
-    if (!keys_ok(&k, cmd))
-        return;
-    if ((cmd->flags & F_WRITE) && kv_memory_used() >= kv_memory_limit()) {
-        reply_store_error(&k, KV_EFULL);
-        return;
-    }
-    cmd->fn(&k);
+    execute(&k, cmd);
 }
 
 /* ---- the front ------------------------------------------------------- */
@@ -399,4 +618,8 @@ void resp_front_run(conn_t *c, session *s) {
         kv_close(c, s); /* a partial last command is dropped, as Redis does */
 }
 
-void resp_front_stop(session *s) { resp_free(&s->u.resp); }
+void resp_front_stop(session *s) {
+    multi_free(s);
+    unwatch(s);
+    resp_free(&s->u.resp);
+}

@@ -74,6 +74,10 @@ static uint64_t siphash(const char *data, size_t len) {
 
 uint64_t kv_hash_bytes(const char *data, size_t len) { return siphash(data, len); }
 
+static uint64_t last_version;
+
+void kv_touch(kv_entry *e) { e->version = ++last_version; }
+
 static size_t entry_bytes(size_t klen) {
     return sizeof(kv_entry) + klen + 1 + ALLOC_OVERHEAD;
 }
@@ -256,6 +260,7 @@ static kv_entry *create(const char *key, size_t klen, uint64_t h, int *err) {
         return NULL;
     }
     memset(e, 0, sizeof *e);
+    kv_touch(e);
     e->hash = h;
     e->expire_ms = KV_NO_EXPIRE;
     e->klen = klen;
@@ -345,6 +350,7 @@ static void drop_object(kv_entry *e) {
 }
 
 void kv_set_object(kv_entry *e, int type, void *obj) {
+    kv_touch(e);
     drop_object(e);
     free(e->val);
     mem_used -= value_bytes(e->vcap);
@@ -355,6 +361,7 @@ void kv_set_object(kv_entry *e, int type, void *obj) {
 }
 
 int kv_charge_object(kv_entry *e, size_t bytes) {
+    kv_touch(e); /* every change to a collection ends with its charge */
     if (recharge(e->obj_bytes, bytes) != KV_OK)
         return KV_EFULL;
     e->obj_bytes = bytes;
@@ -362,6 +369,7 @@ int kv_charge_object(kv_entry *e, size_t bytes) {
 }
 
 int kv_set_value(kv_entry *e, const char *val, size_t vlen) {
+    kv_touch(e);
     if (e->type != KV_T_STRING)
         drop_object(e);
     /* Keep the buffer unless it is too small or far too big. */
@@ -378,6 +386,7 @@ int kv_set_value(kv_entry *e, const char *val, size_t vlen) {
 }
 
 int kv_append(kv_entry *e, const char *val, size_t vlen) {
+    kv_touch(e);
     size_t need = e->vlen + vlen;
     if (need > e->vcap) {
         size_t cap = need < (1u << 20) ? need * 2 : need + (1u << 20);
@@ -394,6 +403,7 @@ int kv_append(kv_entry *e, const char *val, size_t vlen) {
 }
 
 int kv_grow_value(kv_entry *e, size_t vlen) {
+    kv_touch(e);
     e->modified = 1;
     if (vlen <= e->vlen)
         return KV_OK;
@@ -411,6 +421,7 @@ int kv_grow_value(kv_entry *e, size_t vlen) {
 }
 
 void kv_set_expire(kv_entry *e, int64_t expire_ms) {
+    kv_touch(e);
     if (e->expire_ms == KV_NO_EXPIRE && expire_ms != KV_NO_EXPIRE)
         n_volatile++;
     else if (e->expire_ms != KV_NO_EXPIRE && expire_ms == KV_NO_EXPIRE)

@@ -42,6 +42,7 @@ typedef struct kv_entry {
     unsigned char type;    /* KV_T_STRING or a collection type */
     void *obj;             /* the collection, for any other type */
     size_t obj_bytes;      /* what the collection is charged */
+    uint64_t version;      /* a fresh stamp at every change: WATCH compares it */
     size_t vlen, vcap;
     char *val;             /* vcap bytes (NULL when vcap == 0) */
     size_t klen;
@@ -50,6 +51,9 @@ typedef struct kv_entry {
 
 /* seed: 16 bytes of hash key. memory_limit: bytes all entries may use. */
 void kv_init(const uint8_t seed[16], size_t memory_limit);
+
+/* Stamps e as changed (WATCH sees it); the store's own writes do it. */
+void kv_touch(kv_entry *e);
 
 /* SipHash-2-4 of data under the store's key: for the collections' own tables. */
 uint64_t kv_hash_bytes(const char *data, size_t len);

@@ -142,6 +142,39 @@ class KvDifferentialTest {
         }
     }
 
+    /** Transactions, with a second client writing a watched key between WATCH and EXEC. */
+    @Test
+    void transactions_get_the_replies_redis_server_gives() throws Exception {
+        int port = startBoth();
+        int kvPort = kv.node.tcpEndpoints().get(0).port();
+        try (Conn a1 = Conn.await(port); Conn a2 = Conn.await(port); Conn b1 = Conn.await(kvPort); Conn b2 = Conn.await(kvPort)) {
+            List<List<String>> first = List.of(List.of("EXEC"), List.of("DISCARD"), List.of("MULTI"), List.of("SET", "t", "1"),
+                    List.of("INCR", "t"), List.of("LPUSH", "t", "x"), List.of("MULTI"), List.of("WATCH", "t"), List.of("EXEC"),
+                    List.of("GET", "t"), List.of("MULTI"), List.of("SET", "t"), List.of("NOSUCH"), List.of("SET", "t", "5"),
+                    List.of("EXEC"), List.of("GET", "t"), List.of("MULTI"), List.of("SET", "t", "6"), List.of("DISCARD"),
+                    List.of("GET", "t"), List.of("WATCH", "t", "nokey"), List.of("MULTI"), List.of("GET", "t"));
+            for (List<String> c : first) {
+                assertEquals(escape(a1.call(c)), escape(b1.call(c)), "first client " + c);
+            }
+            // The second client changes the watched key: the first client's EXEC runs nothing.
+            assertEquals(escape(a2.call(List.of("SET", "t", "7"))), escape(b2.call(List.of("SET", "t", "7"))));
+            for (List<String> c : List.of(List.of("EXEC"), List.of("GET", "t"), List.of("WATCH", "nokey"),
+                    List.of("MULTI"), List.of("PING"), List.of("EXEC"))) {
+                assertEquals(escape(a1.call(c)), escape(b1.call(c)), "first client " + c);
+            }
+            // A watched key that appears aborts too; UNWATCH forgets it.
+            assertEquals(escape(a1.call(List.of("WATCH", "appears"))), escape(b1.call(List.of("WATCH", "appears"))));
+            assertEquals(escape(a2.call(List.of("SET", "appears", "1"))), escape(b2.call(List.of("SET", "appears", "1"))));
+            for (List<String> c : List.of(List.of("MULTI"), List.of("INCR", "appears"), List.of("EXEC"),
+                    List.of("WATCH", "appears"), List.of("UNWATCH"), List.of("MULTI"), List.of("INCR", "appears"), List.of("EXEC"))) {
+                if (c.get(0).equals("UNWATCH")) {
+                    assertEquals(escape(a2.call(List.of("SET", "appears", "9"))), escape(b2.call(List.of("SET", "appears", "9"))));
+                }
+                assertEquals(escape(a1.call(c)), escape(b1.call(c)), "first client " + c);
+            }
+        }
+    }
+
     @Test
     void random_command_sequences_get_the_replies_redis_server_gives() throws Exception {
         int port = startBoth();
