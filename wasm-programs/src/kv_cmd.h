@@ -141,6 +141,27 @@ void cmd_sunionstore(kv_call *k);
 void cmd_sdiffstore(kv_call *k);
 void cmd_sintercard(kv_call *k);
 void cmd_sscan(kv_call *k);
+/* sorted sets (kv_cmd_zset.c) */
+void cmd_zadd(kv_call *k);
+void cmd_zincrby(kv_call *k);
+void cmd_zrem(kv_call *k);
+void cmd_zscore(kv_call *k);
+void cmd_zmscore(kv_call *k);
+void cmd_zcard(kv_call *k);
+void cmd_zcount(kv_call *k);
+void cmd_zlexcount(kv_call *k);
+void cmd_zrank(kv_call *k);
+void cmd_zrevrank(kv_call *k);
+void cmd_zrange(kv_call *k);
+void cmd_zrevrange(kv_call *k);
+void cmd_zrangebyscore(kv_call *k);
+void cmd_zrevrangebyscore(kv_call *k);
+void cmd_zrangebylex(kv_call *k);
+void cmd_zrevrangebylex(kv_call *k);
+void cmd_zpopmin(kv_call *k);
+void cmd_zpopmax(kv_call *k);
+void cmd_zremrangebyrank(kv_call *k);
+void cmd_zremrangebyscore(kv_call *k);
 /* keyspace */
 void cmd_del(kv_call *k);
 void cmd_exists(kv_call *k);

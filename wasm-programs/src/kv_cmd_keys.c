@@ -4,6 +4,7 @@
 #include "kv_hash.h"
 #include "kv_list.h"
 #include "kv_set.h"
+#include "kv_zset.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -39,7 +40,8 @@ void cmd_flushdb(kv_call *k) {
 
 /* The name TYPE gives a value's type. */
 static const char *type_name(const kv_entry *e) {
-    return e->type == KV_T_HASH ? "hash" : e->type == KV_T_LIST ? "list" : e->type == KV_T_SET ? "set" : "string";
+    return e->type == KV_T_HASH ? "hash" : e->type == KV_T_LIST ? "list" : e->type == KV_T_SET ? "set"
+           : e->type == KV_T_ZSET ? "zset" : "string";
 }
 
 void cmd_type(kv_call *k) {
@@ -161,7 +163,8 @@ static int parse_scan(kv_call *k, scan_args *a) {
             a->plen = k->argl[j + 1];
         } else if (arg_is(k, j, "type")) {
             a->type = arg_is(k, j + 1, "string") ? KV_T_STRING : arg_is(k, j + 1, "hash") ? KV_T_HASH
-                      : arg_is(k, j + 1, "list") ? KV_T_LIST : arg_is(k, j + 1, "set") ? KV_T_SET : -2;
+                      : arg_is(k, j + 1, "list") ? KV_T_LIST : arg_is(k, j + 1, "set") ? KV_T_SET
+                      : arg_is(k, j + 1, "zset") ? KV_T_ZSET : -2;
         } else {
             reply_syntax_error(k);
             return -1;
@@ -336,7 +339,8 @@ void cmd_pexpiretime(kv_call *k) { expiretime_generic(k, 1); }
 static int put_copy(kv_call *k, size_t to, const kv_entry *src) {
     if (src->type != KV_T_STRING) {
         void *copy = src->type == KV_T_HASH ? (void *)kv_hash_copy(src->obj)
-                     : src->type == KV_T_LIST ? (void *)kv_list_copy(src->obj) : (void *)kv_set_copy(src->obj);
+                     : src->type == KV_T_LIST ? (void *)kv_list_copy(src->obj)
+                     : src->type == KV_T_SET ? (void *)kv_set_copy(src->obj) : (void *)kv_zset_copy(src->obj);
         int created, err = KV_ENOMEM;
         kv_entry *d = copy == NULL ? NULL : kv_find_or_create(k->argv[to], k->argl[to], kv_now_ms, &created, &err);
         if (d == NULL) {
@@ -347,7 +351,8 @@ static int put_copy(kv_call *k, size_t to, const kv_entry *src) {
         }
         kv_set_object(d, src->type, copy);
         kv_charge_object(d, src->type == KV_T_HASH ? kv_hash_bytes_used(copy)
-                            : src->type == KV_T_LIST ? kv_list_bytes_used(copy) : kv_set_bytes_used(copy));
+                            : src->type == KV_T_LIST ? kv_list_bytes_used(copy)
+                            : src->type == KV_T_SET ? kv_set_bytes_used(copy) : kv_zset_bytes_used(copy));
         kv_set_expire(d, src->expire_ms);
         return KV_OK;
     }
@@ -448,6 +453,8 @@ static const char *string_encoding(const kv_entry *e) {
         return "quicklist"; /* Redis 7.0 keeps every list as a quicklist */
     if (e->type == KV_T_SET)
         return ((const kv_set *)e->obj)->hashtable ? "hashtable" : "intset";
+    if (e->type == KV_T_ZSET)
+        return ((const kv_zset *)e->obj)->skiplist ? "skiplist" : "listpack";
     if (e->modified == 1)
         return "raw";
     if (e->modified == 0 && e->vlen <= 20 && resp_parse_ll(e->val, e->vlen, &v) == 0)

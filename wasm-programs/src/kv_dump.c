@@ -4,13 +4,14 @@
  *
  * File KV_DUMP_FILE, little-endian:
  *   magic "RPLCKVDM" (8 bytes) | version u32 (2; 1 is still read) | count u64
- *   count entries: type u8 (version 2: 0 string, 1 hash, 2 list, 3 set) | klen u32 |
- *                  vlen u32 (a hash: its field count; a list: its length; a set: its members) |
+ *   count entries: type u8 (version 2: 0 string, 1 hash, 2 list, 3 set, 4 zset) | klen u32 |
+ *                  vlen u32 (a hash: its field count; a list: its length; a set, a zset: its members) |
  *                  expire_ms i64 (KV_NO_EXPIRE, or the absolute expiry time in
  *                  ms of guest time) | key | value (a hash: per field, in order,
  *                  flen u32 | vlen u32 | field | value; a list: per element,
  *                  head first, len u32 | bytes; a set: per member, in the
- *                  order added, len u32 | bytes | whether it is an intset u8 after the last)
+ *                  order added, len u32 | bytes | whether it is an intset u8 after the last;
+ *                  a zset: per member, in order, len u32 | bytes | score f64)
  *   crc u32: CRC-32 (IEEE) of every byte before it
  *
  * It is written to a temporary name and renamed, so a crash leaves the old
@@ -24,6 +25,7 @@
 #include "kv_hash.h"
 #include "kv_list.h"
 #include "kv_set.h"
+#include "kv_zset.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -97,7 +99,8 @@ static void visit(kv_entry *e, void *arg) {
     put_u32(p->w, (uint32_t)e->klen);
     put_u32(p->w, (uint32_t)(e->type == KV_T_HASH ? ((kv_hash *)e->obj)->live
                              : e->type == KV_T_LIST ? ((kv_list *)e->obj)->len
-                             : e->type == KV_T_SET ? kv_set_card(e->obj) : e->vlen));
+                             : e->type == KV_T_SET ? kv_set_card(e->obj)
+                             : e->type == KV_T_ZSET ? ((kv_zset *)e->obj)->len : e->vlen));
     put_u64(p->w, (uint64_t)e->expire_ms);
     put(p->w, e->key, e->klen);
     if (e->type == KV_T_HASH) {
@@ -107,6 +110,15 @@ static void visit(kv_entry *e, void *arg) {
             put_u32(p->w, (uint32_t)f->vlen);
             put(p->w, f->field, f->flen);
             put(p->w, f->value, f->vlen);
+        }
+    } else if (e->type == KV_T_ZSET) {
+        kv_zset *z = e->obj;
+        for (size_t i = 0; i < z->len; i++) {
+            put_u32(p->w, (uint32_t)z->a[i].n);
+            put(p->w, z->a[i].m, z->a[i].n);
+            uint64_t bits;
+            memcpy(&bits, &z->a[i].score, sizeof bits);
+            put_u64(p->w, bits);
         }
     } else if (e->type == KV_T_SET) {
         kv_set *set = e->obj;
@@ -216,7 +228,8 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
             get(r, &type, 1);
         uint32_t klen = get_u32(r), vlen = get_u32(r);
         int64_t expire = (int64_t)get_u64(r);
-        if (r->problem == NULL && type != KV_T_STRING && type != KV_T_HASH && type != KV_T_LIST && type != KV_T_SET)
+        if (r->problem == NULL && type != KV_T_STRING && type != KV_T_HASH && type != KV_T_LIST && type != KV_T_SET
+            && type != KV_T_ZSET)
             r->problem = "an entry has an unknown type";
         if (r->problem == NULL &&
             (klen > KV_MAX_KEY_BYTES || (type == KV_T_STRING && vlen > KV_MAX_VALUE_BYTES))) {
@@ -256,6 +269,31 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
             }
             if (e != NULL && r->problem == NULL)
                 kv_charge_object(e, kv_hash_bytes_used(h));
+        } else if (type == KV_T_ZSET) {
+            kv_zset *z = NULL;
+            if (e != NULL) {
+                z = kv_zset_new();
+                if (z == NULL) {
+                    r->problem = "no memory for a sorted set";
+                    break;
+                }
+                kv_set_object(e, KV_T_ZSET, z);
+            }
+            for (uint32_t i = 0; i < vlen && r->problem == NULL; i++) {
+                uint32_t n = get_u32(r);
+                if (r->problem == NULL && n > KV_MAX_KEY_BYTES) {
+                    r->problem = "a sorted set member is longer than the store allows";
+                    break;
+                }
+                get(r, key, n);
+                uint64_t bits = get_u64(r);
+                double score;
+                memcpy(&score, &bits, sizeof score);
+                if (z != NULL && r->problem == NULL && kv_zset_set(z, key, n, score) < 0)
+                    r->problem = "no memory for a sorted set member";
+            }
+            if (z != NULL && r->problem == NULL)
+                kv_charge_object(e, kv_zset_bytes_used(z));
         } else if (type == KV_T_SET) {
             kv_set *set = NULL;
             if (e != NULL) {

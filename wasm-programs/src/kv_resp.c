@@ -17,6 +17,7 @@
 #define F_HASH 4   /* its key, when it exists, must hold a hash */
 #define F_LIST 8   /* its key, when it exists, must hold a list */
 #define F_SET 16   /* its keys, when they exist, must hold sets */
+#define F_ZSET 32  /* its key, when it exists, must hold a sorted set */
 
 typedef struct {
     const char *name;
@@ -126,6 +127,26 @@ static const command commands[] = {
     {"sdiffstore", -3, 1, -1, 1, F_WRITE, cmd_sdiffstore},
     {"sintercard", -3, 0, 0, 0, 0, cmd_sintercard},
     {"sscan", -3, 1, 1, 1, F_SET, cmd_sscan},
+    {"zadd", -4, 1, 1, 1, F_WRITE, cmd_zadd},
+    {"zincrby", 4, 1, 1, 1, F_WRITE, cmd_zincrby},
+    {"zrem", -3, 1, 1, 1, F_ZSET, cmd_zrem},
+    {"zscore", 3, 1, 1, 1, F_ZSET, cmd_zscore},
+    {"zmscore", -3, 1, 1, 1, F_ZSET, cmd_zmscore},
+    {"zcard", 2, 1, 1, 1, F_ZSET, cmd_zcard},
+    {"zcount", 4, 1, 1, 1, 0, cmd_zcount},
+    {"zlexcount", 4, 1, 1, 1, 0, cmd_zlexcount},
+    {"zrank", 3, 1, 1, 1, F_ZSET, cmd_zrank},
+    {"zrevrank", 3, 1, 1, 1, F_ZSET, cmd_zrevrank},
+    {"zrange", -4, 1, 1, 1, 0, cmd_zrange},
+    {"zrevrange", -4, 1, 1, 1, 0, cmd_zrevrange},
+    {"zrangebyscore", -4, 1, 1, 1, 0, cmd_zrangebyscore},
+    {"zrevrangebyscore", -4, 1, 1, 1, 0, cmd_zrevrangebyscore},
+    {"zrangebylex", -4, 1, 1, 1, 0, cmd_zrangebylex},
+    {"zrevrangebylex", -4, 1, 1, 1, 0, cmd_zrevrangebylex},
+    {"zpopmin", -2, 1, 1, 1, 0, cmd_zpopmin},
+    {"zpopmax", -2, 1, 1, 1, 0, cmd_zpopmax},
+    {"zremrangebyrank", 4, 1, 1, 1, 0, cmd_zremrangebyrank},
+    {"zremrangebyscore", 4, 1, 1, 1, 0, cmd_zremrangebyscore},
     {"expiretime", 2, 1, 1, 1, 0, cmd_expiretime},
     {"pexpiretime", 2, 1, 1, 1, 0, cmd_pexpiretime},
     {"rename", 3, 1, 2, 1, F_WRITE, cmd_rename},
@@ -153,7 +174,7 @@ static const command commands[] = {
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 /* Open-addressing index over the names (a power of two > 2 * N_COMMANDS). */
-#define INDEX_SIZE 256
+#define INDEX_SIZE 512
 
 static short index_slots[INDEX_SIZE]; /* command number + 1, 0: empty */
 static int index_built;
@@ -329,7 +350,8 @@ static int keys_ok(kv_call *k, const command *cmd) {
         }
     }
     int want = cmd->flags & F_STRING ? KV_T_STRING : cmd->flags & F_HASH ? KV_T_HASH
-               : cmd->flags & F_LIST ? KV_T_LIST : cmd->flags & F_SET ? KV_T_SET : -1;
+               : cmd->flags & F_LIST ? KV_T_LIST : cmd->flags & F_SET ? KV_T_SET
+               : cmd->flags & F_ZSET ? KV_T_ZSET : -1;
     for (size_t i = (size_t)cmd->first_key; want >= 0 && i <= last; i += (size_t)cmd->key_step) {
         kv_entry *e = kv_find(k->argv[i], k->argl[i], kv_now_ms);
         if (e != NULL && e->type != want) {

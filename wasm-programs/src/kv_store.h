@@ -31,7 +31,7 @@ enum { KV_OK = 0, KV_ENOMEM = -1, KV_EFULL = -2 };
 
 /* The type of a key's value: a string (val, vlen) or an object (obj) of a
  * collection type, whose module frees it through kv_object_free(). */
-enum { KV_T_STRING = 0, KV_T_HASH = 1, KV_T_LIST = 2, KV_T_SET = 3 };
+enum { KV_T_STRING = 0, KV_T_HASH = 1, KV_T_LIST = 2, KV_T_SET = 3, KV_T_ZSET = 4 };
 
 typedef struct kv_entry {
     struct kv_entry *next; /* bucket chain */

@@ -3,6 +3,7 @@
 #include "kv_hash.h"
 #include "kv_list.h"
 #include "kv_set.h"
+#include "kv_zset.h"
 #include "kv_store.h"
 
 void kv_object_free(int type, void *obj) {
@@ -12,4 +13,6 @@ void kv_object_free(int type, void *obj) {
         kv_list_free(obj);
     else if (type == KV_T_SET)
         kv_set_free(obj);
+    else if (type == KV_T_ZSET)
+        kv_zset_free(obj);
 }

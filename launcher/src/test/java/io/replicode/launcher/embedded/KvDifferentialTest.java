@@ -130,7 +130,21 @@ class KvDifferentialTest {
             List.of("SMOVE", "nos", "l", "1"), List.of("SMOVE", "si", "l", "1"), List.of("SINTER", "si", "l"),
             List.of("SINTERSTORE", "dst", "nos", "si"), List.of("EXISTS", "dst"), List.of("SUNIONSTORE", "l", "si", "nos"),
             List.of("TYPE", "l"), List.of("SMEMBERS", "l"), List.of("SRANDMEMBER", "nos"), List.of("SRANDMEMBER", "nos", "3"),
-            List.of("SPOP", "nos"), List.of("SADD", "si2", "5", "-1"), List.of("SSCAN", "si2", "0"), List.of("SCARD", "si"));
+            List.of("SPOP", "nos"), List.of("SADD", "si2", "5", "-1"), List.of("SSCAN", "si2", "0"), List.of("SCARD", "si"),
+            List.of("ZADD", "zz", "1", "a", "2", "b", "2.5", "c"), List.of("ZADD", "zz", "NX", "XX", "1", "a"),
+            List.of("ZADD", "zz", "GT", "LT", "1", "a"), List.of("ZADD", "zz", "INCR", "1", "a", "2", "b"),
+            List.of("ZADD", "zz", "1", "a", "2"), List.of("ZADD", "zz", "nan", "a"), List.of("ZADD", "zz", "inf", "x"),
+            List.of("ZADD", "zz", "INCR", "-inf", "x"), List.of("ZINCRBY", "zz", "1e308", "c"), List.of("ZINCRBY", "zz", "1e308", "c"),
+            List.of("ZSCORE", "zz", "c"), List.of("ZRANGE", "zz", "0", "-1", "WITHSCORES"),
+            List.of("ZRANGE", "zz", "0", "1", "LIMIT", "0", "1"), List.of("ZRANGE", "zz", "-", "+", "BYLEX", "WITHSCORES"),
+            List.of("ZRANGE", "zz", "(1", "x", "BYSCORE"), List.of("ZRANGE", "zz", "a", "+", "BYLEX"),
+            List.of("ZRANGEBYSCORE", "zz", "-inf", "+inf", "WITHSCORES", "LIMIT", "1", "-1"),
+            List.of("ZREVRANGEBYSCORE", "zz", "+inf", "(1", "LIMIT", "-1", "2"), List.of("ZREVRANGE", "zz", "0", "0", "WITHSCORES"),
+            List.of("ZRANGE", "zz", "0", "-1", "REV", "BYSCORE"), List.of("ZPOPMIN", "zz", "-1"), List.of("ZPOPMAX", "zz"),
+            List.of("OBJECT", "ENCODING", "zz"), List.of("TYPE", "zz"), List.of("ZADD", "zz", "1", "y".repeat(65)),
+            List.of("OBJECT", "ENCODING", "zz"), List.of("COPY", "zz", "zz2"), List.of("ZRANGE", "zz2", "0", "-1"),
+            List.of("ZREMRANGEBYSCORE", "zz2", "-inf", "(2"), List.of("ZREMRANGEBYRANK", "zz2", "0", "-1"), List.of("EXISTS", "zz2"),
+            List.of("ZCOUNT", "zz", "1", "nope"), List.of("ZLEXCOUNT", "zz", "a", "b"), List.of("ZRANK", "zz", "nope"));
 
     @Test
     void edge_cases_get_the_replies_redis_server_gives() throws Exception {
@@ -368,8 +382,70 @@ class KvDifferentialTest {
             };
         }
 
+        private String zkey() {
+            return r.nextInt(6) == 0 ? (r.nextBoolean() ? key() : "s" + r.nextInt(3)) : "z" + r.nextInt(3);
+        }
+
+        private String score() {
+            return switch (r.nextInt(8)) {
+                case 0 -> "inf";
+                case 1 -> "-inf";
+                case 2 -> (r.nextInt(200) - 100) / 8.0 + "";
+                case 3 -> "0.1";
+                default -> Integer.toString(r.nextInt(10) - 3);
+            };
+        }
+
+        private String bound() {
+            return switch (r.nextInt(5)) {
+                case 0 -> "-inf";
+                case 1 -> "+inf";
+                case 2 -> "(" + (r.nextInt(10) - 3);
+                default -> Integer.toString(r.nextInt(10) - 3);
+            };
+        }
+
+        private String lex() {
+            return switch (r.nextInt(4)) {
+                case 0 -> "-";
+                case 1 -> "+";
+                case 2 -> "(" + "m" + r.nextInt(6);
+                default -> "[" + "m" + r.nextInt(6);
+            };
+        }
+
+        /** Sorted set commands, on zset keys mostly. */
+        private List<String> zset() {
+            String z = zkey();
+            String m = "m" + r.nextInt(6);
+            return switch (r.nextInt(20)) {
+                case 0, 1, 2 -> List.of("ZADD", z, score(), m, score(), "m" + r.nextInt(6));
+                case 3 -> List.of("ZADD", z, r.nextBoolean() ? "NX" : "XX", r.nextBoolean() ? "GT" : "CH", score(), m);
+                case 4 -> List.of("ZADD", z, "INCR", score(), m);
+                case 5 -> List.of("ZINCRBY", z, score(), m);
+                case 6 -> List.of("ZREM", z, m, "m" + r.nextInt(6));
+                case 7 -> List.of("ZSCORE", z, m);
+                case 8 -> List.of("ZMSCORE", z, m, "nope");
+                case 9 -> List.of("ZCARD", z);
+                case 10 -> List.of("ZCOUNT", z, bound(), bound());
+                case 11 -> List.of(r.nextBoolean() ? "ZRANK" : "ZREVRANK", z, m);
+                case 12 -> List.of("ZRANGE", z, index(), index(), "WITHSCORES");
+                case 13 -> List.of("ZRANGE", z, bound(), bound(), "BYSCORE", "LIMIT", Integer.toString(r.nextInt(3)),
+                        Integer.toString(r.nextInt(4) - 1));
+                case 14 -> List.of("ZRANGE", z, bound(), bound(), "BYSCORE", "REV", "WITHSCORES");
+                case 15 -> List.of(r.nextBoolean() ? "ZRANGEBYLEX" : "ZREVRANGEBYLEX", z, lex(), lex());
+                case 16 -> List.of("ZLEXCOUNT", z, lex(), lex());
+                case 17 -> List.of(r.nextBoolean() ? "ZPOPMIN" : "ZPOPMAX", z, Integer.toString(r.nextInt(3)));
+                case 18 -> List.of(r.nextBoolean() ? "ZREMRANGEBYRANK" : "ZREVRANGE", z, index(), index());
+                default -> List.of("ZREMRANGEBYSCORE", z, bound(), bound());
+            };
+        }
+
         List<String> next() {
             String k = key();
+            if (r.nextInt(4) == 0) {
+                return zset();
+            }
             if (r.nextInt(4) == 0) {
                 return set();
             }
