@@ -150,7 +150,8 @@ class SupervisionTest {
             assertEquals(1, m.status().restarts());
             List<Output> listing = m.apply(s.next(open(3, "probe"), data(3, "files\n")));
             assertTrue(sent(listing, 3).contains("big.bin"), sent(listing, 3));
-            assertEquals(List.of(), m.apply(s.next(data(2, "files\n"))), "the old connections are gone");
+            assertEquals(List.of(new Output.Reset(2)), m.apply(s.next(data(2, "files\n"))),
+                    "the old connections are gone: bytes still sent on one are answered with a reset, as TCP does");
         }
     }
 

@@ -275,7 +275,14 @@ public final class VirtualNetwork {
 
     private void data(IngressEvent.Data data) {
         StreamSocket s = connections.get(data.connection());
-        if (s == null || s.reset || s.peerClosed || (s.outbound && s.connectErrno != 0)) {
+        if (s == null) {
+            // Bytes for a connection the guest closed (or never had): as a closed TCP socket answers, a reset, so a
+            // client that goes on writing after the server closed (Redis's protocol desync) learns it.
+            ignoredEvents++;
+            out.add(new Output.Reset(data.connection()));
+            return;
+        }
+        if (s.reset || s.peerClosed || (s.outbound && s.connectErrno != 0)) {
             ignoredEvents++;
             return;
         }
