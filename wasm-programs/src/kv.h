@@ -53,6 +53,8 @@ typedef struct session {
     char *name; /* CLIENT SETNAME */
     struct kv_multi *multi; /* MULTI: the queued commands; NULL outside a transaction */
     struct kv_watch *watch; /* WATCH: the keys and the versions they had; NULL for none */
+    struct kv_blocked *blocked; /* BLPOP & co. waiting: its input waits too; NULL when not blocked */
+    int in_exec;            /* running EXEC's queue: blocking commands do not block */
     union {
         resp_parser resp;
         http_parser http;
@@ -69,6 +71,15 @@ extern int64_t kv_now_ms;
 int kv_dump_save(void);
 void kv_dump_load(void);
 extern size_t kv_sessions_open;
+
+/* Blocking list commands (kv_block.c): clients wait, served in the order
+ * they blocked when a push makes one of their keys non-empty, or answered
+ * nil at their deadline (guest time). kv_block_tick serves the deadlines that
+ * passed and returns the ms until the next one (-1: none). */
+extern int kv_lists_pushed;
+void kv_serve_blocked(void);
+int kv_block_tick(void);
+void kv_unblock(session *s);
 
 /* Marks the session closed and asks netloop to close after flushing. */
 void kv_close(conn_t *c, session *s);

@@ -123,6 +123,11 @@ void cmd_lrem(kv_call *k);
 void cmd_lpos(kv_call *k);
 void cmd_lmove(kv_call *k);
 void cmd_rpoplpush(kv_call *k);
+/* blocking (kv_block.c) */
+void cmd_blpop(kv_call *k);
+void cmd_brpop(kv_call *k);
+void cmd_brpoplpush(kv_call *k);
+void cmd_blmove(kv_call *k);
 /* sets (kv_cmd_set.c) */
 void cmd_sadd(kv_call *k);
 void cmd_srem(kv_call *k);

@@ -65,6 +65,7 @@ static void push_generic(kv_call *k, int left, int only_existing) {
     }
     long long len = (long long)l->len;
     settle(e, l);
+    kv_lists_pushed = 1;
     reply_int(k, len);
 }
 
@@ -253,6 +254,7 @@ void cmd_linsert(kv_call *k) {
                 return;
             }
             settle(e, l);
+            kv_lists_pushed = 1;
             reply_int(k, (long long)l->len);
             return;
         }
@@ -416,6 +418,7 @@ static void move_generic(kv_call *k, int from_left, int to_left) {
     if (!same_key)
         settle(se, src);
     settle(de, dst);
+    kv_lists_pushed = 1;
 }
 
 void cmd_rpoplpush(kv_call *k) { move_generic(k, 0, 1); }

@@ -110,6 +110,10 @@ static const command commands[] = {
     {"lpos", -3, 1, 1, 1, 0, cmd_lpos},
     {"lmove", 5, 1, 2, 1, F_WRITE, cmd_lmove},
     {"rpoplpush", 3, 1, 2, 1, F_WRITE, cmd_rpoplpush},
+    {"blpop", -3, 1, -1, 1, 0, cmd_blpop},
+    {"brpop", -3, 1, -1, 1, 0, cmd_brpop},
+    {"brpoplpush", 4, 1, 2, 1, F_WRITE, cmd_brpoplpush},
+    {"blmove", 6, 1, 2, 1, F_WRITE, cmd_blmove},
     {"sadd", -3, 1, 1, 1, F_WRITE | F_SET, cmd_sadd},
     {"srem", -3, 1, 1, 1, F_SET, cmd_srem},
     {"smembers", 2, 1, 1, 1, F_SET, cmd_smembers},
@@ -511,11 +515,13 @@ static void cmd_exec(kv_call *k) {
         reply_raw(k, "*-1\r\n");
     } else {
         k->s->multi = NULL; /* the queued commands run as commands, not queued again */
+        k->s->in_exec = 1;
         reply_array(k, m->n);
         for (size_t i = 0; i < m->n; i++) {
             kv_call q = {k->c, k->s, m->q[i].argc, m->q[i].argv, m->q[i].argl, ""};
             execute(&q, lookup(q.argv[0], q.argl[0]));
         }
+        k->s->in_exec = 0;
         k->s->multi = m;
     }
     multi_free(k->s);
@@ -622,13 +628,15 @@ int resp_front_feed(session *s, const char *data, size_t len) {
 
 void resp_front_run(conn_t *c, session *s) {
     int rc = RESP_NEED_MORE;
-    while (!s->closed && conn_pending(c) < NETLOOP_OUT_HIGH_WATER) {
+    while (!s->closed && s->blocked == NULL && conn_pending(c) < NETLOOP_OUT_HIGH_WATER) {
         resp_command cmd;
         rc = resp_next(&s->u.resp, &cmd);
         if (rc == RESP_NEED_MORE)
             break;
         if (rc == RESP_COMMAND) {
             run_command(c, s, &cmd);
+            if (kv_lists_pushed)
+                kv_serve_blocked();
         } else if (rc == RESP_TOO_BIG) {
             conn_printf(c, "-ERR %s\r\n", resp_reason(&s->u.resp));
         } else {
@@ -636,11 +644,13 @@ void resp_front_run(conn_t *c, session *s) {
             kv_close(c, s);
         }
     }
-    if (s->eof && !s->closed && rc == RESP_NEED_MORE)
+    if (s->eof && !s->closed && s->blocked == NULL && rc == RESP_NEED_MORE)
         kv_close(c, s); /* a partial last command is dropped, as Redis does */
 }
 
 void resp_front_stop(session *s) {
+    if (s->blocked != NULL)
+        kv_unblock(s);
     multi_free(s);
     unwatch(s);
     resp_free(&s->u.resp);

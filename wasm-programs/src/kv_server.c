@@ -163,12 +163,16 @@ static int expiry_tick(void);
  * The deadline is absolute, so the poll timeout asks for the same time
  * until it has come. */
 static int on_tick(void) {
+    update_clock();
+    /* Clients blocked past their timeout are answered; the next timeout bounds the wait. */
+    int blocked = kv_block_tick();
+    int wait = expiry_tick();
+    if (blocked >= 0 && (wait < 0 || blocked < wait))
+        wait = blocked;
     /* A flush's entries are freed over the next frames, 1 ms apart. */
-    if (kv_lazy_free(KV_FREE_PER_TICK) != 0) {
-        int wait = expiry_tick();
+    if (kv_lazy_free(KV_FREE_PER_TICK) != 0)
         return wait < 0 || wait > 1 ? 1 : wait;
-    }
-    return expiry_tick();
+    return wait;
 }
 
 static int expiry_tick(void) {

@@ -189,6 +189,45 @@ class KvDifferentialTest {
         }
     }
 
+    /** Blocking pops: served by another client's push, in the order clients blocked, or nil at their timeout. */
+    @Test
+    void blocking_pops_get_the_replies_redis_server_gives() throws Exception {
+        int port = startBoth();
+        int kvPort = kv.node.tcpEndpoints().get(0).port();
+        try (Conn a1 = Conn.await(port); Conn a2 = Conn.await(port); Conn a3 = Conn.await(port);
+             Conn b1 = Conn.await(kvPort); Conn b2 = Conn.await(kvPort); Conn b3 = Conn.await(kvPort)) {
+            Conn[][] pairs = {{a1, b1}, {a2, b2}, {a3, b3}};
+            // Two clients block on the same key, then a push of two elements serves both, first come first served.
+            for (Conn[] p : new Conn[][] {pairs[0], pairs[1]}) {
+                p[0].send(List.of("BLPOP", "q", "other", "0"));
+                p[1].send(List.of("BLPOP", "q", "other", "0"));
+            }
+            Thread.sleep(200);
+            assertEquals(escape(a3.call(List.of("RPUSH", "q", "one", "two"))), escape(b3.call(List.of("RPUSH", "q", "one", "two"))));
+            assertEquals(escape(a1.read()), escape(b1.read()), "the first client blocked gets the first element");
+            assertEquals(escape(a2.read()), escape(b2.read()));
+            // A timeout answers nil; the client's next command waited behind it.
+            a1.send(List.of("BRPOP", "empty", "0.2"));
+            b1.send(List.of("BRPOP", "empty", "0.2"));
+            a1.send(List.of("PING"));
+            b1.send(List.of("PING"));
+            assertEquals(escape(a1.read()), escape(b1.read()), "nil at the timeout");
+            assertEquals(escape(a1.read()), escape(b1.read()));
+            // BLMOVE, served by a push; errors; inside MULTI nothing blocks.
+            a2.send(List.of("BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"));
+            b2.send(List.of("BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"));
+            Thread.sleep(200);
+            assertEquals(escape(a3.call(List.of("LPUSH", "src", "m"))), escape(b3.call(List.of("LPUSH", "src", "m"))));
+            assertEquals(escape(a2.read()), escape(b2.read()));
+            for (List<String> c : List.of(List.of("LRANGE", "dst", "0", "-1"), List.of("BLPOP", "q", "-1"),
+                    List.of("BLPOP", "q", "abc"), List.of("SET", "str", "x"), List.of("BLPOP", "str", "0"),
+                    List.of("MULTI"), List.of("BLPOP", "empty", "0"), List.of("BLMOVE", "empty", "dst", "LEFT", "LEFT", "0"),
+                    List.of("EXEC"), List.of("BRPOPLPUSH", "dst", "dst2", "0"), List.of("LRANGE", "dst2", "0", "-1"))) {
+                assertEquals(escape(a3.call(c)), escape(b3.call(c)), c.toString());
+            }
+        }
+    }
+
     @Test
     void random_command_sequences_get_the_replies_redis_server_gives() throws Exception {
         int port = startBoth();
@@ -554,6 +593,27 @@ class KvDifferentialTest {
 
         String call(List<String> command) throws IOException {
             return pipeline(List.of(command)).get(0);
+        }
+
+        /** Sends a command without waiting for its reply (a blocking one). */
+        void send(List<String> command) throws IOException {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            b.writeBytes(("*" + command.size() + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            for (String arg : command) {
+                byte[] bytes = arg.getBytes(StandardCharsets.ISO_8859_1);
+                b.writeBytes(("$" + bytes.length + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                b.writeBytes(bytes);
+                b.writeBytes("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            }
+            out.write(b.toByteArray());
+            out.flush();
+        }
+
+        /** Reads one reply. */
+        String read() throws IOException {
+            ByteArrayOutputStream reply = new ByteArrayOutputStream();
+            readReply(reply);
+            return reply.toString(StandardCharsets.ISO_8859_1);
         }
 
         List<String> pipeline(List<List<String>> commands) throws IOException {
