@@ -224,6 +224,10 @@ void cmd_hincrbyfloat(kv_call *k) {
         reply_error(k, "ERR value is not a valid float");
         return;
     }
+    if (isnan(by) || isinf(by)) {
+        reply_error(k, "ERR value is NaN or Infinity");
+        return;
+    }
     if (field_too_large(k, 2) || !key_type_ok(k, 1, KV_T_HASH))
         return;
     kv_entry *e;
@@ -279,7 +283,8 @@ void cmd_hrandfield(kv_call *k) {
             reply_array(k, 0);
         return;
     }
-    if (count < -LONG_MAX / 2 || count > LONG_MAX / 2) {
+    if (count < -KV_MAX_RANDOM_PICKS || count > LONG_MAX / 2) {
+        /* Redis refuses below -LONG_MAX/2; a count of repeats past what one frame's work may answer is refused too. */
         reply_error(k, "ERR value is out of range");
         return;
     }

@@ -143,6 +143,16 @@ static void random_members(kv_call *k, int pop) {
             reply_error(k, "ERR value is out of range, must be positive");
             return;
         }
+        /* Redis refuses LLONG_MIN; a count of repeats past what one frame's work may answer is refused too
+         * (redis-server would try to send billions of members). */
+        if (count == LLONG_MIN) {
+            reply_error(k, "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+            return;
+        }
+        if (count < -KV_MAX_RANDOM_PICKS) {
+            reply_error(k, "ERR value is out of range");
+            return;
+        }
     }
     if (!key_type_ok(k, 1, KV_T_SET))
         return;
@@ -172,7 +182,7 @@ static void random_members(kv_call *k, int pop) {
         return;
     }
     if (count < 0) {
-        size_t want = count < -(long long)(1 << 24) ? (size_t)1 << 24 : (size_t)(-count);
+        size_t want = (size_t)(-count);
         reply_array(k, want);
         for (size_t i = 0; i < want; i++) {
             kv_hfield *f = all[kv_random_below(card)];
@@ -328,9 +338,7 @@ void cmd_sdiffstore(kv_call *k) { set_op_store(k, OP_DIFF); }
 
 void cmd_sintercard(kv_call *k) {
     long long numkeys, limit = 0;
-    if (arg_ll(k, 1, &numkeys) != 0)
-        return;
-    if (numkeys <= 0) {
+    if (resp_parse_ll(k->argv[1], k->argl[1], &numkeys) != 0 || numkeys <= 0) {
         reply_error(k, "ERR numkeys should be greater than 0");
         return;
     }
