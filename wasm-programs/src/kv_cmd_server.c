@@ -5,8 +5,10 @@
  * is not in the table: it gets "unknown command", the answer of a Redis
  * before 6, on which clients stay with RESP2. */
 #include "kv_cmd.h"
+#include "kv_config.h"
 
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,6 +57,25 @@ void cmd_auth(kv_call *k) {
 
 /* ---- CONFIG ---------------------------------------------------------- */
 
+long long kv_cfg_hash_max_entries = 128, kv_cfg_hash_max_value = 64, kv_cfg_set_max_intset = 512,
+          kv_cfg_zset_max_entries = 128, kv_cfg_zset_max_value = 64, kv_cfg_list_max_size = -2, kv_cfg_list_compress = 0;
+
+/* The parameters CONFIG SET changes, under Redis 7's names and their older aliases. */
+static const struct {
+    const char *name, *alias;
+    long long *value;
+    long long min, max;
+} settable[] = {
+    {"hash-max-listpack-entries", "hash-max-ziplist-entries", &kv_cfg_hash_max_entries, 0, LLONG_MAX},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", &kv_cfg_hash_max_value, 0, LLONG_MAX},
+    {"set-max-intset-entries", NULL, &kv_cfg_set_max_intset, 0, LLONG_MAX},
+    {"zset-max-listpack-entries", "zset-max-ziplist-entries", &kv_cfg_zset_max_entries, 0, LLONG_MAX},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", &kv_cfg_zset_max_value, 0, LLONG_MAX},
+    {"list-max-listpack-size", "list-max-ziplist-size", &kv_cfg_list_max_size, INT_MIN, INT_MAX},
+    {"list-compress-depth", NULL, &kv_cfg_list_compress, 0, INT_MAX},
+};
+#define N_SETTABLE (sizeof settable / sizeof settable[0])
+
 static void config_value(const char *name, char *out, size_t cap) {
     if (strcmp(name, "save") == 0)
         snprintf(out, cap, "%s", "");
@@ -68,13 +89,19 @@ static void config_value(const char *name, char *out, size_t cap) {
         snprintf(out, cap, "%d", netloop_max_conns());
     else if (strcmp(name, "proto-max-bulk-len") == 0)
         snprintf(out, cap, "%d", KV_MAX_VALUE_BYTES);
-    else
+    else {
         snprintf(out, cap, "%s", "");
+        for (size_t i = 0; i < N_SETTABLE; i++)
+            if (strcmp(name, settable[i].name) == 0)
+                snprintf(out, cap, "%lld", *settable[i].value);
+    }
 }
+
 
 static const char *const config_names[] = {
     "save", "appendonly", "databases", "maxmemory", "maxclients",
-    "proto-max-bulk-len"};
+    "proto-max-bulk-len", "hash-max-listpack-entries", "hash-max-listpack-value", "set-max-intset-entries",
+    "zset-max-listpack-entries", "zset-max-listpack-value", "list-max-listpack-size", "list-compress-depth"};
 #define N_CONFIG (sizeof config_names / sizeof config_names[0])
 
 /* CONFIG GET pattern [pattern ...]: name, value pairs (each name once). */
@@ -99,6 +126,37 @@ static void config_get(kv_call *k) {
     }
 }
 
+/* CONFIG SET name value [name value ...]: every pair checked before any is applied, as Redis does. */
+static void config_set(kv_call *k) {
+    if (k->argc < 4 || k->argc % 2 != 0) {
+        reply_arity(k, "config|set");
+        return;
+    }
+    long long values[N_SETTABLE];
+    int which[N_SETTABLE];
+    size_t n = 0;
+    for (size_t j = 2; j < k->argc; j += 2) {
+        size_t i = 0;
+        while (i < N_SETTABLE && !arg_is(k, j, settable[i].name) && !(settable[i].alias && arg_is(k, j, settable[i].alias)))
+            i++;
+        if (i == N_SETTABLE || n == N_SETTABLE) {
+            reply_error(k, "ERR Unknown option or number of arguments for CONFIG SET - '%.128s'", k->argv[j]);
+            return;
+        }
+        long long v;
+        if (resp_parse_ll(k->argv[j + 1], k->argl[j + 1], &v) != 0 || v < settable[i].min || v > settable[i].max) {
+            reply_error(k, "ERR CONFIG SET failed (possibly related to argument '%.128s') - argument couldn't be parsed "
+                           "into an integer", k->argv[j]);
+            return;
+        }
+        which[n] = (int)i;
+        values[n++] = v;
+    }
+    for (size_t m = 0; m < n; m++)
+        *settable[which[m]].value = values[m];
+    reply_ok(k);
+}
+
 void cmd_config(kv_call *k) {
     if (arg_is(k, 1, "get")) {
         if (k->argc < 3)
@@ -106,7 +164,7 @@ void cmd_config(kv_call *k) {
         else
             config_get(k);
     } else if (arg_is(k, 1, "set")) {
-        reply_error(k, "ERR CONFIG SET is not supported by this server");
+        config_set(k);
     } else if (arg_is(k, 1, "resetstat")) {
         reply_ok(k);
     } else {

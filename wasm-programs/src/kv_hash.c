@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kv_config.h"
 #include "kv_store.h"
 
 #define SLOT_OVERHEAD 16 /* malloc's share per field and value, as kv_store estimates */
@@ -94,7 +95,7 @@ int kv_hash_set(kv_hash *h, const char *f, size_t flen, const char *v, size_t vl
         if (nv == NULL)
             return -1;
         h->bytes = h->bytes - it->vlen + vlen;
-        if (vlen > 64)
+        if ((long long)vlen > kv_cfg_hash_max_value)
             h->big = 1;
         free(it->value);
         it->value = nv;
@@ -125,7 +126,8 @@ int kv_hash_set(kv_hash *h, const char *f, size_t flen, const char *v, size_t vl
         return -1;
     }
     size_t b = find_bucket(h, f, flen);
-    if (h->live + 1 > 128 || flen > 64 || vlen > 64)
+    if ((long long)h->live + 1 > kv_cfg_hash_max_entries || (long long)flen > kv_cfg_hash_max_value
+        || (long long)vlen > kv_cfg_hash_max_value)
         h->big = 1;
     h->items[h->n] = (kv_hfield){nf, flen, nv, vlen};
     h->index[b] = (uint32_t)(h->n + 1);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kv_config.h"
 #include "resp.h"
 
 kv_set *kv_set_new(void) {
@@ -45,7 +46,7 @@ int kv_set_add(kv_set *s, const char *m, size_t n) {
     if (kv_hash_get(s->h, m, n) != NULL)
         return 0;
     long long v;
-    if (resp_parse_ll(m, n, &v) != 0 || s->h->live + 1 > KV_SET_MAX_INTSET)
+    if (resp_parse_ll(m, n, &v) != 0 || (long long)s->h->live + 1 > kv_cfg_set_max_intset)
         s->hashtable = 1;
     return kv_hash_set(s->h, m, n, "", 0);
 }

@@ -1,6 +1,6 @@
 /* kv_set.h - the kv server's set values: members in a kv_hash (empty
  * values), and whether redis-server would still keep the set as an intset
- * (every member a canonical 64-bit integer, at most 512 of them): such a set
+ * (every member a canonical 64-bit integer, at most set-max-intset-entries of them): such a set
  * lists its members in ascending numeric order, as an intset does; any other
  * set in the order members were added.  Once not an intset, never again. */
 #ifndef KV_SET_H
@@ -9,8 +9,6 @@
 #include <stddef.h>
 
 #include "kv_hash.h"
-
-#define KV_SET_MAX_INTSET 512
 
 typedef struct {
     kv_hash *h;

@@ -1,6 +1,8 @@
 /* kv_zset.c - sorted sets (see kv_zset.h). */
 #include "kv_zset.h"
 
+#include "kv_config.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +121,7 @@ int kv_zset_set(kv_zset *z, const char *m, size_t n, double score) {
         memcpy(copy, m, n);
         copy[n] = '\0';
         z->bytes += n;
-        if (z->len + 1 > 128 || n > 64)
+        if ((long long)z->len + 1 > kv_cfg_zset_max_entries || (long long)n > kv_cfg_zset_max_value)
             z->skiplist = 1;
     }
     size_t at = lower(z, score, m, n);

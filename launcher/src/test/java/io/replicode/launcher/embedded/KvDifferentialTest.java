@@ -145,7 +145,15 @@ class KvDifferentialTest {
             List.of("OBJECT", "ENCODING", "zz"), List.of("TYPE", "zz"), List.of("ZADD", "zz", "1", "y".repeat(65)),
             List.of("OBJECT", "ENCODING", "zz"), List.of("COPY", "zz", "zz2"), List.of("ZRANGE", "zz2", "0", "-1"),
             List.of("ZREMRANGEBYSCORE", "zz2", "-inf", "(2"), List.of("ZREMRANGEBYRANK", "zz2", "0", "-1"), List.of("EXISTS", "zz2"),
-            List.of("ZCOUNT", "zz", "1", "nope"), List.of("ZLEXCOUNT", "zz", "a", "b"), List.of("ZRANK", "zz", "nope"));
+            List.of("ZCOUNT", "zz", "1", "nope"), List.of("ZLEXCOUNT", "zz", "a", "b"), List.of("ZRANK", "zz", "nope"),
+            List.of("CONFIG", "SET", "hash-max-ziplist-entries", "0"), List.of("HSET", "ch", "f", "v"),
+            List.of("OBJECT", "ENCODING", "ch"), List.of("CONFIG", "GET", "hash-max-listpack-entries"),
+            List.of("CONFIG", "SET", "zset-max-ziplist-entries", "0", "set-max-intset-entries", "0"),
+            List.of("ZADD", "cz", "1", "a"), List.of("OBJECT", "ENCODING", "cz"), List.of("SADD", "cs", "1"),
+            List.of("OBJECT", "ENCODING", "cs"), List.of("CONFIG", "SET", "foo", "1"),
+            List.of("CONFIG", "SET", "hash-max-ziplist-entries", "abc"), List.of("CONFIG", "SET", "hash-max-ziplist-entries"),
+            List.of("CONFIG", "SET", "hash-max-ziplist-entries", "128", "zset-max-ziplist-entries", "128",
+                    "set-max-intset-entries", "512"), List.of("CONFIG", "GET", "set-max-intset-entries"));
 
     @Test
     void edge_cases_get_the_replies_redis_server_gives() throws Exception {
