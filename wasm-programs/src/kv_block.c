@@ -284,15 +284,6 @@ void cmd_brpoplpush(kv_call *k) { bmove(k, 0, 1, 3); }
 
 void cmd_blmove(kv_call *k) {
     int sides[2];
-    for (int i = 0; i < 2; i++) {
-        if (arg_is(k, 3 + (size_t)i, "left")) {
-            sides[i] = 1;
-        } else if (arg_is(k, 3 + (size_t)i, "right")) {
-            sides[i] = 0;
-        } else {
-            reply_syntax_error(k);
-            return;
-        }
-    }
-    bmove(k, sides[0], sides[1], 5);
+    if (list_sides(k, 3, sides) == 0)
+        bmove(k, sides[0], sides[1], 5);
 }

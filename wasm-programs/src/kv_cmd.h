@@ -58,6 +58,12 @@ size_t kv_random_below(size_t n);
 /* Whether argv[i] is missing or holds a value of `type`; replies WRONGTYPE
  * and returns 0 otherwise (for commands that check their arguments first). */
 int key_type_ok(kv_call *k, size_t i, int type);
+/* LRANGE's index rule (also LTRIM, ZRANGE by rank, ZREMRANGEBYRANK): negative
+ * indexes count from the end, then clamp to a length of len; 0 when empty. */
+int kv_rank_range(long long *start, long long *end, long long len);
+/* LMOVE's and BLMOVE's LEFT|RIGHT pair at argv[at], argv[at + 1] (1 for
+ * LEFT); -1 after a syntax error. */
+int list_sides(kv_call *k, size_t at, int sides[2]);
 /* Replies WRONGTYPE. */
 void reply_wrong_type(kv_call *k);
 

@@ -12,6 +12,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+int kv_rank_range(long long *start, long long *end, long long len) {
+    if (*start < 0)
+        *start += len;
+    if (*end < 0)
+        *end += len;
+    if (*start < 0)
+        *start = 0;
+    if (*start > *end || *start >= len)
+        return 0;
+    if (*end >= len)
+        *end = len - 1;
+    return 1;
+}
+
+int list_sides(kv_call *k, size_t at, int sides[2]) {
+    for (int i = 0; i < 2; i++) {
+        if (arg_is(k, at + (size_t)i, "left")) {
+            sides[i] = 1;
+        } else if (arg_is(k, at + (size_t)i, "right")) {
+            sides[i] = 0;
+        } else {
+            reply_syntax_error(k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static kv_list *list_at(kv_call *k, size_t i, kv_entry **ep) {
     kv_entry *e = kv_find(k->argv[i], k->argl[i], kv_now_ms);
     *ep = e;
@@ -177,19 +205,10 @@ void cmd_lrange(kv_call *k) {
         return;
     kv_entry *e;
     kv_list *l = list_at(k, 1, &e);
-    long long len = l == NULL ? 0 : (long long)l->len;
-    if (start < 0)
-        start += len;
-    if (end < 0)
-        end += len;
-    if (start < 0)
-        start = 0;
-    if (l == NULL || start > end || start >= len) {
+    if (l == NULL || !kv_rank_range(&start, &end, (long long)l->len)) {
         reply_array(k, 0);
         return;
     }
-    if (end >= len)
-        end = len - 1;
     reply_array(k, (size_t)(end - start + 1));
     for (long long i = start; i <= end; i++) {
         kv_elem *el = kv_list_at(l, (size_t)i);
@@ -207,20 +226,10 @@ void cmd_ltrim(kv_call *k) {
         reply_ok(k);
         return;
     }
-    long long len = (long long)l->len;
-    if (start < 0)
-        start += len;
-    if (end < 0)
-        end += len;
-    if (start < 0)
-        start = 0;
-    if (start > end || start >= len) {
-        kv_list_trim(l, 0, 0, 0);
-    } else {
-        if (end >= len)
-            end = len - 1;
+    if (kv_rank_range(&start, &end, (long long)l->len))
         kv_list_trim(l, (size_t)start, (size_t)end, 1);
-    }
+    else
+        kv_list_trim(l, 0, 0, 0);
     settle(e, l);
     reply_ok(k);
 }
@@ -425,15 +434,6 @@ void cmd_rpoplpush(kv_call *k) { move_generic(k, 0, 1); }
 
 void cmd_lmove(kv_call *k) {
     int sides[2];
-    for (int i = 0; i < 2; i++) {
-        if (arg_is(k, 3 + (size_t)i, "left")) {
-            sides[i] = 1;
-        } else if (arg_is(k, 3 + (size_t)i, "right")) {
-            sides[i] = 0;
-        } else {
-            reply_syntax_error(k);
-            return;
-        }
-    }
-    move_generic(k, sides[0], sides[1]);
+    if (list_sides(k, 3, sides) == 0)
+        move_generic(k, sides[0], sides[1]);
 }

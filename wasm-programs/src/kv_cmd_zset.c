@@ -483,18 +483,10 @@ static void range_generic(kv_call *k, int type, int rev, int allow_options) {
     size_t from, to;
     if (type == R_RANK) {
         long long len = (long long)z->len;
-        if (start < 0)
-            start += len;
-        if (end < 0)
-            end += len;
-        if (start < 0)
-            start = 0;
-        if (start > end || start >= len) {
+        if (!kv_rank_range(&start, &end, len)) {
             reply_array(k, 0);
             return;
         }
-        if (end >= len)
-            end = len - 1;
         if (rev) {
             /* Ranks count from the highest. */
             from = (size_t)(len - 1 - end);
@@ -568,19 +560,10 @@ void cmd_zremrangebyrank(kv_call *k) {
         reply_int(k, 0);
         return;
     }
-    long long len = (long long)z->len;
-    if (start < 0)
-        start += len;
-    if (end < 0)
-        end += len;
-    if (start < 0)
-        start = 0;
-    if (start > end || start >= len) {
+    if (!kv_rank_range(&start, &end, (long long)z->len)) {
         reply_int(k, 0);
         return;
     }
-    if (end >= len)
-        end = len - 1;
     kv_zset_remove_range(z, (size_t)start, (size_t)end + 1);
     settle(e, z);
     reply_int(k, end - start + 1);
