@@ -155,6 +155,16 @@ public final class Switchboard implements OutputRouter.Sink {
         }
     }
 
+    /**
+     * The client of {@code connection} finished sending (its FIN): the connection no longer counts against its
+     * address's {@code maxConnectionsPerClient}, though it stays in the NAT until the guest closes its side. A
+     * client that closes and reconnects at once (redis-benchmark between tests, a connection pool) would otherwise
+     * be refused while the guest has not yet seen the old connections end, a frame later.
+     */
+    public void clientFinished(long connection) {
+        clients.closed(connection);
+    }
+
     /** A peer is done: its connection leaves the NAT and later outputs for it are dropped. */
     public void finished(long connection) {
         nat.remove(connection);

@@ -74,6 +74,7 @@ final class TcpConnection extends GuestStream {
             return;
         }
         clientFin = true;
+        switchboard.clientFinished(id);
         idle.touch();
         inbound.end();
         closeIfBothFinished();

@@ -165,6 +165,18 @@ class SwitchboardTest {
     }
 
     @Test
+    void a_client_that_finished_sending_no_longer_counts_against_its_cap() {
+        long first = board.open("image", "http", NatTable.Kind.TCP, "a", "10.0.0.1", id -> new Recorder()).connection();
+        board.open("image", "http", NatTable.Kind.TCP, "b", "10.0.0.1", id -> new Recorder());
+        assertEquals(Reason.CLIENT_CAP, board.admit("image", "10.0.0.1").reason());
+        board.clientFinished(first);
+        assertNull(board.admit("image", "10.0.0.1"), "a closing connection frees its client's slot at the client's FIN");
+        assertEquals(2, board.nat().count("image"), "it stays in the NAT until the guest closes its side");
+        board.finished(first);
+        assertEquals(1, board.clients().count("image", "10.0.0.1"), "and is not released twice");
+    }
+
+    @Test
     void stopped_app_aborts_its_peers_and_refuses_new_ones() {
         Recorder kv = new Recorder();
         Recorder image = new Recorder();

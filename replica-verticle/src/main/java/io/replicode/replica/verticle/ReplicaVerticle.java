@@ -399,7 +399,7 @@ public final class ReplicaVerticle extends VerticleBase {
         while (!fillingGap && !early.isEmpty() && early.firstKey() == expected) {
             Frame f = early.pollFirstEntry().getValue();
             expected++;
-            onGuest(() -> applyAndRoute(f)).onFailure(e -> guestTaskFailed("frame " + f.seq(), e));
+            onGuestNoResult(() -> applyAndRoute(f), e -> guestTaskFailed("frame " + f.seq(), e));
         }
         if (!fillingGap && !early.isEmpty() && early.firstKey() > expected) {
             catchUpFromLog();
@@ -564,7 +564,7 @@ public final class ReplicaVerticle extends VerticleBase {
      */
     private void record(long seq, List<Output> outputs, boolean live) {
         GuestMachine.StateCopy copy = seq % STATE_DIGEST_EVERY_FRAMES == 0 ? machine.stateCopy(spareStateCopy.getAndSet(null)) : null;
-        digestWriter.execute(() -> {
+        Runnable write = () -> {
             byte[] state = copy == null ? null : copy.digest();
             if (state != null) {
                 spareStateCopy.set(copy);
@@ -579,8 +579,26 @@ public final class ReplicaVerticle extends VerticleBase {
                         Buffer.buffer(java.nio.ByteBuffer.allocate(4 + payload.length).putInt(replica).put(payload).array()),
                         LOCAL_ONLY);
             }
+        };
+        // A frame without a state copy hashes only its outputs (small): it is recorded here when nothing waits for the
+        // writer, which keeps the log in frame order and spares a thread hand-over per frame (with the replica's
+        // other hops, hand-overs were most of a frame's cost on 2 CPUs: bench/redis.sh, docs/benchmarks.md).
+        if (copy == null && digestsQueued.get() == 0) {
+            write.run();
+            return;
+        }
+        digestsQueued.incrementAndGet();
+        digestWriter.execute(() -> {
+            try {
+                write.run();
+            } finally {
+                digestsQueued.decrementAndGet();
+            }
         });
     }
+
+    /** Digest records handed to {@link #digestWriter} and not yet written. */
+    private final java.util.concurrent.atomic.AtomicInteger digestsQueued = new java.util.concurrent.atomic.AtomicInteger();
 
     private void noteGateways(Frame f) {
         synchronized (gateways) {
@@ -759,6 +777,28 @@ public final class ReplicaVerticle extends VerticleBase {
     /** How long restoring its snapshot took at start, in ms (0 when it started from genesis). */
     public long restoreMs() {
         return restoreMs;
+    }
+
+    /**
+     * As {@link #onGuest} for a task whose result nobody waits for (a frame to apply): only a failure comes back to
+     * the event loop, so the loop is not woken once more per frame to complete a future.
+     */
+    private void onGuestNoResult(Callable<?> task, java.util.function.Consumer<Throwable> onFailure) {
+        if (guestThread.isShutdown()) {
+            onFailure.accept(new IllegalStateException("replica " + replica + " of '" + app + "' is stopped"));
+            return;
+        }
+        guestTasks.incrementAndGet();
+        guestThread.execute(() -> {
+            try {
+                task.call();
+                digestWhenIdle();
+            } catch (Throwable t) {
+                context.runOnContext(v -> onFailure.accept(t));
+            } finally {
+                guestTasks.decrementAndGet();
+            }
+        });
     }
 
     private <T> Future<T> onGuest(Callable<T> task) {
