@@ -13,17 +13,29 @@
 
 /* ---- limits (one place) ---------------------------------------------- */
 #define KV_MAX_KEY_BYTES 16384
-#define KV_MAX_VALUE_BYTES (1024 * 1024) /* a string (SET, APPEND, SETRANGE, SETBIT) */
+/* A string (SET, APPEND, SETRANGE, SETBIT) and a RESP bulk argument: the
+ * environment's KV_MAX_VALUE_BYTES (1 KiB .. 512 MiB), else 64 MiB. A value
+ * that size needs about three times it in guest memory while it is set and
+ * read back (the request, the stored copy, the reply): the app's memoryPages
+ * must allow it. */
+#define KV_DEFAULT_MAX_VALUE_BYTES (64u * 1024 * 1024)
+extern size_t kv_max_value_bytes;
+#define KV_MAX_VALUE_BYTES kv_max_value_bytes
+/* A value on the line protocol (one line holds the whole command). */
+#define KV_MAX_LINE_VALUE_BYTES (1024 * 1024)
 /* Redis's proto-max-bulk-len: SETRANGE and SETBIT offsets past it are refused
  * with Redis's errors; strings between KV_MAX_VALUE_BYTES and it with the
  * "exceeds maximum allowed size" error. */
 #define KV_PROTO_MAX_BULK (512LL * 1024 * 1024)
-#define KV_MAX_REQUEST_BYTES (8 * 1024 * 1024) /* one RESP command's arguments */
+/* One RESP command's arguments: at least 8 MiB, and a value at the limit with
+ * its key and a few arguments. */
+#define KV_MAX_REQUEST_BYTES \
+    (KV_MAX_VALUE_BYTES + 1024 * 1024 > 8u * 1024 * 1024 ? KV_MAX_VALUE_BYTES + 1024 * 1024 : 8u * 1024 * 1024)
 #define KV_MAX_ARGS 65536                      /* one RESP command */
 #define KV_MAX_MEMORY (128u * 1024 * 1024)     /* keys + values, estimated */
 #define KV_HTTP_MAX_HEADER_BYTES 32768
 #define KV_HTTP_MAX_LIST_KEYS 10000            /* GET / */
-#define KV_MAX_LINE (KV_MAX_KEY_BYTES + KV_MAX_VALUE_BYTES + 8) /* line protocol */
+#define KV_MAX_LINE (KV_MAX_KEY_BYTES + KV_MAX_LINE_VALUE_BYTES + 8) /* line protocol */
 #define KV_SWEEP_INTERVAL_MS 1000              /* active expiry, while keys have a TTL */
 #define KV_SWEEP_BUCKETS 16384                 /* buckets looked at per sweep */
 /* Work one command may do, well within a frame's fuel (conf: fuelPerFrame

@@ -49,7 +49,7 @@ void cmd_getrange(kv_call *k) {
 /* The entry of argv[1] for a write of `need` bytes in all, created when
  * missing; NULL after replying the error. */
 static kv_entry *for_write(kv_call *k, long long need, int *created) {
-    if (need > KV_MAX_VALUE_BYTES) {
+    if (need > (long long)KV_MAX_VALUE_BYTES) {
         reply_error(k, "%s", TOO_BIG);
         return NULL;
     }

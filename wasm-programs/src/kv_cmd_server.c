@@ -88,7 +88,7 @@ static void config_value(const char *name, char *out, size_t cap) {
     else if (strcmp(name, "maxclients") == 0)
         snprintf(out, cap, "%d", netloop_max_conns());
     else if (strcmp(name, "proto-max-bulk-len") == 0)
-        snprintf(out, cap, "%d", KV_MAX_VALUE_BYTES);
+        snprintf(out, cap, "%zu", KV_MAX_VALUE_BYTES);
     else {
         snprintf(out, cap, "%s", "");
         for (size_t i = 0; i < N_SETTABLE; i++)

@@ -58,7 +58,7 @@ static void line_set(conn_t *c, const char *args, size_t n) {
         conn_puts(c, "ERR: Key too large\n");
         return;
     }
-    if (vlen > KV_MAX_VALUE_BYTES) {
+    if (vlen > KV_MAX_LINE_VALUE_BYTES || vlen > KV_MAX_VALUE_BYTES) {
         conn_puts(c, "ERR: Value too large\n");
         return;
     }

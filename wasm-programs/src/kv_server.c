@@ -30,6 +30,24 @@ size_t kv_sessions_open;
 
 static uint64_t next_session_id = 1;
 static int64_t next_sweep_ms;
+
+size_t kv_max_value_bytes = KV_DEFAULT_MAX_VALUE_BYTES;
+
+/* KV_MAX_VALUE_BYTES from the environment (see kv.h); a bad one is said and
+ * the default kept. */
+static void read_value_limit(void) {
+    const char *s = getenv("KV_MAX_VALUE_BYTES");
+    if (s == NULL || *s == '\0')
+        return;
+    char *end;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (*end != '\0' || n < 1024 || n > 512ull * 1024 * 1024) {
+        fprintf(stderr, "kv: bad KV_MAX_VALUE_BYTES=%s (want 1024..536870912), using %zu\n", s,
+                kv_max_value_bytes);
+        return;
+    }
+    kv_max_value_bytes = (size_t)n;
+}
 /* Protocol per listener index; 0 (KV_PROTO_NONE) until looked up. */
 static int listener_proto[NETLOOP_MAX_LISTENERS];
 static int listener_known[NETLOOP_MAX_LISTENERS];
@@ -210,6 +228,7 @@ int main(void) {
     uint8_t seed[16];
     if (getentropy(seed, sizeof seed) != 0)
         memset(seed, 0x5a, sizeof seed);
+    read_value_limit();
     kv_init(seed, KV_MAX_MEMORY);
     update_clock();
     kv_dump_load();

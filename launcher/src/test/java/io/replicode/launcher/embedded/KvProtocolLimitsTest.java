@@ -80,6 +80,19 @@ class KvProtocolLimitsTest {
     }
 
     @Test
+    void a_value_of_several_megabytes_is_set_and_read_back_through_the_pipeline() throws Exception {
+        kv = new KvNode(tmp.resolve("data"));
+        // Redis's own suite: "Very big payload in GET/SET" (4 MB); the frame path carries it in many frames.
+        String big = "abcd".repeat(1_000_000) + "!".repeat(3 << 20);
+        try (var jedis = kv.kv()) {
+            assertEquals("OK", jedis.set("big", big));
+            assertEquals(big, jedis.get("big"));
+            assertEquals(big.length(), jedis.strlen("big"));
+            assertEquals("67108864", jedis.configGet("proto-max-bulk-len").get("proto-max-bulk-len"));
+        }
+    }
+
+    @Test
     void an_inline_request_without_a_newline_is_cut_off_at_64_kib() throws Exception {
         kv = new KvNode(tmp.resolve("data"));
         try (Socket s = connect()) {

@@ -234,7 +234,7 @@ class KvBoundedWorkTest {
 
     @Test
     void long_values_and_long_lines_cost_a_bounded_amount() {
-        try (KvGuest g = KvGuest.start(FAST)) {
+        try (KvGuest g = KvGuest.startWith1MiBValues(FAST)) {
             Conn c = g.open("resp");
             String mb = "x".repeat(1024 * 1024);
             assertEquals(OK, measured(g, c, "SET of a 1 MiB value", resp("SET", "big", mb)));

@@ -49,6 +49,11 @@ final class KvGuest implements AutoCloseable {
         return start(engine, GuestConfig.of("kv", LISTENERS));
     }
 
+    /** A kv guest whose value limit is 1 MiB (the environment's KV_MAX_VALUE_BYTES), for tests of that limit. */
+    static KvGuest startWith1MiBValues(Engine engine) {
+        return start(engine, GuestConfig.of("kv", LISTENERS).withEnvironment(java.util.Map.of("KV_MAX_VALUE_BYTES", "1048576")));
+    }
+
     /** A kv guest with the given config (its genesis is set here); the first frame runs it up to its poll loop. */
     static KvGuest start(Engine engine, GuestConfig config) {
         GuestMachine m = GuestMachine.create(GuestModule.load(wasm(), engine),

@@ -615,7 +615,7 @@ class KvServerTest {
     @Test
     void values_up_to_the_limit_are_stored_and_one_byte_more_is_refused() {
         String big = "v".repeat(MAX_VALUE - 1) + "!";
-        try (KvGuest g = KvGuest.start(FAST)) {
+        try (KvGuest g = KvGuest.startWith1MiBValues(FAST)) {
             Conn c = g.open("resp");
             assertEquals(OK, c.call(resp("SET", "big", big)));
             assertEquals(bulk(big), c.call(resp("GET", "big")));
@@ -702,7 +702,7 @@ class KvServerTest {
             assertFalse(h.closed, "keep-alive: one connection for all of the above");
             all.add(closingError(g, "HELLO\r\n\r\n", 400));
             all.add(closingError(g, "GET /%zz HTTP/1.1\r\n\r\n", 400));
-            all.add(closingError(g, "PUT /x HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", 413));
+            all.add(closingError(g, "PUT /x HTTP/1.1\r\nContent-Length: 67108865\r\n\r\n", 413));
             all.add(closingError(g, "GET /x HTTP/1.1\r\nX-Big: " + "a".repeat(40_000) + "\r\n\r\n", 431));
             all.add(closingError(g, "PUT /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501));
             all.add(closingError(g, "GET /x HTTP/2.0\r\n\r\n", 505));
@@ -712,6 +712,23 @@ class KvServerTest {
                     assertNotNull(each.header("Content-Length"), each.status() + " has a Content-Length");
                 }
             }
+        }
+    }
+
+    @Test
+    void the_default_value_limit_is_64_mib_as_configured_in_the_environment_otherwise() {
+        // Redis's own suite sets and reads back a 4 MB value ("Very big payload in GET/SET").
+        String four = "abcd".repeat(1_000_000);
+        try (KvGuest g = KvGuest.start(FAST)) {
+            Conn c = g.open("resp");
+            assertEquals(array("proto-max-bulk-len", "67108864"), c.call(resp("CONFIG", "GET", "proto-max-bulk-len")));
+            assertEquals(OK, c.call(resp("SET", "foo", four)));
+            assertEquals(bulk(four), c.call(resp("GET", "foo")));
+            assertEquals("-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n",
+                    c.call(resp("SETRANGE", "foo", String.valueOf(64 << 20), "x")));
+        }
+        try (KvGuest g = KvGuest.startWith1MiBValues(FAST)) {
+            assertEquals(array("proto-max-bulk-len", "1048576"), g.open("resp").call(resp("CONFIG", "GET", "proto-max-bulk-len")));
         }
     }
 
