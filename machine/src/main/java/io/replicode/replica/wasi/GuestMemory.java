@@ -62,6 +62,11 @@ final class GuestMemory {
         return memory.readShort((int) addr) & 0xFFFF;
     }
 
+    /** Checks that {@code [addr, addr + len)} lies in memory (EFAULT otherwise) without reading it. */
+    void checkRange(long addr, long len) {
+        check(addr, len);
+    }
+
     byte[] read(long addr, long len) {
         check(addr, len);
         return memory.readBytes((int) addr, (int) len);
@@ -116,6 +121,24 @@ final class GuestMemory {
     }
 
     /** Concatenates the bytes of an iovec list (for writes). */
+    /**
+     * The first {@code limit} bytes of an iovec list (for a socket's send: no more than its window takes, so a reply
+     * of tens of MB sent a window at a time is not copied whole out of guest memory for every window).
+     */
+    byte[] gather(List<long[]> iovs, int limit) {
+        byte[] out = new byte[(int) Math.min(limit, total(iovs))];
+        int pos = 0;
+        for (long[] v : iovs) {
+            if (pos >= out.length) {
+                break;
+            }
+            int n = (int) Math.min(v[1], out.length - pos);
+            System.arraycopy(memory.readBytes((int) v[0], n), 0, out, pos, n);
+            pos += n;
+        }
+        return out;
+    }
+
     byte[] gather(List<long[]> iovs) {
         int total = 0;
         for (long[] v : iovs) {

@@ -428,7 +428,7 @@ public final class WasiHost {
         Descriptor d = fds.get(fd);
         List<long[]> vecs = memory.iovecs(iovs, iovsLen);
         if (d instanceof Descriptor.Socket s) {
-            return sockets.write(s, memory.gather(vecs), nwrittenPtr);
+            return sockets.write(s, vecs, nwrittenPtr);
         }
         if (d instanceof Descriptor.Stdio stdio) {
             if (stdio.which == 0) {
