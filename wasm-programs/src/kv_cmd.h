@@ -67,6 +67,29 @@ int list_sides(kv_call *k, size_t at, int sides[2]);
 /* Replies WRONGTYPE. */
 void reply_wrong_type(kv_call *k);
 
+/* ---- SCAN and the collections' HSCAN SSCAN ZSCAN (kv_cmd_keys.c) ------ */
+typedef struct {
+    uint64_t cursor;
+    long long count;
+    const char *pat;    /* MATCH, or NULL */
+    size_t plen;
+    kv_glob glob;       /* pat compiled */
+    int type;           /* SCAN's TYPE: the type to keep; -1 any; -2 a name of no type here */
+} scan_args;
+/* HSCAN/SSCAN/ZSCAN key cursor [MATCH p] [COUNT n], read in Redis's order:
+ * the cursor, the key (a missing one answers an empty scan, whatever the
+ * options), its type, then the options.  The key's entry, or NULL after
+ * replying. */
+kv_entry *collection_scan_start(kv_call *k, int type, scan_args *a);
+/* Whether an item is kept: no MATCH, or it matches. */
+int scan_matches(const scan_args *a, const char *s, size_t n);
+/* The positions [from, to) of `total` one call visits: all of them when the
+ * collection is compact (redis-server answers listpacks and intsets whole),
+ * else COUNT from the cursor.  Returns the next cursor (0: done). */
+size_t scan_window(const scan_args *a, size_t total, int whole, size_t *from, size_t *to);
+/* *2, the next cursor, and the head of an array of `items` that follow. */
+void reply_scan_head(kv_call *k, size_t next, size_t items);
+
 /* ---- handlers -------------------------------------------------------- */
 /* strings */
 void cmd_get(kv_call *k);
