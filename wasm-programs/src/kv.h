@@ -73,11 +73,13 @@ int kv_dump_save(void);
 void kv_dump_load(void);
 extern size_t kv_sessions_open;
 
-/* Blocking list commands (kv_block.c): clients wait, served in the order
- * they blocked when a push makes one of their keys non-empty, or answered
- * nil at their deadline (guest time). kv_block_tick serves the deadlines that
- * passed and returns the ms until the next one (-1: none). */
-extern int kv_lists_pushed;
+/* Blocking pops (kv_block.c: lists and sorted sets): clients wait, served in
+ * the order they blocked when a write gives one of their keys elements, or
+ * answered a null array at their deadline (guest time). A command that gives
+ * a list or a sorted set elements sets kv_keys_ready, and the blocked clients
+ * are looked at after it. kv_block_tick serves the deadlines that passed and
+ * returns the ms until the next one (-1: none). */
+extern int kv_keys_ready;
 void kv_serve_blocked(void);
 int kv_block_tick(void);
 void kv_unblock(session *s);

@@ -397,6 +397,7 @@ static int put_copy(kv_call *k, size_t to, const kv_entry *src) {
                             : src->type == KV_T_LIST ? kv_list_bytes_used(copy)
                             : src->type == KV_T_SET ? kv_set_bytes_used(copy) : kv_zset_bytes_used(copy));
         kv_set_expire(d, src->expire_ms);
+        kv_keys_ready = 1; /* a list or sorted set renamed or copied onto a key clients wait on serves them, as in Redis */
         return KV_OK;
     }
     int err = kv_fits(k->argl[to], src->vlen, kv_find(k->argv[to], k->argl[to], kv_now_ms));
