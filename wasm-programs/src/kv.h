@@ -33,7 +33,7 @@
 #define KV_FREE_PER_TICK 200000       /* flushed entries freed per frame (~1,600 fuel each) */
 #define KV_HTTP_MAX_LIST_SCAN 200000  /* GET / on a bigger keyspace: 503, use SCAN */
 #define KV_MATCH_MAX_STEPS 1000000     /* glob steps (~280 fuel) per key, and per KEYS / SCAN call */
-#define KV_MAX_RANDOM_PICKS 1000000LL  /* SRANDMEMBER / HRANDFIELD with a negative count: members one call may answer */
+#define KV_MAX_RANDOM_PICKS 1000000LL  /* SRANDMEMBER / HRANDFIELD / ZRANDMEMBER with a negative count: members one call may answer */
 
 enum kv_proto { KV_PROTO_NONE, KV_PROTO_RESP, KV_PROTO_HTTP, KV_PROTO_LINE };
 
