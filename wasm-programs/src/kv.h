@@ -45,7 +45,7 @@ extern size_t kv_max_value_bytes;
 #define KV_FREE_PER_TICK 200000       /* flushed entries freed per frame (~1,600 fuel each) */
 #define KV_HTTP_MAX_LIST_SCAN 200000  /* GET / on a bigger keyspace: 503, use SCAN */
 #define KV_MATCH_MAX_STEPS 1000000     /* glob steps (~280 fuel) per key, and per KEYS / SCAN call */
-#define KV_MAX_RANDOM_PICKS 1000000LL  /* SRANDMEMBER / HRANDFIELD with a negative count: members one call may answer */
+#define KV_MAX_RANDOM_PICKS 1000000LL  /* SRANDMEMBER / HRANDFIELD / ZRANDMEMBER with a negative count: members one call may answer */
 
 enum kv_proto { KV_PROTO_NONE, KV_PROTO_RESP, KV_PROTO_HTTP, KV_PROTO_LINE };
 
@@ -85,11 +85,13 @@ int kv_dump_save(void);
 void kv_dump_load(void);
 extern size_t kv_sessions_open;
 
-/* Blocking list commands (kv_block.c): clients wait, served in the order
- * they blocked when a push makes one of their keys non-empty, or answered
- * nil at their deadline (guest time). kv_block_tick serves the deadlines that
- * passed and returns the ms until the next one (-1: none). */
-extern int kv_lists_pushed;
+/* Blocking pops (kv_block.c: lists and sorted sets): clients wait, served in
+ * the order they blocked when a write gives one of their keys elements, or
+ * answered a null array at their deadline (guest time). A command that gives
+ * a list or a sorted set elements sets kv_keys_ready, and the blocked clients
+ * are looked at after it. kv_block_tick serves the deadlines that passed and
+ * returns the ms until the next one (-1: none). */
+extern int kv_keys_ready;
 void kv_serve_blocked(void);
 int kv_block_tick(void);
 void kv_unblock(session *s);

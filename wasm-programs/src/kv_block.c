@@ -1,8 +1,10 @@
-/* kv_block.c - BLPOP BRPOP BLMOVE BRPOPLPUSH: a client whose lists are all
- * empty waits (its later commands wait behind it, as in Redis) until a push
- * gives one of its keys an element, served in the order clients blocked, or
- * until its timeout (guest time, which a poll timeout asks the sequencer to
- * bring as a frame) answers nil.  Inside MULTI they do not block. */
+/* kv_block.c - BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP:
+ * a client whose keys are all empty waits (its later commands wait behind it,
+ * as in Redis) until a write gives one of its keys elements of the type it
+ * waits for (a push, ZADD, a STORE, RENAME), served in the order clients
+ * blocked, or until its timeout (guest time, which a poll timeout asks the
+ * sequencer to bring as a frame) answers a null array.  Inside MULTI they do
+ * not block: they answer as at a timeout (BLMOVE a nil). */
 #include "kv_cmd.h"
 #include "kv_list.h"
 
@@ -13,10 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What a client waits for: list elements to pop or to move, sorted set members to pop. */
+enum { B_LIST, B_MOVE, B_ZSET };
+
 typedef struct kv_blocked {
     conn_t *c;
     session *s;
-    int left;         /* pop from the head */
+    int kind;
+    int left;         /* pop from the head, or the lowest scores */
+    long long count;  /* BLMPOP/BZMPOP: up to count, answered nested; 0: one (BLPOP, BZPOPMIN) */
     int move;         /* BLMOVE / BRPOPLPUSH: push onto dst */
     int to_left;
     char **keys;
@@ -29,7 +36,7 @@ typedef struct kv_blocked {
 } kv_blocked;
 
 static kv_blocked *first, *last;
-int kv_lists_pushed;
+int kv_keys_ready;
 
 static void free_blocked(kv_blocked *b) {
     for (size_t i = 0; i < b->nkeys; i++)
@@ -55,10 +62,10 @@ void kv_unblock(session *s) {
     s->blocked = NULL;
 }
 
-/* A list key holding elements, or NULL. */
-static kv_list *nonempty(const char *key, size_t klen) {
+/* Whether key holds what b waits for (collections are never empty). */
+static int ready(const kv_blocked *b, const char *key, size_t klen) {
     kv_entry *e = kv_find(key, klen, kv_now_ms);
-    return e != NULL && e->type == KV_T_LIST && ((kv_list *)e->obj)->len > 0 ? e->obj : NULL;
+    return e != NULL && e->type == (b->kind == B_ZSET ? KV_T_ZSET : KV_T_LIST);
 }
 
 /* Pops from key's list and answers c: [key, element], or for a move the
@@ -96,7 +103,7 @@ static int serve(conn_t *c, session *s, const char *key, size_t klen, int left, 
             return -1;
         }
         kv_charge_object(d, kv_list_bytes_used(d->obj));
-        kv_lists_pushed = 1;
+        kv_keys_ready = 1;
         reply_bulk(&k, el.p, el.n);
     } else {
         reply_array(&k, 2);
@@ -114,6 +121,17 @@ static int serve(conn_t *c, session *s, const char *key, size_t klen, int left, 
     return 0;
 }
 
+/* Answers b's client from e, which holds what it waits for. */
+static void answer(const kv_blocked *b, kv_entry *e) {
+    kv_call k = {b->c, b->s, 0, NULL, NULL, b->kind == B_ZSET ? "bzpopmin" : "blpop"};
+    if (b->kind == B_ZSET)
+        zset_pop_reply(&k, e, !b->left, b->count > 0 ? b->count : 1, b->count > 0 ? ZPOP_NESTED : ZPOP_KEYED);
+    else if (b->kind == B_LIST && b->count > 0)
+        list_pop_reply(&k, e, b->left, b->count);
+    else
+        serve(b->c, b->s, e->key, e->klen, b->left, b->move, b->dst, b->dlen, b->to_left);
+}
+
 /* Runs what a client that was blocked has buffered since. */
 static void resume(conn_t *c, session *s) { resp_front_run(c, s); }
 
@@ -122,16 +140,16 @@ void kv_serve_blocked(void) {
     if (serving)
         return;
     serving = 1;
-    while (kv_lists_pushed) {
-        kv_lists_pushed = 0;
+    while (kv_keys_ready) {
+        kv_keys_ready = 0;
         for (kv_blocked *b = first, *next; b != NULL; b = next) {
             next = b->next;
             for (size_t i = 0; i < b->nkeys; i++) {
-                if (nonempty(b->keys[i], b->klens[i]) == NULL)
+                if (!ready(b, b->keys[i], b->klens[i]))
                     continue;
                 conn_t *c = b->c;
                 session *s = b->s;
-                serve(c, s, b->keys[i], b->klens[i], b->left, b->move, b->dst, b->dlen, b->to_left);
+                answer(b, kv_find(b->keys[i], b->klens[i], kv_now_ms));
                 kv_unblock(s);
                 resume(c, s);
                 next = first; /* the list may have changed under us: start over */
@@ -152,7 +170,7 @@ int kv_block_tick(void) {
             conn_t *c = b->c;
             session *s = b->s;
             kv_call k = {c, s, 0, NULL, NULL, ""};
-            reply_raw(&k, b->move ? "$-1\r\n" : "*-1\r\n");
+            reply_raw(&k, "*-1\r\n"); /* Redis 7.0 answers every blocking pop's timeout so, BLMOVE's too */
             kv_unblock(s);
             resume(c, s);
             next = first;
@@ -202,17 +220,17 @@ static char *dup_key(const char *p, size_t n) {
     return d;
 }
 
-/* Blocks the client on argv[first..last]; replies an error when out of memory. */
-static void block(kv_call *k, size_t from, size_t to, int left, int move, const char *dst, size_t dlen, int to_left,
-                  int64_t deadline) {
+/* Blocks the client on argv[from, from + n), waiting as `how` says (its kind,
+ * sides, count, and BLMOVE's destination); replies an error when out of memory. */
+static void block(kv_call *k, size_t from, size_t n, const kv_blocked *how, int64_t deadline) {
     kv_blocked *b = calloc(1, sizeof *b);
-    size_t n = to - from + 1;
     if (b != NULL) {
+        *b = *how;
         b->keys = calloc(n, sizeof *b->keys);
         b->klens = calloc(n, sizeof *b->klens);
-        b->dst = move ? dup_key(dst, dlen) : NULL;
+        b->dst = how->dst != NULL ? dup_key(how->dst, how->dlen) : NULL;
     }
-    int failed = b == NULL || b->keys == NULL || b->klens == NULL || (move && b->dst == NULL);
+    int failed = b == NULL || b->keys == NULL || b->klens == NULL || (how->dst != NULL && b->dst == NULL);
     for (size_t i = 0; !failed && i < n; i++) {
         b->keys[i] = dup_key(k->argv[from + i], k->argl[from + i]);
         b->klens[i] = k->argl[from + i];
@@ -227,11 +245,8 @@ static void block(kv_call *k, size_t from, size_t to, int left, int move, const 
     }
     b->c = k->c;
     b->s = k->s;
-    b->left = left;
-    b->move = move;
-    b->to_left = to_left;
-    b->dlen = dlen;
     b->deadline = deadline;
+    b->next = NULL;
     if (last == NULL)
         first = b;
     else
@@ -240,24 +255,30 @@ static void block(kv_call *k, size_t from, size_t to, int left, int move, const 
     k->s->blocked = b;
 }
 
+/* Every blocking pop: served at once from the first of its keys that exists
+ * (types checked only up to it, as redis-server does), else answered as at a
+ * timeout inside MULTI, else blocked. */
+static void pop_or_block(kv_call *k, size_t from, size_t n, kv_blocked *how, int64_t deadline) {
+    int wrong;
+    kv_entry *e = first_existing(k, from, n, how->kind == B_ZSET ? KV_T_ZSET : KV_T_LIST, &wrong);
+    if (wrong)
+        return;
+    if (e != NULL) {
+        how->c = k->c;
+        how->s = k->s;
+        answer(how, e);
+    } else if (k->s->in_exec) {
+        reply_raw(k, how->kind == B_MOVE ? "$-1\r\n" : "*-1\r\n");
+    } else {
+        block(k, from, n, how, deadline);
+    }
+}
+
 static void bpop(kv_call *k, int left) {
     int64_t deadline;
-    if (timeout_arg(k, k->argc - 1, &deadline) != 0)
-        return;
-    for (size_t i = 1; i + 1 < k->argc; i++)
-        if (!key_type_ok(k, i, KV_T_LIST))
-            return;
-    for (size_t i = 1; i + 1 < k->argc; i++) {
-        if (nonempty(k->argv[i], k->argl[i]) != NULL) {
-            serve(k->c, k->s, k->argv[i], k->argl[i], left, 0, NULL, 0, 0);
-            return;
-        }
-    }
-    if (k->s->in_exec) {
-        reply_raw(k, "*-1\r\n");
-        return;
-    }
-    block(k, 1, k->argc - 2, left, 0, NULL, 0, 0, deadline);
+    kv_blocked how = {.kind = B_LIST, .left = left};
+    if (timeout_arg(k, k->argc - 1, &deadline) == 0)
+        pop_or_block(k, 1, k->argc - 2, &how, deadline);
 }
 
 void cmd_blpop(kv_call *k) { bpop(k, 1); }
@@ -265,19 +286,10 @@ void cmd_brpop(kv_call *k) { bpop(k, 0); }
 
 static void bmove(kv_call *k, int from_left, int to_left, size_t timeout_at) {
     int64_t deadline;
-    if (timeout_arg(k, timeout_at, &deadline) != 0)
-        return;
-    if (!key_type_ok(k, 1, KV_T_LIST))
-        return;
-    if (nonempty(k->argv[1], k->argl[1]) != NULL) {
-        serve(k->c, k->s, k->argv[1], k->argl[1], from_left, 1, k->argv[2], k->argl[2], to_left);
-        return;
-    }
-    if (k->s->in_exec) {
-        reply_nil(k);
-        return;
-    }
-    block(k, 1, 1, from_left, 1, k->argv[2], k->argl[2], to_left, deadline);
+    kv_blocked how = {.kind = B_MOVE, .left = from_left, .move = 1, .to_left = to_left,
+                      .dst = k->argv[2], .dlen = k->argl[2]};
+    if (timeout_arg(k, timeout_at, &deadline) == 0)
+        pop_or_block(k, 1, 1, &how, deadline);
 }
 
 void cmd_brpoplpush(kv_call *k) { bmove(k, 0, 1, 3); }
@@ -287,3 +299,28 @@ void cmd_blmove(kv_call *k) {
     if (list_sides(k, 3, sides) == 0)
         bmove(k, sides[0], sides[1], 5);
 }
+
+/* BLMPOP and BZMPOP: timeout numkeys key [key ...] <side> [COUNT count]; the
+ * timeout is read after the rest, as redis-server reads it. */
+static void bmpop(kv_call *k, int kind, const char *first_word, const char *second_word) {
+    long long nkeys, count;
+    int side;
+    int64_t deadline;
+    if (mpop_args(k, 2, first_word, second_word, &nkeys, &side, &count) != 0 || timeout_arg(k, 1, &deadline) != 0)
+        return;
+    kv_blocked how = {.kind = kind, .left = side, .count = count};
+    pop_or_block(k, 3, (size_t)nkeys, &how, deadline);
+}
+
+void cmd_blmpop(kv_call *k) { bmpop(k, B_LIST, "left", "right"); }
+void cmd_bzmpop(kv_call *k) { bmpop(k, B_ZSET, "min", "max"); }
+
+static void bzpop(kv_call *k, int min) {
+    int64_t deadline;
+    kv_blocked how = {.kind = B_ZSET, .left = min};
+    if (timeout_arg(k, k->argc - 1, &deadline) == 0)
+        pop_or_block(k, 1, k->argc - 2, &how, deadline);
+}
+
+void cmd_bzpopmin(kv_call *k) { bzpop(k, 1); }
+void cmd_bzpopmax(kv_call *k) { bzpop(k, 0); }

@@ -8,6 +8,7 @@
 
 #include "kv.h"
 #include "kv_store.h"
+#include "kv_zset.h"
 
 /* One command being run. */
 typedef struct {
@@ -66,6 +67,58 @@ int kv_rank_range(long long *start, long long *end, long long len);
 int list_sides(kv_call *k, size_t at, int sides[2]);
 /* Replies WRONGTYPE. */
 void reply_wrong_type(kv_call *k);
+
+/* The first of the keys argv[from, from + n) that exists, their types
+ * checked in Redis's order (only up to it, as the blocking and MPOP pops
+ * do): its entry; NULL when none exists, or (with *wrong set) after replying
+ * WRONGTYPE. */
+kv_entry *first_existing(kv_call *k, size_t from, size_t n, int type, int *wrong);
+/* LMPOP's and ZMPOP's "numkeys key [key ...] <side> [COUNT count]" from
+ * argv[at] (the numkeys), side one of the two words (*first: 1 for the
+ * first, LEFT or MIN); *count 1 when not given.  0, or -1 after replying. */
+int mpop_args(kv_call *k, size_t at, const char *first_word, const char *second_word, long long *nkeys, int *first,
+              long long *count);
+
+/* ---- sorted sets shared with the blocking pops (kv_cmd_zset.c) -------- */
+/* A score as redis-server replies one ("%.17g", "inf", "-inf"). */
+void reply_score(kv_call *k, double d);
+/* A float argument as Redis reads one (getDoubleFromObject): 0, or -1. */
+int kv_parse_double(const char *s, size_t n, double *out);
+/* Puts z under the key argv[dst] (replacing its value and expiry) and replies
+ * its size; an empty z deletes the key instead and replies 0.  Takes z. */
+void zset_store(kv_call *k, size_t dst, kv_zset *z);
+/* The shapes of a pop's reply: ZPOPMIN's flat pairs, BZPOPMIN's key then one
+ * pair, ZMPOP's key then an array of pairs. */
+enum { ZPOP_FLAT, ZPOP_KEYED, ZPOP_NESTED };
+/* Pops up to count (>= 1) members from e's lowest (or highest) end and replies
+ * them in `shape`; deletes the key when it empties. */
+void zset_pop_reply(kv_call *k, kv_entry *e, int max, long long count, int shape);
+/* LMPOP's pop: up to count elements from e's head (or tail), replied as the
+ * key then an array; deletes the key when it empties (kv_cmd_list.c). */
+void list_pop_reply(kv_call *k, kv_entry *e, int left, long long count);
+
+/* ---- SCAN and the collections' HSCAN SSCAN ZSCAN (kv_cmd_keys.c) ------ */
+typedef struct {
+    uint64_t cursor;
+    long long count;
+    const char *pat;    /* MATCH, or NULL */
+    size_t plen;
+    kv_glob glob;       /* pat compiled */
+    int type;           /* SCAN's TYPE: the type to keep; -1 any; -2 a name of no type here */
+} scan_args;
+/* HSCAN/SSCAN/ZSCAN key cursor [MATCH p] [COUNT n], read in Redis's order:
+ * the cursor, the key (a missing one answers an empty scan, whatever the
+ * options), its type, then the options.  The key's entry, or NULL after
+ * replying. */
+kv_entry *collection_scan_start(kv_call *k, int type, scan_args *a);
+/* Whether an item is kept: no MATCH, or it matches. */
+int scan_matches(const scan_args *a, const char *s, size_t n);
+/* The positions [from, to) of `total` one call visits: all of them when the
+ * collection is compact (redis-server answers listpacks and intsets whole),
+ * else COUNT from the cursor.  Returns the next cursor (0: done). */
+size_t scan_window(const scan_args *a, size_t total, int whole, size_t *from, size_t *to);
+/* *2, the next cursor, and the head of an array of `items` that follow. */
+void reply_scan_head(kv_call *k, size_t next, size_t items);
 
 /* ---- handlers -------------------------------------------------------- */
 /* strings */
@@ -129,11 +182,16 @@ void cmd_lrem(kv_call *k);
 void cmd_lpos(kv_call *k);
 void cmd_lmove(kv_call *k);
 void cmd_rpoplpush(kv_call *k);
+void cmd_lmpop(kv_call *k);
 /* blocking (kv_block.c) */
 void cmd_blpop(kv_call *k);
 void cmd_brpop(kv_call *k);
 void cmd_brpoplpush(kv_call *k);
 void cmd_blmove(kv_call *k);
+void cmd_blmpop(kv_call *k);
+void cmd_bzpopmin(kv_call *k);
+void cmd_bzpopmax(kv_call *k);
+void cmd_bzmpop(kv_call *k);
 /* sets (kv_cmd_set.c) */
 void cmd_sadd(kv_call *k);
 void cmd_srem(kv_call *k);
@@ -173,6 +231,18 @@ void cmd_zpopmin(kv_call *k);
 void cmd_zpopmax(kv_call *k);
 void cmd_zremrangebyrank(kv_call *k);
 void cmd_zremrangebyscore(kv_call *k);
+void cmd_zrangestore(kv_call *k);
+void cmd_zscan(kv_call *k);
+void cmd_zrandmember(kv_call *k);
+void cmd_zmpop(kv_call *k);
+/* sorted set algebra (kv_cmd_zsetops.c) */
+void cmd_zunionstore(kv_call *k);
+void cmd_zinterstore(kv_call *k);
+void cmd_zdiffstore(kv_call *k);
+void cmd_zunion(kv_call *k);
+void cmd_zinter(kv_call *k);
+void cmd_zdiff(kv_call *k);
+void cmd_zintercard(kv_call *k);
 /* keyspace */
 void cmd_del(kv_call *k);
 void cmd_exists(kv_call *k);

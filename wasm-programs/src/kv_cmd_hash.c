@@ -335,44 +335,13 @@ void cmd_hrandfield(kv_call *k) {
  * listed in one call (cursor 0 back), as redis-server does for its listpacks;
  * a big one in steps of COUNT slots. */
 void cmd_hscan(kv_call *k) {
-    long long cursor;
-    if (resp_parse_ll(k->argv[2], k->argl[2], &cursor) != 0 || cursor < 0) {
-        reply_error(k, "ERR invalid cursor");
+    scan_args a;
+    kv_entry *e = collection_scan_start(k, KV_T_HASH, &a);
+    if (e == NULL)
         return;
-    }
-    long long count = 10;
-    const char *pat = NULL;
-    size_t plen = 0;
-    for (size_t j = 3; j < k->argc; j += 2) {
-        if (j + 1 >= k->argc) {
-            reply_syntax_error(k);
-            return;
-        }
-        if (arg_is(k, j, "count")) {
-            if (arg_ll(k, j + 1, &count) != 0)
-                return;
-            if (count < 1) {
-                reply_syntax_error(k);
-                return;
-            }
-        } else if (arg_is(k, j, "match")) {
-            pat = k->argv[j + 1];
-            plen = k->argl[j + 1];
-        } else {
-            reply_syntax_error(k);
-            return;
-        }
-    }
-    kv_entry *e;
-    kv_hash *h = hash_at(k, &e);
-    kv_glob g;
-    if (pat != NULL)
-        kv_glob_compile(&g, pat, plen);
-    size_t total = h == NULL ? 0 : h->n;
-    int whole = h == NULL || kv_hash_listpack(h);
-    size_t from = whole ? 0 : (size_t)cursor, to = whole ? total : from + (size_t)count;
-    if (to > total)
-        to = total;
+    kv_hash *h = e->obj;
+    size_t from, to;
+    size_t next = scan_window(&a, h->n, kv_hash_listpack(h), &from, &to);
     /* Collect first: the reply's length comes before its items. */
     size_t matched = 0;
     kv_hfield **found = malloc((to > from ? to - from : 1) * sizeof *found);
@@ -380,20 +349,12 @@ void cmd_hscan(kv_call *k) {
         reply_store_error(k, KV_ENOMEM);
         return;
     }
-    for (size_t s = from; h != NULL && s < to; s++) {
+    for (size_t s = from; s < to; s++) {
         kv_hfield *f = &h->items[s];
-        if (f->field == NULL)
-            continue;
-        uint64_t steps = 0;
-        if (pat != NULL && kv_glob_run(&g, f->field, f->flen, 0, &steps, KV_MATCH_MAX_STEPS) != 1)
-            continue;
-        found[matched++] = f;
+        if (f->field != NULL && scan_matches(&a, f->field, f->flen))
+            found[matched++] = f;
     }
-    char next[24];
-    snprintf(next, sizeof next, "%zu", whole || to >= total ? (size_t)0 : to);
-    reply_array(k, 2);
-    reply_cstr(k, next);
-    reply_array(k, matched * 2);
+    reply_scan_head(k, next, matched * 2);
     for (size_t i = 0; i < matched; i++) {
         reply_bulk(k, found[i]->field, found[i]->flen);
         reply_bulk(k, found[i]->value, found[i]->vlen);

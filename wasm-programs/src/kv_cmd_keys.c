@@ -125,28 +125,27 @@ void cmd_keys(kv_call *k) {
     entry_list_free(&f.list);
 }
 
-typedef struct {
-    uint64_t cursor;
-    long long count;
-    const char *pat;
-    size_t plen;
-    int type;     /* TYPE: the type to keep; -1 any; -2 a name of no type here */
-} scan_args;
-
-/* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
-static int parse_scan(kv_call *k, scan_args *a) {
+/* A scan cursor as Redis reads one (parseScanCursorOrReply): 0, or -1 after
+ * replying "invalid cursor". */
+static int scan_cursor(kv_call *k, size_t i, uint64_t *cursor) {
     char *end;
     errno = 0;
-    memset(a, 0, sizeof *a);
-    a->count = 10;
-    a->type = -1;
-    a->cursor = strtoull(k->argv[1], &end, 10);
-    if (k->argl[1] == 0 || *end != '\0' || errno == ERANGE ||
-        k->argv[1][0] == '-' || k->argv[1][0] == ' ' || k->argv[1][0] == '+') {
+    *cursor = strtoull(k->argv[i], &end, 10);
+    if (k->argl[i] == 0 || *end != '\0' || errno == ERANGE ||
+        k->argv[i][0] == '-' || k->argv[i][0] == ' ' || k->argv[i][0] == '+') {
         reply_error(k, "ERR invalid cursor");
         return -1;
     }
-    for (size_t j = 2; j < k->argc; j += 2) {
+    return 0;
+}
+
+/* [MATCH pattern] [COUNT count] (and SCAN's [TYPE type]) from argv[from]. */
+static int scan_options(kv_call *k, size_t from, int allow_type, scan_args *a) {
+    a->count = 10;
+    a->pat = NULL;
+    a->plen = 0;
+    a->type = -1;
+    for (size_t j = from; j < k->argc; j += 2) {
         if (j + 1 >= k->argc) {
             reply_syntax_error(k);
             return -1;
@@ -161,7 +160,7 @@ static int parse_scan(kv_call *k, scan_args *a) {
         } else if (arg_is(k, j, "match")) {
             a->pat = k->argv[j + 1];
             a->plen = k->argl[j + 1];
-        } else if (arg_is(k, j, "type")) {
+        } else if (allow_type && arg_is(k, j, "type")) {
             a->type = arg_is(k, j + 1, "string") ? KV_T_STRING : arg_is(k, j + 1, "hash") ? KV_T_HASH
                       : arg_is(k, j + 1, "list") ? KV_T_LIST : arg_is(k, j + 1, "set") ? KV_T_SET
                       : arg_is(k, j + 1, "zset") ? KV_T_ZSET : -2;
@@ -170,7 +169,51 @@ static int parse_scan(kv_call *k, scan_args *a) {
             return -1;
         }
     }
+    if (a->pat != NULL)
+        kv_glob_compile(&a->glob, a->pat, a->plen);
     return 0;
+}
+
+kv_entry *collection_scan_start(kv_call *k, int type, scan_args *a) {
+    if (scan_cursor(k, 2, &a->cursor) != 0)
+        return NULL;
+    kv_entry *e = kv_find(k->argv[1], k->argl[1], kv_now_ms);
+    if (e == NULL) {
+        /* Redis answers a missing key before it reads the options. */
+        reply_scan_head(k, 0, 0);
+        return NULL;
+    }
+    if (e->type != type) {
+        reply_wrong_type(k);
+        return NULL;
+    }
+    return scan_options(k, 3, 0, a) == 0 ? e : NULL;
+}
+
+int scan_matches(const scan_args *a, const char *s, size_t n) {
+    uint64_t steps = 0;
+    return a->pat == NULL || kv_glob_run(&a->glob, s, n, 0, &steps, KV_MATCH_MAX_STEPS) == 1;
+}
+
+size_t scan_window(const scan_args *a, size_t total, int whole, size_t *from, size_t *to) {
+    *from = whole ? 0 : a->cursor < total ? (size_t)a->cursor : total;
+    *to = whole || (unsigned long long)a->count >= total - *from ? total : *from + (size_t)a->count;
+    return *to >= total ? 0 : *to;
+}
+
+void reply_scan_head(kv_call *k, size_t next, size_t items) {
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%zu", next);
+    reply_array(k, 2);
+    reply_bulk(k, buf, (size_t)n);
+    reply_array(k, items);
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
+static int parse_scan(kv_call *k, scan_args *a) {
+    if (scan_cursor(k, 1, &a->cursor) != 0)
+        return -1;
+    return scan_options(k, 2, 1, a);
 }
 
 void cmd_scan(kv_call *k) {
@@ -354,6 +397,7 @@ static int put_copy(kv_call *k, size_t to, const kv_entry *src) {
                             : src->type == KV_T_LIST ? kv_list_bytes_used(copy)
                             : src->type == KV_T_SET ? kv_set_bytes_used(copy) : kv_zset_bytes_used(copy));
         kv_set_expire(d, src->expire_ms);
+        kv_keys_ready = 1; /* a list or sorted set renamed or copied onto a key clients wait on serves them, as in Redis */
         return KV_OK;
     }
     int err = kv_fits(k->argl[to], src->vlen, kv_find(k->argv[to], k->argl[to], kv_now_ms));

@@ -1,5 +1,5 @@
 /* kv_cmd_list.c - list commands: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LLEN
- * LRANGE LINDEX LSET LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH, with Redis 7's
+ * LRANGE LINDEX LSET LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH LMPOP, with Redis 7's
  * replies, errors and index rules.  A list whose last element goes is
  * deleted.  Type checks happen where redis-server makes them: before the
  * arguments are read for some commands (the dispatcher's F_LIST), after for
@@ -37,6 +37,41 @@ int list_sides(kv_call *k, size_t at, int sides[2]) {
             return -1;
         }
     }
+    return 0;
+}
+
+int mpop_args(kv_call *k, size_t at, const char *first_word, const char *second_word, long long *nkeys, int *first,
+              long long *count) {
+    if (resp_parse_ll(k->argv[at], k->argl[at], nkeys) != 0 || *nkeys < 1) {
+        reply_error(k, "ERR numkeys should be greater than 0");
+        return -1;
+    }
+    if (*nkeys >= (long long)(k->argc - at - 1)) {
+        reply_syntax_error(k); /* no room for the side after the keys */
+        return -1;
+    }
+    size_t side = at + 1 + (size_t)*nkeys;
+    if (arg_is(k, side, first_word) || arg_is(k, side, second_word)) {
+        *first = arg_is(k, side, first_word);
+    } else {
+        reply_syntax_error(k);
+        return -1;
+    }
+    *count = -1;
+    for (size_t j = side + 1; j < k->argc; j++) {
+        if (*count == -1 && arg_is(k, j, "count") && j + 1 < k->argc) {
+            j++;
+            if (resp_parse_ll(k->argv[j], k->argl[j], count) != 0 || *count < 1) {
+                reply_error(k, "ERR count should be greater than 0");
+                return -1;
+            }
+        } else {
+            reply_syntax_error(k);
+            return -1;
+        }
+    }
+    if (*count == -1)
+        *count = 1;
     return 0;
 }
 
@@ -93,7 +128,7 @@ static void push_generic(kv_call *k, int left, int only_existing) {
     }
     long long len = (long long)l->len;
     settle(e, l);
-    kv_lists_pushed = 1;
+    kv_keys_ready = 1;
     reply_int(k, len);
 }
 
@@ -144,6 +179,35 @@ static void pop_generic(kv_call *k, int left) {
         free(out.p);
     }
     settle(e, l);
+}
+
+void list_pop_reply(kv_call *k, kv_entry *e, int left, long long count) {
+    kv_list *l = e->obj;
+    size_t n = (unsigned long long)count < l->len ? (size_t)count : l->len;
+    reply_array(k, 2);
+    reply_bulk(k, e->key, e->klen);
+    reply_array(k, n);
+    for (size_t i = 0; i < n; i++) {
+        kv_elem out;
+        kv_list_pop(l, left, &out);
+        reply_bulk(k, out.p, out.n);
+        free(out.p);
+    }
+    settle(e, l);
+}
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first
+ * key that exists (a null array when none does). */
+void cmd_lmpop(kv_call *k) {
+    long long nkeys, count;
+    int left, wrong;
+    if (mpop_args(k, 1, "left", "right", &nkeys, &left, &count) != 0)
+        return;
+    kv_entry *e = first_existing(k, 2, (size_t)nkeys, KV_T_LIST, &wrong);
+    if (e != NULL)
+        list_pop_reply(k, e, left, count);
+    else if (!wrong)
+        reply_raw(k, "*-1\r\n");
 }
 
 void cmd_lpop(kv_call *k) { pop_generic(k, 1); }
@@ -263,7 +327,7 @@ void cmd_linsert(kv_call *k) {
                 return;
             }
             settle(e, l);
-            kv_lists_pushed = 1;
+            kv_keys_ready = 1;
             reply_int(k, (long long)l->len);
             return;
         }
@@ -427,7 +491,7 @@ static void move_generic(kv_call *k, int from_left, int to_left) {
     if (!same_key)
         settle(se, src);
     settle(de, dst);
-    kv_lists_pushed = 1;
+    kv_keys_ready = 1;
 }
 
 void cmd_rpoplpush(kv_call *k) { move_generic(k, 0, 1); }

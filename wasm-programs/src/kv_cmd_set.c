@@ -370,55 +370,24 @@ void cmd_sintercard(kv_call *k) {
 /* SSCAN key cursor [MATCH p] [COUNT n]: an intset is listed in one call, as
  * redis-server does; a bigger set in steps of COUNT slots. */
 void cmd_sscan(kv_call *k) {
-    long long cursor, count = 10;
-    if (resp_parse_ll(k->argv[2], k->argl[2], &cursor) != 0 || cursor < 0) {
-        reply_error(k, "ERR invalid cursor");
+    scan_args a;
+    kv_entry *e = collection_scan_start(k, KV_T_SET, &a);
+    if (e == NULL)
+        return;
+    kv_set *s = e->obj;
+    size_t card = kv_set_card(s);
+    kv_hfield **all = kv_set_members(s);
+    if (all == NULL) {
+        reply_store_error(k, KV_ENOMEM);
         return;
     }
-    const char *pat = NULL;
-    size_t plen = 0;
-    for (size_t j = 3; j < k->argc; j += 2) {
-        if (j + 1 >= k->argc) {
-            reply_syntax_error(k);
-            return;
-        }
-        if (arg_is(k, j, "count")) {
-            if (arg_ll(k, j + 1, &count) != 0)
-                return;
-            if (count < 1) {
-                reply_syntax_error(k);
-                return;
-            }
-        } else if (arg_is(k, j, "match")) {
-            pat = k->argv[j + 1];
-            plen = k->argl[j + 1];
-        } else {
-            reply_syntax_error(k);
-            return;
-        }
-    }
-    kv_entry *e;
-    kv_set *s = set_at(k, 1, &e);
-    kv_glob g;
-    if (pat != NULL)
-        kv_glob_compile(&g, pat, plen);
-    size_t card = s == NULL ? 0 : kv_set_card(s);
-    kv_hfield **all = card == 0 ? NULL : kv_set_members(s);
-    int whole = s == NULL || !s->hashtable;
-    size_t from = whole ? 0 : (size_t)cursor, to = whole ? card : from + (size_t)count;
-    if (to > card)
-        to = card;
+    size_t from, to;
+    size_t next = scan_window(&a, card, !s->hashtable, &from, &to);
     size_t matched = 0;
-    for (size_t i = from; i < to; i++) {
-        uint64_t steps = 0;
-        if (pat == NULL || kv_glob_run(&g, all[i]->field, all[i]->flen, 0, &steps, KV_MATCH_MAX_STEPS) == 1)
+    for (size_t i = from; i < to; i++)
+        if (scan_matches(&a, all[i]->field, all[i]->flen))
             all[matched++] = all[i];
-    }
-    char next[24];
-    snprintf(next, sizeof next, "%zu", whole || to >= card ? (size_t)0 : to);
-    reply_array(k, 2);
-    reply_cstr(k, next);
-    reply_array(k, matched);
+    reply_scan_head(k, next, matched);
     for (size_t i = 0; i < matched; i++)
         reply_bulk(k, all[i]->field, all[i]->flen);
     free(all);

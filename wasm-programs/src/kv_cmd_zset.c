@@ -1,15 +1,17 @@
 /* kv_cmd_zset.c - sorted set commands: ZADD (NX XX GT LT CH INCR) ZINCRBY
  * ZREM ZSCORE ZMSCORE ZCARD ZCOUNT ZLEXCOUNT ZRANK ZREVRANK ZRANGE (BYSCORE
- * BYLEX REV LIMIT WITHSCORES) ZREVRANGE ZRANGEBYSCORE ZREVRANGEBYSCORE
- * ZRANGEBYLEX ZREVRANGEBYLEX ZPOPMIN ZPOPMAX ZREMRANGEBYRANK
- * ZREMRANGEBYSCORE, with Redis 7.0's replies (scores printed "%.17g",
+ * BYLEX REV LIMIT WITHSCORES) ZRANGESTORE ZREVRANGE ZRANGEBYSCORE
+ * ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZPOPMIN ZPOPMAX ZMPOP
+ * ZREMRANGEBYRANK ZREMRANGEBYSCORE ZSCAN ZRANDMEMBER, with Redis 7.0's replies (scores printed "%.17g",
  * infinities "inf"/"-inf") and errors.  A sorted set whose last member goes
  * is deleted. */
 #include "kv_cmd.h"
+#include "kv_config.h"
 #include "kv_zset.h"
 
 #include <errno.h>
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +30,28 @@ static void settle(kv_entry *e, kv_zset *z) {
         kv_charge_object(e, kv_zset_bytes_used(z));
 }
 
-static void reply_score(kv_call *k, double d) {
+void zset_store(kv_call *k, size_t dst, kv_zset *z) {
+    if (z->len == 0) {
+        kv_zset_free(z);
+        kv_delete(k->argv[dst], k->argl[dst], kv_now_ms);
+        reply_int(k, 0);
+        return;
+    }
+    int created, err;
+    kv_entry *d = kv_find_or_create(k->argv[dst], k->argl[dst], kv_now_ms, &created, &err);
+    if (d == NULL) {
+        kv_zset_free(z);
+        reply_store_error(k, err);
+        return;
+    }
+    kv_set_object(d, KV_T_ZSET, z);
+    kv_set_expire(d, KV_NO_EXPIRE);
+    kv_charge_object(d, kv_zset_bytes_used(z));
+    kv_keys_ready = 1;
+    reply_int(k, (long long)z->len);
+}
+
+void reply_score(kv_call *k, double d) {
     if (isinf(d)) {
         reply_cstr(k, d > 0 ? "inf" : "-inf");
         return;
@@ -38,8 +61,7 @@ static void reply_score(kv_call *k, double d) {
     reply_bulk(k, buf, (size_t)n);
 }
 
-/* A float argument as Redis reads one (getDoubleFromObject); 0, or -1. */
-static int parse_double(const char *s, size_t n, double *out) {
+int kv_parse_double(const char *s, size_t n, double *out) {
     char buf[512];
     if (n == 0 || n >= sizeof buf || isspace((unsigned char)s[0]))
         return -1;
@@ -56,7 +78,7 @@ static int parse_double(const char *s, size_t n, double *out) {
 }
 
 static int arg_double(kv_call *k, size_t i, double *out) {
-    if (parse_double(k->argv[i], k->argl[i], out) == 0)
+    if (kv_parse_double(k->argv[i], k->argl[i], out) == 0)
         return 0;
     reply_error(k, "ERR value is not a valid float");
     return -1;
@@ -178,6 +200,8 @@ static void zadd_generic(kv_call *k, int flags, size_t first) {
     }
     free(scores);
     settle(e, z);
+    if (added > 0)
+        kv_keys_ready = 1; /* clients blocked on the key (BZPOPMIN & co.) may be served */
     if (flags & Z_INCR) {
         if (done)
             reply_score(k, result);
@@ -396,40 +420,62 @@ void cmd_zlexcount(kv_call *k) {
 
 enum { R_RANK, R_SCORE, R_LEX };
 
-/* Replies positions [from, to) (ascending) or, reversed, (to, from] walking
- * down, after skipping `offset` and taking at most `limit` (-1: all). */
-static void reply_span(kv_call *k, const kv_zset *z, size_t from, size_t to, int rev, int scores, long long offset,
-                       long long limit) {
+/* The positions a range takes from [from, to): skipping `offset` from its
+ * start (the top when rev) and at most `limit` of them (-1: all); *first is
+ * the lowest position taken.  The count taken. */
+static size_t span_take(size_t from, size_t to, int rev, long long offset, long long limit, size_t *first) {
     size_t n = to - from;
-    if (offset < 0 || (size_t)offset >= n) {
-        reply_array(k, 0);
-        return;
-    }
+    if (offset < 0 || (size_t)offset >= n)
+        return 0;
     size_t take = n - (size_t)offset;
     if (limit >= 0 && (size_t)limit < take)
         take = (size_t)limit;
+    *first = rev ? to - (size_t)offset - take : from + (size_t)offset;
+    return take;
+}
+
+/* Replies `take` positions from `first` up, or walking down when rev. */
+static void reply_span(kv_call *k, const kv_zset *z, size_t first, size_t take, int rev, int scores) {
     reply_array(k, take * (scores ? 2 : 1));
     for (size_t i = 0; i < take; i++) {
-        const kv_zitem *it = rev ? &z->a[to - 1 - (size_t)offset - i] : &z->a[from + (size_t)offset + i];
+        const kv_zitem *it = &z->a[rev ? first + take - 1 - i : first + i];
         reply_bulk(k, it->m, it->n);
         if (scores)
             reply_score(k, it->score);
     }
 }
 
-/* ZRANGE and its older forms: key at argv[1], min/max at 2 and 3, options after. */
-static void range_generic(kv_call *k, int type, int rev, int allow_options) {
+/* ZRANGESTORE: positions [first, first + take) of z, copied under argv[dst].
+ * A rank range knows its size first: past the listpack limit redis-server
+ * makes a skiplist from the start (a -0 score stays -0). */
+static void store_span(kv_call *k, size_t dst, const kv_zset *z, size_t first, size_t take, int rank) {
+    kv_zset *r = kv_zset_new();
+    if (r != NULL && rank && (long long)take > kv_cfg_zset_max_entries)
+        r->skiplist = 1;
+    for (size_t i = 0; r != NULL && i < take; i++) {
+        if (kv_zset_set(r, z->a[first + i].m, z->a[first + i].n, z->a[first + i].score) < 0) {
+            kv_zset_free(r);
+            r = NULL;
+        }
+    }
+    if (r == NULL)
+        reply_store_error(k, KV_ENOMEM);
+    else
+        zset_store(k, dst, r);
+}
+
+/* ZRANGE and its older forms, and ZRANGESTORE (dst > 0: the destination's
+ * argv index): the key at argv[at], min/max after it, options after them. */
+static void range_generic(kv_call *k, size_t at, size_t dst, int type, int rev, int allow_options) {
     int scores = 0;
     long long offset = 0, limit = -1;
-    int has_limit = 0;
-    for (size_t j = 4; j < k->argc; j++) {
+    for (size_t j = at + 3; j < k->argc; j++) {
         size_t left = k->argc - j - 1;
-        if (arg_is(k, j, "withscores")) {
+        if (dst == 0 && arg_is(k, j, "withscores")) {
             scores = 1;
         } else if (arg_is(k, j, "limit") && left >= 2) {
             if (arg_ll(k, j + 1, &offset) != 0 || arg_ll(k, j + 2, &limit) != 0)
                 return;
-            has_limit = 1;
             j += 2;
         } else if (allow_options && !rev && arg_is(k, j, "rev")) {
             rev = 1;
@@ -442,7 +488,8 @@ static void range_generic(kv_call *k, int type, int rev, int allow_options) {
             return;
         }
     }
-    if (has_limit && type == R_RANK) {
+    /* As Redis: a LIMIT whose count is -1 is no limit, so ranks accept it. */
+    if (limit != -1 && type == R_RANK) {
         reply_error(k, "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
         return;
     }
@@ -450,10 +497,10 @@ static void range_generic(kv_call *k, int type, int rev, int allow_options) {
         reply_error(k, "ERR syntax error, WITHSCORES not supported in combination with BYLEX");
         return;
     }
-    size_t lo = 2, hi = 3;
+    size_t lo = at + 1, hi = at + 2;
     if (rev && type != R_RANK) {
-        lo = 3;
-        hi = 2;
+        lo = at + 2;
+        hi = at + 1;
     }
     long long start = 0, end = 0;
     double min = 0, max = 0;
@@ -472,47 +519,68 @@ static void range_generic(kv_call *k, int type, int rev, int allow_options) {
         reply_error(k, "ERR min or max not valid string range item");
         return;
     }
-    if (!key_type_ok(k, 1, KV_T_ZSET))
+    if (!key_type_ok(k, at, KV_T_ZSET))
         return;
     kv_entry *e;
-    kv_zset *z = zset_at(k, 1, &e);
-    if (z == NULL) {
-        reply_array(k, 0);
-        return;
-    }
-    size_t from, to;
-    if (type == R_RANK) {
+    kv_zset *z = zset_at(k, at, &e);
+    size_t from = 0, to = 0;
+    if (z != NULL && type == R_RANK) {
         long long len = (long long)z->len;
-        if (!kv_rank_range(&start, &end, len)) {
-            reply_array(k, 0);
-            return;
+        if (kv_rank_range(&start, &end, len)) {
+            /* Ranks count from the highest when reversed. */
+            from = rev ? (size_t)(len - 1 - end) : (size_t)start;
+            to = rev ? (size_t)(len - start) : (size_t)end + 1;
         }
-        if (rev) {
-            /* Ranks count from the highest. */
-            from = (size_t)(len - 1 - end);
-            to = (size_t)(len - start);
-        } else {
-            from = (size_t)start;
-            to = (size_t)end + 1;
-        }
-        reply_span(k, z, from, to, rev, scores, 0, -1);
-        return;
-    }
-    if (type == R_SCORE)
+        offset = 0;
+        limit = -1;
+    } else if (z != NULL && type == R_SCORE) {
         score_span(z, min, minx, max, maxx, &from, &to);
-    else
+    } else if (z != NULL) {
         lex_span(z, &lmin, &lmax, rev, &from, &to);
-    reply_span(k, z, from, to, rev, scores, offset, limit);
+    }
+    size_t first = 0, take = span_take(from, to, rev, offset, limit, &first);
+    if (dst > 0)
+        store_span(k, dst, z, first, take, type == R_RANK);
+    else
+        reply_span(k, z, first, take, rev, scores);
 }
 
-void cmd_zrange(kv_call *k) { range_generic(k, R_RANK, 0, 1); }
-void cmd_zrevrange(kv_call *k) { range_generic(k, R_RANK, 1, 0); }
-void cmd_zrangebyscore(kv_call *k) { range_generic(k, R_SCORE, 0, 0); }
-void cmd_zrevrangebyscore(kv_call *k) { range_generic(k, R_SCORE, 1, 0); }
-void cmd_zrangebylex(kv_call *k) { range_generic(k, R_LEX, 0, 0); }
-void cmd_zrevrangebylex(kv_call *k) { range_generic(k, R_LEX, 1, 0); }
+void cmd_zrange(kv_call *k) { range_generic(k, 1, 0, R_RANK, 0, 1); }
+void cmd_zrangestore(kv_call *k) { range_generic(k, 2, 1, R_RANK, 0, 1); }
+void cmd_zrevrange(kv_call *k) { range_generic(k, 1, 0, R_RANK, 1, 0); }
+void cmd_zrangebyscore(kv_call *k) { range_generic(k, 1, 0, R_SCORE, 0, 0); }
+void cmd_zrevrangebyscore(kv_call *k) { range_generic(k, 1, 0, R_SCORE, 1, 0); }
+void cmd_zrangebylex(kv_call *k) { range_generic(k, 1, 0, R_LEX, 0, 0); }
+void cmd_zrevrangebylex(kv_call *k) { range_generic(k, 1, 0, R_LEX, 1, 0); }
 
 /* ---- ZPOPMIN, ZPOPMAX, ZREMRANGEBY* -------------------------------------- */
+
+void zset_pop_reply(kv_call *k, kv_entry *e, int max, long long count, int shape) {
+    kv_zset *z = e->obj;
+    size_t n = (unsigned long long)count < z->len ? (size_t)count : z->len;
+    if (shape == ZPOP_FLAT) {
+        reply_array(k, n * 2);
+    } else if (shape == ZPOP_KEYED) {
+        reply_array(k, n * 2 + 1);
+        reply_bulk(k, e->key, e->klen);
+    } else {
+        reply_array(k, 2);
+        reply_bulk(k, e->key, e->klen);
+        reply_array(k, n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const kv_zitem *it = max ? &z->a[z->len - 1 - i] : &z->a[i];
+        if (shape == ZPOP_NESTED)
+            reply_array(k, 2);
+        reply_bulk(k, it->m, it->n);
+        reply_score(k, it->score);
+    }
+    if (max)
+        kv_zset_remove_range(z, z->len - n, z->len);
+    else
+        kv_zset_remove_range(z, 0, n);
+    settle(e, z);
+}
 
 static void pop_generic(kv_call *k, int max) {
     long long count = 1;
@@ -529,26 +597,28 @@ static void pop_generic(kv_call *k, int max) {
         return;
     kv_entry *e;
     kv_zset *z = zset_at(k, 1, &e);
-    if (z == NULL || count == 0) {
+    if (z == NULL || count == 0)
         reply_array(k, 0);
-        return;
-    }
-    size_t n = (size_t)count < z->len ? (size_t)count : z->len;
-    reply_array(k, n * 2);
-    for (size_t i = 0; i < n; i++) {
-        const kv_zitem *it = max ? &z->a[z->len - 1 - i] : &z->a[i];
-        reply_bulk(k, it->m, it->n);
-        reply_score(k, it->score);
-    }
-    if (max)
-        kv_zset_remove_range(z, z->len - n, z->len);
     else
-        kv_zset_remove_range(z, 0, n);
-    settle(e, z);
+        zset_pop_reply(k, e, max, count, ZPOP_FLAT);
 }
 
 void cmd_zpopmin(kv_call *k) { pop_generic(k, 0); }
 void cmd_zpopmax(kv_call *k) { pop_generic(k, 1); }
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first key
+ * that exists (a null array when none does). */
+void cmd_zmpop(kv_call *k) {
+    long long nkeys, count;
+    int min, wrong;
+    if (mpop_args(k, 1, "min", "max", &nkeys, &min, &count) != 0)
+        return;
+    kv_entry *e = first_existing(k, 2, (size_t)nkeys, KV_T_ZSET, &wrong);
+    if (e != NULL)
+        zset_pop_reply(k, e, !min, count, ZPOP_NESTED);
+    else if (!wrong)
+        reply_raw(k, "*-1\r\n");
+}
 
 void cmd_zremrangebyrank(kv_call *k) {
     long long start, end;
@@ -590,4 +660,118 @@ void cmd_zremrangebyscore(kv_call *k) {
     if (to > from)
         settle(e, z);
     reply_int(k, (long long)(to - from));
+}
+
+/* ---- ZSCAN, ZRANDMEMBER ---------------------------------------------------- */
+
+/* A score as a listpack holds it (Redis's d2string): integral values within
+ * +-2^62 as integers, others as reply_score prints them. */
+static void reply_listpack_score(kv_call *k, double d) {
+    if (d != 0 && !isinf(d) && d >= -4611686018427387903.0 && d <= 4611686018427387903.0 && d == (double)(long long)d) {
+        char buf[24];
+        int n = snprintf(buf, sizeof buf, "%lld", (long long)d);
+        reply_bulk(k, buf, (size_t)n);
+        return;
+    }
+    reply_score(k, d);
+}
+
+/* ZSCAN key cursor [MATCH p] [COUNT n]: a sorted set redis-server keeps as a
+ * listpack is answered whole, in order, its scores as the listpack holds
+ * them; a bigger one in steps of COUNT positions (redis-server walks its
+ * dict there, in an order of its own). */
+void cmd_zscan(kv_call *k) {
+    scan_args a;
+    kv_entry *e = collection_scan_start(k, KV_T_ZSET, &a);
+    if (e == NULL)
+        return;
+    kv_zset *z = e->obj;
+    size_t from, to;
+    size_t next = scan_window(&a, z->len, !z->skiplist, &from, &to);
+    size_t matched = 0;
+    for (size_t i = from; i < to; i++)
+        matched += scan_matches(&a, z->a[i].m, z->a[i].n);
+    reply_scan_head(k, next, matched * 2);
+    for (size_t i = from; i < to; i++) {
+        if (!scan_matches(&a, z->a[i].m, z->a[i].n))
+            continue;
+        reply_bulk(k, z->a[i].m, z->a[i].n);
+        if (z->skiplist)
+            reply_score(k, z->a[i].score);
+        else
+            reply_listpack_score(k, z->a[i].score);
+    }
+}
+
+static void reply_member(kv_call *k, const kv_zitem *it, int withscores) {
+    reply_bulk(k, it->m, it->n);
+    if (withscores)
+        reply_score(k, it->score);
+}
+
+/* ZRANDMEMBER key [count [WITHSCORES]]: members drawn from the guest's
+ * deterministic random stream (the same on every replica); a negative count
+ * may repeat them, and is bounded as SRANDMEMBER's. */
+void cmd_zrandmember(kv_call *k) {
+    long long count = 1;
+    int withscores = 0, single = k->argc == 2;
+    if (!single) {
+        if (arg_ll(k, 2, &count) != 0)
+            return;
+        if (count == LLONG_MIN) {
+            reply_error(k, "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+            return;
+        }
+        if (k->argc > 4 || (k->argc == 4 && !arg_is(k, 3, "withscores"))) {
+            reply_syntax_error(k);
+            return;
+        }
+        withscores = k->argc == 4;
+        if ((withscores && (count < -LLONG_MAX / 2 || count > LLONG_MAX / 2)) || count < -KV_MAX_RANDOM_PICKS) {
+            /* Redis's bound with WITHSCORES; past what one frame's work may answer, refused as SRANDMEMBER does. */
+            reply_error(k, "ERR value is out of range");
+            return;
+        }
+    }
+    kv_entry *e = kv_find(k->argv[1], k->argl[1], kv_now_ms);
+    if (e == NULL) {
+        if (single)
+            reply_nil(k);
+        else
+            reply_array(k, 0);
+        return;
+    }
+    if (e->type != KV_T_ZSET) {
+        reply_wrong_type(k);
+        return;
+    }
+    kv_zset *z = e->obj;
+    if (single) {
+        reply_member(k, &z->a[kv_random_below(z->len)], 0);
+        return;
+    }
+    if (count < 0) {
+        size_t want = (size_t)(-count);
+        reply_array(k, want * (withscores ? 2 : 1));
+        for (size_t i = 0; i < want; i++)
+            reply_member(k, &z->a[kv_random_below(z->len)], withscores);
+        return;
+    }
+    /* Distinct members: a partial Fisher-Yates shuffle of the positions. */
+    size_t want = (unsigned long long)count < z->len ? (size_t)count : z->len;
+    size_t *pos = malloc((z->len ? z->len : 1) * sizeof *pos);
+    if (pos == NULL) {
+        reply_store_error(k, KV_ENOMEM);
+        return;
+    }
+    for (size_t i = 0; i < z->len; i++)
+        pos[i] = i;
+    reply_array(k, want * (withscores ? 2 : 1));
+    for (size_t i = 0; i < want; i++) {
+        size_t j = i + kv_random_below(z->len - i), t = pos[i];
+        pos[i] = pos[j];
+        pos[j] = t;
+        reply_member(k, &z->a[pos[i]], withscores);
+    }
+    free(pos);
 }

@@ -93,7 +93,7 @@ static const command commands[] = {
     {"hincrby", 4, 1, 1, 1, F_WRITE, cmd_hincrby},
     {"hincrbyfloat", 4, 1, 1, 1, F_WRITE, cmd_hincrbyfloat},
     {"hrandfield", -2, 1, 1, 1, F_HASH, cmd_hrandfield},
-    {"hscan", -3, 1, 1, 1, F_HASH, cmd_hscan},
+    {"hscan", -3, 1, 1, 1, 0, cmd_hscan},
     {"lpush", -3, 1, 1, 1, F_WRITE | F_LIST, cmd_lpush},
     {"rpush", -3, 1, 1, 1, F_WRITE | F_LIST, cmd_rpush},
     {"lpushx", -3, 1, 1, 1, F_WRITE | F_LIST, cmd_lpushx},
@@ -114,6 +114,8 @@ static const command commands[] = {
     {"brpop", -3, 1, -1, 1, 0, cmd_brpop},
     {"brpoplpush", 4, 1, 2, 1, F_WRITE, cmd_brpoplpush},
     {"blmove", 6, 1, 2, 1, F_WRITE, cmd_blmove},
+    {"lmpop", -4, 0, 0, 0, 0, cmd_lmpop},
+    {"blmpop", -5, 0, 0, 0, 0, cmd_blmpop},
     {"sadd", -3, 1, 1, 1, F_WRITE | F_SET, cmd_sadd},
     {"srem", -3, 1, 1, 1, F_SET, cmd_srem},
     {"smembers", 2, 1, 1, 1, F_SET, cmd_smembers},
@@ -130,7 +132,7 @@ static const command commands[] = {
     {"sunionstore", -3, 1, -1, 1, F_WRITE, cmd_sunionstore},
     {"sdiffstore", -3, 1, -1, 1, F_WRITE, cmd_sdiffstore},
     {"sintercard", -3, 0, 0, 0, 0, cmd_sintercard},
-    {"sscan", -3, 1, 1, 1, F_SET, cmd_sscan},
+    {"sscan", -3, 1, 1, 1, 0, cmd_sscan},
     {"zadd", -4, 1, 1, 1, F_WRITE, cmd_zadd},
     {"zincrby", 4, 1, 1, 1, F_WRITE, cmd_zincrby},
     {"zrem", -3, 1, 1, 1, F_ZSET, cmd_zrem},
@@ -151,6 +153,20 @@ static const command commands[] = {
     {"zpopmax", -2, 1, 1, 1, 0, cmd_zpopmax},
     {"zremrangebyrank", 4, 1, 1, 1, 0, cmd_zremrangebyrank},
     {"zremrangebyscore", 4, 1, 1, 1, 0, cmd_zremrangebyscore},
+    {"zrangestore", -5, 1, 2, 1, F_WRITE, cmd_zrangestore},
+    {"zscan", -3, 1, 1, 1, 0, cmd_zscan},
+    {"zrandmember", -2, 1, 1, 1, 0, cmd_zrandmember},
+    {"zmpop", -4, 0, 0, 0, 0, cmd_zmpop},
+    {"bzpopmin", -3, 1, -1, 1, 0, cmd_bzpopmin},
+    {"bzpopmax", -3, 1, -1, 1, 0, cmd_bzpopmax},
+    {"bzmpop", -5, 0, 0, 0, 0, cmd_bzmpop},
+    {"zunionstore", -4, 1, 1, 1, F_WRITE, cmd_zunionstore},
+    {"zinterstore", -4, 1, 1, 1, F_WRITE, cmd_zinterstore},
+    {"zdiffstore", -4, 1, 1, 1, F_WRITE, cmd_zdiffstore},
+    {"zunion", -3, 0, 0, 0, 0, cmd_zunion},
+    {"zinter", -3, 0, 0, 0, 0, cmd_zinter},
+    {"zdiff", -3, 0, 0, 0, 0, cmd_zdiff},
+    {"zintercard", -3, 0, 0, 0, 0, cmd_zintercard},
     {"expiretime", 2, 1, 1, 1, 0, cmd_expiretime},
     {"pexpiretime", 2, 1, 1, 1, 0, cmd_pexpiretime},
     {"rename", 3, 1, 2, 1, F_WRITE, cmd_rename},
@@ -373,6 +389,22 @@ int key_type_ok(kv_call *k, size_t i, int type) {
         return 0;
     }
     return 1;
+}
+
+kv_entry *first_existing(kv_call *k, size_t from, size_t n, int type, int *wrong) {
+    *wrong = 0;
+    for (size_t i = from; i < from + n; i++) {
+        kv_entry *e = kv_find(k->argv[i], k->argl[i], kv_now_ms);
+        if (e == NULL)
+            continue;
+        if (e->type != type) {
+            *wrong = 1;
+            reply_wrong_type(k);
+            return NULL;
+        }
+        return e;
+    }
+    return NULL;
 }
 
 void reply_wrong_type(kv_call *k) {
@@ -635,7 +667,7 @@ void resp_front_run(conn_t *c, session *s) {
             break;
         if (rc == RESP_COMMAND) {
             run_command(c, s, &cmd);
-            if (kv_lists_pushed)
+            if (kv_keys_ready)
                 kv_serve_blocked();
         } else if (rc == RESP_TOO_BIG) {
             conn_printf(c, "-ERR %s\r\n", resp_reason(&s->u.resp));

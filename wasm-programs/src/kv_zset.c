@@ -45,6 +45,11 @@ static int item_cmp(double s, const char *m, size_t n, const kv_zitem *it) {
     return member_cmp(m, n, it->m, it->n);
 }
 
+int kv_zitem_cmp(const void *a, const void *b) {
+    const kv_zitem *x = a;
+    return item_cmp(x->score, x->m, x->n, b);
+}
+
 /* First position not below (s, m). */
 static size_t lower(const kv_zset *z, double s, const char *m, size_t n) {
     size_t lo = 0, hi = z->len;
@@ -94,6 +99,10 @@ int kv_zset_set(kv_zset *z, const char *m, size_t n, double score) {
     int existed = kv_zset_score(z, m, n, &old);
     if (existed && old == score)
         return 0;
+    if (!existed && ((long long)z->len + 1 > kv_cfg_zset_max_entries || (long long)n > kv_cfg_zset_max_value))
+        z->skiplist = 1; /* converted before the member goes in, as redis-server converts */
+    if (!z->skiplist && score == 0)
+        score = 0.0; /* a listpack holds -0 as the integer 0 (zzlInsertAt), a skiplist keeps the sign */
     if (!existed && z->len == z->cap) {
         size_t cap = z->cap ? z->cap * 2 : 8;
         kv_zitem *a = realloc(z->a, cap * sizeof *a);
@@ -121,8 +130,6 @@ int kv_zset_set(kv_zset *z, const char *m, size_t n, double score) {
         memcpy(copy, m, n);
         copy[n] = '\0';
         z->bytes += n;
-        if ((long long)z->len + 1 > kv_cfg_zset_max_entries || (long long)n > kv_cfg_zset_max_value)
-            z->skiplist = 1;
     }
     size_t at = lower(z, score, m, n);
     memmove(z->a + at + 1, z->a + at, (z->len - at) * sizeof *z->a);
@@ -170,6 +177,7 @@ kv_zset *kv_zset_copy(const kv_zset *z) {
     kv_zset *c = kv_zset_new();
     if (c == NULL)
         return NULL;
+    c->skiplist = z->skiplist; /* first: a skiplist's -0 scores stay -0 */
     for (size_t i = 0; i < z->len; i++) {
         if (kv_zset_set(c, z->a[i].m, z->a[i].n, z->a[i].score) < 0) {
             kv_zset_free(c);

@@ -39,6 +39,8 @@ long long kv_zset_rank(const kv_zset *z, const char *m, size_t n);
 size_t kv_zset_score_lower(const kv_zset *z, double min, int excl);
 /* First position whose member is >= (or > when excl) m (lexicographic ranges). */
 size_t kv_zset_lex_lower(const kv_zset *z, const char *m, size_t n, int excl);
+/* qsort's order for kv_zitems: the sorted set's own, by score then member bytes. */
+int kv_zitem_cmp(const void *a, const void *b);
 /* Removes positions [from, to). */
 void kv_zset_remove_range(kv_zset *z, size_t from, size_t to);
 

@@ -153,7 +153,52 @@ class KvDifferentialTest {
             List.of("OBJECT", "ENCODING", "cs"), List.of("CONFIG", "SET", "foo", "1"),
             List.of("CONFIG", "SET", "hash-max-ziplist-entries", "abc"), List.of("CONFIG", "SET", "hash-max-ziplist-entries"),
             List.of("CONFIG", "SET", "hash-max-ziplist-entries", "128", "zset-max-ziplist-entries", "128",
-                    "set-max-intset-entries", "512"), List.of("CONFIG", "GET", "set-max-intset-entries"));
+                    "set-max-intset-entries", "512"), List.of("CONFIG", "GET", "set-max-intset-entries"),
+            // Sorted set algebra: inputs of both kinds, weights, aggregates, errors, a STORE over another type and
+            // an empty result deleting the destination.
+            List.of("ZADD", "za", "1", "a", "2", "b", "3", "c"), List.of("ZADD", "zb", "0.1", "a", "0.2", "b", "10", "d"),
+            List.of("ZADD", "zc", "0.3", "a", "5", "e"), List.of("SADD", "zs", "a", "d", "x"), List.of("SET", "zstr", "v"),
+            List.of("ZUNION", "3", "za", "zb", "zc", "WEIGHTS", "0.1", "0.2", "0.3", "WITHSCORES"),
+            List.of("ZUNION", "2", "za", "zb", "AGGREGATE", "MIN", "WITHSCORES"), List.of("ZUNION", "2", "za", "zs", "WITHSCORES"),
+            List.of("ZUNION", "2", "za", "zb", "WEIGHTS", "inf", "-inf", "WITHSCORES"), List.of("ZUNION", "2", "za", "zstr"),
+            List.of("ZUNION", "2", "zstr", "za", "FOO"), List.of("ZUNION", "0", "za"), List.of("ZUNION", "x", "za"),
+            List.of("ZUNION", "3", "za", "zb"), List.of("ZUNION", "2", "za", "zb", "WEIGHTS", "1"),
+            List.of("ZUNION", "2", "za", "zb", "WEIGHTS", "1", "x"), List.of("ZUNION", "2", "za", "zb", "AGGREGATE", "avg"),
+            List.of("ZINTER", "3", "zc", "zb", "za", "WITHSCORES"), List.of("ZINTER", "2", "za", "za", "WEIGHTS", "2", "3", "WITHSCORES"),
+            List.of("ZINTER", "2", "za", "zb", "AGGREGATE", "MAX", "WEIGHTS", "2", "-1", "WITHSCORES"), List.of("ZINTER", "2", "za", "nokey"),
+            List.of("ZDIFF", "2", "za", "zs", "WITHSCORES"), List.of("ZDIFF", "2", "za", "za"), List.of("ZDIFF", "2", "za", "zb", "WEIGHTS", "1", "1"),
+            List.of("ZINTERCARD", "2", "za", "zb", "LIMIT", "1"), List.of("ZINTERCARD", "2", "za", "zb", "LIMIT", "-1"),
+            List.of("ZINTERCARD", "2", "za", "zb", "LIMIT", "x"), List.of("ZINTERCARD", "0", "za"),
+            List.of("ZINTERCARD", "2", "za", "zb", "WITHSCORES"), List.of("SET", "zd", "x", "EX", "100"),
+            List.of("ZUNIONSTORE", "zd", "2", "za", "zb", "WEIGHTS", "2", "2"), List.of("TTL", "zd"), List.of("TYPE", "zd"),
+            List.of("OBJECT", "ENCODING", "zd"), List.of("ZRANGE", "zd", "0", "-1", "WITHSCORES"),
+            List.of("ZUNIONSTORE", "zd", "2", "za", "zb", "WITHSCORES"), List.of("ZINTERSTORE", "zd", "2", "za", "nokey"),
+            List.of("EXISTS", "zd"), List.of("ZDIFFSTORE", "zd", "2", "za", "zb"), List.of("ZRANGE", "zd", "0", "-1", "WITHSCORES"),
+            List.of("ZDIFFSTORE", "zd", "2", "za", "za"), List.of("EXISTS", "zd"), List.of("ZUNIONSTORE", "zd", "1", "zstr"),
+            List.of("ZADD", "zlong", "1", "y".repeat(65)), List.of("ZUNIONSTORE", "zd", "2", "zlong", "zb"),
+            List.of("OBJECT", "ENCODING", "zd"), List.of("SADD", "zis", "1", "2"), List.of("ZUNIONSTORE", "zd", "1", "zis"),
+            List.of("OBJECT", "ENCODING", "zd"), List.of("ZADD", "zneg", "-0.0", "a"), List.of("ZSCORE", "zneg", "a"),
+            List.of("ZINCRBY", "zneg", "-0.0", "b"),
+            // ZRANGESTORE, ZSCAN, ZRANDMEMBER, ZMPOP and LMPOP.
+            List.of("ZRANGESTORE", "zd", "za", "(1", "3", "BYSCORE", "REV", "LIMIT", "0", "1"), List.of("ZRANGE", "zd", "0", "-1", "WITHSCORES"),
+            List.of("ZRANGESTORE", "zd", "za", "0", "-1", "WITHSCORES"), List.of("ZRANGESTORE", "zd", "za", "0", "-1", "LIMIT", "0", "1"),
+            List.of("ZRANGE", "za", "0", "1", "LIMIT", "0", "-1"), List.of("ZRANGESTORE", "zd", "za", "10", "20"), List.of("EXISTS", "zd"),
+            List.of("ZRANGESTORE", "zd", "zstr", "0", "-1"), List.of("ZRANGESTORE", "zstr", "za", "[b", "+", "BYLEX"), List.of("TYPE", "zstr"),
+            List.of("ZADD", "zf", "1e18", "a", "1.5", "c", "4611686018427387904", "d", "9e18", "e", "inf", "f"), List.of("ZSCAN", "zf", "0"),
+            List.of("ZSCAN", "zf", "0", "MATCH", "a*"), List.of("ZSCAN", "nokey", "0", "FOO"), List.of("ZSCAN", "zs", "0"),
+            List.of("ZSCAN", "zf", "x"), List.of("ZSCAN", "zf", "0", "COUNT", "0"), List.of("ZRANDMEMBER", "nokey"),
+            List.of("ZRANDMEMBER", "nokey", "3", "WITHSCORES"), List.of("ZRANDMEMBER", "zs", "1"), List.of("ZRANDMEMBER", "zf", "0"),
+            List.of("ZRANDMEMBER", "zf", "5", "WITHSCORE"), List.of("ZRANDMEMBER", "zf", "x"),
+            List.of("ZRANDMEMBER", "zf", "-9223372036854775808"), List.of("ZRANDMEMBER", "zf", "9223372036854775807", "WITHSCORES"),
+            List.of("ZMPOP", "1", "za", "MIN"), List.of("ZMPOP", "2", "nokey", "za", "MAX", "COUNT", "10"), List.of("EXISTS", "za"),
+            List.of("ZMPOP", "2", "nokey", "za", "MIN"), List.of("ZMPOP", "2", "zs", "zb", "MIN"), List.of("ZMPOP", "0", "zb", "MIN"),
+            List.of("ZMPOP", "5", "zb", "MIN"), List.of("ZMPOP", "1", "zb", "MID"), List.of("ZMPOP", "1", "zb", "MIN", "COUNT", "0"),
+            List.of("ZMPOP", "1", "zb", "MIN", "COUNT", "1", "COUNT", "1"), List.of("LMPOP", "1", "nol", "LEFT"),
+            List.of("RPUSH", "lm", "a", "b", "c", "d"), List.of("LMPOP", "1", "lm", "RIGHT", "COUNT", "3"),
+            List.of("LMPOP", "2", "nol", "lm", "LEFT", "COUNT", "5"), List.of("EXISTS", "lm"), List.of("LMPOP", "2", "zstr", "lm", "LEFT"),
+            List.of("LMPOP", "1", "lm", "UP"), List.of("LMPOP", "1", "lm", "LEFT", "COUNT", "-1"), List.of("LMPOP", "1", "lm"),
+            List.of("BLMPOP", "0", "1", "nol", "LEFT", "COUNT", "0"), List.of("BLMPOP", "x", "1", "nol", "LEFT"),
+            List.of("BZMPOP", "0", "1", "nol", "MID"), List.of("BZPOPMIN", "nol", "-1"), List.of("BZPOPMIN", "zs", "0"));
 
     @Test
     void edge_cases_get_the_replies_redis_server_gives() throws Exception {
@@ -231,7 +276,59 @@ class KvDifferentialTest {
             for (List<String> c : List.of(List.of("LRANGE", "dst", "0", "-1"), List.of("BLPOP", "q", "-1"),
                     List.of("BLPOP", "q", "abc"), List.of("SET", "str", "x"), List.of("BLPOP", "str", "0"),
                     List.of("MULTI"), List.of("BLPOP", "empty", "0"), List.of("BLMOVE", "empty", "dst", "LEFT", "LEFT", "0"),
-                    List.of("EXEC"), List.of("BRPOPLPUSH", "dst", "dst2", "0"), List.of("LRANGE", "dst2", "0", "-1"))) {
+                    List.of("EXEC"), List.of("BRPOPLPUSH", "dst", "dst2", "0"), List.of("LRANGE", "dst2", "0", "-1"),
+                    List.of("RPUSH", "first", "x"), List.of("BLPOP", "first", "str", "0"), List.of("BLPOP", "str", "first", "0"),
+                    List.of("MULTI"), List.of("BZPOPMIN", "empty", "0"), List.of("BZMPOP", "0", "1", "empty", "MIN"),
+                    List.of("BLMPOP", "0", "1", "empty", "LEFT"), List.of("EXEC"))) {
+                assertEquals(escape(a3.call(c)), escape(b3.call(c)), c.toString());
+            }
+        }
+    }
+
+    /** Sorted set and multi-element pops that block: served by ZADD (a push for BLMPOP) in blocking order, or timing out. */
+    @Test
+    void blocking_sorted_set_and_mpop_pops_get_the_replies_redis_server_gives() throws Exception {
+        int port = startBoth();
+        int kvPort = kv.node.tcpEndpoints().get(0).port();
+        try (Conn a1 = Conn.await(port); Conn a2 = Conn.await(port); Conn a3 = Conn.await(port);
+             Conn b1 = Conn.await(kvPort); Conn b2 = Conn.await(kvPort); Conn b3 = Conn.await(kvPort)) {
+            // BZPOPMIN blocked first takes the lowest member, BZMPOP after it the two highest left.
+            a1.send(List.of("BZPOPMIN", "zq", "0"));
+            b1.send(List.of("BZPOPMIN", "zq", "0"));
+            Thread.sleep(200);
+            a2.send(List.of("BZMPOP", "0", "2", "other", "zq", "MAX", "COUNT", "2"));
+            b2.send(List.of("BZMPOP", "0", "2", "other", "zq", "MAX", "COUNT", "2"));
+            Thread.sleep(200);
+            // A list pushed onto the key does not serve sorted set pops.
+            List<String> push = List.of("RPUSH", "other", "x");
+            assertEquals(escape(a3.call(push)), escape(b3.call(push)));
+            List<String> zadd = List.of("ZADD", "zq", "1", "a", "2", "b", "3", "c", "4", "d");
+            assertEquals(escape(a3.call(zadd)), escape(b3.call(zadd)));
+            assertEquals(escape(a1.read()), escape(b1.read()), "the first client blocked gets the lowest member");
+            assertEquals(escape(a2.read()), escape(b2.read()));
+            // BLMPOP served by a push, right side with a count; a ZUNIONSTORE serves BZPOPMAX.
+            a1.send(List.of("BLMPOP", "0", "1", "lq", "RIGHT", "COUNT", "2"));
+            b1.send(List.of("BLMPOP", "0", "1", "lq", "RIGHT", "COUNT", "2"));
+            a2.send(List.of("BZPOPMAX", "zdst", "0"));
+            b2.send(List.of("BZPOPMAX", "zdst", "0"));
+            Thread.sleep(200);
+            for (List<String> c : List.of(List.of("RPUSH", "lq", "e1", "e2", "e3"), List.of("ZUNIONSTORE", "zdst", "1", "zq"))) {
+                assertEquals(escape(a3.call(c)), escape(b3.call(c)), c.toString());
+            }
+            assertEquals(escape(a1.read()), escape(b1.read()));
+            assertEquals(escape(a2.read()), escape(b2.read()));
+            // Timeouts answer a null array; the next command waited behind them.
+            for (List<String> c : List.of(List.of("BZPOPMAX", "nokey", "0.1"), List.of("BZMPOP", "0.1", "1", "nokey", "MIN"),
+                    List.of("BLMPOP", "0.1", "1", "nokey", "LEFT"), List.of("BLMOVE", "nokey", "d", "LEFT", "LEFT", "0.1"))) {
+                a1.send(c);
+                b1.send(c);
+                a1.send(List.of("PING"));
+                b1.send(List.of("PING"));
+                assertEquals(escape(a1.read()), escape(b1.read()), "timeout of " + c);
+                assertEquals(escape(a1.read()), escape(b1.read()));
+            }
+            for (List<String> c : List.of(List.of("ZRANGE", "zq", "0", "-1", "WITHSCORES"), List.of("LRANGE", "lq", "0", "-1"),
+                    List.of("EXISTS", "zdst"))) {
                 assertEquals(escape(a3.call(c)), escape(b3.call(c)), c.toString());
             }
         }
@@ -377,7 +474,7 @@ class KvDifferentialTest {
         /** List commands, on list keys mostly and others sometimes. */
         private List<String> list() {
             String l = lkey();
-            return switch (r.nextInt(20)) {
+            return switch (r.nextInt(21)) {
                 case 0, 1 -> List.of("LPUSH", l, elem(), elem());
                 case 2, 3 -> List.of("RPUSH", l, elem());
                 case 4 -> List.of(r.nextBoolean() ? "LPUSHX" : "RPUSHX", l, elem());
@@ -395,6 +492,8 @@ class KvDifferentialTest {
                         Integer.toString(r.nextInt(3)), "MAXLEN", Integer.toString(r.nextInt(6)));
                 case 17 -> List.of("LMOVE", l, lkey(), side(), side());
                 case 18 -> List.of("RPOPLPUSH", l, lkey());
+                case 19 -> r.nextInt(4) == 0 ? List.of("BLMPOP", "0.01", "2", l, lkey(), side(), "COUNT", "2")
+                        : List.of("LMPOP", "2", l, lkey(), side(), "COUNT", Integer.toString(1 + r.nextInt(3))).subList(0, 5 + 2 * r.nextInt(2));
                 default -> List.of("LRANGE", l, "0", "-1");
             };
         }
@@ -466,7 +565,7 @@ class KvDifferentialTest {
         private List<String> zset() {
             String z = zkey();
             String m = "m" + r.nextInt(6);
-            return switch (r.nextInt(20)) {
+            return switch (r.nextInt(30)) {
                 case 0, 1, 2 -> List.of("ZADD", z, score(), m, score(), "m" + r.nextInt(6));
                 case 3 -> List.of("ZADD", z, r.nextBoolean() ? "NX" : "XX", r.nextBoolean() ? "GT" : "CH", score(), m);
                 case 4 -> List.of("ZADD", z, "INCR", score(), m);
@@ -485,8 +584,52 @@ class KvDifferentialTest {
                 case 16 -> List.of("ZLEXCOUNT", z, lex(), lex());
                 case 17 -> List.of(r.nextBoolean() ? "ZPOPMIN" : "ZPOPMAX", z, Integer.toString(r.nextInt(3)));
                 case 18 -> List.of(r.nextBoolean() ? "ZREMRANGEBYRANK" : "ZREVRANGE", z, index(), index());
-                default -> List.of("ZREMRANGEBYSCORE", z, bound(), bound());
+                case 19 -> List.of("ZREMRANGEBYSCORE", z, bound(), bound());
+                case 20, 21 -> algebra(z);
+                case 22 -> List.of(r.nextBoolean() ? "ZUNIONSTORE" : "ZINTERSTORE", zkey(), "2", z, zkey(), "WEIGHTS", weight(),
+                        weight(), "AGGREGATE", aggregate()).subList(0, List.of(5, 8, 10).get(r.nextInt(3)));
+                case 23 -> List.of("ZDIFFSTORE", zkey(), "2", z, zkey());
+                case 24 -> List.of("ZINTERCARD", "2", z, zkey(), "LIMIT", Integer.toString(r.nextInt(3))).subList(0, 4 + 2 * r.nextInt(2));
+                case 25 -> r.nextBoolean() ? List.of("ZRANGESTORE", zkey(), z, index(), index())
+                        : List.of("ZRANGESTORE", zkey(), z, bound(), bound(), "BYSCORE", "LIMIT", "0", Integer.toString(r.nextInt(4) - 1));
+                case 26 -> List.of("ZSCAN", z, "0", "MATCH", r.nextBoolean() ? "m[0-2]" : "*").subList(0, 3 + 2 * r.nextInt(2));
+                case 27 -> List.of("ZRANDMEMBER", z, Integer.toString(r.nextInt(9) - 4), "WITHSCORES").subList(0, 3 + r.nextInt(2));
+                case 28 -> List.of("ZMPOP", "2", z, zkey(), r.nextBoolean() ? "MIN" : "MAX", "COUNT", Integer.toString(1 + r.nextInt(3)))
+                        .subList(0, 5 + 2 * r.nextInt(2));
+                default -> r.nextBoolean() ? List.of(r.nextBoolean() ? "BZPOPMIN" : "BZPOPMAX", z, zkey(), "0.01")
+                        : List.of("BZMPOP", "0.01", "1", z, r.nextBoolean() ? "MIN" : "MAX", "COUNT", "2");
             };
+        }
+
+        private String weight() {
+            return switch (r.nextInt(5)) {
+                case 0 -> "0.5";
+                case 1 -> "inf";
+                default -> Integer.toString(r.nextInt(5) - 2);
+            };
+        }
+
+        private String aggregate() {
+            return switch (r.nextInt(3)) {
+                case 0 -> "SUM";
+                case 1 -> "MIN";
+                default -> "MAX";
+            };
+        }
+
+        /** ZUNION, ZINTER or ZDIFF of two inputs (sets and other types among them), with options. */
+        private List<String> algebra(String z) {
+            List<String> c = new ArrayList<>(List.of(List.of("ZUNION", "ZINTER", "ZDIFF").get(r.nextInt(3)), "2", z, zkey()));
+            if (!c.get(0).equals("ZDIFF") && r.nextBoolean()) {
+                c.addAll(List.of("WEIGHTS", weight(), weight()));
+            }
+            if (!c.get(0).equals("ZDIFF") && r.nextBoolean()) {
+                c.addAll(List.of("AGGREGATE", aggregate()));
+            }
+            if (r.nextBoolean()) {
+                c.add("WITHSCORES");
+            }
+            return c;
         }
 
         List<String> next() {
@@ -568,7 +711,7 @@ class KvDifferentialTest {
 
         /** Commands that answer random members: only how many is compared. */
         static boolean randomPick(List<String> command) {
-            return command.get(0).equalsIgnoreCase("SRANDMEMBER");
+            return command.get(0).equalsIgnoreCase("SRANDMEMBER") || command.get(0).equalsIgnoreCase("ZRANDMEMBER");
         }
     }
 
