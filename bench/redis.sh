@@ -4,14 +4,16 @@
 # warm-up), then the measured run. Prints both figures and the ratio; record them with the machine and
 # method in docs/benchmarks.md.
 #
-#   bench/redis.sh                 # defaults: -t set,get -c 50 -n 200000
-#   BENCH_ARGS="-t set -c 10 -n 50000" bench/redis.sh
+#   bench/redis.sh                 # defaults: -t set,get,lpush,lpop,hset,zadd -c 50 -n 200000, then the same with -P 16
+#   BENCH_ARGS="-t set -c 10 -n 50000" PIPELINE=0 bench/redis.sh
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 redis_port="${REDIS_PORT:-16379}"
 kv_port="${KV_PORT:-6380}"
-bench_args="${BENCH_ARGS:--t set,get -c 50 -n 200000}"
+bench_args="${BENCH_ARGS:--t set,get,lpush,lpop,hset,zadd -c 50 -n 200000}"
+# A second pass with pipelining (-P 16); PIPELINE=0 skips it.
+pipeline="${PIPELINE:-16}"
 
 for tool in redis-server redis-benchmark; do
   if ! command -v "$tool" >/dev/null; then
@@ -54,14 +56,26 @@ warm() { # port: the same load once, discarded, so JIT compilation is not measur
 
 run() { # name port
   # shellcheck disable=SC2086  # bench_args is a flag list
-  redis-benchmark -h 127.0.0.1 -p "$2" $bench_args --csv 2>/dev/null | tail -n +2 | tr -d '"' |
+  if ! redis-benchmark -h 127.0.0.1 -p "$2" $bench_args --csv >"$work/csv" 2>"$work/err"; then
+    echo "bench: redis-benchmark against $1 failed: $(tr '\r' '\n' <"$work/err" | grep -v 'rps=' | tail -3)" >&2
+  fi
+  tail -n +2 "$work/csv" | tr -d '"' |
     awk -F, -v name="$1" '{ printf "%-10s %-5s %12.0f req/s   p50 %6.3f ms   p99 %6.3f ms\n", name, $1, $2, $5, $7 }'
 }
 
-echo "redis-benchmark $bench_args  ($(nproc) cores, $(redis-server --version | awk '{print $3}'))"
-warm "$redis_port"
-run redis-server "$redis_port" | tee "$work/redis.txt"
-warm "$kv_port"
-run replicode "$kv_port" | tee "$work/replicode.txt"
-paste "$work/redis.txt" "$work/replicode.txt" | awk '{ printf "ratio %-5s replicode/redis = %.2f\n", $2, $13 / $3 }'
+compare() { # args...: one measured pass of both servers with these redis-benchmark arguments
+  echo "redis-benchmark $*  ($(nproc) cores, $(redis-server --version | awk '{print $3}'))"
+  bench_args="$*"
+  warm "$redis_port"
+  run redis-server "$redis_port" | tee "$work/redis.txt"
+  warm "$kv_port"
+  run replicode "$kv_port" | tee "$work/replicode.txt"
+  paste "$work/redis.txt" "$work/replicode.txt" |
+    awk '{ printf "ratio %-5s replicode/redis = %.2f   replicode p99 %s ms\n", $2, $13 / $3, $19 }'
+}
 
+compare $bench_args
+if [ "$pipeline" != 0 ]; then
+  # shellcheck disable=SC2086
+  compare $bench_args -P "$pipeline"
+fi

@@ -36,6 +36,32 @@ public record OutputBatch(String app, int replica, long seq, List<Output> output
         return b.array();
     }
 
+    /** The app, replica and frame of an encoded batch, read without decoding its outputs. */
+    public record Header(String app, int replica, long seq) {}
+
+    /**
+     * Reads only the header of an encoded batch: a gateway drops the copies of a frame's outputs that arrive after the
+     * first replica's (two of three) on this alone, without decoding every output.
+     */
+    public static Header peek(byte[] bytes) {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        try {
+            int version = b.get() & 0xFF;
+            if (version != VERSION) {
+                throw new CodecException("output batch version " + version + " is not supported", 0);
+            }
+            byte[] app = new byte[b.get() & 0xFF];
+            b.get(app);
+            int replica = b.getInt();
+            long seq = b.getLong();
+            return new Header(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(app)).toString(), replica, seq);
+        } catch (BufferUnderflowException e) {
+            throw new CodecException("output batch truncated", b.position());
+        } catch (CharacterCodingException e) {
+            throw new CodecException("app name is not valid UTF-8", 2);
+        }
+    }
+
     public static OutputBatch decode(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         try {

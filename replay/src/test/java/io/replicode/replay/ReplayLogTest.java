@@ -186,6 +186,44 @@ class ReplayLogTest {
         }
     }
 
+    @Test
+    void a_crashed_log_ends_at_its_last_record_before_the_preallocated_zeros() throws IOException {
+        ReplayLog crashed = ReplayLog.open(dir, "kv", SMALL);
+        appendFrames(crashed, 3);
+        Path last = segments().get(segments().size() - 1);
+        assertTrue(Files.size(last) >= ReplayLog.PREALLOCATE_BYTES, "the newest segment is preallocated ahead of its records");
+        // Not closed: as after a crash, the zeros stay. A record torn mid-write leaves its header and part of its
+        // payload before them.
+        byte[] bytes = Files.readAllBytes(last);
+        long end = logicalEnd(bytes);
+        byte[] torn = ByteBuffer.allocate(12).putInt(100).putInt(12345).putInt(7).array();
+        try (var ch = java.nio.channels.FileChannel.open(last, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(torn), end);
+        }
+        try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
+            assertEquals(3, log.lastSeq());
+            assertTrue(log.recovery().tornTail().contains("checksum"), log.recovery().tornTail());
+            appendFrames(log, 2);
+            assertEquals(5, log.lastSeq());
+        }
+        try (ReplayLog log = ReplayLog.open(dir, "kv", SMALL)) {
+            assertEquals(5, log.lastSeq(), "closed cleanly: nothing to cut");
+            assertEquals(null, log.recovery().tornTail());
+            assertEquals(5, log.read(1, 10).size());
+        }
+        // `crashed` is left unclosed on purpose: closing it would cut the file at its own (older) end.
+    }
+
+    /** Where the records of a segment end (the first all-zero record header, or the end of the file). */
+    private static long logicalEnd(byte[] segment) {
+        ByteBuffer b = ByteBuffer.wrap(segment);
+        int pos = 8 + 2 + 2 + 8 + 2 + 2 + 4; // header for app "kv"
+        while (pos + 8 <= segment.length && b.getInt(pos) != 0) {
+            pos += 8 + b.getInt(pos);
+        }
+        return pos;
+    }
+
     private static int lastRecordLength(byte[] segment) {
         ByteBuffer b = ByteBuffer.wrap(segment);
         int pos = 8 + 2 + 2 + 8 + 2 + 2 + 4; // header for app "kv"

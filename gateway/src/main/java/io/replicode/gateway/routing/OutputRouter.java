@@ -115,20 +115,37 @@ public final class OutputRouter {
 
     /** Applies {@code batch} through {@code sink} unless it is a duplicate or for an unknown app. */
     public Verdict route(OutputBatch batch, Sink sink) {
-        Long last = lastSeq.get(batch.app());
+        Verdict dropped = screen(batch.app(), batch.replica(), batch.seq());
+        if (dropped != null) {
+            return dropped;
+        }
+        return routeScreened(batch, sink);
+    }
+
+    /**
+     * Why a batch with this header is dropped (counted), or null when it is to be routed: the decision {@link #route}
+     * makes first, from the header alone (see {@link OutputBatch#peek}).
+     */
+    public Verdict screen(String app, int replica, long seq) {
+        Long last = lastSeq.get(app);
         if (last == null) {
             unknownApp++;
             return Verdict.UNKNOWN_APP;
         }
-        java.util.Set<Integer> bad = distrusted.get(batch.app());
-        if (bad != null && bad.contains(batch.replica())) {
+        java.util.Set<Integer> bad = distrusted.get(app);
+        if (bad != null && bad.contains(replica)) {
             distrustedDropped++;
             return Verdict.DISTRUSTED;
         }
-        if (batch.seq() <= last) {
+        if (seq <= last) {
             duplicates++;
             return Verdict.DUPLICATE;
         }
+        return null;
+    }
+
+    /** Routes a batch {@link #screen} let through. */
+    public Verdict routeScreened(OutputBatch batch, Sink sink) {
         lastSeq.put(batch.app(), batch.seq());
         applied++;
         String app = batch.app();

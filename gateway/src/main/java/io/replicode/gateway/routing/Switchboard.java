@@ -198,6 +198,11 @@ public final class Switchboard implements OutputRouter.Sink {
     public OutputRouter.Verdict onOutputs(byte[] body) {
         OutputBatch batch;
         try {
+            OutputBatch.Header h = OutputBatch.peek(body);
+            OutputRouter.Verdict dropped = router.screen(h.app(), h.replica(), h.seq());
+            if (dropped != null) {
+                return dropped;
+            }
             batch = OutputBatch.decode(body);
         } catch (RuntimeException e) {
             malformed("output batch of " + body.length + " bytes: " + e.getMessage());
@@ -205,7 +210,7 @@ public final class Switchboard implements OutputRouter.Sink {
         }
         routingOutputs = true;
         try {
-            return router.route(batch, this);
+            return router.routeScreened(batch, this);
         } finally {
             routingOutputs = false;
             List<Runnable> later = new java.util.ArrayList<>(afterOutputs);
