@@ -132,6 +132,21 @@ static void push_generic(kv_call *k, int left, int only_existing) {
     reply_int(k, len);
 }
 
+/* Replies an array of up to `count` elements popped from the LEFT or RIGHT of
+ * e's list (LPOP/RPOP with a count, LMPOP, BLMPOP). */
+static void pop_elements(kv_call *k, kv_entry *e, int left, long long count) {
+    kv_list *l = e->obj;
+    size_t n = (unsigned long long)count < l->len ? (size_t)count : l->len;
+    reply_array(k, n);
+    for (size_t i = 0; i < n; i++) {
+        kv_elem out;
+        kv_list_pop(l, left, &out);
+        reply_bulk(k, out.p, out.n);
+        free(out.p);
+    }
+    settle(e, l);
+}
+
 void cmd_lpush(kv_call *k) { push_generic(k, 1, 0); }
 void cmd_rpush(kv_call *k) { push_generic(k, 0, 0); }
 void cmd_lpushx(kv_call *k) { push_generic(k, 1, 1); }
@@ -170,30 +185,13 @@ static void pop_generic(kv_call *k, int left) {
         reply_array(k, 0);
         return;
     }
-    size_t n = (size_t)count < l->len ? (size_t)count : l->len;
-    reply_array(k, n);
-    for (size_t i = 0; i < n; i++) {
-        kv_elem out;
-        kv_list_pop(l, left, &out);
-        reply_bulk(k, out.p, out.n);
-        free(out.p);
-    }
-    settle(e, l);
+    pop_elements(k, e, left, count);
 }
 
 void list_pop_reply(kv_call *k, kv_entry *e, int left, long long count) {
-    kv_list *l = e->obj;
-    size_t n = (unsigned long long)count < l->len ? (size_t)count : l->len;
     reply_array(k, 2);
     reply_bulk(k, e->key, e->klen);
-    reply_array(k, n);
-    for (size_t i = 0; i < n; i++) {
-        kv_elem out;
-        kv_list_pop(l, left, &out);
-        reply_bulk(k, out.p, out.n);
-        free(out.p);
-    }
-    settle(e, l);
+    pop_elements(k, e, left, count);
 }
 
 /* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first

@@ -44,7 +44,11 @@ public record OutputBatch(String app, int replica, long seq, List<Output> output
      * first replica's (two of three) on this alone, without decoding every output.
      */
     public static Header peek(byte[] bytes) {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
+        return header(ByteBuffer.wrap(bytes));
+    }
+
+    /** Reads the header at {@code b}'s position, leaving it at the first output. */
+    private static Header header(ByteBuffer b) {
         try {
             int version = b.get() & 0xFF;
             if (version != VERSION) {
@@ -58,30 +62,20 @@ public record OutputBatch(String app, int replica, long seq, List<Output> output
         } catch (BufferUnderflowException e) {
             throw new CodecException("output batch truncated", b.position());
         } catch (CharacterCodingException e) {
+            // Lenient decoding would turn the name into one that encodes differently, or not at all.
             throw new CodecException("app name is not valid UTF-8", 2);
         }
     }
 
     public static OutputBatch decode(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
+        Header h = header(b);
         try {
-            int version = b.get() & 0xFF;
-            if (version != VERSION) {
-                throw new CodecException("output batch version " + version + " is not supported", 0);
-            }
-            byte[] app = new byte[b.get() & 0xFF];
-            b.get(app);
-            int replica = b.getInt();
-            long seq = b.getLong();
             byte[] rest = new byte[b.remaining()];
             b.get(rest);
-            String appName = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(app)).toString();
-            return new OutputBatch(appName, replica, seq, EventCodec.decodeOutputs(rest));
+            return new OutputBatch(h.app(), h.replica(), h.seq(), EventCodec.decodeOutputs(rest));
         } catch (BufferUnderflowException e) {
             throw new CodecException("output batch truncated", b.position());
-        } catch (CharacterCodingException e) {
-            // Lenient decoding would turn the name into one that encodes differently, or not at all.
-            throw new CodecException("app name is not valid UTF-8", 2);
         }
     }
 }
