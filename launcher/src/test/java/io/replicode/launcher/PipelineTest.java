@@ -94,6 +94,20 @@ class PipelineTest {
             return b == null ? "" : b.toString(StandardCharsets.UTF_8);
         }
 
+        /**
+         * Each replica takes its state digest once idle (200 ms after its last frame), on its own thread: waits until
+         * all of them have one for the same frame, so comparing them compares like with like.
+         */
+        void awaitDigestsAtOneFrame() throws Exception {
+            Poll.until("state digests of all replicas at one frame", java.time.Duration.ofSeconds(20), () -> {
+                Set<Long> at = new HashSet<>();
+                for (JsonObject s : statuses()) {
+                    at.add(s.getString("digest") == null ? -1L : s.getLong("digestSeq"));
+                }
+                return at.size() == 1 && !at.contains(-1L);
+            });
+        }
+
         List<JsonObject> statuses() throws Exception {
             List<JsonObject> out = new ArrayList<>();
             for (ReplicaVerticle r : replicas) {
@@ -132,6 +146,7 @@ class PipelineTest {
             Poll.until("echo of b", java.time.Duration.ofSeconds(20), () -> node.text(b).endsWith("m11;"));
             long last = node.log.lastSeq();
             Poll.until("all replicas at " + last, java.time.Duration.ofSeconds(20), () -> node.replicas.stream().allMatch(r -> r.appliedSeq() == last));
+            node.awaitDigestsAtOneFrame();
             before = node.statuses();
             Set<String> digests = new HashSet<>();
             before.forEach(s -> digests.add(s.getString("digest")));
@@ -143,6 +158,7 @@ class PipelineTest {
             Poll.until("the restart's GatewayLost frame", java.time.Duration.ofSeconds(20), () -> node.log.lastSeq() > previous);
             long last = node.log.lastSeq();
             Poll.until("replicas caught up after restart", java.time.Duration.ofSeconds(20), () -> node.replicas.stream().allMatch(r -> r.appliedSeq() == last));
+            node.awaitDigestsAtOneFrame();
             List<JsonObject> after = node.statuses();
             assertTrue(after.get(0).getString("restoredFrom").startsWith("snapshot at frame"), after.get(0).encode());
             Set<String> digests = new HashSet<>();

@@ -4,8 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.replicode.nat.Frame;
+import io.replicode.nat.IngressEvent;
+import io.replicode.nat.Output;
+import io.replicode.node.TestGuests;
+import io.replicode.replica.GuestConfig;
+import io.replicode.replica.GuestLimits;
+import io.replicode.replica.machine.GuestMachine;
+import io.replicode.replica.module.Engine;
+import io.replicode.replica.module.GuestModule;
 import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
@@ -29,7 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Differential test against the real thing: seeded random command sequences (strings, counters, ranges, bits, LCS,
  * keys, expiry, errors included, some pipelined) go to Debian's {@code redis-server} and to the kv guest through the
  * pipeline (three replicas), and every reply is compared byte for byte; replies that legitimately differ (times) are
- * compared by shape. A failing seed is printed with the command that differed, so it reproduces.
+ * compared by shape. The random sequences and the edge cases also go to the guest directly on a {@link GuestMachine}
+ * (no gateway, sequencer or network), so a difference can be told apart from the pipeline's. A failing seed is printed
+ * with the command that differed, so it reproduces.
  */
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class KvDifferentialTest {
@@ -55,6 +69,13 @@ class KvDifferentialTest {
 
     /** Starts redis-server and the kv node; returns redis-server's port. */
     private int startBoth() throws Exception {
+        int port = startRedis();
+        kv = new KvNode(tmp.resolve("data"));
+        return port;
+    }
+
+    /** Starts redis-server alone (the machine target needs no node); returns its port. */
+    private int startRedis() throws Exception {
         Path server = Path.of("/usr/bin/redis-server");
         assertTrue(Files.isExecutable(server), "redis-server is needed: apt-get install redis-server (.ci/run installs it)");
         int port;
@@ -64,7 +85,6 @@ class KvDifferentialTest {
         redis = new ProcessBuilder(server.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--databases", "1", "--dir", tmp.toString()).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("redis.log").toFile()).start();
-        kv = new KvNode(tmp.resolve("data"));
         return port;
     }
 
@@ -337,41 +357,86 @@ class KvDifferentialTest {
     @Test
     void random_command_sequences_get_the_replies_redis_server_gives() throws Exception {
         int port = startBoth();
-        long compared = 0;
         try (Conn a = Conn.await(port); Conn b = Conn.await(kv.node.tcpEndpoints().get(0).port())) {
-            for (int seed = 1; seed <= SEEDS; seed++) {
-                a.call(List.of("FLUSHALL"));
-                b.call(List.of("FLUSHALL"));
-                Generator g = new Generator(seed);
-                for (int i = 0; i < COMMANDS_PER_SEED; ) {
-                    int pipelined = g.r.nextInt(10) == 0 ? 2 + g.r.nextInt(8) : 1;
-                    List<List<String>> batch = new ArrayList<>();
-                    for (int p = 0; p < pipelined && i < COMMANDS_PER_SEED; p++, i++) {
-                        batch.add(g.next());
+            assertEquals((long) SEEDS * COMMANDS_PER_SEED, compareRandomSequences(a, b::pipeline));
+        }
+    }
+
+    /**
+     * The same seeds and commands against the kv guest on a {@link GuestMachine} fed frames directly, with no gateway,
+     * sequencer, log or network: a difference that shows here and through the pipeline is the guest's, one that shows
+     * only through the pipeline is the pipeline's.
+     */
+    @Test
+    void random_sequences_match_redis_server_directly_on_the_machine() throws Exception {
+        int port = startRedis();
+        try (Conn a = Conn.await(port); MachineTarget b = new MachineTarget()) {
+            assertEquals((long) SEEDS * COMMANDS_PER_SEED, compareRandomSequences(a, b));
+        }
+    }
+
+    /** The edge cases against the kv guest on a machine fed frames directly. */
+    @Test
+    void edge_cases_match_redis_server_directly_on_the_machine() throws Exception {
+        int port = startRedis();
+        try (Conn a = Conn.await(port); MachineTarget b = new MachineTarget()) {
+            for (List<String> c : EDGE_CASES) {
+                assertEquals(escape(a.call(c)), escape(b.pipeline(List.of(c)).get(0)), c.toString());
+            }
+        }
+    }
+
+    /** Where a command batch goes: pipelined as one write, one raw reply per command, in order. */
+    @FunctionalInterface
+    interface Target {
+        List<String> pipeline(List<List<String>> commands) throws Exception;
+    }
+
+    /**
+     * Sends seeds 1..{@link #SEEDS} of the generator to redis-server and to {@code kv} (each flushed before a seed), and
+     * fails at the first reply that differs, naming the seed and command; returns how many replies were compared.
+     */
+    private static long compareRandomSequences(Conn redis, Target kv) throws Exception {
+        long compared = 0;
+        for (int seed = 1; seed <= SEEDS; seed++) {
+            redis.call(List.of("FLUSHALL"));
+            kv.pipeline(List.of(List.of("FLUSHALL")));
+            Generator g = new Generator(seed);
+            for (int i = 0; i < COMMANDS_PER_SEED; ) {
+                int pipelined = g.r.nextInt(10) == 0 ? 2 + g.r.nextInt(8) : 1;
+                List<List<String>> batch = new ArrayList<>();
+                for (int p = 0; p < pipelined && i < COMMANDS_PER_SEED; p++, i++) {
+                    batch.add(g.next());
+                }
+                List<String> want = redis.pipeline(batch);
+                List<String> got;
+                try {
+                    got = kv.pipeline(batch);
+                } catch (Exception | AssertionError e) {
+                    // A missing reply (a timeout, or the machine's frame bound) names what was waited for.
+                    got = fail("seed " + seed + ", commands " + (i - batch.size() + 1) + ".." + i + " " + batch
+                            + ": no reply from kv: " + e, e);
+                }
+                for (int c = 0; c < batch.size(); c++) {
+                    compared++;
+                    String expected = Generator.shapeOnly(batch.get(c)) ? shape(want.get(c)) : want.get(c);
+                    String actual = Generator.shapeOnly(batch.get(c)) ? shape(got.get(c)) : got.get(c);
+                    if (Generator.unordered(batch.get(c))) {
+                        expected = sortedArray(expected);
+                        actual = sortedArray(actual);
                     }
-                    List<String> want = a.pipeline(batch);
-                    List<String> got = b.pipeline(batch);
-                    for (int c = 0; c < batch.size(); c++) {
-                        compared++;
-                        String expected = Generator.shapeOnly(batch.get(c)) ? shape(want.get(c)) : want.get(c);
-                        String actual = Generator.shapeOnly(batch.get(c)) ? shape(got.get(c)) : got.get(c);
-                        if (Generator.unordered(batch.get(c))) {
-                            expected = sortedArray(expected);
-                            actual = sortedArray(actual);
-                        }
-                        if (Generator.randomPick(batch.get(c))) {
-                            expected = expected.split("\r\n")[0];
-                            actual = actual.split("\r\n")[0];
-                        }
-                        if (!expected.equals(actual)) {
-                            fail("seed " + seed + ", command " + (i - batch.size() + c + 1) + " " + batch.get(c)
-                                    + ":\n  redis-server: " + escape(want.get(c)) + "\n  kv:           " + escape(got.get(c)));
-                        }
+                    if (Generator.randomPick(batch.get(c))) {
+                        expected = expected.split("\r\n")[0];
+                        actual = actual.split("\r\n")[0];
+                    }
+                    if (!expected.equals(actual)) {
+                        fail("seed " + seed + ", command " + (i - batch.size() + c + 1) + " " + batch.get(c)
+                                + ":\n  redis-server: " + escape(want.get(c)) + "\n  kv:           " + escape(got.get(c)));
                     }
                 }
             }
         }
-        assertEquals((long) SEEDS * COMMANDS_PER_SEED, compared);
+        return compared;
     }
 
     /** A reply with its numbers replaced, for replies that carry times. */
@@ -749,26 +814,31 @@ class KvDifferentialTest {
 
         /** Sends a command without waiting for its reply (a blocking one). */
         void send(List<String> command) throws IOException {
-            ByteArrayOutputStream b = new ByteArrayOutputStream();
-            b.writeBytes(("*" + command.size() + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-            for (String arg : command) {
-                byte[] bytes = arg.getBytes(StandardCharsets.ISO_8859_1);
-                b.writeBytes(("$" + bytes.length + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-                b.writeBytes(bytes);
-                b.writeBytes("\r\n".getBytes(StandardCharsets.ISO_8859_1));
-            }
-            out.write(b.toByteArray());
+            out.write(encode(List.of(command)));
             out.flush();
         }
 
         /** Reads one reply. */
         String read() throws IOException {
             ByteArrayOutputStream reply = new ByteArrayOutputStream();
-            readReply(reply);
+            readReply(in, reply);
             return reply.toString(StandardCharsets.ISO_8859_1);
         }
 
         List<String> pipeline(List<List<String>> commands) throws IOException {
+            out.write(encode(commands));
+            out.flush();
+            List<String> replies = new ArrayList<>();
+            for (int i = 0; i < commands.size(); i++) {
+                ByteArrayOutputStream reply = new ByteArrayOutputStream();
+                readReply(in, reply);
+                replies.add(reply.toString(StandardCharsets.ISO_8859_1));
+            }
+            return replies;
+        }
+
+        /** Commands as multibulk requests, back to back. */
+        static byte[] encode(List<List<String>> commands) {
             ByteArrayOutputStream b = new ByteArrayOutputStream();
             for (List<String> c : commands) {
                 b.writeBytes(("*" + c.size() + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
@@ -779,40 +849,37 @@ class KvDifferentialTest {
                     b.writeBytes("\r\n".getBytes(StandardCharsets.ISO_8859_1));
                 }
             }
-            out.write(b.toByteArray());
-            out.flush();
-            List<String> replies = new ArrayList<>();
-            for (int i = 0; i < commands.size(); i++) {
-                ByteArrayOutputStream reply = new ByteArrayOutputStream();
-                readReply(reply);
-                replies.add(reply.toString(StandardCharsets.ISO_8859_1));
-            }
-            return replies;
+            return b.toByteArray();
         }
 
-        private void readReply(ByteArrayOutputStream into) throws IOException {
-            String line = readLine(into);
+        /** Copies one whole reply from {@code in}; EOFException when the stream ends inside it. */
+        static void readReply(InputStream in, ByteArrayOutputStream into) throws IOException {
+            String line = readLine(in, into);
             char type = line.charAt(0);
             if (type == '$') {
                 int n = Integer.parseInt(line.substring(1));
                 if (n >= 0) {
-                    into.writeBytes(in.readNBytes(n + 2));
+                    byte[] body = in.readNBytes(n + 2);
+                    into.writeBytes(body);
+                    if (body.length < n + 2) {
+                        throw new EOFException("stream ended in a bulk string: " + line);
+                    }
                 }
             } else if (type == '*') {
                 int n = Integer.parseInt(line.substring(1));
                 for (int i = 0; i < n; i++) {
-                    readReply(into);
+                    readReply(in, into);
                 }
             }
         }
 
-        private String readLine(ByteArrayOutputStream into) throws IOException {
+        private static String readLine(InputStream in, ByteArrayOutputStream into) throws IOException {
             StringBuilder s = new StringBuilder();
             int prev = -1;
             while (true) {
                 int c = in.read();
                 if (c < 0) {
-                    throw new IOException("connection closed in a reply: " + s);
+                    throw new EOFException("connection closed in a reply: " + s);
                 }
                 into.write(c);
                 if (prev == '\r' && c == '\n') {
@@ -826,6 +893,117 @@ class KvDifferentialTest {
         @Override
         public void close() throws IOException {
             socket.close();
+        }
+    }
+
+    /**
+     * The kv guest on a {@link GuestMachine} of its own, fed frames as the sequencer would cut them from one client's
+     * traffic: the client's bytes go in as Data events no further than the guest's receive window (which its Window
+     * outputs reopen), and every byte it sends is granted back in the next frame, as the gateway does once the client
+     * has it. Frame time moves 1 ms a frame and entropy is a function of the frame's seq, so a run is the same every
+     * time; the blocking pops of the generator (timeouts of 10 ms) answer nil once frame time has passed their timeout
+     * (some ten frames later), as redis-server does after 10 ms.
+     */
+    static final class MachineTarget implements Target, AutoCloseable {
+        private static final long T0 = 1_700_000_000_000_000_000L;
+        private static final long STEP_NS = 1_000_000L;
+        /** Frames a batch may take: 10 s of frame time, far beyond any timeout the commands ask for. */
+        private static final int MAX_FRAMES_PER_BATCH = 10_000;
+        private static final long CONNECTION = 1;
+
+        private final GuestMachine machine;
+        private final List<IngressEvent> queued = new ArrayList<>();
+        private final ByteArrayOutputStream received = new ByteArrayOutputStream();
+        /** Bytes of {@link #received} already answered as replies. */
+        private int taken;
+        private long seq;
+        private long credit = GuestLimits.DEFAULT.receiveBufferBytes();
+        private byte[] unsent = new byte[0];
+        private int unsentFrom;
+        private long nextOffset;
+
+        /** The guest as KvNode configures it (listeners resp and http, default limits), with one client connected. */
+        MachineTarget() {
+            machine = GuestMachine.create(GuestModule.load(TestGuests.module("kv_server"), Engine.COMPILER),
+                    GuestConfig.of("kv", List.of("resp", "http")).withGenesis(new byte[] {4, 2}, T0));
+            step(); // runs the guest up to its poll loop
+            queued.add(new IngressEvent.Open(CONNECTION, "resp"));
+            step();
+        }
+
+        /** Sends the batch as one write and applies frames until its replies are whole; fails after the frame bound. */
+        @Override
+        public List<String> pipeline(List<List<String>> commands) {
+            if (taken != received.size()) {
+                throw new AssertionError("the guest sent bytes no command asked for: "
+                        + escape(received.toString(StandardCharsets.ISO_8859_1).substring(taken)));
+            }
+            unsent = Conn.encode(commands);
+            unsentFrom = 0;
+            for (int frame = 0; frame < MAX_FRAMES_PER_BATCH; frame++) {
+                step();
+                List<String> replies = replies(commands.size());
+                if (replies != null) {
+                    return replies;
+                }
+            }
+            throw new AssertionError("no whole reply after " + MAX_FRAMES_PER_BATCH + " frames; "
+                    + (unsent.length - unsentFrom) + " request bytes undelivered, the guest sent: "
+                    + escape(received.toString(StandardCharsets.ISO_8859_1).substring(taken)));
+        }
+
+        /** The next {@code n} replies the guest sent, or null while they are not all whole yet. */
+        private List<String> replies(int n) {
+            byte[] all = received.toByteArray();
+            ByteArrayInputStream in = new ByteArrayInputStream(all, taken, all.length - taken);
+            List<String> replies = new ArrayList<>();
+            try {
+                for (int i = 0; i < n; i++) {
+                    ByteArrayOutputStream reply = new ByteArrayOutputStream();
+                    Conn.readReply(in, reply);
+                    replies.add(reply.toString(StandardCharsets.ISO_8859_1));
+                }
+            } catch (IOException incomplete) {
+                return null;
+            }
+            taken = all.length - in.available();
+            return replies;
+        }
+
+        /** Applies one frame: what was queued, and as much of the request as the receive window takes. */
+        private void step() {
+            List<IngressEvent> events = new ArrayList<>(queued);
+            queued.clear();
+            int n = (int) Math.min(credit, unsent.length - unsentFrom);
+            if (n > 0) {
+                events.add(new IngressEvent.Data(CONNECTION, Arrays.copyOfRange(unsent, unsentFrom, unsentFrom + n)));
+                unsentFrom += n;
+                credit -= n;
+            }
+            seq++;
+            byte[] entropy = {(byte) seq, (byte) (seq >>> 8), (byte) (seq >>> 16), 7};
+            for (Output o : machine.apply(new Frame("kv", 1, seq, T0 + seq * STEP_NS, entropy, events))) {
+                if (o instanceof Output.Send s) {
+                    if (s.connection() != CONNECTION || s.offset() != nextOffset) {
+                        throw new AssertionError("send on connection " + s.connection() + " at offset " + s.offset()
+                                + ", expected connection " + CONNECTION + " at " + nextOffset);
+                    }
+                    received.writeBytes(s.bytes());
+                    nextOffset += s.bytes().length;
+                    queued.add(new IngressEvent.Window(CONNECTION, s.bytes().length));
+                } else if (o instanceof Output.Window w) {
+                    credit += w.bytes();
+                } else if (o instanceof Output.Close || o instanceof Output.Reset || o instanceof Output.Stopped
+                        || o instanceof Output.Recovered) {
+                    throw new AssertionError("the kv guest at frame " + seq + ": " + o);
+                }
+                // Timer requests need no answer: every frame moves the clock, and a batch steps until its replies come.
+            }
+        }
+
+        @Override
+        public void close() {
+            machine.close();
         }
     }
 }
