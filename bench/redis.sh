@@ -58,6 +58,10 @@ run() { # name port
   # shellcheck disable=SC2086  # bench_args is a flag list
   if ! redis-benchmark -h 127.0.0.1 -p "$2" $bench_args --csv >"$work/csv" 2>"$work/err"; then
     echo "bench: redis-benchmark against $1 failed: $(tr '\r' '\n' <"$work/err" | grep -v 'rps=' | tail -3)" >&2
+    if [ "$1" = replicode ]; then
+      echo "bench: the gateway's refusal counters: $(curl -s http://127.0.0.1:8080/status | tr -d ' \n' |
+        grep -o '"limits":{[^}]*}' | head -1)" >&2
+    fi
   fi
   tail -n +2 "$work/csv" | tr -d '"' |
     awk -F, -v name="$1" '{ printf "%-10s %-5s %12.0f req/s   p50 %6.3f ms   p99 %6.3f ms\n", name, $1, $2, $5, $7 }'
