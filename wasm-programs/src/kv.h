@@ -84,6 +84,11 @@ extern int64_t kv_now_ms;
 int kv_dump_save(void);
 void kv_dump_load(void);
 extern size_t kv_sessions_open;
+/* INFO stats: connections accepted, commands run (past the arity and key
+ * checks, as Redis counts calls), keys removed because their TTL ran out. */
+extern uint64_t kv_stat_connections;
+extern uint64_t kv_stat_commands;
+extern uint64_t kv_stat_expired_keys;
 
 /* Blocking pops (kv_block.c: lists and sorted sets): clients wait, served in
  * the order they blocked when a write gives one of their keys elements, or

@@ -616,6 +616,7 @@ static void execute(kv_call *k, const command *cmd) {
         return;
     }
     cmd->fn(k);
+    kv_stat_commands++; /* after the call, as Redis counts: INFO does not count itself */
 }
 
 static void run_command(conn_t *c, session *s, const resp_command *rc) {

@@ -27,6 +27,8 @@
 
 int64_t kv_now_ms;
 size_t kv_sessions_open;
+uint64_t kv_stat_connections;
+uint64_t kv_stat_commands;
 
 static uint64_t next_session_id = 1;
 static int64_t next_sweep_ms;
@@ -128,6 +130,7 @@ static session *session_of(conn_t *c) {
     s->id = next_session_id++;
     conn_set_data(c, s);
     kv_sessions_open++;
+    kv_stat_connections++;
     return s;
 }
 

@@ -230,6 +230,8 @@ static void unlink_entry(kv_entry **link, int t) {
     shrink_if_needed();
 }
 
+uint64_t kv_stat_expired_keys;
+
 kv_entry *kv_find(const char *key, size_t klen, int64_t now_ms) {
     rehash_step();
     int t;
@@ -237,6 +239,7 @@ kv_entry *kv_find(const char *key, size_t klen, int64_t now_ms) {
     kv_entry *e = *link;
     if (e != NULL && kv_expired(e, now_ms)) {
         unlink_entry(link, t);
+        kv_stat_expired_keys++;
         return NULL;
     }
     return e;
@@ -295,6 +298,8 @@ int kv_delete(const char *key, size_t klen, int64_t now_ms) {
         return 0;
     int live = !kv_expired(*link, now_ms);
     unlink_entry(link, t);
+    if (!live)
+        kv_stat_expired_keys++;
     return live;
 }
 
@@ -581,6 +586,7 @@ size_t kv_sweep(int64_t now_ms, size_t max_buckets) {
         for (size_t k = 0; k < list.n; k++)
             kv_delete_entry(list.items[k]);
         deleted += list.n;
+        kv_stat_expired_keys += list.n;
         if (sweep_cursor == 0)
             break; /* a whole pass: the rest waits for the next sweep */
     }

@@ -301,6 +301,24 @@ class KvServerTest {
     }
 
     @Test
+    void info_stats_counts_connections_commands_and_expired_keys() {
+        try (KvGuest g = KvGuest.start(FAST)) {
+            Conn c = g.open("resp");
+            c.call(resp("SET", "gone", "v", "PX", "10") + resp("SET", "also", "v", "PX", "10") + resp("SET", "here", "v"));
+            assertEquals("-ERR wrong number of arguments for 'get' command\r\n", c.call(resp("GET")), "not counted: refused before it ran");
+            g.advanceMs(11);
+            assertEquals(NIL, c.call(resp("GET", "gone")), "expired when looked up");
+            g.open("resp").call(resp("PING"));
+            assertEquals(":0\r\n", c.call(resp("EXISTS", "also")));
+            assertEquals("# Stats\r\ntotal_connections_received:2\r\ntotal_commands_processed:6\r\n"
+                            + "instantaneous_ops_per_sec:0\r\nrejected_connections:0\r\nexpired_keys:2\r\nevicted_keys:0\r\n",
+                    KvWire.decode(c.call(resp("INFO", "stats"))));
+            String all = (String) KvWire.decode(c.call(resp("INFO")));
+            assertTrue(all.indexOf("# Memory") < all.indexOf("# Stats") && all.indexOf("# Stats") < all.indexOf("# Keyspace"), all);
+        }
+    }
+
+    @Test
     void keys_and_scan_filter_with_glob_patterns() {
         try (KvGuest g = KvGuest.start(FAST)) {
             Conn c = g.open("resp");
