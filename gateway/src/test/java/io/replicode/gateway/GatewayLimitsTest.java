@@ -217,6 +217,25 @@ class GatewayLimitsTest {
                         new String(c.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1));
             }
         }
+        // A client over its cap whose other connection closes at once (redis-benchmark between tests) is served.
+        long refusedBefore = app("cache").getJsonObject("limits").getLong("perClientCap");
+        try (Socket b = connect("127.0.0.1", resp)) {
+            Socket a = connect("127.0.0.1", resp);
+            TestNode.eventually("2 cache connections open", () -> app("cache").getInteger("connections") == 2);
+            try (Socket c = connect("127.0.0.1", resp)) {
+                a.close();
+                TestNode.eventually("the third connection admitted once the first closed",
+                        () -> app("cache").getInteger("connections") == 2
+                                && app("cache").getJsonObject("limits").getLong("perClientCap") == refusedBefore);
+                c.setSoTimeout(300);
+                try {
+                    int first = c.getInputStream().read();
+                    throw new AssertionError("the admitted connection was answered or closed: " + first);
+                } catch (java.net.SocketTimeoutException stillOpen) {
+                    // admitted: nothing refused it
+                }
+            }
+        }
         assertTrue(app("capped").getJsonObject("limits").getLong("perClientCap") >= 2);
         assertTrue(app("cache").getJsonObject("limits").getLong("perClientCap") >= 1);
     }

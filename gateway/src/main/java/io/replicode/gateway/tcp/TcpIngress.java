@@ -89,16 +89,41 @@ public final class TcpIngress {
         return Future.join(closing).mapEmpty();
     }
 
+    /**
+     * How long a client at its per-address cap waits, not read from, for one of its connections to end before it is
+     * refused. A client that closes connections and opens new ones at once (redis-benchmark between its tests, a
+     * connection pool) races the gateway seeing the old ones' FIN against accepting the new ones, and was refused
+     * "max number of clients reached" with only its closing connections over the cap.
+     */
+    static final long CAP_GRACE_MS = 250;
+    private static final long CAP_RETRY_MS = 10;
+
     private void accept(NetSocket socket, GatewayConfig.App app, GatewayConfig.TcpBinding binding) {
         TcpControl control = new TcpControl(socket);
         pacer.watch(control.serverChannel());
         String client = socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress();
+        admit(socket, control, app, binding, client, CAP_GRACE_MS / CAP_RETRY_MS, new boolean[1]);
+    }
+
+    /** Admits the connection, or retries while it is over its client's cap only ({@link #CAP_GRACE_MS}), or refuses it. */
+    private void admit(NetSocket socket, TcpControl control, GatewayConfig.App app, GatewayConfig.TcpBinding binding,
+                       String client, long retries, boolean[] gone) {
+        if (gone[0]) {
+            return; // the client left while it waited
+        }
         Refusal refusal = switchboard.admit(app.name(), client);
+        if (refusal != null && refusal.reason() == Reason.CLIENT_CAP && retries > 0) {
+            control.reading(false);
+            socket.closeHandler(v -> gone[0] = true);
+            vertx.setTimer(CAP_RETRY_MS, t -> admit(socket, control, app, binding, client, retries - 1, gone));
+            return;
+        }
         if (refusal != null) {
             switchboard.count(app.name(), refusal.reason());
             control.refuse(refusalMessage(binding.protocol(), refusal), vertx, REFUSAL_LINGER_MS);
             return;
         }
+        control.reading(true);
         String external = socket.remoteAddress() + " -> :" + socket.localAddress().port();
         GatewayConfig.Limits limits = app.limits();
         switchboard.open(app.name(), binding.listener(), NatTable.Kind.TCP, external, client,
