@@ -97,26 +97,36 @@ public final class TcpIngress {
      */
     static final long CAP_GRACE_MS = 250;
     private static final long CAP_RETRY_MS = 10;
+    /** Connections waiting out the grace at once, at most: beyond it (a connect flood from one address) refusal is immediate. */
+    static final int MAX_WAITING = 256;
+    private int waiting;
 
     private void accept(NetSocket socket, GatewayConfig.App app, GatewayConfig.TcpBinding binding) {
         TcpControl control = new TcpControl(socket);
         pacer.watch(control.serverChannel());
         String client = socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress();
-        admit(socket, control, app, binding, client, CAP_GRACE_MS / CAP_RETRY_MS, new boolean[1]);
+        admit(socket, control, app, binding, client, CAP_GRACE_MS / CAP_RETRY_MS, new boolean[1], false);
     }
 
     /** Admits the connection, or retries while it is over its client's cap only ({@link #CAP_GRACE_MS}), or refuses it. */
     private void admit(NetSocket socket, TcpControl control, GatewayConfig.App app, GatewayConfig.TcpBinding binding,
-                       String client, long retries, boolean[] gone) {
+                       String client, long retries, boolean[] gone, boolean isWaiting) {
         if (gone[0]) {
+            waiting--;
             return; // the client left while it waited
         }
         Refusal refusal = switchboard.admit(app.name(), client);
-        if (refusal != null && refusal.reason() == Reason.CLIENT_CAP && retries > 0) {
-            control.reading(false);
-            socket.closeHandler(v -> gone[0] = true);
-            vertx.setTimer(CAP_RETRY_MS, t -> admit(socket, control, app, binding, client, retries - 1, gone));
+        if (refusal != null && refusal.reason() == Reason.CLIENT_CAP && retries > 0 && (isWaiting || waiting < MAX_WAITING)) {
+            if (!isWaiting) {
+                waiting++;
+                control.reading(false);
+                socket.closeHandler(v -> gone[0] = true);
+            }
+            vertx.setTimer(CAP_RETRY_MS, t -> admit(socket, control, app, binding, client, retries - 1, gone, true));
             return;
+        }
+        if (isWaiting) {
+            waiting--;
         }
         if (refusal != null) {
             switchboard.count(app.name(), refusal.reason());
