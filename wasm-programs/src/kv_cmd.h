@@ -52,6 +52,9 @@ int arg_is(const kv_call *k, size_t i, const char *word);
 int kv_parse_long_double(const char *s, size_t n, long double *out);
 /* v rounded to x87 extended precision, as redis-server computes on x86-64. */
 long double kv_x87(long double v);
+/* *v += by as INCRBYFLOAT and HINCRBYFLOAT add (kv_x87); -1 after replying
+ * Redis's error when the sum is NaN or infinite. */
+int kv_float_sum(kv_call *k, long double *v, long double by);
 /* A long double as Redis prints it (ld2string, human mode); its length or -1. */
 int kv_format_long_double(char *buf, size_t cap, long double v);
 /* A number in [0, n) from the guest's deterministic random stream. */

@@ -237,11 +237,8 @@ void cmd_hincrbyfloat(kv_call *k) {
         reply_error(k, "ERR hash value is not a float");
         return;
     }
-    v = kv_x87(kv_x87(v) + kv_x87(by));
-    if (isnan(v) || isinf(v)) {
-        reply_error(k, "ERR increment would produce NaN or Infinity");
+    if (kv_float_sum(k, &v, by) != 0)
         return;
-    }
     char buf[5200];
     int n = kv_format_long_double(buf, sizeof buf, v);
     int created;

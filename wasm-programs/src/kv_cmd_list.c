@@ -366,6 +366,18 @@ void cmd_lrem(kv_call *k) {
     reply_int(k, removed);
 }
 
+/* LPOS's COUNT and MAXLEN value at argv[i]: an integer, not negative; -1 after
+ * replying Redis's error. */
+static int nonnegative_arg(kv_call *k, size_t i, const char *what, long long *out) {
+    if (arg_ll(k, i, out) != 0)
+        return -1;
+    if (*out < 0) {
+        reply_error(k, "ERR %s can't be negative", what);
+        return -1;
+    }
+    return 0;
+}
+
 void cmd_lpos(kv_call *k) {
     long long rank = 1, count = -1, maxlen = 0;
     for (size_t j = 3; j < k->argc; j += 2) {
@@ -386,19 +398,11 @@ void cmd_lpos(kv_call *k) {
                 return;
             }
         } else if (arg_is(k, j, "count")) {
-            if (arg_ll(k, j + 1, &count) != 0)
+            if (nonnegative_arg(k, j + 1, "COUNT", &count) != 0)
                 return;
-            if (count < 0) {
-                reply_error(k, "ERR COUNT can't be negative");
-                return;
-            }
         } else if (arg_is(k, j, "maxlen")) {
-            if (arg_ll(k, j + 1, &maxlen) != 0)
+            if (nonnegative_arg(k, j + 1, "MAXLEN", &maxlen) != 0)
                 return;
-            if (maxlen < 0) {
-                reply_error(k, "ERR MAXLEN can't be negative");
-                return;
-            }
         } else {
             reply_syntax_error(k);
             return;

@@ -413,6 +413,15 @@ long double kv_x87(long double v) {
     return ldexpl(rintl(ldexpl(m, 64)), e - 64);
 }
 
+int kv_float_sum(kv_call *k, long double *v, long double by) {
+    *v = kv_x87(kv_x87(*v) + kv_x87(by));
+    if (isnan(*v) || isinf(*v)) {
+        reply_error(k, "ERR increment would produce NaN or Infinity");
+        return -1;
+    }
+    return 0;
+}
+
 void cmd_incrbyfloat(kv_call *k) {
     long double by, v = 0;
     if (kv_parse_long_double(k->argv[2], k->argl[2], &by) != 0) {
@@ -424,11 +433,8 @@ void cmd_incrbyfloat(kv_call *k) {
         reply_error(k, "ERR value is not a valid float");
         return;
     }
-    v = kv_x87(kv_x87(v) + kv_x87(by));
-    if (isnan(v) || isinf(v)) {
-        reply_error(k, "ERR increment would produce NaN or Infinity");
+    if (kv_float_sum(k, &v, by) != 0)
         return;
-    }
     char buf[5200];
     int n = kv_format_long_double(buf, sizeof buf, v);
     if (n < 0) {

@@ -383,14 +383,20 @@ static void lex_span(const kv_zset *z, const lex_bound *min, const lex_bound *ma
     }
 }
 
+/* The min and max of ZCOUNT and ZREMRANGEBYSCORE (argv[2], argv[3]), then the
+ * key's type, in redis-server's order; -1 after replying the error. */
+static int score_range_args(kv_call *k, double *min, int *minx, double *max, int *maxx) {
+    if (score_bound(k->argv[2], k->argl[2], min, minx) != 0 || score_bound(k->argv[3], k->argl[3], max, maxx) != 0) {
+        reply_error(k, "ERR min or max is not a float");
+        return -1;
+    }
+    return key_type_ok(k, 1, KV_T_ZSET) ? 0 : -1;
+}
+
 void cmd_zcount(kv_call *k) {
     double min, max;
     int minx, maxx;
-    if (score_bound(k->argv[2], k->argl[2], &min, &minx) != 0 || score_bound(k->argv[3], k->argl[3], &max, &maxx) != 0) {
-        reply_error(k, "ERR min or max is not a float");
-        return;
-    }
-    if (!key_type_ok(k, 1, KV_T_ZSET))
+    if (score_range_args(k, &min, &minx, &max, &maxx) != 0)
         return;
     kv_entry *e;
     kv_zset *z = zset_at(k, 1, &e);
@@ -642,11 +648,7 @@ void cmd_zremrangebyrank(kv_call *k) {
 void cmd_zremrangebyscore(kv_call *k) {
     double min, max;
     int minx, maxx;
-    if (score_bound(k->argv[2], k->argl[2], &min, &minx) != 0 || score_bound(k->argv[3], k->argl[3], &max, &maxx) != 0) {
-        reply_error(k, "ERR min or max is not a float");
-        return;
-    }
-    if (!key_type_ok(k, 1, KV_T_ZSET))
+    if (score_range_args(k, &min, &minx, &max, &maxx) != 0)
         return;
     kv_entry *e;
     kv_zset *z = zset_at(k, 1, &e);

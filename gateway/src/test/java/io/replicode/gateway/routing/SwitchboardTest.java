@@ -164,6 +164,60 @@ class SwitchboardTest {
         assertEquals(1, board.clients().count("image", "10.0.0.1"));
     }
 
+    /** A stream whose client takes what the guest sends when the test says so. */
+    private final class TakingStream extends GuestStream {
+        TakingStream(long id, long sendWindowBytes) {
+            super(id, "kv", board, 1024, sendWindowBytes);
+        }
+
+        void take(int n) {
+            delivered(n, true);
+        }
+
+        @Override public void guestSent(byte[] bytes) { admitSent(bytes.length); }
+        @Override public void guestClosed() { guestFinishedSending(); }
+        @Override public void guestReset() { }
+        @Override public void guestConsumed(int bytes) { }
+        @Override public void abort(String reason) { }
+    }
+
+    private List<IngressEvent> windowsPublished() {
+        endTurn();
+        List<IngressEvent> out = new ArrayList<>();
+        for (IngressBatch b : published) {
+            for (IngressEvent e : b.events()) {
+                if (e instanceof IngressEvent.Window) {
+                    out.add(e);
+                }
+            }
+        }
+        published.clear();
+        return out;
+    }
+
+    @Test
+    void the_send_window_is_granted_back_once_the_client_took_half_of_it() {
+        TakingStream[] stream = new TakingStream[1];
+        long c = board.open("kv", "resp", NatTable.Kind.TCP, "client", id -> stream[0] = new TakingStream(id, 1000)).connection();
+        windowsPublished();
+        for (int i = 0; i < 4; i++) {
+            stream[0].guestSent(new byte[100]);
+            stream[0].take(100);
+        }
+        assertEquals(List.of(), windowsPublished(), "400 bytes taken of a 1000-byte window: no grant yet, no event per reply");
+        stream[0].guestSent(new byte[100]);
+        stream[0].take(100);
+        assertEquals(List.of(new IngressEvent.Window(c, 500)), windowsPublished(), "half the window: one grant of all of it");
+        stream[0].guestSent(new byte[900]);
+        stream[0].take(900);
+        assertEquals(List.of(new IngressEvent.Window(c, 900)), windowsPublished());
+        stream[0].guestSent(new byte[200]);
+        stream[0].guestClosed();
+        stream[0].take(200);
+        stream[0].take(0);
+        assertEquals(List.of(), windowsPublished(), "a guest that closed is granted nothing");
+    }
+
     @Test
     void a_client_that_finished_sending_no_longer_counts_against_its_cap() {
         long first = board.open("image", "http", NatTable.Kind.TCP, "a", "10.0.0.1", id -> new Recorder()).connection();
