@@ -35,8 +35,9 @@ final class DivergenceReport {
                     .append(FrameText.hex(d.expected().stateDigest())).append(", produced ")
                     .append(FrameText.hex(d.produced().stateDigest())).append('\n');
             int every = ReplicaVerticle.STATE_DIGEST_EVERY_FRAMES;
-            b.append(INDENT).append("(replicas record the state every ").append(every).append(" frames: it parted within the last ")
-                    .append(every).append(", without changing any output so far)\n");
+            b.append(INDENT).append("(replicas record the state every ").append(every)
+                    .append(" frames, less often for a memory over 16 MiB: it parted after the previous state record,")
+                    .append(" without changing any output so far)\n");
             return b.toString();
         }
         b.append(INDENT).append("outputs digest: expected ").append(FrameText.hex(d.expected().outputsDigest()))

@@ -145,6 +145,11 @@ public final class GuestMachine implements AutoCloseable {
         return process.host();
     }
 
+    /** Pages of the guest's linear memory now (the same on every replica after the same frame). */
+    public int memoryPages() {
+        return process.memoryPages();
+    }
+
     public GuestStatus status() {
         WasiHost host = process.host();
         return new GuestStatus(config.app(), state(), stopReason(), lastSeq, module.engine().name().toLowerCase(),

@@ -139,7 +139,7 @@ public final class ReplicaVerticle extends VerticleBase {
     private volatile long snapshotsTaken;
     /** The machine's status after the last frame it applied: status requests read it without the guest thread. */
     private volatile GuestStatus lastStatus;
-    /** The last full-state digest the replica computed (every {@value #STATE_DIGEST_EVERY_FRAMES} frames), and its frame. */
+    /** The last full-state digest the replica computed (see {@link #stateDigestDue}), and its frame. */
     private volatile StateDigest lastStateDigest = new StateDigest(0, null);
 
     /** A full-state digest (hex SHA-256) and the frame it was taken after. */
@@ -157,8 +157,29 @@ public final class ReplicaVerticle extends VerticleBase {
     /** How often a cluster replica checks whether the app's sequencer moved to another member. */
     private static final long FOLLOW_SEQUENCER_MS = 500;
 
-    /** Frames between full-state digests in the digest log. */
+    /** Frames between full-state digests in the digest log while the guest's memory is at most 16 MiB (see {@link #stateDigestDue}). */
     public static final int STATE_DIGEST_EVERY_FRAMES = 100;
+    /** Guest memory up to which state digests come every {@value #STATE_DIGEST_EVERY_FRAMES} frames; each doubling beyond halves how often. */
+    static final long STATE_DIGEST_BASE_BYTES = 16L << 20;
+
+    /**
+     * Whether the digest record of frame {@code seq} holds the full-state digest, for a guest whose memory has
+     * {@code memoryPages} pages after the frame: every {@value #STATE_DIGEST_EVERY_FRAMES} frames up to 16 MiB of memory,
+     * every 200 up to 32 MiB, every 400 up to 64 MiB, and so on (a 113 MB kv: every 800). Each full-state digest copies
+     * and hashes all of the guest's memory; every 100 frames, that was most of the replicas' work while a client wrote a
+     * large value (a 16 MiB SET in small frames: 74% of the replica threads' CPU samples, 4.2 MB/s). With the rule a
+     * digest copies at most about 168 KiB of memory per frame applied. It reads only the frame's seq and the memory size
+     * after the frame, which are the same on every replica and in a re-execution, so all replicas record state digests at
+     * the same frames; the digest of outputs stays in every frame's record.
+     */
+    static boolean stateDigestDue(long seq, int memoryPages) {
+        long interval = STATE_DIGEST_EVERY_FRAMES;
+        long bytes = (long) memoryPages * io.replicode.replica.GuestLimits.WASM_PAGE_BYTES;
+        for (long covered = STATE_DIGEST_BASE_BYTES; covered < bytes; covered <<= 1) {
+            interval <<= 1;
+        }
+        return seq % interval == 0;
+    }
 
     /**
      * A state copy already hashed, for the next one to be written into: a new one every {@value
@@ -557,13 +578,15 @@ public final class ReplicaVerticle extends VerticleBase {
 
     /**
      * Records what this frame produced in the digest log and, for frames applied live, tells the divergence
-     * monitor. Every {@value #STATE_DIGEST_EVERY_FRAMES} frames the full state digest is included: the guest thread
+     * monitor. Every {@value #STATE_DIGEST_EVERY_FRAMES} frames (more rarely for a memory over 16 MiB, see
+     * {@link #stateDigestDue}) the full state digest is included: the guest thread
      * only copies the state, and {@link #digestWriter} hashes it and writes the record, in frame order. Hashed here,
      * tens of MB of state held up every frame behind it for tens of ms, on every replica (the kv app under a write
      * load: p99 halved without the digests).
      */
     private void record(long seq, List<Output> outputs, boolean live) {
-        GuestMachine.StateCopy copy = seq % STATE_DIGEST_EVERY_FRAMES == 0 ? machine.stateCopy(spareStateCopy.getAndSet(null)) : null;
+        GuestMachine.StateCopy copy = stateDigestDue(seq, machine.memoryPages())
+                ? machine.stateCopy(spareStateCopy.getAndSet(null)) : null;
         Runnable write = () -> {
             byte[] state = copy == null ? null : copy.digest();
             if (state != null) {
