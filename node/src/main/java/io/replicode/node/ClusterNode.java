@@ -784,7 +784,7 @@ public final class ClusterNode implements AutoCloseable {
         compareDigestsAcrossMembers(rt);
         if (raft != null) {
             rt.sequencer = new LeaderSequencer(rt.config.name(), boot.hazelcast(), boot::liveNodeIds, raft, rt.machine,
-                    new GatewayRegistry(boot.hazelcast()), NodeParts.sequencerOptions(config), SequencerVerticle::wallClockNs, out)
+                    new GatewayRegistry(boot.hazelcast()), NodeParts.sequencerOptions(config, NodeParts.CLUSTER_FRAME_BYTES), SequencerVerticle::wallClockNs, out)
                     .withMeters(metrics == null ? io.replicode.sequencer.SequencerMeters.NONE
                             : new io.replicode.sequencer.SequencerMeters(metrics, rt.config.name()))
                     .withCompanion(NodeParts.upstreamConnector(boot.vertx(), rt.config));

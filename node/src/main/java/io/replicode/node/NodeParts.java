@@ -123,10 +123,25 @@ final class NodeParts {
         }
     }
 
-    /** Batching and snapshot cadence of the node's sequencers. */
-    static FrameSequencer.Options sequencerOptions(NodeConfig node) {
+    /** Event bytes in a frame of a cluster's sequencer: a Raft entry each. */
+    static final int CLUSTER_FRAME_BYTES = 64 << 10;
+    /** Room in a single node's frame beyond the client bytes it carries: the frame's fixed fields and its events' headers. */
+    static final int FRAME_HEADROOM_BYTES = 4 << 10;
+
+    /**
+     * Event bytes in a frame of {@code app}'s sequencer on a single node: a whole receive window of the guest's (256 KiB by
+     * default) and room for the headers. With 64 KiB, a large upload crossed in frames of at most 64 KiB, one per log
+     * round trip, and each 64 KiB read of the gateway's was split over two frames by the frame's own fields (a 60 MiB
+     * SET: 1,920 frames).
+     */
+    static int singleNodeFrameBytes(AppConfig app) {
+        return Math.max(CLUSTER_FRAME_BYTES, app.limits().receiveBufferBytes()) + FRAME_HEADROOM_BYTES;
+    }
+
+    /** Batching and snapshot cadence of the node's sequencers, with frames of at most {@code maxFrameBytes} of events. */
+    static FrameSequencer.Options sequencerOptions(NodeConfig node, int maxFrameBytes) {
         var batching = node.batching();
-        return new FrameSequencer.Options(batching.maxEventsPerFrame(), 64 << 10,
+        return new FrameSequencer.Options(batching.maxEventsPerFrame(), maxFrameBytes,
                 TimeUnit.MILLISECONDS.toNanos(batching.intervalMs()), 100_000, node.snapshotEveryFrames(),
                 node.snapshotEveryFrames() == 0 ? 0 : TimeUnit.SECONDS.toNanos(SNAPSHOT_EVERY_SECONDS));
     }
