@@ -168,7 +168,7 @@ public final class ReplicaVerticle extends VerticleBase {
      * every 200 up to 32 MiB, every 400 up to 64 MiB, and so on (a 113 MB kv: every 800). Each full-state digest copies
      * and hashes all of the guest's memory; every 100 frames, that was most of the replicas' work while a client wrote a
      * large value (a 16 MiB SET in small frames: 74% of the replica threads' CPU samples, 4.2 MB/s). With the rule a
-     * digest copies at most about 168 KiB of memory per frame applied. It reads only the frame's seq and the memory size
+     * digest copies at most about 164 KiB (16 MiB / 100) of memory per frame applied. It reads only the frame's seq and the memory size
      * after the frame, which are the same on every replica and in a re-execution, so all replicas record state digests at
      * the same frames; the digest of outputs stays in every frame's record.
      */
