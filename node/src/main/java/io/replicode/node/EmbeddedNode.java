@@ -206,7 +206,7 @@ public final class EmbeddedNode implements AutoCloseable {
         if (log.recovery().tornTail() != null) {
             out.println(app.name() + ": replay log: " + log.recovery().tornTail());
         }
-        SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, NodeParts.sequencerOptions(node, NodeParts.singleNodeFrameBytes(app)),
+        SequencerVerticle sequencer = new SequencerVerticle(app.name(), log, NodeParts.sequencerOptions(node, NodeParts.singleNodeFrameBytes(app.limits().receiveBufferBytes())),
                 SequencerVerticle::wallClockNs).withMeters(metrics == null ? io.replicode.sequencer.SequencerMeters.NONE
                         : new io.replicode.sequencer.SequencerMeters(metrics, app.name()))
                 .withCompanion(NodeParts.upstreamConnector(vertx, app));

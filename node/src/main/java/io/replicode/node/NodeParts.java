@@ -128,14 +128,18 @@ final class NodeParts {
     /** Room in a single node's frame beyond the client bytes it carries: the frame's fixed fields and its events' headers. */
     static final int FRAME_HEADROOM_BYTES = 4 << 10;
 
+    /** Client bytes in a single node's frame at most, whatever the receive window: well below the replay log's record limit. */
+    static final int MAX_SINGLE_NODE_FRAME_BYTES = 1 << 20;
+
     /**
-     * Event bytes in a frame of {@code app}'s sequencer on a single node: a whole receive window of the guest's (256 KiB by
-     * default) and room for the headers. With 64 KiB, a large upload crossed in frames of at most 64 KiB, one per log
-     * round trip, and each 64 KiB read of the gateway's was split over two frames by the frame's own fields (a 60 MiB
-     * SET: 1,920 frames).
+     * Event bytes in a frame of an app's sequencer on a single node, for a guest receive window of {@code
+     * receiveWindowBytes} (256 KiB by default): the whole window, at least 64 KiB and at most 1 MiB, and room for the
+     * headers. With 64 KiB, a large upload crossed in frames of at most 64 KiB, one per log round trip, and each 64 KiB
+     * read of the gateway's was split over two frames by a Data event's header (a 60 MiB SET: 1,920 frames). The cap
+     * keeps a frame far below the replay log's record limit (32 MiB) when an app is given a very large window.
      */
-    static int singleNodeFrameBytes(AppConfig app) {
-        return Math.max(CLUSTER_FRAME_BYTES, app.limits().receiveBufferBytes()) + FRAME_HEADROOM_BYTES;
+    static int singleNodeFrameBytes(int receiveWindowBytes) {
+        return Math.min(MAX_SINGLE_NODE_FRAME_BYTES, Math.max(CLUSTER_FRAME_BYTES, receiveWindowBytes)) + FRAME_HEADROOM_BYTES;
     }
 
     /** Batching and snapshot cadence of the node's sequencers, with frames of at most {@code maxFrameBytes} of events. */

@@ -56,9 +56,19 @@ class FrameBudgetTest {
         NodeConfig node = node();
         AppConfig kv = node.apps().stream().filter(a -> a.name().equals("kv")).findFirst().orElseThrow();
         assertEquals(256 << 10, kv.limits().receiveBufferBytes(), "the kv app's receive window (the default)");
-        List<Frame> frames = cutFourReads(NodeParts.sequencerOptions(node, NodeParts.singleNodeFrameBytes(kv)));
+        List<Frame> frames = cutFourReads(NodeParts.sequencerOptions(node, NodeParts.singleNodeFrameBytes(kv.limits().receiveBufferBytes())));
         assertEquals(1, frames.size(), "256 KiB of reads in one frame");
         assertEquals(4, dataEvents(frames), "no 64 KiB read split by the frame's own fields");
+    }
+
+    @Test
+    void theWindowDecidesBetween64KiBAnd1MiB() {
+        assertEquals((64 << 10) + NodeParts.FRAME_HEADROOM_BYTES, NodeParts.singleNodeFrameBytes(16 << 10), "a small window");
+        assertEquals((512 << 10) + NodeParts.FRAME_HEADROOM_BYTES, NodeParts.singleNodeFrameBytes(512 << 10));
+        assertEquals((1 << 20) + NodeParts.FRAME_HEADROOM_BYTES, NodeParts.singleNodeFrameBytes(64 << 20),
+                "a 64 MiB window: frames stay at 1 MiB, far below the replay log's 32 MiB record limit");
+        assertEquals((1 << 20) + NodeParts.FRAME_HEADROOM_BYTES, NodeParts.singleNodeFrameBytes(Integer.MAX_VALUE), "no overflow");
+        assertTrue(NodeParts.singleNodeFrameBytes(Integer.MAX_VALUE) < io.replicode.replay.ReplayLog.Options.DEFAULT.maxRecordBytes());
     }
 
     @Test
