@@ -603,7 +603,7 @@ public final class GuestMachine implements AutoCloseable {
      */
     public byte[] snapshotUncompressed() {
         requireSnapshotCapable("snapshot");
-        byte[] snapshot = SnapshotCodec.encode(this::writeState, false, stateSizeHint());
+        byte[] snapshot = SnapshotCodec.encode(this::writeState, false, process.stateSizeHint());
         if (!process.faulted()) {
             // The snapshot the replica takes anyway is also the rollback point: no second copy of the state.
             checkpointAt(snapshot);
@@ -653,7 +653,7 @@ public final class GuestMachine implements AutoCloseable {
      * over instead of allocating tens of MB again for every copy.
      */
     public StateCopy stateCopy(StateCopy reuse) {
-        StateCopy copy = reuse != null ? reuse : new StateCopy(stateSizeHint());
+        StateCopy copy = reuse != null ? reuse : new StateCopy(process.stateSizeHint());
         copy.bytes.reset();
         try (java.io.DataOutputStream d = new java.io.DataOutputStream(copy.bytes)) {
             writeState(d);
@@ -663,10 +663,6 @@ public final class GuestMachine implements AutoCloseable {
         return copy;
     }
 
-    /** About how many bytes the state takes: its memory and a little more; what state copies are sized for. */
-    private int stateSizeHint() {
-        return (int) Math.min(Integer.MAX_VALUE - 64, (long) process.memoryPages() * GuestLimits.WASM_PAGE_BYTES + (1 << 16));
-    }
 
     /** A copy of a machine's state from {@link #stateCopy}; any thread. */
     public static final class StateCopy {

@@ -335,8 +335,12 @@ final class GuestProcess implements AutoCloseable {
      * replica threads' samples during a 60 MiB SET).
      */
     byte[] checkpoint() {
-        long memory = (long) memoryPages() * io.replicode.replica.GuestLimits.WASM_PAGE_BYTES;
-        return SnapshotCodec.encode(this::writeState, false, (int) Math.min(Integer.MAX_VALUE - (1 << 20), memory + (1 << 16)));
+        return SnapshotCodec.encode(this::writeState, false, stateSizeHint());
+    }
+
+    /** About how many bytes the state takes: its memory and a little more; what state buffers are sized for. */
+    int stateSizeHint() {
+        return (int) Math.min(Integer.MAX_VALUE - 64, (long) memoryPages() * io.replicode.replica.GuestLimits.WASM_PAGE_BYTES + (1 << 16));
     }
 
     void writeState(DataOutputStream d) throws IOException {
