@@ -89,14 +89,6 @@ public final class Addresses {
         return "replicode.app." + app + ".sequencer";
     }
 
-    /**
-     * Inside one cluster member: its history follower → its replicas, each frame once it is in the member's own
-     * replay log (local consumers only; replicas fill gaps from that log).
-     */
-    public static String memberFrames(String app) {
-        return "replicode.member.app." + app + ".frames";
-    }
-
     /** One cluster member's snapshot service for an app (request/reply): offers and chunks of its newest snapshot. */
     public static String snapshots(String memberUuid, String app) {
         return "replicode.member." + memberUuid + ".app." + app + ".snapshots";

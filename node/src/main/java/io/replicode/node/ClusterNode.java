@@ -93,7 +93,9 @@ public final class ClusterNode implements AutoCloseable {
         /** This member's replicas of the app (none on a member without the replica role). */
         ReplicaSet replicas;
         /** Compares this member's replicas with each other (the members' are compared by {@link #digests}). */
-        DivergenceMonitor monitor;
+        volatile DivergenceMonitor monitor;
+        /** Where frames that entered the member's history are handed to its replicas. */
+        final io.replicode.replica.verticle.LocalFrames frames = new io.replicode.replica.verticle.LocalFrames();
         AppStateMachine machine;
         volatile LeaderSequencer sequencer;
         volatile String joinedFrom = "";
@@ -619,8 +621,6 @@ public final class ClusterNode implements AutoCloseable {
         DataDir.App dir = new DataDir.App(appDir);
         rt.replicas = new ReplicaSet(boot.vertx(), app.name(), dir, rt.log, (r, store) -> newReplica(rt, r, store).withMeters(metrics),
                 line -> say(app.name() + ": " + line)).open(replica ? ReplicaSet.countAtStart(dir, config.replicas(), this::say) : 0);
-        String memberFrames = Addresses.memberFrames(app.name());
-        io.vertx.core.eventbus.DeliveryOptions localOnly = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
         if (metrics != null) {
             io.micrometer.core.instrument.FunctionCounter.builder("replicode.consensus.leader.changes", rt.leaderChanges,
                     java.util.concurrent.atomic.AtomicLong::get).description("Leader changes of the app's Raft group seen here")
@@ -629,7 +629,7 @@ public final class ClusterNode implements AutoCloseable {
         rt.machine = new AppStateMachine(app.name(), rt.log, rt.replicas.stores(), new AppStateMachine.Listener() {
             @Override
             public void applied(Frame frame, byte[] bytes) {
-                boot.vertx().eventBus().publish(memberFrames, io.vertx.core.buffer.Buffer.buffer(bytes), localOnly);
+                rt.frames.deliver(frame);
             }
 
             @Override
@@ -912,7 +912,8 @@ public final class ClusterNode implements AutoCloseable {
     private ReplicaVerticle newReplica(AppRuntime rt, int r, SnapshotStore store) {
         return new ReplicaVerticle(rt.config.name(), replicaIdBase() + r, rt.module, rt.genesis, rt.log, store,
                 new ReplicaVerticle.Options(4096, options.roles().contains("gateway") ? Set.of(gatewayId) : Set.of())
-                        .withMemberFrames(Addresses.memberFrames(rt.config.name()))
+                        .withLocalFrames(rt.frames)
+                        .withDigestSink(NodeParts.digestsTo(() -> rt.monitor))
                         .withOutputsFor(g -> g == gatewayId || !selfServed.contains(g))
                         .withRoute(leaders.route())
                         .withMachines(NodeParts.withModules(HOOK.get().machines(rt.config.name(), r), sha -> module(rt, sha)))

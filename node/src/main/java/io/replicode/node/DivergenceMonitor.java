@@ -70,7 +70,11 @@ final class DivergenceMonitor implements ReplicaSet.Changes {
         }
         this.out = out;
         this.rebuild = rebuild;
+        this.context = vertx.getOrCreateContext();
     }
+
+    /** Where rebuilds start (see {@link #report}). */
+    private final io.vertx.core.Context context;
 
     /** Counts divergences and compared frames of the app into {@code registry}. */
     void registerMeters(io.micrometer.core.instrument.MeterRegistry registry) {
@@ -89,7 +93,8 @@ final class DivergenceMonitor implements ReplicaSet.Changes {
         consumer = vertx.eventBus().consumer(Addresses.digests(app), m -> onDigest(m.body()));
     }
 
-    private synchronized void onDigest(Buffer body) {
+    /** A digest sent on the event bus ({@code Addresses.digests}): a replica id, then a digest log record's payload. */
+    private void onDigest(Buffer body) {
         int replica;
         DigestLog.FrameDigest d;
         try {
@@ -99,9 +104,21 @@ final class DivergenceMonitor implements ReplicaSet.Changes {
             b.get(payload);
             d = DigestLog.decode(payload, java.nio.file.Path.of("(live digest from replica " + replica + ")"), 0);
         } catch (RuntimeException e) {
-            malformed++;
+            synchronized (this) {
+                malformed++;
+            }
             return;
         }
+        report(replica, d);
+    }
+
+    /**
+     * What {@code replica} computed for frame {@code d.seq()}, on the replica's own thread (the node's replicas report
+     * here directly: a message per replica and frame woke an event loop three times per frame). The frame is compared
+     * once every replica expected at it has reported; a divergence found is acted on at once (alarm, gateways told, the
+     * replica no longer compared), and the rebuild it asks for starts on an event loop.
+     */
+    synchronized void report(int replica, DigestLog.FrameDigest d) {
         Long since = replicas.get(replica);
         if (since == null || excluded.contains(replica)) {
             return;
@@ -196,7 +213,8 @@ final class DivergenceMonitor implements ReplicaSet.Changes {
                     compare(s, bySeq);
                 }
             }
-            rebuild.accept(replica - idBase, seq);
+            // Off the reporting replica's thread: a rebuild undeploys a replica, maybe this one.
+            context.runOnContext(v -> rebuild.accept(replica - idBase, seq));
         }
     }
 

@@ -48,11 +48,15 @@ public final class EmbeddedNode implements AutoCloseable {
         final GuestConfig genesis;
         final ReplayLog log;
         final SequencerVerticle sequencer;
+        /** Where the sequencer hands durable frames to the replicas. */
+        final io.replicode.replica.verticle.LocalFrames frames;
         ReplicaSet replicas;
-        DivergenceMonitor monitor;
+        /** Set once the gateway is up; replicas report their digests to it (earlier ones are not compared). */
+        volatile DivergenceMonitor monitor;
 
         AppRuntime(AppConfig config, GuestModule module, ModuleStore modules, Path dir, GuestConfig genesis, ReplayLog log,
-                   SequencerVerticle sequencer) {
+                   SequencerVerticle sequencer, io.replicode.replica.verticle.LocalFrames frames) {
+            this.frames = frames;
             this.config = config;
             this.module = module;
             this.modules = modules;
@@ -210,7 +214,9 @@ public final class EmbeddedNode implements AutoCloseable {
                 SequencerVerticle::wallClockNs).withMeters(metrics == null ? io.replicode.sequencer.SequencerMeters.NONE
                         : new io.replicode.sequencer.SequencerMeters(metrics, app.name()))
                 .withCompanion(NodeParts.upstreamConnector(vertx, app));
-        AppRuntime runtime = new AppRuntime(app, module, modules, appDir, genesis, log, sequencer);
+        var frames = new io.replicode.replica.verticle.LocalFrames();
+        sequencer.withLocalReplicas(frames::deliver);
+        AppRuntime runtime = new AppRuntime(app, module, modules, appDir, genesis, log, sequencer, frames);
         DataDir.App dir = new DataDir.App(appDir);
         java.util.function.Consumer<String> say = line -> {
             out.println("replicode: " + line);
@@ -234,6 +240,8 @@ public final class EmbeddedNode implements AutoCloseable {
     private static ReplicaVerticle newReplica(AppRuntime rt, int r, SnapshotStore store, int gatewayId) {
         return new ReplicaVerticle(rt.config().name(), r, rt.module(), rt.genesis, rt.log(), store,
                 new ReplicaVerticle.Options(4096, java.util.Set.of(gatewayId))
+                        .withLocalFrames(rt.frames)
+                        .withDigestSink(NodeParts.digestsTo(() -> rt.monitor))
                         .withMachines(NodeParts.withModules(HOOK.get().machines(rt.config().name(), r), rt.modules::get))
                         .whenSwitched((sha, seq) -> Genesis.noteSwitch(rt.dir, sha, seq)));
     }

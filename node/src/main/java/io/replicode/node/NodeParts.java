@@ -89,6 +89,20 @@ final class NodeParts {
         return (m, c) -> machines.apply(m, c).withModules(byHash);
     }
 
+    /**
+     * Replicas' digests, reported to the app's divergence monitor when it runs ({@code monitor} gives null before):
+     * called on each replica's thread, without the event bus.
+     */
+    static io.replicode.replica.verticle.ReplicaVerticle.DigestSink digestsTo(
+            java.util.function.Supplier<DivergenceMonitor> monitor) {
+        return (replica, digest) -> {
+            DivergenceMonitor m = monitor.get();
+            if (m != null) {
+                m.report(replica, digest);
+            }
+        };
+    }
+
     /** The upstream connector of {@code app}, run beside its sequencer; none when the app lists no upstreams. */
     static io.replicode.sequencer.Companion upstreamConnector(io.vertx.core.Vertx vertx, AppConfig app) {
         if (app.upstreams().isEmpty()) {

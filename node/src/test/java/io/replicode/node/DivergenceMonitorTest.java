@@ -46,6 +46,45 @@ class DivergenceMonitorTest {
         return s;
     }
 
+    /** The rebuild a divergence asks for starts on an event loop, after the alarm: waits for {@code n} of them. */
+    private void awaitRebuilds(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (rebuilds.size() < n && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+    }
+
+    /**
+     * How a node's replicas report: {@link DivergenceMonitor#report} on their own threads, without the event bus. Each
+     * frame is compared once all three reported, whichever thread came last; the odd one out is rebuilt once.
+     */
+    @Test
+    void replicas_reporting_from_their_own_threads_are_compared_and_the_odd_one_rebuilt() throws Exception {
+        int frames = 2_000;
+        long odd = 1_500;
+        List<Thread> threads = new java.util.ArrayList<>();
+        for (int r = 1; r <= 3; r++) {
+            int replica = r;
+            threads.add(new Thread(() -> {
+                for (long seq = 1; seq <= frames; seq++) {
+                    String sent = replica == 2 && seq == odd ? "other" : "same " + seq;
+                    monitor.report(replica, DigestLog.of(seq, List.of(new Output.Send(1, 0, sent.getBytes())), null));
+                }
+            }));
+        }
+        threads.forEach(Thread::start);
+        for (Thread t : threads) {
+            t.join(TimeUnit.SECONDS.toMillis(30));
+        }
+        JsonObject s = monitor.status();
+        assertEquals(1L, s.getLong("divergences"), s.encode());
+        // Replica 2 is no longer compared after its divergence: the frames after it are compared on 1 and 3.
+        assertEquals((long) frames, s.getLong("framesCompared"), s.encode());
+        assertEquals(0L, s.getLong("waitingSeqs"), s.encode());
+        awaitRebuilds(1);
+        assertEquals(List.of("2@" + odd), rebuilds);
+    }
+
     @Test
     void an_added_replica_is_compared_after_it_settles_and_a_removed_one_is_no_longer_waited_for() throws Exception {
         monitor.start();
@@ -70,6 +109,7 @@ class DivergenceMonitorTest {
         digest(4, settled, "not c");
         JsonObject s = await(x -> x.getLong("divergences") == 1);
         assertEquals(1L, s.getLong("divergences"), s.encode());
+        awaitRebuilds(1);
         assertEquals(List.of("4@" + settled), rebuilds);
 
         monitor.removed(4);

@@ -53,7 +53,6 @@ public final class SequencerVerticle extends VerticleBase {
         this.clockNs = clockNs;
     }
 
-    /** Where the sequencer learns the size of the app's newest snapshot (see {@link FrameSequencer#snapshotBytes}). */
     /** Counts the frames it makes durable into {@code meters}. */
     public SequencerVerticle withMeters(SequencerMeters meters) {
         this.meters = meters;
@@ -68,6 +67,18 @@ public final class SequencerVerticle extends VerticleBase {
         return this;
     }
 
+    /**
+     * Hands each frame, once durable and in seq order, to {@code replicas} on this sequencer's event loop (the node's
+     * replicas, fed without the event bus: see {@code LocalFrames}); it is published on the event bus as well.
+     */
+    public SequencerVerticle withLocalReplicas(java.util.function.Consumer<Frame> replicas) {
+        this.localReplicas = replicas;
+        return this;
+    }
+
+    private java.util.function.Consumer<Frame> localReplicas = f -> { };
+
+    /** Where the sequencer learns the size of the app's newest snapshot (see {@link FrameSequencer#snapshotBytes}). */
     public SequencerVerticle withSnapshotBytes(LongSupplier bytes) {
         this.snapshotBytes = bytes;
         return this;
@@ -196,6 +207,7 @@ public final class SequencerVerticle extends VerticleBase {
                     return;
                 }
                 meters.durable(frame, encoded.length);
+                localReplicas.accept(frame);
                 vertx.eventBus().publish(Addresses.frames(app), Buffer.buffer(encoded));
                 published++;
                 sequencer.durable(frame.seq());

@@ -37,8 +37,9 @@ import java.util.concurrent.ExecutorService;
  * outputs to the gateways that own the connections.
  *
  * <p>On start it restores the newest snapshot (if any) and replays the log after it, so a restart does not
- * replay all history. Frames arrive on the event bus; one that arrives early waits, and a gap is filled
- * from the log (every published frame is already durable there). The machine runs on this replica's own
+ * replay all history. In a node, the node hands each durable frame to its replicas' guest threads directly
+ * ({@link LocalFrames}); otherwise frames arrive on the event bus, where one that arrives early waits. Either way a gap
+ * is filled from the log (every frame is durable there before any replica gets it). The machine runs on this replica's own
  * guest thread, never on the event loop. A frame that carries a {@code SnapshotRequest} (the sequencer adds
  * one every N frames or T seconds) makes the replica snapshot right after it, so every replica cuts at
  * the same frame.
@@ -46,19 +47,29 @@ import java.util.concurrent.ExecutorService;
 public final class ReplicaVerticle extends VerticleBase {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ReplicaVerticle.class);
 
+    /** Where a replica's digest of each frame it applied live goes (the node's divergence monitor), on its own thread. */
+    @FunctionalInterface
+    public interface DigestSink {
+        void report(int replica, DigestLog.FrameDigest digest);
+    }
+
     /**
      * @param maxBufferedFrames early frames held while a gap is filled; beyond, they are re-read from the log
      * @param gateways          gateways known at start: app-wide outputs (guest logs, a stop) reach them even
      *                          before they open a connection
      * @param machines          how the replica makes its machine (tests inject faults through it)
+     * @param localFrames       where the node hands this app's durable frames to its replicas (see {@link LocalFrames});
+     *                          null: the replica takes them from the event bus ({@code Addresses.frames})
      * @param switched          told (module SHA-256, frame seq) when the app's module changes at a frame (an upgrade),
      *                          on the guest thread: the node notes it in the app's genesis
+     * @param digestSink        gets the digest of every frame applied live; null: they are sent on the event bus
+     *                          ({@code Addresses.digests}, local only)
      */
     public record Options(int maxBufferedFrames, java.util.Set<Integer> gateways,
                           java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> machines,
-                          String memberFramesAddress, java.util.function.IntPredicate outputsFor,
+                          LocalFrames localFrames, java.util.function.IntPredicate outputsFor,
                           io.replicode.nat.SequencerRoute route,
-                          java.util.function.ObjLongConsumer<String> switched) {
+                          java.util.function.ObjLongConsumer<String> switched, DigestSink digestSink) {
         public static final Options DEFAULT = new Options(4096, java.util.Set.of());
 
         public Options {
@@ -70,20 +81,20 @@ public final class ReplicaVerticle extends VerticleBase {
 
         public Options(int maxBufferedFrames, java.util.Set<Integer> gateways) {
             this(maxBufferedFrames, gateways, GuestMachine::create, null, g -> true, io.replicode.nat.SequencerRoute.SINGLE_NODE,
-                    (module, seq) -> { });
+                    (module, seq) -> { }, null);
         }
 
         /** The same options with another way to make machines. */
         public Options withMachines(java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> factory) {
-            return new Options(maxBufferedFrames, gateways, factory, memberFramesAddress, outputsFor, route, switched);
+            return new Options(maxBufferedFrames, gateways, factory, localFrames, outputsFor, route, switched, digestSink);
         }
 
         /**
-         * In a cluster member: frames come from the member's history follower on this local address (once they
-         * are in the member's log) instead of from the sequencer's cluster-wide publication.
+         * Frames come from {@code frames}, where the node hands over each durable frame (the single node's sequencer, a
+         * cluster member's history once a frame is in the member's log), instead of from the event bus.
          */
-        public Options withMemberFrames(String address) {
-            return new Options(maxBufferedFrames, gateways, machines, address, outputsFor, route, switched);
+        public Options withLocalFrames(LocalFrames frames) {
+            return new Options(maxBufferedFrames, gateways, machines, frames, outputsFor, route, switched, digestSink);
         }
 
         /**
@@ -91,17 +102,22 @@ public final class ReplicaVerticle extends VerticleBase {
          * replicas of the app takes its answers from those, so other members' replicas need not send it theirs.
          */
         public Options withOutputsFor(java.util.function.IntPredicate accept) {
-            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, accept, route, switched);
+            return new Options(maxBufferedFrames, gateways, machines, localFrames, accept, route, switched, digestSink);
         }
 
         /** In a cluster member: timer requests go to the sequencer this route names now (the group's leader). */
         public Options withRoute(io.replicode.nat.SequencerRoute to) {
-            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, outputsFor, to, switched);
+            return new Options(maxBufferedFrames, gateways, machines, localFrames, outputsFor, to, switched, digestSink);
         }
 
         /** The same options, with {@code then} told of each module switch (module SHA-256, frame seq). */
         public Options whenSwitched(java.util.function.ObjLongConsumer<String> then) {
-            return new Options(maxBufferedFrames, gateways, machines, memberFramesAddress, outputsFor, route, then);
+            return new Options(maxBufferedFrames, gateways, machines, localFrames, outputsFor, route, then, digestSink);
+        }
+
+        /** Each live frame's digest goes to {@code sink}, called on the replica's thread, instead of the event bus. */
+        public Options withDigestSink(DigestSink sink) {
+            return new Options(maxBufferedFrames, gateways, machines, localFrames, outputsFor, route, switched, sink);
         }
     }
 
@@ -257,8 +273,9 @@ public final class ReplicaVerticle extends VerticleBase {
                 controlSeen = options.route().control(app);
                 vertx.setPeriodic(FOLLOW_SEQUENCER_MS, id -> followSequencer());
             }
-            if (options.memberFramesAddress() != null) {
-                return vertx.eventBus().<Buffer>localConsumer(options.memberFramesAddress(), m -> onFrame(m.body())).completion();
+            if (options.localFrames() != null) {
+                options.localFrames().join(this);
+                return Future.succeededFuture();
             }
             return vertx.eventBus().<Buffer>consumer(Addresses.frames(app), m -> onFrame(m.body())).completion();
         }).compose(v -> {
@@ -281,6 +298,9 @@ public final class ReplicaVerticle extends VerticleBase {
     @Override
     public Future<?> stop() {
         stopping = true;
+        if (options.localFrames() != null) {
+            options.localFrames().leave(this);
+        }
         if (meters != null) {
             meters.remove();
         }
@@ -396,6 +416,39 @@ public final class ReplicaVerticle extends VerticleBase {
             }
         }
         return true;
+    }
+
+    /**
+     * A durable frame handed over in process ({@link LocalFrames}), in seq order, from any thread: it goes straight to the
+     * guest thread. There a frame the machine has applied is dropped, and one beyond the next first has the frames before
+     * it applied from the log: frames made durable while this replica started were not handed to it, but every frame is
+     * in the log before it is handed over.
+     */
+    void offer(Frame f) {
+        if (stopping || !f.app().equals(app)) {
+            return;
+        }
+        onGuestNoResult(() -> applyOffered(f), e -> guestTaskFailed("frame " + f.seq(), e));
+    }
+
+    private Void applyOffered(Frame f) {
+        long next = machine.lastSeq() + 1;
+        if (f.seq() < next) {
+            return null;
+        }
+        while (next < f.seq()) {
+            List<Frame> missing = log.read(next, (int) Math.min(256, f.seq() - next));
+            if (missing.isEmpty()) {
+                break; // applyAndRoute names the gap
+            }
+            for (Frame g : missing) {
+                if (g.seq() < f.seq()) {
+                    applyAndRoute(g);
+                }
+                next = g.seq() + 1;
+            }
+        }
+        return applyAndRoute(f);
     }
 
     private void onFrame(Buffer body) {
@@ -595,7 +648,9 @@ public final class ReplicaVerticle extends VerticleBase {
             }
             DigestLog.FrameDigest d = DigestLog.of(seq, outputs, state);
             digests.append(d);
-            if (live) {
+            if (live && options.digestSink() != null) {
+                options.digestSink().report(replica, d);
+            } else if (live) {
                 byte[] payload = DigestLog.encode(d);
                 // The monitor compares this member's replicas: in a cluster every member runs its own.
                 vertx.eventBus().send(Addresses.digests(app),
