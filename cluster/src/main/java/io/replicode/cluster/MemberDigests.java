@@ -46,7 +46,8 @@ public final class MemberDigests {
         }
     }
 
-    private record Report(SortedMap<Long, String> digests, long receivedMs) {}
+    /** A member's report: its recent state digests, and the last frame its replica applied (-1: not said). */
+    private record Report(SortedMap<Long, String> digests, long applied, long receivedMs) {}
 
     private final String app;
     private final Map<String, Report> byMember = new HashMap<>();
@@ -67,6 +68,15 @@ public final class MemberDigests {
         return new JsonObject().put("member", member).put("digests", d);
     }
 
+    /**
+     * As {@link #message(String, SortedMap)}, with the last frame the member's replica applied ({@code "applied"}): state
+     * digests come every 100 frames or less often (every 800 for a 10 MB memory), so the digests alone say where a
+     * member is only to within that many frames.
+     */
+    public static JsonObject message(String member, SortedMap<Long, String> digests, long applied) {
+        return message(member, digests).put("applied", applied);
+    }
+
     /** Takes one member's report, heard at {@code nowMs}; returns the new divergences it reveals (each said once). */
     public synchronized List<Divergence> report(JsonObject message, long nowMs) {
         String member = message.getString("member");
@@ -82,21 +92,31 @@ public final class MemberDigests {
                 return List.of();
             }
         }
-        byMember.put(member, new Report(digests, nowMs));
+        long applied;
+        try {
+            Long a = message.getLong("applied");
+            applied = a == null ? -1 : a;
+        } catch (ClassCastException e) {
+            return List.of();
+        }
+        byMember.put(member, new Report(digests, applied, nowMs));
         return compare(nowMs);
     }
 
     /**
-     * The highest frame another member than {@code me} reported a digest at, among reports heard within
-     * {@link #STALE_MS} of {@code nowMs}; -1 when there is none. Digests are taken every 100 frames and reported every
-     * 2 s, so this trails the other members by about that much.
+     * The highest frame another member than {@code me} reported, among reports heard within {@link #STALE_MS} of
+     * {@code nowMs}: the frame its replica had applied, or (from a member that does not say it) its newest state digest's;
+     * -1 when there is none. Reports come every 2 s, so this trails the other members by about that much.
      */
     public synchronized long highestFrameOfOthers(String me, long nowMs) {
         long highest = -1;
         for (var e : byMember.entrySet()) {
             Report r = e.getValue();
-            if (!e.getKey().equals(me) && nowMs - r.receivedMs() <= STALE_MS && !r.digests().isEmpty()) {
-                highest = Math.max(highest, r.digests().lastKey());
+            if (!e.getKey().equals(me) && nowMs - r.receivedMs() <= STALE_MS) {
+                if (!r.digests().isEmpty()) {
+                    highest = Math.max(highest, r.digests().lastKey());
+                }
+                highest = Math.max(highest, r.applied());
             }
         }
         return highest;

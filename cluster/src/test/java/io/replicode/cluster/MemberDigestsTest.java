@@ -33,6 +33,21 @@ class MemberDigestsTest {
         assertEquals(-1, md.highestFrameOfOthers("me", 5_000 + MemberDigests.STALE_MS + 1));
     }
 
+    /** Digests are sparse (every 800 frames for a 10 MB memory): how far a member is comes from the frame it applied. */
+    @Test
+    void the_applied_frame_a_member_reports_counts_beyond_its_newest_digest() {
+        MemberDigests md = new MemberDigests("kv");
+        md.report(MemberDigests.message("a", digests(800, "aa"), 1_523), 0);
+        assertEquals(1_523, md.highestFrameOfOthers("me", 0));
+        md.report(MemberDigests.message("b", digests(), 2_001), 0);
+        assertEquals(2_001, md.highestFrameOfOthers("me", 0), "a report with no digest yet still says where it is");
+        md.report(MemberDigests.message("c", digests(2_400, "cc")), 0);
+        assertEquals(2_400, md.highestFrameOfOthers("me", 0), "a member that does not say its frame: its newest digest");
+        assertTrue(md.report(new io.vertx.core.json.JsonObject().put("member", "d").put("digests",
+                new io.vertx.core.json.JsonObject()).put("applied", "soon"), 0).isEmpty(), "a malformed report is ignored");
+        assertEquals(2_400, md.highestFrameOfOthers("me", 0));
+    }
+
     @Test
     void equal_digests_at_common_frames_raise_nothing() {
         MemberDigests md = new MemberDigests("kv");

@@ -812,7 +812,8 @@ public final class ClusterNode implements AutoCloseable {
         boot.vertx().setPeriodic(DIGEST_REPORT_MS, id -> {
             ReplicaVerticle first = rt.rebuilding.get() ? null : rt.firstReplica();
             if (first != null) {
-                boot.vertx().eventBus().publish(address, io.replicode.cluster.MemberDigests.message(me, first.recentDigests()));
+                boot.vertx().eventBus().publish(address, io.replicode.cluster.MemberDigests.message(me, first.recentDigests(),
+                        first.appliedSeq()));
             }
         });
     }

@@ -225,7 +225,11 @@ public final class EmbeddedNode implements AutoCloseable {
         runtime.replicas = new ReplicaSet(vertx, app.name(), dir, log, (r, store) -> newReplica(runtime, r, store, gatewayId)
                 .withMeters(metrics), say)
                 .open(ReplicaSet.countAtStart(dir, node.replicas(), say));
-        sequencer.withSnapshotBytes(() -> runtime.snapshots().isEmpty() ? 0 : runtime.snapshots().get(0).newestBytes());
+        sequencer.withSnapshotBytes(() -> {
+            ReplicaVerticle first = runtime.replicas.first();
+            return NodeParts.snapshotCost(runtime.snapshots().isEmpty() ? 0 : runtime.snapshots().get(0).newestBytes(),
+                    first == null ? 0 : first.snapshotStateBytes());
+        });
         try {
             runtime.replicas.deployAll();
             // Replicas first: they catch up from the log, then the sequencer's first frame reaches all of them.

@@ -282,13 +282,15 @@ public final class FrameSequencer {
     }
 
     /**
-     * The size of the app's newest snapshot. A snapshot is then not asked for (by count or by time) before the frames
-     * cut since the last request hold at least as many bytes: every replica compresses, writes and (in a cluster)
-     * hands Raft its whole state at each request, so with a large state and small frames a fixed count made snapshots
-     * cost more than the work they saved (a 90 MB kv: about 0.9 s of deflate and MD5 per member every 1,000 frames,
-     * which at 100 frames/s on 2 CPUs was a quarter of the machine). With the rule, snapshot bytes written stay at
-     * most about the frame bytes logged, and a restart replays at most that many bytes of frames (or the count, if
-     * more). The owner says this whenever it likes; 0 (the default) leaves the count and time rules alone.
+     * How many bytes a snapshot of the app costs, as the owner measures it: a cluster member says the size of the newest
+     * snapshot file, a single node its last snapshot's state uncompressed (up to 32 MiB) or that file's size if larger.
+     * A snapshot is then not asked for (by count or by time) before the frames cut since the last request hold at least
+     * as many bytes: every replica copies, compresses, writes and (in a cluster) hands Raft its whole state at each
+     * request, so with a large state and small frames a fixed count made snapshots cost more than the work they saved
+     * (a 90 MB kv: about 0.9 s of deflate and MD5 per member every 1,000 frames, which at 100 frames/s on 2 CPUs was a
+     * quarter of the machine). With the rule, the state bytes a snapshot handles stay about the frame bytes logged, and
+     * a restart replays at most that many bytes of frames (or the count, if more). The owner says this whenever it
+     * likes; 0 (the default) leaves the count and time rules alone.
      */
     public void snapshotBytes(long bytes) {
         snapshotBytes = Math.max(0, bytes);

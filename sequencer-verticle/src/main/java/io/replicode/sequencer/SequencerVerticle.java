@@ -30,7 +30,7 @@ public final class SequencerVerticle extends VerticleBase {
     private final ReplayLog log;
     private final FrameSequencer.Options options;
     private final LongSupplier clockNs;
-    /** Size of the app's newest replica snapshot (0: unknown), for {@link FrameSequencer#snapshotBytes}. */
+    /** What a snapshot of the app costs in bytes (0: unknown), for {@link FrameSequencer#snapshotBytes}. */
     private LongSupplier snapshotBytes = () -> 0;
     private final io.replicode.nat.BatchTable taken = new io.replicode.nat.BatchTable();
     private FrameSequencer sequencer;
@@ -78,7 +78,7 @@ public final class SequencerVerticle extends VerticleBase {
 
     private java.util.function.Consumer<Frame> localReplicas = f -> { };
 
-    /** Where the sequencer learns the size of the app's newest snapshot (see {@link FrameSequencer#snapshotBytes}). */
+    /** Where the sequencer learns what a snapshot of the app costs in bytes (see {@link FrameSequencer#snapshotBytes}). */
     public SequencerVerticle withSnapshotBytes(LongSupplier bytes) {
         this.snapshotBytes = bytes;
         return this;

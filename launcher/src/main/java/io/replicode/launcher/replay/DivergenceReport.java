@@ -36,7 +36,7 @@ final class DivergenceReport {
                     .append(FrameText.hex(d.produced().stateDigest())).append('\n');
             int every = ReplicaVerticle.STATE_DIGEST_EVERY_FRAMES;
             b.append(INDENT).append("(replicas record the state every ").append(every)
-                    .append(" frames, less often for a memory over 16 MiB: it parted after the previous state record,")
+                    .append(" frames, less often for a memory over 2 MiB: it parted after the previous state record,")
                     .append(" without changing any output so far)\n");
             return b.toString();
         }

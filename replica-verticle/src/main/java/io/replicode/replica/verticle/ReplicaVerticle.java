@@ -173,20 +173,23 @@ public final class ReplicaVerticle extends VerticleBase {
     /** How often a cluster replica checks whether the app's sequencer moved to another member. */
     private static final long FOLLOW_SEQUENCER_MS = 500;
 
-    /** Frames between full-state digests in the digest log while the guest's memory is at most 16 MiB (see {@link #stateDigestDue}). */
+    /** Frames between full-state digests in the digest log while the guest's memory is at most 2 MiB (see {@link #stateDigestDue}). */
     public static final int STATE_DIGEST_EVERY_FRAMES = 100;
     /** Guest memory up to which state digests come every {@value #STATE_DIGEST_EVERY_FRAMES} frames; each doubling beyond halves how often. */
-    static final long STATE_DIGEST_BASE_BYTES = 16L << 20;
+    static final long STATE_DIGEST_BASE_BYTES = 2L << 20;
 
     /**
      * Whether the digest record of frame {@code seq} holds the full-state digest, for a guest whose memory has
-     * {@code memoryPages} pages after the frame: every {@value #STATE_DIGEST_EVERY_FRAMES} frames up to 16 MiB of memory,
-     * every 200 up to 32 MiB, every 400 up to 64 MiB, and so on (a 113 MB kv: every 800). Each full-state digest copies
-     * and hashes all of the guest's memory; every 100 frames, that was most of the replicas' work while a client wrote a
-     * large value (a 16 MiB SET in small frames: 74% of the replica threads' CPU samples, 4.2 MB/s). With the rule a
-     * digest copies at most about 164 KiB (16 MiB / 100) of memory per frame applied. It reads only the frame's seq and the memory size
-     * after the frame, which are the same on every replica and in a re-execution, so all replicas record state digests at
-     * the same frames; the digest of outputs stays in every frame's record.
+     * {@code memoryPages} pages after the frame: every {@value #STATE_DIGEST_EVERY_FRAMES} frames up to 2 MiB of memory
+     * (the kv app starts at 1.6 MB), every 200 up to 4 MiB, every 400 up to 8 MiB, and so on (a 10.8 MB kv: every 800; a
+     * 113 MB one: every 6,400). Each full-state digest copies and hashes all of the guest's memory, on every replica.
+     * Every 100 frames up to 16 MiB (the rule before), a kv that had grown to 10.8 MB spent a third of the node's CPU
+     * on digests and snapshots under {@code redis-benchmark -c 50} (replicas' digest threads 5.1 µs per request, their
+     * guest threads about 5 more copying); a 16 MiB SET in small frames spent 74% of the replica threads' CPU samples on
+     * it before the interval grew with the memory at all. With the rule a digest copies at most about 21 KiB (2 MiB / 100)
+     * of memory per frame applied. Outputs are still digested in every frame's record, and a replica quiet for a moment
+     * takes a state digest at once (its status). The rule reads only the frame's seq and the memory size after the frame,
+     * which are the same on every replica and in a re-execution, so all replicas record state digests at the same frames.
      */
     static boolean stateDigestDue(long seq, int memoryPages) {
         long interval = STATE_DIGEST_EVERY_FRAMES;
@@ -563,6 +566,7 @@ public final class ReplicaVerticle extends VerticleBase {
             // The guest thread copies the state out; compressing and writing it (a second or more for tens of MB)
             // happen on the snapshot thread, so frames are not held up meanwhile. In order, one at a time.
             byte[] state = machine.snapshotUncompressed();
+            snapshotStateBytes = state.length;
             long seq = f.seq();
             snapshotWriter.execute(() -> {
                 try {
@@ -631,7 +635,7 @@ public final class ReplicaVerticle extends VerticleBase {
 
     /**
      * Records what this frame produced in the digest log and, for frames applied live, tells the divergence
-     * monitor. Every {@value #STATE_DIGEST_EVERY_FRAMES} frames (more rarely for a memory over 16 MiB, see
+     * monitor. Every {@value #STATE_DIGEST_EVERY_FRAMES} frames (more rarely for a memory over 2 MiB, see
      * {@link #stateDigestDue}) the full state digest is included: the guest thread
      * only copies the state, and {@link #digestWriter} hashes it and writes the record, in frame order. Hashed here,
      * tens of MB of state held up every frame behind it for tens of ms, on every replica (the kv app under a write
@@ -851,6 +855,16 @@ public final class ReplicaVerticle extends VerticleBase {
     public long appliedSeq() {
         return appliedSeq;
     }
+
+    /**
+     * The size of the last snapshot this replica took, uncompressed (0 before its first in this run): the state bytes
+     * each replica copies, compresses and writes at a snapshot. Any thread.
+     */
+    public long snapshotStateBytes() {
+        return snapshotStateBytes;
+    }
+
+    private volatile long snapshotStateBytes;
 
     /** How long restoring its snapshot took at start, in ms (0 when it started from genesis). */
     public long restoreMs() {

@@ -16,23 +16,27 @@ class StateDigestRuleTest {
     }
 
     @Test
-    void upTo16MiBEveryHundredFrames() {
+    void upTo2MiBEveryHundredFrames() {
         assertEquals(java.util.Arrays.toString(new long[] {100, 200, 300, 400}),
                 java.util.Arrays.toString(dueFrames(1, 400)));
         assertEquals(java.util.Arrays.toString(new long[] {100, 200, 300, 400}),
-                java.util.Arrays.toString(dueFrames(16 * PAGES_PER_MIB, 400)), "exactly 16 MiB");
+                java.util.Arrays.toString(dueFrames(26, 400)), "the kv app as it starts (26 pages)");
+        assertEquals(java.util.Arrays.toString(new long[] {100, 200, 300, 400}),
+                java.util.Arrays.toString(dueFrames(2 * PAGES_PER_MIB, 400)), "exactly 2 MiB");
     }
 
     @Test
     void eachDoublingBeyondHalvesHowOften() {
         assertEquals(java.util.Arrays.toString(new long[] {200, 400}),
-                java.util.Arrays.toString(dueFrames(16 * PAGES_PER_MIB + 1, 400)), "one page over 16 MiB");
-        assertEquals(java.util.Arrays.toString(new long[] {400, 800}),
-                java.util.Arrays.toString(dueFrames(64 * PAGES_PER_MIB, 800)), "64 MiB");
+                java.util.Arrays.toString(dueFrames(2 * PAGES_PER_MIB + 1, 400)), "one page over 2 MiB");
         assertEquals(java.util.Arrays.toString(new long[] {800, 1600}),
-                java.util.Arrays.toString(dueFrames(1813, 1600)), "113 MiB, a kv holding large values");
-        assertEquals(java.util.Arrays.toString(new long[] {25_600}),
-                java.util.Arrays.toString(dueFrames(65_536, 30_000)), "4 GiB, the most wasm32 memory can hold");
+                java.util.Arrays.toString(dueFrames(165, 1600)), "10.8 MB, the kv after 250,000 LPUSHes");
+        assertEquals(java.util.Arrays.toString(new long[] {3_200, 6_400}),
+                java.util.Arrays.toString(dueFrames(64 * PAGES_PER_MIB, 6_400)), "64 MiB");
+        assertEquals(java.util.Arrays.toString(new long[] {6_400, 12_800}),
+                java.util.Arrays.toString(dueFrames(1813, 12_800)), "113 MiB, a kv holding large values");
+        assertEquals(java.util.Arrays.toString(new long[] {204_800}),
+                java.util.Arrays.toString(dueFrames(65_536, 210_000)), "4 GiB, the most wasm32 memory can hold");
     }
 
     @Test
@@ -48,8 +52,8 @@ class StateDigestRuleTest {
 
     @Test
     void amortisedCopyStaysNearTheBoundPerFrame() {
-        // What a state digest copies, spread over the frames between two digests: at most 16 MiB / 100 frames.
-        long bound = (16L << 20) / ReplicaVerticle.STATE_DIGEST_EVERY_FRAMES;
+        // What a state digest copies, spread over the frames between two digests: at most 2 MiB / 100 frames.
+        long bound = (2L << 20) / ReplicaVerticle.STATE_DIGEST_EVERY_FRAMES;
         for (int k = 0; k <= 16; k++) {
             for (int pages : new int[] {(1 << k) - 1, 1 << k, (1 << k) + 1}) {
                 if (pages < 1 || pages > 65_536) {
@@ -62,8 +66,8 @@ class StateDigestRuleTest {
 
     private static void assertCopyBound(int pages, long bound) {
         long bytes = (long) pages * 65_536;
-        long[] due = dueFrames(pages, 60_000);
-        long interval = due.length >= 2 ? due[1] - due[0] : 60_000;
+        long[] due = dueFrames(pages, 500_000);
+        long interval = due.length >= 2 ? due[1] - due[0] : 500_000;
         assertTrue(bytes / interval <= bound, pages + " pages: " + bytes / interval + " bytes per frame");
     }
 }
