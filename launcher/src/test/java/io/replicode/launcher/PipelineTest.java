@@ -175,6 +175,10 @@ class PipelineTest {
             before.forEach(s -> digests.add(s.getString("digest")));
             assertEquals(1, digests.size(), "three replicas, one digest: " + before);
             assertTrue(last >= 5, "enough frames for a snapshot: " + last);
+            for (ReplicaVerticle r : node.replicas) {
+                // What a single node's sequencer weighs its next snapshot request by (NodeParts.snapshotCost).
+                assertTrue(r.snapshotStateBytes() > 0, "a replica that snapshotted knows its state's size");
+            }
         }
         try (Node node = new Node()) {
             long previous = before.get(0).getLong("lastSeq");

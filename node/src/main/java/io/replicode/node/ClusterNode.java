@@ -13,7 +13,6 @@ import io.replicode.gateway.GatewayVerticle;
 import io.replicode.gateway.ListenException;
 import io.replicode.node.config.AppConfig;
 import io.replicode.node.config.NodeConfig;
-import io.replicode.nat.Addresses;
 import io.replicode.nat.Frame;
 import io.replicode.replay.ReplayLog;
 import io.replicode.replay.SnapshotStore;
