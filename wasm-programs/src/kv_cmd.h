@@ -267,6 +267,7 @@ void cmd_rename(kv_call *k);
 void cmd_renamenx(kv_call *k);
 void cmd_copy(kv_call *k);
 void cmd_object(kv_call *k);
+void cmd_memory(kv_call *k);
 void cmd_randomkey(kv_call *k);
 /* connection and server */
 void cmd_ping(kv_call *k);

@@ -506,6 +506,51 @@ static const char *string_encoding(const kv_entry *e) {
     return e->vlen <= 44 ? "embstr" : "raw";
 }
 
+/* MEMORY USAGE key [SAMPLES count]: the bytes the key is charged against the store's limit (entry, key, value,
+ * collection), the same on every replica; Redis's own figure counts its allocator's sizes instead, so only the
+ * shape compares. Arguments are checked before the key is looked up, as Redis does. */
+void cmd_memory(kv_call *k) {
+    if (arg_is(k, 1, "help") && k->argc == 2) {
+        static const char *const help[] = {
+            "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+            "HELP",
+            "    Prints this help."};
+        reply_array(k, sizeof help / sizeof help[0]);
+        for (size_t i = 0; i < sizeof help / sizeof help[0]; i++)
+            reply_status(k, help[i]);
+        return;
+    }
+    if (!arg_is(k, 1, "usage")) {
+        reply_unknown_subcommand(k, "MEMORY");
+        return;
+    }
+    if (k->argc < 3) {
+        reply_arity(k, "memory|usage");
+        return;
+    }
+    for (size_t j = 3; j < k->argc; j += 2) { /* SAMPLES count pairs: checked, not needed (nothing is sampled) */
+        long long samples;
+        if (!arg_is(k, j, "samples") || j + 1 >= k->argc) {
+            reply_error(k, "ERR syntax error");
+            return;
+        }
+        if (arg_ll(k, j + 1, &samples) != 0)
+            return;
+        if (samples < 0) {
+            reply_error(k, "ERR syntax error");
+            return;
+        }
+    }
+    kv_entry *e = kv_find(k->argv[2], k->argl[2], kv_now_ms);
+    if (e == NULL)
+        reply_nil(k);
+    else
+        reply_int(k, (long long)kv_entry_charge(e));
+}
+
 void cmd_object(kv_call *k) {
     if (arg_is(k, 1, "help") && k->argc == 2) {
         static const char *const help[] = {

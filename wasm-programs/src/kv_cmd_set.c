@@ -348,9 +348,8 @@ void cmd_sintercard(kv_call *k) {
     }
     for (size_t j = 2 + (size_t)numkeys; j < k->argc; j += 2) {
         if (arg_is(k, j, "limit") && j + 1 < k->argc) {
-            if (arg_ll(k, j + 1, &limit) != 0)
-                return;
-            if (limit < 0) {
+            /* Redis 7.0 answers a LIMIT that is not a number as it answers a negative one. */
+            if (resp_parse_ll(k->argv[j + 1], k->argl[j + 1], &limit) != 0 || limit < 0) {
                 reply_error(k, "ERR LIMIT can't be negative");
                 return;
             }

@@ -173,6 +173,7 @@ static const command commands[] = {
     {"renamenx", 3, 1, 2, 1, F_WRITE, cmd_renamenx},
     {"copy", -3, 1, 2, 1, F_WRITE, cmd_copy},
     {"object", -2, 0, 0, 0, 0, cmd_object},
+    {"memory", -2, 0, 0, 0, 0, cmd_memory},
     {"randomkey", 1, 0, 0, 0, 0, cmd_randomkey},
     {"multi", 1, 0, 0, 0, 0, cmd_multi},
     {"exec", 1, 0, 0, 0, 0, cmd_exec},

@@ -97,6 +97,7 @@ static int recharge(size_t old_bytes, size_t new_bytes) {
 size_t kv_count(void) { return ht[0].used + ht[1].used; }
 size_t kv_count_volatile(void) { return n_volatile; }
 size_t kv_memory_used(void) { return mem_used; }
+size_t kv_entry_charge(const kv_entry *e) { return entry_bytes(e->klen) + value_bytes(e->vcap) + e->obj_bytes; }
 size_t kv_memory_limit(void) { return mem_limit; }
 
 /* ---- tables and rehashing -------------------------------------------- */

@@ -101,6 +101,8 @@ size_t kv_lazy_free(size_t max_work);
 size_t kv_count(void);
 size_t kv_count_volatile(void);
 size_t kv_memory_used(void);
+/* What e is charged against the memory limit: its entry, key, value and collection (MEMORY USAGE). */
+size_t kv_entry_charge(const kv_entry *e);
 size_t kv_memory_limit(void);
 
 /* One step of a full scan (Redis's reverse-binary cursor): calls fn on every

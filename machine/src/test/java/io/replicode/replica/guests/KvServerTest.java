@@ -263,6 +263,22 @@ class KvServerTest {
         {resp("CONFIG", "GET", "save"), "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"},
         {resp("CONFIG", "GET", "appendonly"), "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"},
         {resp("config", "get", "nothing*"), "*0\r\n"},
+        {resp("CONFIG", "GET", "zset-max-ziplist-entries"), "*2\r\n$24\r\nzset-max-ziplist-entries\r\n$3\r\n128\r\n"},
+        {resp("CONFIG", "SET", "zset-max-ziplist-entries", "0"), OK},
+        {resp("CONFIG", "GET", "zset-max-listpack-entries"), "*2\r\n$25\r\nzset-max-listpack-entries\r\n$1\r\n0\r\n"},
+        {resp("CONFIG", "SET", "zset-max-listpack-entries", "128"), OK},
+        {resp("CONFIG", "SET", "save", ""), OK},
+        {resp("CONFIG", "SET", "save", "3600 1"), "-ERR CONFIG SET failed (possibly related to argument 'save') - this"
+            + " server keeps no RDB snapshots (its history is the replay log): only '' is accepted\r\n"},
+        {resp("CONFIG", "GET", "save"), "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"},
+        {resp("MEMORY", "USAGE", "nokey"), NIL},
+        {resp("MEMORY", "USAGE"), arity("memory|usage")},
+        {resp("MEMORY"), arity("memory")},
+        {resp("MEMORY", "STATS"), "-ERR unknown subcommand 'STATS'. Try MEMORY HELP.\r\n"},
+        {resp("MEMORY", "USAGE", "nokey", "SAMPLES", "x"), NOT_INT},
+        {resp("MEMORY", "USAGE", "nokey", "SAMPLES", "-1"), SYNTAX},
+        {resp("MEMORY", "USAGE", "nokey", "SAMPLES"), SYNTAX},
+        {resp("MEMORY", "USAGE", "nokey", "SAMPLES", "0"), NIL},
         {resp("CONFIG", "GET"), arity("config|get")},
         {resp("CONFIG", "REWRITE"), "-ERR unknown subcommand 'REWRITE'. Try CONFIG HELP.\r\n"},
         {resp("COMMAND"), "*0\r\n"},
@@ -289,6 +305,12 @@ class KvServerTest {
             Conn c = g.open("resp");
             transcript(c, SERVER);
             assertTrue(c.call(resp("COMMAND", "COUNT")).matches(":[0-9]+\r\n"));
+            c.call(resp("SET", "small", "1"));
+            c.call(resp("SET", "large", "x".repeat(10_000)));
+            long small = (Long) KvWire.decode(c.call(resp("MEMORY", "USAGE", "small")));
+            long large = (Long) KvWire.decode(c.call(resp("MEMORY", "USAGE", "large", "SAMPLES", "5")));
+            assertTrue(small > 0 && large > small + 9_900, "MEMORY USAGE counts the value: " + small + ", " + large);
+            c.call(resp("DEL", "small", "large"));
             c.call(resp("SET", "a", "1", "EX", "100"));
             String info = (String) KvWire.decode(c.call(resp("INFO")));
             assertTrue(info.startsWith("# Server\r\nredis_version:7.0.0\r\n"), info);
