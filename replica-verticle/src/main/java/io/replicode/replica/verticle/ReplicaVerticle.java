@@ -613,29 +613,13 @@ public final class ReplicaVerticle extends VerticleBase {
         LOG.error(app + " replica " + replica + ": " + what + " failed: " + e);
     }
 
-    /** Guest memory up to which a quiet replica brings its status digest up to date (see {@link #digestWhenIdle}). */
-    static final long IDLE_DIGEST_MAX_BYTES = 16L << 20;
-
-    /**
-     * Whether a quiet replica whose guest has {@code memoryPages} pages takes a state digest for its status: up to 16 MiB.
-     * The digest copies and hashes all of memory on the guest thread, on every replica at once, so a request arriving
-     * meanwhile waits for it: with 173 MB of memory, GETs sent 0.22-0.28 s after a SET took up to 445 ms (median 40).
-     * A larger guest's status shows its last periodic state digest ({@link #stateDigestDue}), taken at the same frames
-     * on every replica, so replicas still compare.
-     */
-    static boolean idleDigestFits(int memoryPages) {
-        return (long) memoryPages * io.replicode.replica.GuestLimits.WASM_PAGE_BYTES <= IDLE_DIGEST_MAX_BYTES;
-    }
-
     /**
      * On the guest thread, after each task: when the status digest is older than the last applied frame, a
-     * digest is taken once the replica has been quiet (no frame applied) for {@code IDLE_DIGEST_DELAY_MS}, for a guest of
-     * at most 16 MiB ({@link #idleDigestFits}). A replica under steady load shows its last periodic state digest instead,
-     * and pays nothing for this.
+     * digest is taken once the replica has been quiet (no frame applied) for {@code IDLE_DIGEST_DELAY_MS}. A
+     * replica under steady load shows its last periodic state digest instead, and pays nothing for this.
      */
     private void digestWhenIdle() {
-        if (stopping || machine == null || idleDigestScheduled || lastStateDigest.seq() == appliedSeq
-                || !idleDigestFits(machine.memoryPages())) {
+        if (stopping || machine == null || idleDigestScheduled || lastStateDigest.seq() == appliedSeq) {
             return;
         }
         idleDigestScheduled = true;

@@ -64,14 +64,6 @@ class StateDigestRuleTest {
         }
     }
 
-    @Test
-    void aQuietReplicaDigestsItsStateOnlyUpTo16MiB() {
-        assertTrue(ReplicaVerticle.idleDigestFits(26), "the kv as it starts");
-        assertTrue(ReplicaVerticle.idleDigestFits(16 * PAGES_PER_MIB), "exactly 16 MiB");
-        assertTrue(!ReplicaVerticle.idleDigestFits(16 * PAGES_PER_MIB + 1), "one page over");
-        assertTrue(!ReplicaVerticle.idleDigestFits(2_773), "the kv holding a 16 and a 60 MiB value");
-    }
-
     private static void assertCopyBound(int pages, long bound) {
         long bytes = (long) pages * 65_536;
         long[] due = dueFrames(pages, 500_000);
