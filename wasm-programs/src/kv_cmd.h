@@ -25,6 +25,7 @@ typedef void (*kv_handler)(kv_call *k);
 /* ---- replies (RESP2) ------------------------------------------------- */
 void reply_raw(kv_call *k, const char *s);       /* bytes as they are */
 void reply_status(kv_call *k, const char *s);    /* +s\r\n */
+void reply_help(kv_call *k, const char *const *lines, size_t n); /* a HELP subcommand: n status lines */
 void reply_ok(kv_call *k);                       /* +OK\r\n */
 void reply_error(kv_call *k, const char *fmt, ...) /* -fmt\r\n */
     __attribute__((format(printf, 2, 3)));

@@ -518,9 +518,7 @@ void cmd_memory(kv_call *k) {
             "    sampled up to <count> times (default: 5, 0 means sample all).",
             "HELP",
             "    Prints this help."};
-        reply_array(k, sizeof help / sizeof help[0]);
-        for (size_t i = 0; i < sizeof help / sizeof help[0]; i++)
-            reply_status(k, help[i]);
+        reply_help(k, help, sizeof help / sizeof help[0]);
         return;
     }
     if (!arg_is(k, 1, "usage")) {
@@ -569,9 +567,7 @@ void cmd_object(kv_call *k) {
             "    <key>.",
             "HELP",
             "    Prints this help."};
-        reply_array(k, sizeof help / sizeof help[0]);
-        for (size_t i = 0; i < sizeof help / sizeof help[0]; i++)
-            reply_status(k, help[i]);
+        reply_help(k, help, sizeof help / sizeof help[0]);
         return;
     }
     if (k->argc != 3) {

@@ -249,6 +249,12 @@ void reply_status(kv_call *k, const char *s) {
     conn_printf(k->c, "+%s\r\n", s);
 }
 
+void reply_help(kv_call *k, const char *const *lines, size_t n) {
+    reply_array(k, n);
+    for (size_t i = 0; i < n; i++)
+        reply_status(k, lines[i]);
+}
+
 void reply_ok(kv_call *k) { conn_write(k->c, "+OK\r\n", 5); }
 
 /* Error text with CR and LF replaced by spaces, as Redis does. */
