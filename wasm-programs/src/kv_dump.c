@@ -208,13 +208,37 @@ static uint64_t get_u64(dump_reader *r) {
     return lo | (uint64_t)get_u32(r) << 32;
 }
 
-/* Bytes of a value read at a time while the file is checked: the buffer
- * holds any hash field's value (a string's goes straight into the store). */
-#define KV_DUMP_CHUNK KV_MAX_VALUE_BYTES
+/* Bytes of a string value read at a time while the file is checked (a string's goes straight into the store when
+ * loading). */
+#define KV_DUMP_CHUNK (64 * 1024)
+
+/* The buffer hash values and list elements are read into: it grows to the largest one read. A buffer of the largest
+ * value allowed (64 MiB by default) grew every upgraded kv's memory by that much for good (wasm memory never shrinks):
+ * 23 pages before an upgrade, 1,047 after. */
+typedef struct {
+    char *p;
+    size_t cap;
+} value_buf;
+
+/* Room for n bytes in b (NULL, with the reader's problem set, when there is no memory). */
+static char *value_room(dump_reader *r, value_buf *b, size_t n) {
+    if (n > b->cap) {
+        size_t cap = b->cap * 2 > n ? b->cap * 2 : n;
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            if (r->problem == NULL)
+                r->problem = "no memory to read it";
+            return NULL;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    return b->p;
+}
 
 /* One pass over the file: check only (load == 0) or load the keys. Returns
  * the number of keys; r->problem says what is wrong, if anything. */
-static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
+static uint64_t read_pass(dump_reader *r, int load, char *key, value_buf *val) {
     char m[8];
     if (get(r, m, sizeof m) == 0 && memcmp(m, magic, sizeof m) != 0)
         r->problem = "it is not a kv dump (bad magic)";
@@ -263,8 +287,8 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
                     break;
                 }
                 get(r, key, fl);
-                get(r, val, vl);
-                if (h != NULL && r->problem == NULL && kv_hash_set(h, key, fl, val, vl) < 0)
+                get(r, value_room(r, val, vl), vl);
+                if (h != NULL && r->problem == NULL && kv_hash_set(h, key, fl, val->p, vl) < 0)
                     r->problem = "no memory for a hash field";
             }
             if (e != NULL && r->problem == NULL)
@@ -336,8 +360,8 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
                     r->problem = "a list element is longer than the store allows";
                     break;
                 }
-                get(r, val, n);
-                if (l != NULL && r->problem == NULL && kv_list_push(l, 0, val, n) != 0)
+                get(r, value_room(r, val, n), n);
+                if (l != NULL && r->problem == NULL && kv_list_push(l, 0, val->p, n) != 0)
                     r->problem = "no memory for a list element";
             }
             if (e != NULL && r->problem == NULL)
@@ -346,7 +370,7 @@ static uint64_t read_pass(dump_reader *r, int load, char *key, char *val) {
             /* Checking only: the value passes through a chunk, into the checksum. */
             for (uint32_t left = vlen; left > 0 && r->problem == NULL;) {
                 uint32_t n = left < KV_DUMP_CHUNK ? left : KV_DUMP_CHUNK;
-                get(r, val, n);
+                get(r, value_room(r, val, n), n);
                 left -= n;
             }
         } else {
@@ -375,19 +399,19 @@ void kv_dump_load(void) {
     if (f == NULL)
         return;
     char *key = malloc(KV_MAX_KEY_BYTES + 1);
-    char *val = malloc(KV_DUMP_CHUNK);
+    value_buf val = {NULL, 0};
     dump_reader r = {f, 0, NULL};
-    if (key == NULL || val == NULL)
+    if (key == NULL || value_room(&r, &val, KV_DUMP_CHUNK) == NULL)
         r.problem = "no memory to read it";
-    uint64_t count = read_pass(&r, 0, key, val);
+    uint64_t count = read_pass(&r, 0, key, &val);
     if (r.problem == NULL) {
         rewind(f);
         r.crc = 0;
-        count = read_pass(&r, 1, key, val);
+        count = read_pass(&r, 1, key, &val);
     }
     fclose(f);
     free(key);
-    free(val);
+    free(val.p);
     if (r.problem != NULL) {
         fprintf(stderr, "kv: %s is damaged (%s); starting empty, the file is "
                 "kept as %s.bad\n", KV_DUMP_FILE, r.problem, KV_DUMP_FILE);
