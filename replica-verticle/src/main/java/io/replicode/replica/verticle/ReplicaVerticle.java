@@ -439,19 +439,27 @@ public final class ReplicaVerticle extends VerticleBase {
         if (f.seq() < next) {
             return null;
         }
-        while (next < f.seq()) {
-            List<Frame> missing = log.read(next, (int) Math.min(256, f.seq() - next));
-            if (missing.isEmpty()) {
-                break; // applyAndRoute names the gap
+        if (f.seq() > next) {
+            applyFromLog(next, f.seq()); // if the log lacks some, applyAndRoute names the gap
+        }
+        return applyAndRoute(f);
+    }
+
+    /** On the guest thread: the frames {@code from..to-1} the log holds, 256 read at a time, applied and routed. */
+    private void applyFromLog(long from, long to) {
+        long next = from;
+        while (next < to) {
+            List<Frame> frames = log.read(next, (int) Math.min(256, to - next));
+            if (frames.isEmpty()) {
+                return;
             }
-            for (Frame g : missing) {
-                if (g.seq() < f.seq()) {
+            for (Frame g : frames) {
+                if (g.seq() < to) {
                     applyAndRoute(g);
                 }
                 next = g.seq() + 1;
             }
         }
-        return applyAndRoute(f);
     }
 
     private void onFrame(Buffer body) {
@@ -592,11 +600,7 @@ public final class ReplicaVerticle extends VerticleBase {
         gapsFilled++;
         LOG.error(app + " replica " + replica + ": frame " + to + " reached the machine at frame "
                 + (from - 1) + "; applying frames " + from + ".." + (to - 1) + " from the log first (a bug: please report it)");
-        for (Frame g : log.read(from, (int) Math.min(Integer.MAX_VALUE, to - from))) {
-            if (g.seq() < to) {
-                applyAndRoute(g);
-            }
-        }
+        applyFromLog(from, to);
         if (machine.lastSeq() + 1 != to) {
             throw new IllegalStateException("replica " + replica + " of '" + app + "' is at frame " + machine.lastSeq()
                     + " and frame " + to + " arrived, but the log does not hold frames " + (machine.lastSeq() + 1) + ".."
