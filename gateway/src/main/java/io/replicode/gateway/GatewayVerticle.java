@@ -48,6 +48,8 @@ public final class GatewayVerticle extends VerticleBase {
     private StatusGate statusGate;
     private final AcceptPacer pacer = new AcceptPacer(FilesBudget.ofProcess());
     private MessageConsumer<Object> outputs;
+    private io.replicode.nat.LocalGateways localGateways;
+    private java.util.function.Consumer<io.replicode.nat.OutputBatch> localSink;
     private volatile int httpPort = -1;
     private volatile List<TcpIngress.Endpoint> endpoints = List.of();
     private long startedAtMs;
@@ -90,6 +92,15 @@ public final class GatewayVerticle extends VerticleBase {
 
     /** The certificate and key the HTTP port (HTTPS) and every app TCP port speak TLS with; null: plain. */
     private io.vertx.core.net.PemKeyCertOptions tls;
+
+    /**
+     * Replicas in this process hand this gateway their output batches through {@code gateways} (as objects, on this
+     * gateway's event loop) instead of the event bus; batches from elsewhere still arrive on the event bus.
+     */
+    public GatewayVerticle withLocalGateways(io.replicode.nat.LocalGateways gateways) {
+        this.localGateways = gateways;
+        return this;
+    }
 
     /** HTTPS on the HTTP port and TLS on every app TCP port, with this PEM certificate (chain) and key. */
     public GatewayVerticle withTls(io.vertx.core.net.PemKeyCertOptions tls) {
@@ -198,6 +209,10 @@ public final class GatewayVerticle extends VerticleBase {
             io.replicode.gateway.status.GatewayMeters.register(meters, switchboard, unacked, cluster != null);
         }
         outputs = vertx.eventBus().consumer(Addresses.outputs(config.gatewayId()), m -> onOutputs(m.body()));
+        if (localGateways != null) {
+            localSink = batch -> context.runOnContext(v -> switchboard.onOutputs(batch));
+            localGateways.register(config.gatewayId(), localSink);
+        }
         for (GatewayConfig.App app : config.apps()) {
             // The divergence monitor names replicas whose outputs must no longer be released.
             vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(Addresses.diverged(app.name()), m -> {
@@ -749,6 +764,9 @@ public final class GatewayVerticle extends VerticleBase {
         }
         if (outputs != null) {
             closing.add(outputs.unregister());
+        }
+        if (localSink != null) {
+            localGateways.unregister(config.gatewayId(), localSink);
         }
         return Future.join(closing).mapEmpty();
     }

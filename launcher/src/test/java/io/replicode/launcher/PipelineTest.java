@@ -59,6 +59,11 @@ class PipelineTest {
         long batchSeq;
         /** Null: replicas take frames from the event bus and send digests there; else the node's in-process feed. */
         final io.replicode.replica.verticle.LocalFrames frames;
+        /** In-process mode: the stand-in gateway takes its batches from here, as objects; null otherwise. */
+        final io.replicode.nat.LocalGateways gateways;
+        /** Output batches that reached the stand-in gateway by each way. */
+        final java.util.concurrent.atomic.AtomicInteger batchesByBus = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger batchesInProcess = new java.util.concurrent.atomic.AtomicInteger();
         /** Digests reported to the sink (in-process mode): "replica@seq". */
         final Set<String> digestsSeen = ConcurrentHashMap.newKeySet();
         final GuestModule module;
@@ -70,20 +75,19 @@ class PipelineTest {
 
         Node(boolean inProcess) throws Exception {
             frames = inProcess ? new io.replicode.replica.verticle.LocalFrames() : null;
+            gateways = inProcess ? new io.replicode.nat.LocalGateways() : null;
             module = GuestModule.load(TestGuests.module("echo_server"), Engine.COMPILER);
             config = GuestConfig.of(APP, List.of("main")).withGenesis(new byte[] {1}, 0);
             vertx.eventBus().<Buffer>consumer(Addresses.outputs(GATEWAY), m -> {
-                OutputBatch b = OutputBatch.decode(m.body().getBytes());
-                // Stand-in for the gateway's rule: the first replica to deliver a frame's outputs wins.
-                if (!seen.add(b.seq() + "")) {
-                    return;
-                }
-                for (Output o : b.outputs()) {
-                    if (o instanceof Output.Send s) {
-                        received.computeIfAbsent(s.connection(), k -> new ByteArrayOutputStream()).writeBytes(s.bytes());
-                    }
-                }
+                batchesByBus.incrementAndGet();
+                take(OutputBatch.decode(m.body().getBytes()));
             }).completion().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            if (gateways != null) {
+                gateways.register(GATEWAY, b -> {
+                    batchesInProcess.incrementAndGet();
+                    take(b);
+                });
+            }
             sequencer = new SequencerVerticle(APP, log, new FrameSequencer.Options(256, 64 << 10, 2_000_000L, 100_000, 5, 0),
                     SequencerVerticle::wallClockNs);
             if (frames != null) {
@@ -96,10 +100,23 @@ class PipelineTest {
             sequencer.begin();
         }
 
+        /** Stand-in for the gateway's rule: the first replica to deliver a frame's outputs wins. */
+        private synchronized void take(OutputBatch b) {
+            if (!seen.add(b.seq() + "")) {
+                return;
+            }
+            for (Output o : b.outputs()) {
+                if (o instanceof Output.Send s) {
+                    received.computeIfAbsent(s.connection(), k -> new ByteArrayOutputStream()).writeBytes(s.bytes());
+                }
+            }
+        }
+
         ReplicaVerticle addReplica(int r) throws Exception {
             ReplicaVerticle.Options options = new ReplicaVerticle.Options(4096, java.util.Set.of());
             if (frames != null) {
-                options = options.withLocalFrames(frames).withDigestSink((replica, d) -> digestsSeen.add(replica + "@" + d.seq()));
+                options = options.withLocalFrames(frames).withDigestSink((replica, d) -> digestsSeen.add(replica + "@" + d.seq()))
+                        .withLocalGateways(gateways);
             }
             ReplicaVerticle replica = new ReplicaVerticle(APP, r, module, config, log,
                     new SnapshotStore(data.resolve("echo/replica-" + r + "/snapshots"), 2), options);
@@ -167,6 +184,7 @@ class PipelineTest {
             node.send(new IngressEvent.Data(a, "world".getBytes()));
             Poll.until("echo of a", java.time.Duration.ofSeconds(20), () -> node.text(a).equals("hello world"));
             Poll.until("echo of b", java.time.Duration.ofSeconds(20), () -> node.text(b).endsWith("m11;"));
+            assertTrue(node.batchesByBus.get() > 0, "without a gateway in process, the answers come on the event bus");
             long last = node.log.lastSeq();
             Poll.until("all replicas at " + last, java.time.Duration.ofSeconds(20), () -> node.replicas.stream().allMatch(r -> r.appliedSeq() == last));
             node.awaitDigestsAtOneFrame();
@@ -239,6 +257,8 @@ class PipelineTest {
                 assertEquals(0, s.getLong("guestTaskFailures"), s.encode());
             }
             assertEquals(1, digests.size(), "four replicas, one digest");
+            assertEquals(0, node.batchesByBus.get(), "the gateway in process gets every batch without the event bus");
+            assertTrue(node.batchesInProcess.get() >= 3 * 9, "each replica's answers to the 9 echoes: " + node.batchesInProcess.get());
             await(node.vertx.undeploy(late.deploymentID()));
             assertEquals(3, node.frames.size(), "a stopped replica is no longer fed");
         }

@@ -909,10 +909,14 @@ public final class ClusterNode implements AutoCloseable {
         return gatewayId * (MAX_REPLICAS_PER_MEMBER + 1);
     }
 
+    /** This member's gateway, which its replicas hand their answers to without the event bus. */
+    private final io.replicode.nat.LocalGateways localGateways = new io.replicode.nat.LocalGateways();
+
     private ReplicaVerticle newReplica(AppRuntime rt, int r, SnapshotStore store) {
         return new ReplicaVerticle(rt.config.name(), replicaIdBase() + r, rt.module, rt.genesis, rt.log, store,
                 new ReplicaVerticle.Options(4096, options.roles().contains("gateway") ? Set.of(gatewayId) : Set.of())
                         .withLocalFrames(rt.frames)
+                        .withLocalGateways(localGateways)
                         .withDigestSink(NodeParts.digestsTo(() -> rt.monitor))
                         .withOutputsFor(g -> g == gatewayId || !selfServed.contains(g))
                         .withRoute(leaders.route())
@@ -936,7 +940,8 @@ public final class ClusterNode implements AutoCloseable {
                 .withStatusProvider(this::status);
         gateway = new GatewayVerticle(gc, out, new GatewayVerticle.ClusterLink(this::unavailable, RESEND_AFTER_MS, leaders.route()))
                 .withAdminToken(io.replicode.gateway.status.AdminToken.of(options.ops().adminToken()))
-                .withReadiness(this::notReady);
+                .withReadiness(this::notReady)
+                .withLocalGateways(localGateways);
         if (metrics != null) {
             gateway.withMetrics(metrics, metrics::scrape);
         }

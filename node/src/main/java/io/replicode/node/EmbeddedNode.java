@@ -143,11 +143,14 @@ public final class EmbeddedNode implements AutoCloseable {
         var metrics = ops.metrics() ? NodeParts.metrics() : null;
         try {
             int gatewayId = nextIncarnation(config.dataDir());
+            // The replicas hand their answers to this node's gateway without the event bus.
+            var localGateways = new io.replicode.nat.LocalGateways();
             for (AppConfig app : config.apps()) {
-                apps.put(app.name(), startApp(vertx, config, app, gatewayId, out, metrics));
+                apps.put(app.name(), startApp(vertx, config, app, gatewayId, localGateways, out, metrics));
             }
             GatewayVerticle gateway = new GatewayVerticle(gatewayConfig(config, gatewayId, apps), out)
-                    .withAdminToken(io.replicode.gateway.status.AdminToken.of(ops.adminToken()));
+                    .withAdminToken(io.replicode.gateway.status.AdminToken.of(ops.adminToken()))
+                    .withLocalGateways(localGateways);
             if (metrics != null) {
                 gateway.withMetrics(metrics, metrics::scrape);
             }
@@ -198,7 +201,8 @@ public final class EmbeddedNode implements AutoCloseable {
         }
     }
 
-    private static AppRuntime startApp(Vertx vertx, NodeConfig node, AppConfig app, int gatewayId, PrintWriter out,
+    private static AppRuntime startApp(Vertx vertx, NodeConfig node, AppConfig app, int gatewayId,
+                                       io.replicode.nat.LocalGateways localGateways, PrintWriter out,
                                        io.micrometer.core.instrument.MeterRegistry metrics) {
         GuestModule configured = NodeParts.loadModule(app, node);
         Path appDir = node.dataDir().resolve(app.name());
@@ -222,7 +226,7 @@ public final class EmbeddedNode implements AutoCloseable {
             out.println("replicode: " + line);
             out.flush();
         };
-        runtime.replicas = new ReplicaSet(vertx, app.name(), dir, log, (r, store) -> newReplica(runtime, r, store, gatewayId)
+        runtime.replicas = new ReplicaSet(vertx, app.name(), dir, log, (r, store) -> newReplica(runtime, r, store, gatewayId, localGateways)
                 .withMeters(metrics), say)
                 .open(ReplicaSet.countAtStart(dir, node.replicas(), say));
         sequencer.withSnapshotBytes(() -> {
@@ -241,10 +245,12 @@ public final class EmbeddedNode implements AutoCloseable {
         return runtime;
     }
 
-    private static ReplicaVerticle newReplica(AppRuntime rt, int r, SnapshotStore store, int gatewayId) {
+    private static ReplicaVerticle newReplica(AppRuntime rt, int r, SnapshotStore store, int gatewayId,
+                                              io.replicode.nat.LocalGateways localGateways) {
         return new ReplicaVerticle(rt.config().name(), r, rt.module(), rt.genesis, rt.log(), store,
                 new ReplicaVerticle.Options(4096, java.util.Set.of(gatewayId))
                         .withLocalFrames(rt.frames)
+                        .withLocalGateways(localGateways)
                         .withDigestSink(NodeParts.digestsTo(() -> rt.monitor))
                         .withMachines(NodeParts.withModules(HOOK.get().machines(rt.config().name(), r), rt.modules::get))
                         .whenSwitched((sha, seq) -> Genesis.noteSwitch(rt.dir, sha, seq)));

@@ -208,6 +208,19 @@ public final class Switchboard implements OutputRouter.Sink {
             malformed("output batch of " + body.length + " bytes: " + e.getMessage());
             return null;
         }
+        return routeNow(batch);
+    }
+
+    /** A batch a replica in this process handed over as it is ({@code LocalGateways}): screened and routed as above. */
+    public OutputRouter.Verdict onOutputs(OutputBatch batch) {
+        OutputRouter.Verdict dropped = router.screen(batch.app(), batch.replica(), batch.seq());
+        if (dropped != null) {
+            return dropped;
+        }
+        return routeNow(batch);
+    }
+
+    private OutputRouter.Verdict routeNow(OutputBatch batch) {
         routingOutputs = true;
         try {
             return router.routeScreened(batch, this);

@@ -110,6 +110,25 @@ class SwitchboardTest {
     }
 
     @Test
+    void a_batch_handed_over_as_an_object_is_screened_and_routed_as_an_encoded_one() {
+        Recorder peer = new Recorder();
+        long c = open("kv", peer);
+        byte[] hi = "hi".getBytes(StandardCharsets.UTF_8);
+        assertEquals(OutputRouter.Verdict.APPLIED, board.onOutputs(new OutputBatch("kv", 1, 1, List.of(new Output.Send(c, 0, hi)))));
+        assertEquals(OutputRouter.Verdict.DUPLICATE, board.onOutputs(new OutputBatch("kv", 2, 1, List.of(new Output.Send(c, 0, hi)))),
+                "a second replica's copy of frame 1 is a duplicate, whichever way it came");
+        assertEquals(OutputRouter.Verdict.DUPLICATE, board.onOutputs(new OutputBatch("kv", 3, 1, List.of(new Output.Send(c, 0, hi))).encode()));
+        board.router().distrust("kv", 2, true);
+        assertEquals(OutputRouter.Verdict.DISTRUSTED,
+                board.onOutputs(new OutputBatch("kv", 2, 2, List.of(new Output.Send(c, 2, "!!".getBytes(StandardCharsets.UTF_8))))),
+                "a distrusted replica's batch is dropped");
+        assertEquals(OutputRouter.Verdict.APPLIED, board.onOutputs(new OutputBatch("kv", 3, 2, List.of(new Output.Send(c, 2, "yo".getBytes(StandardCharsets.UTF_8)),
+                new Output.Close(c, 4)))));
+        assertEquals(OutputRouter.Verdict.UNKNOWN_APP, board.onOutputs(new OutputBatch("nope", 1, 1, List.of())));
+        assertEquals(List.of("sent hi", "sent yo", "closed"), peer.calls);
+    }
+
+    @Test
     void events_of_one_turn_leave_as_one_batch_per_app() {
         long a = open("kv", new Recorder());
         board.emit("kv", new IngressEvent.Data(a, new byte[] {1}));

@@ -64,12 +64,15 @@ public final class ReplicaVerticle extends VerticleBase {
      *                          on the guest thread: the node notes it in the app's genesis
      * @param digestSink        gets the digest of every frame applied live; null: they are sent on the event bus
      *                          ({@code Addresses.digests}, local only)
+     * @param localGateways     the gateways in this process, handed their output batches without the event bus (see
+     *                          {@link io.replicode.nat.LocalGateways}); null: every batch goes on the event bus
      */
     public record Options(int maxBufferedFrames, java.util.Set<Integer> gateways,
                           java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> machines,
                           LocalFrames localFrames, java.util.function.IntPredicate outputsFor,
                           io.replicode.nat.SequencerRoute route,
-                          java.util.function.ObjLongConsumer<String> switched, DigestSink digestSink) {
+                          java.util.function.ObjLongConsumer<String> switched, DigestSink digestSink,
+                          io.replicode.nat.LocalGateways localGateways) {
         public static final Options DEFAULT = new Options(4096, java.util.Set.of());
 
         public Options {
@@ -81,12 +84,12 @@ public final class ReplicaVerticle extends VerticleBase {
 
         public Options(int maxBufferedFrames, java.util.Set<Integer> gateways) {
             this(maxBufferedFrames, gateways, GuestMachine::create, null, g -> true, io.replicode.nat.SequencerRoute.SINGLE_NODE,
-                    (module, seq) -> { }, null);
+                    (module, seq) -> { }, null, null);
         }
 
         /** The same options with another way to make machines. */
         public Options withMachines(java.util.function.BiFunction<GuestModule, GuestConfig, GuestMachine> factory) {
-            return new Options(maxBufferedFrames, gateways, factory, localFrames, outputsFor, route, switched, digestSink);
+            return new Options(maxBufferedFrames, gateways, factory, localFrames, outputsFor, route, switched, digestSink, localGateways);
         }
 
         /**
@@ -94,7 +97,7 @@ public final class ReplicaVerticle extends VerticleBase {
          * cluster member's history once a frame is in the member's log), instead of from the event bus.
          */
         public Options withLocalFrames(LocalFrames frames) {
-            return new Options(maxBufferedFrames, gateways, machines, frames, outputsFor, route, switched, digestSink);
+            return new Options(maxBufferedFrames, gateways, machines, frames, outputsFor, route, switched, digestSink, localGateways);
         }
 
         /**
@@ -102,22 +105,31 @@ public final class ReplicaVerticle extends VerticleBase {
          * replicas of the app takes its answers from those, so other members' replicas need not send it theirs.
          */
         public Options withOutputsFor(java.util.function.IntPredicate accept) {
-            return new Options(maxBufferedFrames, gateways, machines, localFrames, accept, route, switched, digestSink);
+            return new Options(maxBufferedFrames, gateways, machines, localFrames, accept, route, switched, digestSink, localGateways);
         }
 
         /** In a cluster member: timer requests go to the sequencer this route names now (the group's leader). */
         public Options withRoute(io.replicode.nat.SequencerRoute to) {
-            return new Options(maxBufferedFrames, gateways, machines, localFrames, outputsFor, to, switched, digestSink);
+            return new Options(maxBufferedFrames, gateways, machines, localFrames, outputsFor, to, switched, digestSink, localGateways);
         }
 
         /** The same options, with {@code then} told of each module switch (module SHA-256, frame seq). */
         public Options whenSwitched(java.util.function.ObjLongConsumer<String> then) {
-            return new Options(maxBufferedFrames, gateways, machines, localFrames, outputsFor, route, then, digestSink);
+            return new Options(maxBufferedFrames, gateways, machines, localFrames, outputsFor, route, then, digestSink, localGateways);
+        }
+
+        /**
+         * Output batches for a gateway registered in {@code local} (one in this process) are handed to it as they
+         * are, on the replica's thread; for any other gateway they are sent on the event bus.
+         */
+        public Options withLocalGateways(io.replicode.nat.LocalGateways local) {
+            return new Options(maxBufferedFrames, gateways, machines, localFrames, outputsFor, route, switched, digestSink,
+                    local);
         }
 
         /** Each live frame's digest goes to {@code sink}, called on the replica's thread, instead of the event bus. */
         public Options withDigestSink(DigestSink sink) {
-            return new Options(maxBufferedFrames, gateways, machines, localFrames, outputsFor, route, switched, sink);
+            return new Options(maxBufferedFrames, gateways, machines, localFrames, outputsFor, route, switched, sink, localGateways);
         }
     }
 
@@ -558,7 +570,7 @@ public final class ReplicaVerticle extends VerticleBase {
                 }
             }
         }
-        record(f.seq(), outputs, true);
+        List<Output> produced = outputs;
         if (machine.state() == GuestMachine.State.STOPPED && !stopAnnounced) {
             // A stop found while replaying at start never reached the (new) gateways: say it with the first
             // live frame. Every replica does this at the same frame, so their batches stay identical.
@@ -570,6 +582,10 @@ public final class ReplicaVerticle extends VerticleBase {
             }
         }
         route(f.seq(), outputs);
+        // After the answers left: the client need not wait for this frame's digest record (a write to the digest log)
+        // or for the divergence monitor. The gateway never waited for a comparison anyway (the first batch of a frame
+        // is released); a divergence found here stops this replica's later batches.
+        record(f.seq(), produced, true);
         if (f.events().contains(new IngressEvent.SnapshotRequest()) && machine.module().snapshotCapable()) {
             // The guest thread copies the state out; compressing and writing it (a second or more for tens of MB)
             // happen on the snapshot thread, so frames are not held up meanwhile. In order, one at a time.
@@ -732,8 +748,10 @@ public final class ReplicaVerticle extends VerticleBase {
             if (!options.outputsFor().test(e.getKey())) {
                 continue;
             }
-            vertx.eventBus().send(Addresses.outputs(e.getKey()),
-                    Buffer.buffer(new OutputBatch(app, replica, seq, e.getValue()).encode()));
+            OutputBatch batch = new OutputBatch(app, replica, seq, e.getValue());
+            if (options.localGateways() == null || !options.localGateways().deliver(e.getKey(), batch)) {
+                vertx.eventBus().send(Addresses.outputs(e.getKey()), Buffer.buffer(batch.encode()));
+            }
         }
         if (!control.isEmpty()) {
             sendControl(new OutputBatch(app, replica, seq, control));
