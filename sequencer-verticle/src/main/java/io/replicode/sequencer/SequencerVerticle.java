@@ -68,9 +68,8 @@ public final class SequencerVerticle extends VerticleBase {
     }
 
     /**
-     * Hands each frame, once durable and in seq order, to {@code replicas} on the thread that made it durable (the
-     * log's flusher, or this sequencer's loop when the log does not fsync): the node's replicas, fed without the event
-     * bus (see {@code LocalFrames}). The frame is published on the event bus as well, from this sequencer's loop.
+     * Hands each frame, once durable and in seq order, to {@code replicas} on this sequencer's event loop (the node's
+     * replicas, fed without the event bus: see {@code LocalFrames}); it is published on the event bus as well.
      */
     public SequencerVerticle withLocalReplicas(java.util.function.Consumer<Frame> replicas) {
         this.localReplicas = replicas;
@@ -200,32 +199,22 @@ public final class SequencerVerticle extends VerticleBase {
         while ((f = sequencer.next(now, wake.entropy())) != null) {
             Frame frame = f;
             byte[] encoded = sequencer.lastEncoded();
-            log.append(frame, encoded).whenComplete((v, err) -> {
-                if (err == null) {
-                    // On the thread that made it durable (the log's flusher, in seq order): the local replicas start
-                    // the frame without first waiting for this event loop to be scheduled (one thread hand-over
-                    // less per frame on the way to the client's answer).
-                    localReplicas.accept(frame);
+            log.append(frame, encoded).whenComplete((v, err) -> context.runOnContext(x -> {
+                if (err != null) {
+                    // A frame that is not durable must not be applied anywhere: stop sequencing this app.
+                    LOG.error(app + ": " + err.getMessage() + "; the app is no longer sequenced here");
+                    stopping = true;
+                    return;
                 }
-                context.runOnContext(x -> onDurable(frame, encoded, err));
-            });
+                meters.durable(frame, encoded.length);
+                localReplicas.accept(frame);
+                vertx.eventBus().publish(Addresses.frames(app), Buffer.buffer(encoded));
+                published++;
+                sequencer.durable(frame.seq());
+                pump();
+            }));
         }
         wake.wakeAt(sequencer.wakeAtNs());
-    }
-
-    /** On this verticle's loop, once {@code frame} is durable (the local replicas have it) or its append failed. */
-    private void onDurable(Frame frame, byte[] encoded, Throwable err) {
-        if (err != null) {
-            // A frame that is not durable must not be applied anywhere: stop sequencing this app.
-            LOG.error(app + ": " + err.getMessage() + "; the app is no longer sequenced here");
-            stopping = true;
-            return;
-        }
-        meters.durable(frame, encoded.length);
-        vertx.eventBus().publish(Addresses.frames(app), Buffer.buffer(encoded));
-        published++;
-        sequencer.durable(frame.seq());
-        pump();
     }
 
     /** What an operator sees of this sequencer. */
