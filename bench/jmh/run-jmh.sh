@@ -21,6 +21,6 @@ jvm_args="$(cat "$here/target/jvm.options")"
 cd "$here"
 # shellcheck disable=SC2086 # jvm_args is a space-separated flag list
 exec java $jvm_args -jar target/benchmarks.jar \
-  -f 1 -wi 3 -w 2s -i 5 -r 2s -t 1 \
+  -f 1 -wi ${JMH_WI:-3} -w 2s -i ${JMH_I:-5} -r 2s -t 1 \
   -rf json -rff target/jmh-result.json \
   "$@"

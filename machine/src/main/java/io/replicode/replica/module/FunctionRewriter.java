@@ -27,6 +27,9 @@ final class FunctionRewriter {
     private final int fuelGlobal;
     private final int depthGlobal;
     private final int depthLimitGlobal;
+    /** This function's locals for the counters' new values (see {@link #emitFuel}). */
+    private long fuelTemp;
+    private long depthTemp;
     private long canonicalizedOps;
 
     // Decoded instructions of the current function (reused between functions).
@@ -74,8 +77,10 @@ final class FunctionRewriter {
         }
 
         WasmWriter out = new WasmWriter();
-        // Locals: the original groups, then our float temporaries.
-        int extraGroups = (needsF32 ? 1 : 0) + (needsF64 ? 1 : 0);
+        // Locals: the original groups, then the counters' temporaries (an i64 for fuel, an i32 for the depth), then our
+        // float temporaries. Added after the module was asyncified, they are not saved when it unwinds: the fuel's is
+        // read right after it is set, the depth's is set again on every entry, a rewind's included.
+        int extraGroups = 2 + (needsF32 ? 1 : 0) + (needsF64 ? 1 : 0);
         out.u32((long) localGroups + extraGroups);
         WasmReader lr = new WasmReader(wasm, from, to);
         lr.index();
@@ -83,6 +88,10 @@ final class FunctionRewriter {
         long tempF32 = -1;
         long tempF64 = -1;
         long next = localCount;
+        out.u32(1).u8(0x7E);
+        fuelTemp = next++;
+        out.u32(1).u8(0x7F);
+        depthTemp = next++;
         if (needsF32) {
             out.u32(1).u8(0x7D);
             tempF32 = next++;
@@ -93,9 +102,9 @@ final class FunctionRewriter {
         }
 
         emitFuel(out, entryCost);
-        // depth += 1; if depth > limit: unreachable
-        out.u8(0x23).u32(depthGlobal).u8(0x41).s64(1).u8(0x6A).u8(0x24).u32(depthGlobal);
-        out.u8(0x23).u32(depthGlobal).u8(0x23).u32(depthLimitGlobal).u8(0x4B);
+        // d = depth + 1; depth = d; if d > limit: unreachable
+        out.u8(0x23).u32(depthGlobal).u8(0x41).s64(1).u8(0x6A).u8(0x22).u32(depthTemp).u8(0x24).u32(depthGlobal);
+        out.u8(0x20).u32(depthTemp).u8(0x23).u32(depthLimitGlobal).u8(0x4B);
         out.u8(OP_IF).u8(0x40).u8(0x00).u8(OP_END);
 
         out.u8(OP_BLOCK);
@@ -151,15 +160,21 @@ final class FunctionRewriter {
         return 0;
     }
 
+    /*
+     * The counters live in globals, and each global access in Chicory's compiled code is a call through the instance's
+     * global table: the kv guest spent about a sixth of its replicas' time in them. So each counter is read once per
+     * check and the value kept in a local (local.tee) instead of being read back from the global.
+     */
     private void emitFuel(WasmWriter out, long cost) {
-        // fuel -= cost; if fuel < 0: unreachable
-        out.u8(0x23).u32(fuelGlobal).u8(0x42).s64(cost).u8(0x7D).u8(0x24).u32(fuelGlobal);
-        out.u8(0x23).u32(fuelGlobal).u8(0x42).s64(0).u8(0x53);
+        // f = fuel - cost; fuel = f; if f < 0: unreachable
+        out.u8(0x23).u32(fuelGlobal).u8(0x42).s64(cost).u8(0x7D).u8(0x22).u32(fuelTemp).u8(0x24).u32(fuelGlobal);
+        out.u8(0x20).u32(fuelTemp).u8(0x42).s64(0).u8(0x53);
         out.u8(OP_IF).u8(0x40).u8(0x00).u8(OP_END);
     }
 
     private void emitDepthDecrement(WasmWriter out) {
-        out.u8(0x23).u32(depthGlobal).u8(0x41).s64(1).u8(0x6B).u8(0x24).u32(depthGlobal);
+        // depth = d - 1: every call this one made has given its level back, so the global holds d again
+        out.u8(0x20).u32(depthTemp).u8(0x41).s64(1).u8(0x6B).u8(0x24).u32(depthGlobal);
     }
 
     /**
