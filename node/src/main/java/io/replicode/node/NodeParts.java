@@ -177,7 +177,8 @@ final class NodeParts {
         var batching = node.batching();
         return new FrameSequencer.Options(batching.maxEventsPerFrame(), maxFrameBytes,
                 TimeUnit.MILLISECONDS.toNanos(batching.intervalMs()), 100_000, node.snapshotEveryFrames(),
-                node.snapshotEveryFrames() == 0 ? 0 : TimeUnit.SECONDS.toNanos(SNAPSHOT_EVERY_SECONDS));
+                node.snapshotEveryFrames() == 0 ? 0 : TimeUnit.SECONDS.toNanos(SNAPSHOT_EVERY_SECONDS),
+                TimeUnit.MICROSECONDS.toNanos(batching.lingerMicros()));
     }
 
     /** What the gateway serves of each app: listeners, HTTP, TCP ports and limits. */

@@ -47,23 +47,35 @@ public final class FrameSequencer {
      * @param snapshotEveryFrames a frame asks for a snapshot when this many frames passed since the last request
      *                          (0: never by count)
      * @param snapshotEveryNs   ... or when this much frame time passed since it (0: never by time)
+     * @param lingerNs          under load, how long the first event of a frame may wait, with nothing in flight, for
+     *                          three quarters as many events as the last frame took (0: never; see {@link #lingering})
      */
     public record Options(int maxEventsPerFrame, int maxFrameBytes, long batchIntervalNs, int maxPendingEvents,
-                          long snapshotEveryFrames, long snapshotEveryNs) {
-        public static final Options DEFAULT = new Options(256, 64 << 10, 2_000_000L, 100_000, 1000, 60_000_000_000L);
+                          long snapshotEveryFrames, long snapshotEveryNs, long lingerNs) {
+        public static final Options DEFAULT = new Options(256, 64 << 10, 2_000_000L, 100_000, 1000, 60_000_000_000L,
+                250_000L);
 
         public Options {
             if (maxEventsPerFrame < 1 || maxFrameBytes < 1024 || batchIntervalNs < 0 || maxPendingEvents < maxEventsPerFrame
-                    || snapshotEveryFrames < 0 || snapshotEveryNs < 0) {
+                    || snapshotEveryFrames < 0 || snapshotEveryNs < 0 || lingerNs < 0 || lingerNs > batchIntervalNs) {
                 throw new IllegalArgumentException("sequencer options out of range: " + this);
             }
         }
 
-        /** Options that never ask for snapshots. */
+        /** Options that never linger. */
+        public Options(int maxEventsPerFrame, int maxFrameBytes, long batchIntervalNs, int maxPendingEvents,
+                       long snapshotEveryFrames, long snapshotEveryNs) {
+            this(maxEventsPerFrame, maxFrameBytes, batchIntervalNs, maxPendingEvents, snapshotEveryFrames, snapshotEveryNs, 0);
+        }
+
+        /** Options that never ask for snapshots and never linger. */
         public Options(int maxEventsPerFrame, int maxFrameBytes, long batchIntervalNs, int maxPendingEvents) {
             this(maxEventsPerFrame, maxFrameBytes, batchIntervalNs, maxPendingEvents, 0, 0);
         }
     }
+
+    /** A frame of fewer events than this is not "under load": the next one is cut at once. */
+    static final int LINGER_MIN_EVENTS = 8;
 
     private final String app;
     private final long epoch;
@@ -84,6 +96,9 @@ public final class FrameSequencer {
     /** Size of the app's newest snapshot, as the owner last said (0: unknown, no byte rule). */
     private long snapshotBytes;
     private long lastSnapshotNs = -1;
+    /** When the last frame with events was cut, and how many it took. */
+    private long lastBatchNs = Long.MIN_VALUE / 2;
+    private int lastBatchEvents;
 
     /** A sequencer continuing after frame {@code lastSeq} (0 for a new app) whose hash is {@code lastHash}. */
     public FrameSequencer(String app, long epoch, Options options, long lastSeq, byte[] lastHash, long lastTimeNs) {
@@ -234,7 +249,11 @@ public final class FrameSequencer {
     public long wakeAtNs() {
         long at = Long.MAX_VALUE;
         if (!pending.isEmpty()) {
-            at = inFlight == 0 ? pendingSinceNs : pendingSinceNs + options.batchIntervalNs();
+            if (inFlight > 0) {
+                at = pendingSinceNs + options.batchIntervalNs();
+            } else {
+                at = lingering(pendingSinceNs) ? pendingSinceNs + options.lingerNs() : pendingSinceNs;
+            }
         }
         if (!timers.isEmpty()) {
             at = Math.min(at, timers.first());
@@ -244,13 +263,18 @@ public final class FrameSequencer {
 
     /** The next frame due at {@code nowNs}, or null when none is. Call again until it returns null. */
     public Frame next(long nowNs, byte[] entropy) {
-        boolean batchDue = !pending.isEmpty() && (inFlight == 0 || pending.size() >= options.maxEventsPerFrame()
+        boolean idleDue = inFlight == 0 && (!lingering(pendingSinceNs) || nowNs >= pendingSinceNs + options.lingerNs());
+        boolean batchDue = !pending.isEmpty() && (idleDue || pending.size() >= options.maxEventsPerFrame()
                 || pendingBytesAtLeast(options.maxFrameBytes()) || nowNs >= pendingSinceNs + options.batchIntervalNs());
         boolean timerDue = !timers.isEmpty() && timers.first() <= nowNs;
         if (!batchDue && !timerDue) {
             return null;
         }
         List<IngressEvent> events = batchDue ? takeBatch() : new ArrayList<>();
+        if (batchDue) {
+            lastBatchNs = nowNs;
+            lastBatchEvents = events.size();
+        }
         while (!timers.isEmpty() && timers.first() <= nowNs) {
             timers.pollFirst();
         }
@@ -270,6 +294,24 @@ public final class FrameSequencer {
         inFlight++;
         pendingSinceNs = pending.isEmpty() ? -1 : nowNs;
         return f;
+    }
+
+    /**
+     * Whether events that started waiting at {@code sinceNs}, with nothing in flight, wait a little longer (up to
+     * {@code lingerNs}) for more: only under load, that is when the last frame took at least {@value #LINGER_MIN_EVENTS}
+     * events and was cut less than a batch interval before they came, and only until three quarters as many events wait
+     * as it took (not all: a frame that took every waiting event would otherwise raise the bar for the next one until
+     * every frame waited the whole time).
+     *
+     * <p>Why: a frame costs about the same CPU however few events it holds (the log's write and fsync, each replica's
+     * wake-up, digest and routing). Under {@code redis-benchmark -c 50} the first request after a frame became durable
+     * was cut alone into the next frame at once, and the others queued behind it: frames averaged 19 requests. Lingering
+     * up to 300 µs for them gave 26-29 requests per frame and less CPU per request (docs/benchmarks.md). A lone client
+     * (frames of one or two events) never waits.
+     */
+    private boolean lingering(long sinceNs) {
+        return options.lingerNs() > 0 && lastBatchEvents >= LINGER_MIN_EVENTS
+                && pending.size() < lastBatchEvents - lastBatchEvents / 4 && sinceNs - lastBatchNs < options.batchIntervalNs();
     }
 
     private boolean snapshotDue() {

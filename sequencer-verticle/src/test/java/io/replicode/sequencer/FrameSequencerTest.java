@@ -58,6 +58,68 @@ class FrameSequencerTest {
         assertEquals(4, s.next(4 * MS, E).seq(), "all durable: idle again, cut at once");
     }
 
+    private static final long US = 1_000L;
+
+    /** A sequencer that lingers 250 µs, after a first frame of {@code events} events, made durable at once. */
+    private static FrameSequencer afterAFrameOf(int events) {
+        FrameSequencer s = sequencer(new FrameSequencer.Options(256, 64 << 10, 2 * MS, 1000, 0, 0, 250 * US));
+        for (int i = 0; i < events; i++) {
+            s.offer(data(i, 1), 0);
+        }
+        Frame first = s.next(0, E);
+        assertEquals(events, first.events().size(), "nothing in flight and no frame before: cut at once");
+        s.durable(first.seq());
+        return s;
+    }
+
+    @Test
+    void under_load_the_first_event_after_a_durable_frame_waits_for_three_quarters_of_the_last_frame() {
+        FrameSequencer s = afterAFrameOf(12);
+        s.offer(data(1, 1), 100 * US);
+        assertNull(s.next(100 * US, E), "the last frame took 12 events: wait for more, though nothing is in flight");
+        assertEquals(350 * US, s.wakeAtNs(), "at most 250 µs");
+        for (int i = 0; i < 7; i++) {
+            s.offer(data(2, 1), 150 * US);
+        }
+        assertNull(s.next(150 * US, E), "8 waiting, 9 wanted");
+        s.offer(data(3, 1), 160 * US);
+        Frame f = s.next(160 * US, E);
+        assertEquals(9, f.events().size(), "three quarters of 12 waiting: cut");
+    }
+
+    @Test
+    void the_linger_ends_at_its_time_with_what_came() {
+        FrameSequencer s = afterAFrameOf(12);
+        s.offer(data(1, 1), 100 * US);
+        s.offer(data(2, 1), 200 * US);
+        assertNull(s.next(349 * US, E));
+        Frame f = s.next(350 * US, E);
+        assertEquals(2, f.events().size());
+        s.durable(f.seq());
+        s.offer(data(1, 1), 400 * US);
+        assertEquals(1, s.next(400 * US, E).events().size(), "the last frame took 2 events: not under load, cut at once");
+    }
+
+    @Test
+    void no_linger_after_a_small_frame_after_a_quiet_spell_or_when_it_is_off() {
+        FrameSequencer small = afterAFrameOf(7);
+        small.offer(data(1, 1), 100 * US);
+        assertEquals(1, small.next(100 * US, E).events().size(), "7 events is no load (a few clients): at once");
+
+        FrameSequencer quiet = afterAFrameOf(12);
+        quiet.offer(data(1, 1), 2 * MS);
+        assertEquals(2 * MS, quiet.wakeAtNs());
+        assertEquals(1, quiet.next(2 * MS, E).events().size(), "the first event came a batch interval after the last cut");
+
+        FrameSequencer off = sequencer(new FrameSequencer.Options(256, 64 << 10, 2 * MS, 1000));
+        for (int i = 0; i < 12; i++) {
+            off.offer(data(i, 1), 0);
+        }
+        off.durable(off.next(0, E).seq());
+        off.offer(data(1, 1), 100 * US);
+        assertEquals(1, off.next(100 * US, E).events().size(), "lingerNs 0: at once");
+    }
+
     @Test
     void large_writes_are_split_and_frames_stay_under_the_byte_cap() {
         FrameSequencer s = sequencer(FrameSequencer.Options.DEFAULT);

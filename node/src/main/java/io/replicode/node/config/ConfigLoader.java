@@ -175,13 +175,16 @@ public final class ConfigLoader {
         Batching batching = Batching.DEFAULT;
         if (root.containsKey("batching")) {
             JsonObject b = where.object(root.getValue("batching"), "batching");
-            where.checkKeys(b, "batching", "intervalMs", "maxEventsPerFrame");
+            where.checkKeys(b, "batching", "intervalMs", "maxEventsPerFrame", "lingerMicros");
             long intervalMs = b.containsKey("intervalMs")
                     ? where.integer(b.getValue("intervalMs"), "batching.intervalMs", 1, 10_000) : batching.intervalMs();
             int maxEvents = b.containsKey("maxEventsPerFrame")
                     ? (int) where.integer(b.getValue("maxEventsPerFrame"), "batching.maxEventsPerFrame", 1, 65_536)
                     : batching.maxEventsPerFrame();
-            batching = new Batching(intervalMs, maxEvents);
+            long linger = b.containsKey("lingerMicros")
+                    ? where.integer(b.getValue("lingerMicros"), "batching.lingerMicros", 0, 1000 * intervalMs)
+                    : batching.lingerMicros();
+            batching = new Batching(intervalMs, maxEvents, linger);
         }
         Map<String, AppDraft> apps = new LinkedHashMap<>();
         if (root.containsKey("apps")) {

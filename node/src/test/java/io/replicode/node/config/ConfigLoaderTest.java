@@ -287,6 +287,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void batching_linger_is_read_and_bounded_by_the_interval() throws IOException {
+        assertEquals(250, fromRepo(List.of(), List.of()).batching().lingerMicros(), "the default");
+        String module = TestGuests.module("echo_server").toString();
+        NodeConfig off = ConfigLoader.load(flags(writeConfig("{\"batching\": {\"lingerMicros\": 0}, \"apps\": {\"a\": {\"module\": \""
+                + module + "\", \"tcp\": [{\"port\": 0}]}}}"), true, List.of(), List.of()), tmp);
+        assertEquals(new Batching(2, 256, 0), off.batching());
+        UserError e = loadError(writeConfig("{\"batching\": {\"intervalMs\": 1, \"lingerMicros\": 1500}}"));
+        assertTrue(e.what().contains("batching.lingerMicros"), e.what());
+    }
+
+    @Test
     void invalid_json_is_a_user_error() throws IOException {
         UserError e = loadError(writeConfig("{\"apps\": "));
         assertTrue(e.what().contains("is not valid JSON"), e.what());
