@@ -1,6 +1,5 @@
 package io.replicode.benchmarks;
 
-import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
 import io.replicode.replica.GuestConfig;
@@ -45,7 +44,6 @@ public class EchoApplyBenchmark {
     static final int CONNECTIONS = 64;
     static final String APP = "echo";
     static final long T0 = 1_700_000_000_000_000_000L;
-    static final long FRAME_INTERVAL_NS = 1_000_000;
     private static final byte[] ENTROPY = {1, 7};
 
     /** One parked echo machine and the frames that drive it; the subclass fixes the events per frame. */
@@ -59,11 +57,8 @@ public class EchoApplyBenchmark {
 
         private final int eventsPerFrame;
         private GuestMachine machine;
-        private long seq;
-        private long timeNs = T0;
         /** Event lists used in turn, so K = 1 frames visit every connection. */
-        private List<List<IngressEvent>> shapes;
-        private int nextShape;
+        private final FrameFeed feed = new FrameFeed(APP, T0, ENTROPY);
 
         EchoRig(int eventsPerFrame) {
             if (CONNECTIONS % eventsPerFrame != 0) {
@@ -82,14 +77,14 @@ public class EchoApplyBenchmark {
             }
             GuestConfig config = GuestConfig.of(APP, List.of(APP)).withGenesis(new byte[] {1}, T0);
             machine = GuestMachine.create(GuestModule.load(wasm, engine), config);
-            machine.apply(frame(List.of()));
+            machine.apply(feed.frame(List.of()));
             List<IngressEvent> opens = new ArrayList<>();
             for (long conn = 1; conn <= CONNECTIONS; conn++) {
                 opens.add(new IngressEvent.Open(conn, APP));
             }
-            machine.apply(frame(opens));
-            shapes = shapes();
-            for (int i = 0; i < shapes.size(); i++) {
+            machine.apply(feed.frame(opens));
+            feed.cycle(shapes());
+            for (int i = 0; i < feed.cycleLength(); i++) {
                 checkEcho(applyNext());
             }
         }
@@ -117,19 +112,7 @@ public class EchoApplyBenchmark {
 
         /** The measured step: apply the next frame and return the outputs. */
         List<Output> applyNext() {
-            return machine.apply(nextFrame());
-        }
-
-        private Frame nextFrame() {
-            List<IngressEvent> events = shapes.get(nextShape);
-            nextShape = (nextShape + 1) % shapes.size();
-            return frame(events);
-        }
-
-        private Frame frame(List<IngressEvent> events) {
-            seq++;
-            timeNs += FRAME_INTERVAL_NS;
-            return new Frame(APP, 1, seq, timeNs, ENTROPY, events);
+            return machine.apply(feed.next());
         }
 
         /** After each iteration one more frame must still echo everything, or the figures measure nothing. */
@@ -148,7 +131,7 @@ public class EchoApplyBenchmark {
             long expected = (long) eventsPerFrame * payloadBytes;
             if (machine.state() != GuestMachine.State.PARKED || echoed != expected) {
                 throw new IllegalStateException("echo guest (" + engine + ") sent " + echoed + " bytes at frame "
-                        + seq + ", expected " + expected + "; state " + machine.state() + ", stop reason "
+                        + feed.seq() + ", expected " + expected + "; state " + machine.state() + ", stop reason "
                         + machine.stopReason() + ". Fix: the benchmark no longer measures an echo; check the "
                         + "guest and the window grants");
             }

@@ -1,6 +1,5 @@
 package io.replicode.benchmarks;
 
-import io.replicode.nat.Frame;
 import io.replicode.nat.IngressEvent;
 import io.replicode.nat.Output;
 import io.replicode.replica.GuestConfig;
@@ -48,7 +47,6 @@ public class KvApplyBenchmark {
     static final int FRAMES_PER_CALL = 40;
     static final String APP = "kv";
     static final long T0 = 1_700_000_000_000_000_000L;
-    static final long FRAME_INTERVAL_NS = 1_000_000;
     private static final byte[] ENTROPY = {4, 2};
 
     @State(Scope.Thread)
@@ -58,10 +56,7 @@ public class KvApplyBenchmark {
         public String command;
 
         private GuestMachine machine;
-        private long seq;
-        private long timeNs = T0;
-        private List<List<IngressEvent>> shapes;
-        private int nextShape;
+        private final FrameFeed feed = new FrameFeed(APP, T0, ENTROPY);
         private int expectedReplyBytes;
 
         @Setup(Level.Trial)
@@ -74,25 +69,25 @@ public class KvApplyBenchmark {
             GuestConfig config = GuestConfig.of(APP, List.of("resp", "http", "line")).withGenesis(ENTROPY, T0);
             machine = GuestMachine.create(GuestModule.load(wasm, Engine.COMPILER), config);
             GuestThreads.call(() -> {
-                machine.apply(frame(List.of()));
+                machine.apply(feed.frame(List.of()));
                 List<IngressEvent> opens = new ArrayList<>();
                 for (long conn = 1; conn <= CONNECTIONS; conn++) {
                     opens.add(new IngressEvent.Open(conn, "resp"));
                 }
-                machine.apply(frame(opens));
+                machine.apply(feed.frame(opens));
                 // The keys GET reads exist: one SET of each first.
                 List<IngressEvent> sets = new ArrayList<>();
                 for (int k = 0; k < CONNECTIONS; k++) {
                     sets.add(new IngressEvent.Data(k + 1, resp("SET", "key:" + k, "xxx")));
                 }
-                machine.apply(frame(sets));
+                machine.apply(feed.frame(sets));
                 return null;
             });
-            shapes = shapes();
+            feed.cycle(shapes());
             expectedReplyBytes = PER_FRAME * ("SET".equals(command) ? "+OK\r\n".length() : "$3\r\nxxx\r\n".length());
             GuestThreads.call(() -> {
-                for (int i = 0; i < shapes.size(); i++) {
-                    check(machine.apply(nextFrame()));
+                for (int i = 0; i < feed.cycleLength(); i++) {
+                    check(applyNext());
                 }
                 return null;
             });
@@ -126,19 +121,7 @@ public class KvApplyBenchmark {
         }
 
         List<Output> applyNext() {
-            return machine.apply(nextFrame());
-        }
-
-        private Frame nextFrame() {
-            List<IngressEvent> events = shapes.get(nextShape);
-            nextShape = (nextShape + 1) % shapes.size();
-            return frame(events);
-        }
-
-        private Frame frame(List<IngressEvent> events) {
-            seq++;
-            timeNs += FRAME_INTERVAL_NS;
-            return new Frame(APP, 1, seq, timeNs, ENTROPY, events);
+            return machine.apply(feed.next());
         }
 
         /** After each iteration one more frame must still be answered in full, or the figures measure nothing. */
@@ -158,7 +141,7 @@ public class KvApplyBenchmark {
                 }
             }
             if (machine.state() != GuestMachine.State.PARKED || sent != expectedReplyBytes) {
-                throw new IllegalStateException("kv guest answered " + sent + " bytes at frame " + seq + ", expected "
+                throw new IllegalStateException("kv guest answered " + sent + " bytes at frame " + feed.seq() + ", expected "
                         + expectedReplyBytes + "; state " + machine.state() + ", stop reason " + machine.stopReason()
                         + ". Fix: the benchmark no longer measures answered requests; check the guest and the grants");
             }
