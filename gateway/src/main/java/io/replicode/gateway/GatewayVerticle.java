@@ -183,14 +183,15 @@ public final class GatewayVerticle extends VerticleBase {
             @Override
             public void publish(String app, IngressBatch batch) {
                 byte[] bytes = batch.encode();
-                String to = Addresses.ingress(app);
-                if (cluster != null) {
-                    unacked.sent(app, batch, bytes.length, System.currentTimeMillis());
-                    // No sequencer known: the batch waits in the unacknowledged ones until one is.
-                    to = cluster.route().ingress(app);
+                if (cluster == null) {
+                    vertx.eventBus().send(Addresses.ingress(app), Buffer.buffer(bytes));
+                    return;
                 }
-                if (to != null) {
-                    vertx.eventBus().send(to, Buffer.buffer(bytes));
+                // No sequencer known: the batch waits in the unacknowledged ones until one is. A sequencer this
+                // gateway has not sent to yet gets the waiting ones first, in order.
+                String to = cluster.route().ingress(app);
+                for (IngressBatch b : unacked.publish(app, batch, bytes.length, System.currentTimeMillis(), to)) {
+                    vertx.eventBus().send(to, Buffer.buffer(b == batch ? bytes : b.encode()));
                 }
             }
 
@@ -290,19 +291,14 @@ public final class GatewayVerticle extends VerticleBase {
         vertx.setPeriodic(Math.max(100, cluster.resendAfterMs() / 2), id -> {
             long now = System.currentTimeMillis();
             for (GatewayConfig.App app : config.apps()) {
+                // Another sequencer has none of what the last one did not acknowledge; an old batch may have been lost.
                 String to = cluster.route().ingress(app.name());
-                if (to != null && !to.equals(sentTo.put(app.name(), to))) {
-                    // Another sequencer: it has none of what the last one did not acknowledge.
-                    resend(app.name());
-                } else if (unacked.stale(app.name(), now - cluster.resendAfterMs())) {
-                    resend(app.name());
+                for (IngressBatch b : unacked.due(app.name(), to, now, now - cluster.resendAfterMs())) {
+                    vertx.eventBus().send(to, Buffer.buffer(b.encode()));
                 }
             }
         });
     }
-
-    /** Where each app's batches were last sent (cluster): a change of sequencer is noticed by comparing. */
-    private final java.util.Map<String, String> sentTo = new java.util.HashMap<>();
 
     /** Sends {@code app}'s unacknowledged batches again, in order (the sequencer drops what it has). */
     private void resend(String app) {
@@ -310,7 +306,7 @@ public final class GatewayVerticle extends VerticleBase {
         if (to == null) {
             return;
         }
-        for (IngressBatch b : unacked.resend(app, System.currentTimeMillis())) {
+        for (IngressBatch b : unacked.resendTo(app, to, System.currentTimeMillis())) {
             vertx.eventBus().send(to, Buffer.buffer(b.encode()));
         }
     }

@@ -19,6 +19,8 @@ public final class UnackedBatches {
     private record Sent(IngressBatch batch, long atMs, int bytes) {}
 
     private final Map<String, TreeMap<Long, Sent>> byApp = new HashMap<>();
+    /** The sequencer (ingress address) each app's batches were last sent to. */
+    private final Map<String, String> target = new HashMap<>();
     private long bytes;
     private long resent;
     private long acked;
@@ -41,6 +43,48 @@ public final class UnackedBatches {
             acked++;
         }
         head.clear();
+    }
+
+    /**
+     * Remembers {@code batch} of {@code app} and says what to send to {@code to}, the app's sequencer now (null: none
+     * known; nothing is sent, the batch waits): this batch alone when the ones before it went there too; otherwise every
+     * unacknowledged batch, in order, this one last.
+     *
+     * <p>Why: a sequencer takes a gateway's batches in batch order and drops one numbered below the highest it took as a
+     * duplicate (and its acknowledgement of the higher one acknowledges the lower ones here). When a gateway came up
+     * before its app's sequencer was known (a restarted cluster), or the leader changed, the next batch went to the new
+     * sequencer at once and the waiting ones only at the next periodic resend: those were then dropped, and their
+     * clients' connections never answered (until the idle timeout).
+     */
+    public List<IngressBatch> publish(String app, IngressBatch batch, int size, long nowMs, String to) {
+        sent(app, batch, size, nowMs);
+        if (to == null) {
+            return List.of();
+        }
+        if (to.equals(target.get(app))) {
+            return List.of(batch);
+        }
+        return resendTo(app, to, nowMs);
+    }
+
+    /**
+     * The periodic check: every unacknowledged batch of {@code app}, in order, to {@code to} when that is another
+     * sequencer than the last one sent to, or when the oldest was (re)sent before {@code staleBeforeMs}; else none.
+     */
+    public List<IngressBatch> due(String app, String to, long nowMs, long staleBeforeMs) {
+        if (to == null || (to.equals(target.get(app)) && !stale(app, staleBeforeMs))) {
+            return List.of();
+        }
+        return resendTo(app, to, nowMs);
+    }
+
+    /** Every unacknowledged batch of {@code app} in order, now sent to {@code to}; their send time becomes {@code nowMs}. */
+    public List<IngressBatch> resendTo(String app, String to, long nowMs) {
+        if (to == null) {
+            return List.of();
+        }
+        target.put(app, to);
+        return resend(app, nowMs);
     }
 
     /** {@code app}'s unacknowledged batches in order, to send again; their send time becomes {@code nowMs}. */

@@ -34,6 +34,33 @@ class UnackedBatchesTest {
     }
 
     @Test
+    void batches_waiting_for_a_sequencer_go_to_it_before_the_next_one() {
+        UnackedBatches u = new UnackedBatches();
+        assertEquals(List.of(), u.publish("kv", batch(1), 10, 100, null), "no sequencer known: it waits");
+        assertEquals(List.of(), u.publish("kv", batch(2), 10, 110, null));
+        assertEquals(List.of(batch(1), batch(2), batch(3)), u.publish("kv", batch(3), 10, 120, "seq@a"),
+                "the first batch for a sequencer brings the waiting ones, in order, ahead of it");
+        assertEquals(List.of(batch(4)), u.publish("kv", batch(4), 10, 130, "seq@a"), "then one at a time");
+        u.ack("kv", 2);
+        assertEquals(List.of(batch(3), batch(4), batch(5)), u.publish("kv", batch(5), 10, 140, "seq@b"),
+                "a new leader gets what the old one did not acknowledge first");
+        assertEquals(List.of(batch(6)), u.publish("kv", batch(6), 10, 150, "seq@b"));
+    }
+
+    @Test
+    void the_periodic_check_resends_on_a_new_sequencer_or_a_stale_batch_only() {
+        UnackedBatches u = new UnackedBatches();
+        u.publish("kv", batch(1), 10, 100, "seq@a");
+        assertEquals(List.of(), u.due("kv", "seq@a", 150, 50), "sent to this sequencer at 100, not stale");
+        assertEquals(List.of(), u.due("kv", null, 150, 50), "no sequencer: nothing to send");
+        assertEquals(List.of(batch(1)), u.due("kv", "seq@b", 150, 50), "another sequencer");
+        assertEquals(List.of(batch(2)), u.publish("kv", batch(2), 10, 160, "seq@b"), "which is now the one sent to");
+        assertEquals(List.of(batch(1), batch(2)), u.due("kv", "seq@b", 400, 200), "the oldest was sent at 150");
+        u.ack("kv", 2);
+        assertEquals(List.of(), u.due("kv", "seq@b", 900, 800));
+    }
+
+    @Test
     void a_batch_is_stale_when_its_last_send_is_older_than_the_deadline() {
         UnackedBatches u = new UnackedBatches();
         assertFalse(u.stale("kv", 1_000));
