@@ -94,6 +94,8 @@ public final class LeaderSequencer extends VerticleBase {
     /** Since when (System.nanoTime) each gateway with held batches has been missing one. */
     private final Map<Integer, Long> gapSinceNs = new HashMap<>();
     private final Set<Integer> lossCut = new HashSet<>();
+    /** Gateways whose loss committed while this sequencer ran: their next batch, whatever its number, is their first. */
+    private final Set<Integer> startedOver = new HashSet<>();
     private final TreeMap<Long, Committed> committed = new TreeMap<>();
     private long nextToPublish;
     private boolean stopped;
@@ -252,6 +254,7 @@ public final class LeaderSequencer extends VerticleBase {
         durable.replaceWith(table);
         held.clear();
         gapSinceNs.clear();
+        startedOver.clear();
         lossCut.clear();
         committed.clear();
         nextToPublish = lastSeq + 1;
@@ -327,6 +330,7 @@ public final class LeaderSequencer extends VerticleBase {
         committed.clear();
         held.clear();
         gapSinceNs.clear();
+        startedOver.clear();
         if (wake != null) {
             wake.cancel();
         }
@@ -454,21 +458,32 @@ public final class LeaderSequencer extends VerticleBase {
             }
             return;
         }
-        if (last != null && batch.batchSeq() > last + 1) {
+        // A gateway this leader has no batch of starts at batch 1: a later one first means the earlier ones are on
+        // their way (sent before this sequencer listened, they are resent within 2 s). Taken at once, it made them
+        // duplicates: after a whole cluster restarted, the clients that connected first were never answered.
+        boolean early = last == null && batch.batchSeq() > 1 && !startedOver.contains(g);
+        if (early || (last != null && batch.batchSeq() > last + 1)) {
             long nowNs = System.nanoTime();
             long sinceNs = gapSinceNs.computeIfAbsent(g, k -> nowNs);
-            if (nowNs - sinceNs > TimeUnit.MILLISECONDS.toNanos(GAP_GIVE_UP_MS)) {
-                giveUpGap(g, last + 1, (nowNs - sinceNs) / 1_000_000);
-                return;
-            }
             TreeMap<Long, IngressBatch> h = held.computeIfAbsent(g, k -> new TreeMap<>());
             if (h.size() < MAX_HELD_PER_GATEWAY) {
-                h.put(batch.batchSeq(), batch);
-                heldBatches++;
+                if (h.put(batch.batchSeq(), batch) == null) {
+                    heldBatches++;
+                }
             } else {
                 refusedBatches++;
             }
-            return;
+            if (nowNs - sinceNs <= TimeUnit.MILLISECONDS.toNanos(GAP_GIVE_UP_MS)) {
+                return;
+            }
+            if (!early) {
+                h.remove(batch.batchSeq());
+                giveUpGap(g, last + 1, (nowNs - sinceNs) / 1_000_000);
+                return;
+            }
+            // No batch 1 came: a gateway that goes on numbering after its loss was cut under another leader (its
+            // table was cleared). Its lowest batch is its first.
+            batch = h.pollFirstEntry().getValue();
         }
         if (!take(batch)) {
             return;
@@ -625,6 +640,7 @@ public final class LeaderSequencer extends VerticleBase {
                     offered.forget(lost.gateway());
                     durable.forget(lost.gateway());
                     lossCut.remove(lost.gateway());
+                    startedOver.add(lost.gateway());
                 }
             }
             for (Map.Entry<Integer, Long> a : acked.entries().entrySet()) {
