@@ -309,16 +309,58 @@ class ClusterProcessTest {
         for (Member m : cluster.voters()) {
             m.start();
         }
+        // Clients that connect the moment a member listens, while the cluster is still electing its leader, are answered
+        // (or refused at once), never left waiting: their first batches once reached a leader that did not listen yet,
+        // and were then taken as duplicates of a later one.
+        List<java.util.concurrent.CompletableFuture<String>> early = new java.util.ArrayList<>();
+        for (Member m : cluster.voters()) {
+            early.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> earlyPings(m)));
+        }
         for (Member m : cluster.voters()) {
             m.awaitReady(TestCluster.READY);
         }
         System.out.println("cluster test: after " + after + ", all three ready again in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        for (var e : early) {
+            String hung = e.get(120, TimeUnit.SECONDS);
+            assertEquals("", hung, "a client that connected first was left waiting");
+        }
         TestCluster.Writers writers = cluster.writers(name, cluster.voters());
         try (writers) {
             writers.awaitAcks(100, 60, "new writes after " + after);
         }
         cluster.assertNothingLost(before);
         cluster.assertNothingLost(writers);
+    }
+
+    /**
+     * Waits until {@code m} takes connections (at most 120 s), then PINGs on 5 new connections, 100 ms apart, each given
+     * 15 s: returns "" when every one was answered or refused at once, else which one hung.
+     */
+    private static String earlyPings(Member m) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        int answered = 0;
+        while (answered < 5 && System.nanoTime() < deadline) {
+            long start = System.nanoTime();
+            try (redis.clients.jedis.Jedis jedis = new redis.clients.jedis.Jedis("127.0.0.1", m.respPort, 15_000)) {
+                jedis.connect();
+                start = System.nanoTime();
+                if ("PONG".equals(jedis.ping())) {
+                    answered++;
+                }
+            } catch (RuntimeException e) {
+                long tookMs = (System.nanoTime() - start) / 1_000_000;
+                if (tookMs >= 10_000) {
+                    return m + ": a PING on a connection made at start had no answer in " + tookMs + " ms (" + e + ")";
+                }
+            }
+            try {
+                Thread.sleep(answered == 0 ? 50 : 100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted";
+            }
+        }
+        return answered == 5 ? "" : m + ": only " + answered + " of 5 early PINGs answered within 120 s";
     }
 
     @Test
