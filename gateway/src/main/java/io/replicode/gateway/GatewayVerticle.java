@@ -190,9 +190,7 @@ public final class GatewayVerticle extends VerticleBase {
                 // No sequencer known: the batch waits in the unacknowledged ones until one is. A sequencer this
                 // gateway has not sent to yet gets the waiting ones first, in order.
                 String to = cluster.route().ingress(app);
-                for (IngressBatch b : unacked.publish(app, batch, bytes.length, System.currentTimeMillis(), to)) {
-                    vertx.eventBus().send(to, Buffer.buffer(b == batch ? bytes : b.encode()));
-                }
+                sendAll(to, unacked.publish(app, batch, bytes.length, System.currentTimeMillis(), to), batch, bytes);
             }
 
             @Override
@@ -293,9 +291,7 @@ public final class GatewayVerticle extends VerticleBase {
             for (GatewayConfig.App app : config.apps()) {
                 // Another sequencer has none of what the last one did not acknowledge; an old batch may have been lost.
                 String to = cluster.route().ingress(app.name());
-                for (IngressBatch b : unacked.due(app.name(), to, now, now - cluster.resendAfterMs())) {
-                    vertx.eventBus().send(to, Buffer.buffer(b.encode()));
-                }
+                sendAll(to, unacked.due(app.name(), to, now, now - cluster.resendAfterMs()), null, null);
             }
         });
     }
@@ -306,8 +302,13 @@ public final class GatewayVerticle extends VerticleBase {
         if (to == null) {
             return;
         }
-        for (IngressBatch b : unacked.resendTo(app, to, System.currentTimeMillis())) {
-            vertx.eventBus().send(to, Buffer.buffer(b.encode()));
+        sendAll(to, unacked.resendTo(app, to, System.currentTimeMillis()), null, null);
+    }
+
+    /** Sends {@code batches} in order to the sequencer at {@code to}; {@code encoded} is {@code known}'s encoding, if at hand. */
+    private void sendAll(String to, List<IngressBatch> batches, IngressBatch known, byte[] encoded) {
+        for (IngressBatch b : batches) {
+            vertx.eventBus().send(to, Buffer.buffer(b == known ? encoded : b.encode()));
         }
     }
 
