@@ -373,6 +373,72 @@ static int step(resp_parser *p) {
     return bulk_data(p);
 }
 
+/* A plain decimal at *s (no sign, no leading zero, at most max_digits
+ * digits) followed by CRLF, all before e: its value, *s moved past the CRLF.
+ * -1 for anything else, *s unchanged. */
+static long long fast_count(const char **s, const char *e, int max_digits) {
+    const char *c = *s;
+    long long v = 0;
+    int digits = 0;
+    while (c < e && *c >= '0' && *c <= '9') {
+        if (++digits > max_digits)
+            return -1;
+        v = v * 10 + (*c - '0');
+        c++;
+    }
+    if (digits == 0 || (digits > 1 && **s == '0') || e - c < 2 || c[0] != '\r' ||
+        c[1] != '\n')
+        return -1;
+    *s = c + 2;
+    return v;
+}
+
+/* The common case: a whole multibulk command already in the buffer, within
+ * every limit, parsed in one pass with its state in locals. The step machine
+ * keeps its state in *p, and each byte it writes may alias *p, so it reloads
+ * that state at every step; under Redis clients this path took a quarter of
+ * the kv's time per request. Anything else (a command not all here, a number
+ * with a sign or a leading zero, a limit reached, more arguments than the
+ * argument arrays hold) returns 0 with *p untouched, and the step machine
+ * parses it with its own errors. 1: the command is p->argc arguments, NUL
+ * terminated in place, as the step machine leaves them. */
+static int fast_command(resp_parser *p) {
+    if (p->mbulk_left != 0 || p->dropping || p->pos != 0)
+        return 0;
+    char *base = p->buf + p->start;
+    const char *e = p->buf + p->len;
+    const char *c = base;
+    if (c == e || *c != '*')
+        return 0;
+    c++;
+    long long n = fast_count(&c, e, 7);
+    if (n <= 0 || n > RESP_MAX_MULTIBULK || (size_t)n > p->limits.max_args ||
+        (size_t)n > p->arg_cap)
+        return 0;
+    size_t *off = p->arg_off, *len = p->arg_len;
+    size_t total = 0;
+    for (long long i = 0; i < n; i++) {
+        if (c == e || *c != '$')
+            return 0;
+        c++;
+        long long l = fast_count(&c, e, 10);
+        if (l < 0 || l > RESP_MAX_BULK || (size_t)l > p->limits.max_arg_bytes ||
+            (size_t)l > p->limits.max_request_bytes - total)
+            return 0;
+        if ((size_t)(e - c) < (size_t)l + 2 || c[l] != '\r' || c[l + 1] != '\n')
+            return 0;
+        off[i] = (size_t)(c - base);
+        len[i] = (size_t)l;
+        total += (size_t)l;
+        c += l + 2;
+    }
+    for (long long i = 0; i < n; i++)
+        base[off[i] + len[i]] = '\0';
+    p->argc = (size_t)n;
+    p->pos = (size_t)(c - base);
+    return 1;
+}
+
 int resp_next(resp_parser *p, resp_command *cmd) {
     if (p->failed)
         return RESP_ERROR;
@@ -380,16 +446,18 @@ int resp_next(resp_parser *p, resp_command *cmd) {
     p->consumed = 0;
     if (p->start == p->len)
         p->start = p->len = 0;
-    int rc;
-    do {
-        rc = step(p);
-    } while (rc == STEP);
-    if (rc == RESP_ERROR) {
-        p->failed = 1; /* framing is lost: stays in error */
-        return rc;
+    if (!fast_command(p)) {
+        int rc;
+        do {
+            rc = step(p);
+        } while (rc == STEP);
+        if (rc == RESP_ERROR) {
+            p->failed = 1; /* framing is lost: stays in error */
+            return rc;
+        }
+        if (rc != RESP_COMMAND)
+            return rc;
     }
-    if (rc != RESP_COMMAND)
-        return rc;
     char *base = p->buf + p->start;
     for (size_t i = 0; i < p->argc; i++)
         p->argv[i] = base + p->arg_off[i];

@@ -482,6 +482,12 @@ class KvServerTest {
             {"*1\r\n$abc\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
             {"*1\r\n$-1\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
             {"*1\r\n$999999999999\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
+            // Whole commands with numbers Redis refuses (sign, leading zero): the kv's one-pass parser leaves them to
+            // the step parser, which answers as Redis does.
+            {"*1\r\n$04\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
+            {"*1\r\n$+4\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
+            {"*01\r\n$4\r\nPING\r\n", "-ERR Protocol error: invalid multibulk length\r\n"},
+            {"*2\r\n$4\r\nECHO\r\n$1\r\nab\r\n", "-ERR Protocol error: expected CRLF after bulk data\r\n"},
             {"*2\r\n$3\r\nGET\r\n$1\r\nkXY", "-ERR Protocol error: expected CRLF after bulk data\r\n"},
             {"PING\r\n*x\r\n", "+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n"},
             {"x".repeat(70_000), "-ERR Protocol error: too big inline request\r\n"},
