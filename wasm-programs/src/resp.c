@@ -403,7 +403,7 @@ static long long fast_count(const char **s, const char *e, int max_digits) {
  * parses it with its own errors. 1: the command is p->argc arguments, NUL
  * terminated in place, as the step machine leaves them. */
 static int fast_command(resp_parser *p) {
-    if (p->mbulk_left != 0 || p->dropping || p->pos != 0)
+    if (p->mbulk_left != 0 || p->dropping || p->pos != 0 || p->argc != 0)
         return 0;
     char *base = p->buf + p->start;
     const char *e = p->buf + p->len;

@@ -33,7 +33,8 @@ final class FdTable {
     /**
      * The same descriptors indexed by number, for the lookups every socket call and every poll subscription makes
      * (a TreeMap lookup boxes the number and walks the tree: about 6% of the kv guest's time per Redis request).
-     * Numbers from {@link #INDEXED} up, which only a renumbering can make, are found in {@link #fds} alone.
+     * Numbers outside 0 .. {@link #INDEXED} - 1 (none is made today: descriptors are numbered from 0, lowest free first)
+     * are found in {@link #fds} alone.
      */
     private Descriptor[] byNumber = new Descriptor[16];
     private static final int INDEXED = 1 << 16;
@@ -57,7 +58,8 @@ final class FdTable {
         if (fd >= 0 && fd < byNumber.length) {
             return byNumber[fd];
         }
-        return fd >= INDEXED ? fds.get(fd) : null;
+        // Between the array's end and INDEXED nothing is open (installing there grows the array).
+        return fd >= 0 && fd < INDEXED ? null : fds.get(fd);
     }
 
     private void index(int fd, Descriptor d) {

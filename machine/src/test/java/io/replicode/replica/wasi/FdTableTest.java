@@ -57,6 +57,8 @@ class FdTableTest {
         assertNull(t.find(70_000));
         t.put(5000, far);
         assertSame(far, t.get(5000));
+        t.put(-3, far); // not made today; found as the map alone found it
+        assertSame(far, t.get(-3));
     }
 
     @Test
