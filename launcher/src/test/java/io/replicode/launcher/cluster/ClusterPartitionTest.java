@@ -114,6 +114,21 @@ class ClusterPartitionTest {
             }
             try {
                 run(lab, members);
+            } catch (AssertionError | Exception e) {
+                // The outputs in target/ are overwritten by the next run and gone with a CI workspace: the end of each
+                // member's output goes into the test's own output, which the build log keeps.
+                for (LabMember m : members) {
+                    try {
+                        // Latin-1 reads any bytes, so a stray one cannot hide the failure being reported.
+                        List<String> lines = Files.readAllLines(m.output(), java.nio.charset.StandardCharsets.ISO_8859_1);
+                        System.out.println("partition test: member " + m.index() + "'s last " + Math.min(200, lines.size())
+                                + " of " + lines.size() + " output lines:\n  "
+                                + String.join("\n  ", lines.subList(Math.max(0, lines.size() - 200), lines.size())));
+                    } catch (IOException notRead) {
+                        System.out.println("partition test: member " + m.index() + "'s output not read: " + notRead);
+                    }
+                }
+                throw e;
             } finally {
                 for (LabMember m : members) {
                     m.process().destroyForcibly();
