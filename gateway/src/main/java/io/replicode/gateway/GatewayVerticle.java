@@ -299,9 +299,6 @@ public final class GatewayVerticle extends VerticleBase {
     /** Sends {@code app}'s unacknowledged batches again, in order (the sequencer drops what it has). */
     private void resend(String app) {
         String to = cluster.route().ingress(app);
-        if (to == null) {
-            return;
-        }
         sendAll(to, unacked.resendTo(app, to, System.currentTimeMillis()), null, null);
     }
 
